@@ -1,0 +1,101 @@
+package org.patientimages.localstack;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * Runs one third-party server of the local stack in the foreground until SIGTERM:
+ * <pre>
+ *   Main kafka    --port 9092 --controller-port 9093 --data DIR
+ *   Main s3       --port 9000 --data DIR --access-key K --secret-key S --bucket B
+ *   Main postgres --port 5432 --data DIR --database patients_db
+ * </pre>
+ */
+public final class Main {
+
+    private Main() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length == 0) {
+            usage("name a component: kafka, s3 or postgres");
+        }
+        Map<String, String> opts = options(args);
+        String component = args[0];
+        int port = Integer.parseInt(required(opts, "port"));
+        Path data = Path.of(required(opts, "data"));
+        requireFree(component, port);
+        switch (component) {
+            case "kafka" -> {
+                int controllerPort = Integer.parseInt(required(opts, "controller-port"));
+                requireFree(component + " controller", controllerPort);
+                LocalKafka.run(port, controllerPort, data);
+            }
+            case "s3" -> {
+                LocalS3 s3 = LocalS3.start(port, data, required(opts, "access-key"), required(opts, "secret-key"))
+                        .createBucket(required(opts, "bucket"));
+                System.out.println("s3 listening on " + s3.endpoint());
+                awaitShutdown(s3);
+            }
+            case "postgres" -> {
+                LocalPostgres pg = LocalPostgres.start(port, data).createDatabase(required(opts, "database"));
+                System.out.println("postgres listening on 127.0.0.1:" + pg.port());
+                awaitShutdown(pg);
+            }
+            default -> usage("unknown component " + component);
+        }
+    }
+
+    private static void awaitShutdown(AutoCloseable server) throws InterruptedException {
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                server.close();
+            } catch (Exception e) {
+                e.printStackTrace();
+            } finally {
+                stopped.countDown();
+            }
+        }));
+        stopped.await();
+    }
+
+    private static void requireFree(String component, int port) {
+        try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+            socket.setReuseAddress(true);
+        } catch (IOException e) {
+            System.err.println(component + ": port " + port + " is already in use; free it or choose another"
+                    + " port with the environment variable named in the README");
+            System.exit(2);
+        }
+    }
+
+    private static Map<String, String> options(String[] args) {
+        Map<String, String> opts = new HashMap<>();
+        for (int i = 1; i + 1 < args.length; i += 2) {
+            if (!args[i].startsWith("--")) {
+                usage("unexpected argument " + args[i]);
+            }
+            opts.put(args[i].substring(2), args[i + 1]);
+        }
+        return opts;
+    }
+
+    private static String required(Map<String, String> opts, String name) {
+        String value = opts.get(name);
+        if (value == null) {
+            usage("missing --" + name);
+        }
+        return value;
+    }
+
+    private static void usage(String problem) {
+        System.err.println(problem + "\nusage: Main kafka|s3|postgres --port N --data DIR [options]");
+        System.exit(64);
+    }
+}

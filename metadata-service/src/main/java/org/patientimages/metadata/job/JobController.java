@@ -1,0 +1,56 @@
+package org.patientimages.metadata.job;
+
+import org.patientimages.metadata.web.ApiException;
+import org.patientimages.metadata.web.Ids;
+import org.patientimages.metadata.web.Page;
+import org.patientimages.metadata.web.Paging;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+import java.util.UUID;
+
+@RestController
+@RequestMapping("/internal/v1/jobs")
+class JobController {
+
+    private final JobRepository jobs;
+
+    JobController(JobRepository jobs) {
+        this.jobs = jobs;
+    }
+
+    @GetMapping("/{jobId}")
+    Job get(@PathVariable String jobId) {
+        return jobs.find(existing(jobId)).orElseThrow(() -> notFound(jobId));
+    }
+
+    @GetMapping("/{jobId}/events")
+    Page<JobEventView> events(@PathVariable String jobId,
+                              @RequestParam(required = false) Integer limit,
+                              @RequestParam(required = false) String cursor) {
+        UUID id = existing(jobId);
+        if (jobs.find(id).isEmpty()) {
+            throw notFound(jobId);
+        }
+        int n = Paging.limit(limit);
+        String[] after = Paging.decode(cursor, 1);
+        int afterSeq;
+        try {
+            afterSeq = after == null ? 0 : Integer.parseInt(after[0]);
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("INVALID_CURSOR", "cursor is not one this service issued.");
+        }
+        return Paging.page(jobs.events(id, afterSeq, n), n, e -> Paging.encode(Integer.toString(e.seq())));
+    }
+
+    private static UUID existing(String jobId) {
+        return Ids.parse(jobId).orElseThrow(() -> notFound(jobId));
+    }
+
+    private static ApiException notFound(String jobId) {
+        return ApiException.notFound("JOB_NOT_FOUND", "No job with id " + jobId + ".");
+    }
+}

@@ -1,0 +1,42 @@
+package org.patientimages.metadata.outbox;
+
+import org.patientimages.metadata.web.Timestamps;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+import java.time.Instant;
+import java.util.List;
+
+@Repository
+public class OutboxRepository {
+
+    private final JdbcClient jdbc;
+
+    OutboxRepository(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    record Message(long id, String topic, String key, byte[] payload) {
+    }
+
+    /** Adds a message in the caller's transaction. */
+    public void add(String topic, String key, byte[] payload, Instant at) {
+        jdbc.sql("insert into outbox (topic, message_key, payload, created_at) values (?, ?, ?, ?)")
+                .params(topic, key, payload, Timestamps.sql(at))
+                .update();
+    }
+
+    /** The oldest messages, locked for this transaction; other relays skip them. */
+    List<Message> lockOldest(int limit) {
+        return jdbc.sql("select id, topic, message_key, payload from outbox order by id limit ? for update skip locked")
+                .param(limit)
+                .query((rs, i) -> new Message(rs.getLong("id"), rs.getString("topic"), rs.getString("message_key"),
+                        rs.getBytes("payload")))
+                .list();
+    }
+
+    void delete(List<Message> messages) {
+        Long[] ids = messages.stream().map(Message::id).toArray(Long[]::new);
+        jdbc.sql("delete from outbox where id = any(?)").param(ids).update();
+    }
+}

@@ -1,0 +1,112 @@
+package org.patientimages.metadata.upload;
+
+import org.patientimages.events.Topics;
+import org.patientimages.events.v1.UploadAccepted;
+import org.patientimages.metadata.job.Job;
+import org.patientimages.metadata.job.JobRepository;
+import org.patientimages.metadata.outbox.OutboxRelay;
+import org.patientimages.metadata.outbox.OutboxRepository;
+import org.patientimages.metadata.patient.PatientRepository;
+import org.patientimages.metadata.web.ApiException;
+import org.patientimages.metadata.web.Timestamps;
+import org.springframework.dao.DuplicateKeyException;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionTemplate;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Records an accepted upload: image (PENDING), tags, job (QUEUED), its ACCEPTED event and the
+ * {@code UploadAccepted} message in the outbox, all in one transaction. Once it commits the upload cannot be
+ * lost: the relay publishes the message even if this process dies right after.
+ */
+@Service
+class UploadRegistrar {
+
+    private final JdbcClient jdbc;
+    private final TransactionTemplate tx;
+    private final PatientRepository patients;
+    private final JobRepository jobs;
+    private final OutboxRepository outbox;
+    private final OutboxRelay relay;
+    private final JsonMapper json;
+
+    UploadRegistrar(JdbcClient jdbc, TransactionTemplate tx, PatientRepository patients, JobRepository jobs,
+                    OutboxRepository outbox, OutboxRelay relay, JsonMapper json) {
+        this.jdbc = jdbc;
+        this.tx = tx;
+        this.patients = patients;
+        this.jobs = jobs;
+        this.outbox = outbox;
+        this.relay = relay;
+        this.json = json;
+    }
+
+    UploadRegistered register(UploadRegistration u) {
+        UploadRegistered result;
+        try {
+            result = tx.execute(status -> replayOf(u).orElseGet(() -> insert(u)));
+        } catch (DuplicateKeyException raced) {
+            // another request with the same idempotency key committed first: answer with its job
+            result = replayOf(u).orElseThrow(() -> raced);
+        }
+        if (!result.replayed()) {
+            relay.wake();
+        }
+        return result;
+    }
+
+    private Optional<UploadRegistered> replayOf(UploadRegistration u) {
+        if (u.idempotencyKey() == null) {
+            return Optional.empty();
+        }
+        return jobs.findByIdempotencyKey(u.patientId(), u.idempotencyKey()).map(UploadRegistrar::replayed);
+    }
+
+    private static UploadRegistered replayed(Job job) {
+        return new UploadRegistered(job.jobId(), job.imageId(), job.status(), true);
+    }
+
+    private UploadRegistered insert(UploadRegistration u) {
+        if (!patients.exists(u.patientId())) {
+            throw ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + u.patientId() + ".");
+        }
+        Instant now = Timestamps.now();
+        jdbc.sql("""
+                insert into images (id, patient_id, name, description, status, original_filename, content_type,
+                                    size_bytes, sha256, uploaded_at)
+                values (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?)""")
+                .params(u.imageId(), u.patientId(), u.name(), u.description(), u.originalFilename(),
+                        u.contentType(), u.sizeBytes(), u.sha256(), Timestamps.sql(now))
+                .update();
+        for (String tag : u.tags() == null ? java.util.List.<String>of() : u.tags()) {
+            jdbc.sql("insert into tags (name) values (?) on conflict (name) do nothing").param(tag).update();
+            jdbc.sql("insert into image_tags (image_id, tag_id) select ?, id from tags where name = ?"
+                            + " on conflict do nothing")
+                    .params(u.imageId(), tag).update();
+        }
+        jobs.insert(u.jobId(), u.patientId(), u.imageId(), u.stagingKey(), u.idempotencyKey(), now);
+        jobs.insertEvent(u.jobId(), 1, UUID.randomUUID(), "ACCEPTED", now, json.writeValueAsString(Map.of(
+                "sizeBytes", u.sizeBytes(), "sha256", u.sha256(), "contentType", u.contentType())));
+        jdbc.sql("update jobs set event_count = 1 where id = ?").param(u.jobId()).update();
+        UploadAccepted event = UploadAccepted.newBuilder()
+                .setEventId(UUID.randomUUID().toString())
+                .setJobId(u.jobId().toString())
+                .setImageId(u.imageId().toString())
+                .setPatientId(u.patientId().toString())
+                .setStagingKey(u.stagingKey())
+                .setSizeBytes(u.sizeBytes())
+                .setSha256(u.sha256())
+                .setContentType(u.contentType())
+                .setAcceptedAtEpochMs(now.toEpochMilli())
+                .build();
+        outbox.add(Topics.UPLOADS, u.jobId().toString(), event.toByteArray(), now);
+        return new UploadRegistered(u.jobId().toString(), u.imageId().toString(),
+                org.patientimages.metadata.job.JobStatus.QUEUED, false);
+    }
+}

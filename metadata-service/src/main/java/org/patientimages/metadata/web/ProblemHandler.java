@@ -1,0 +1,65 @@
+package org.patientimages.metadata.web;
+
+import jakarta.servlet.http.HttpServletRequest;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessException;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.http.converter.HttpMessageNotReadableException;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.RestControllerAdvice;
+import org.springframework.web.method.annotation.MethodArgumentTypeMismatchException;
+import org.springframework.web.servlet.resource.NoResourceFoundException;
+
+import java.net.URI;
+
+/** The one place where failures become {@code application/problem+json}. */
+@RestControllerAdvice
+class ProblemHandler {
+
+    private static final Logger log = LoggerFactory.getLogger(ProblemHandler.class);
+
+    @ExceptionHandler(ApiException.class)
+    ResponseEntity<ProblemDetail> api(ApiException e, HttpServletRequest request) {
+        return problem(e.status(), e.code(), e.getMessage(), e.retryable(), request);
+    }
+
+    @ExceptionHandler(HttpMessageNotReadableException.class)
+    ResponseEntity<ProblemDetail> unreadable(HttpMessageNotReadableException e, HttpServletRequest request) {
+        return problem(HttpStatus.BAD_REQUEST, "MALFORMED_JSON", "The request body is not valid JSON of the expected shape.",
+                false, request);
+    }
+
+    @ExceptionHandler(MethodArgumentTypeMismatchException.class)
+    ResponseEntity<ProblemDetail> badParameter(MethodArgumentTypeMismatchException e, HttpServletRequest request) {
+        String code = "limit".equals(e.getName()) ? "INVALID_LIMIT" : "INVALID_PARAMETER";
+        return problem(HttpStatus.BAD_REQUEST, code, "Parameter '" + e.getName() + "' has an invalid value.", false,
+                request);
+    }
+
+    @ExceptionHandler(NoResourceFoundException.class)
+    ResponseEntity<ProblemDetail> noRoute(NoResourceFoundException e, HttpServletRequest request) {
+        return problem(HttpStatus.NOT_FOUND, "NOT_FOUND", "No such resource.", false, request);
+    }
+
+    @ExceptionHandler(DataAccessException.class)
+    ResponseEntity<ProblemDetail> database(DataAccessException e, HttpServletRequest request) {
+        log.warn("database unavailable for {} {}: {}", request.getMethod(), request.getRequestURI(), e.toString());
+        return problem(HttpStatus.SERVICE_UNAVAILABLE, "DATABASE_UNAVAILABLE",
+                "The metadata store is unavailable; try again shortly.", true, request);
+    }
+
+    static ResponseEntity<ProblemDetail> problem(HttpStatus status, String code, String detail, boolean retryable,
+                                                 HttpServletRequest request) {
+        ProblemDetail body = ProblemDetail.forStatusAndDetail(status, detail);
+        body.setType(URI.create("https://patient-images.example/problems/" + code.toLowerCase().replace('_', '-')));
+        body.setTitle(status.getReasonPhrase());
+        body.setInstance(URI.create(request.getRequestURI()));
+        body.setProperty("code", code);
+        body.setProperty("retryable", retryable);
+        return ResponseEntity.status(status).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(body);
+    }
+}
