@@ -1,0 +1,71 @@
+package org.patientimages.gateway.image;
+
+import org.patientimages.gateway.metadata.MetadataClient;
+import org.patientimages.gateway.storage.DownloadLinks;
+import org.patientimages.gateway.web.ApiProblem;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ObjectNode;
+
+import java.net.URI;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Images as clients see them: where the object lives stays hidden; downloads are presigned URLs. */
+@RestController
+class ImageController {
+
+    private final MetadataClient metadata;
+    private final DownloadLinks links;
+
+    ImageController(MetadataClient metadata, DownloadLinks links) {
+        this.metadata = metadata;
+        this.links = links;
+    }
+
+    @GetMapping("/v1/images/{imageId}")
+    JsonNode image(@PathVariable String imageId) {
+        return publicView((ObjectNode) metadata.get("/internal/v1/images/{id}", imageId), false);
+    }
+
+    @GetMapping("/v1/images/{imageId}/content")
+    ResponseEntity<Void> content(@PathVariable String imageId) {
+        JsonNode image = metadata.get("/internal/v1/images/{id}", imageId);
+        if (!"AVAILABLE".equals(image.path("status").asString())) {
+            throw new ApiProblem(HttpStatus.CONFLICT, "IMAGE_NOT_AVAILABLE",
+                    "Image " + imageId + " is " + image.path("status").asString() + "; its content can be downloaded once it is AVAILABLE.",
+                    !"FAILED".equals(image.path("status").asString()));
+        }
+        return ResponseEntity.status(HttpStatus.FOUND).location(URI.create(downloadUrl(image))).build();
+    }
+
+    @GetMapping("/v1/patients/{patientId}/images")
+    JsonNode patientImages(@PathVariable String patientId, @RequestParam(required = false) String limit,
+                           @RequestParam(required = false) String cursor) {
+        Map<String, String> query = new HashMap<>();
+        query.put("limit", limit);
+        query.put("cursor", cursor);
+        JsonNode page = metadata.get("/internal/v1/patients/{id}/images", query, patientId);
+        page.path("items").forEach(item -> publicView((ObjectNode) item, true));
+        return page;
+    }
+
+    private ObjectNode publicView(ObjectNode image, boolean withDownloadUrl) {
+        if (withDownloadUrl) {
+            image.put("downloadUrl", "AVAILABLE".equals(image.path("status").asString()) ? downloadUrl(image) : null);
+        }
+        image.remove("bucket");
+        image.remove("objectKey");
+        return image;
+    }
+
+    private String downloadUrl(JsonNode image) {
+        return links.presign(image.path("bucket").asString(), image.path("objectKey").asString(),
+                image.path("contentType").asString());
+    }
+}

@@ -1,0 +1,61 @@
+package org.patientimages.gateway.metadata;
+
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.JsonNode;
+
+import java.net.URI;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Patients and jobs: the metadata-service's answers, unchanged. */
+@RestController
+class PassThroughController {
+
+    private final MetadataClient metadata;
+
+    PassThroughController(MetadataClient metadata) {
+        this.metadata = metadata;
+    }
+
+    @PostMapping(path = "/v1/patients", consumes = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<JsonNode> createPatient(@RequestBody JsonNode body) {
+        JsonNode patient = metadata.post("/internal/v1/patients", body).getBody();
+        return ResponseEntity.created(URI.create("/v1/patients/" + patient.path("patientId").asString())).body(patient);
+    }
+
+    @GetMapping("/v1/patients/{patientId}")
+    JsonNode patient(@PathVariable String patientId) {
+        return metadata.get("/internal/v1/patients/{id}", patientId);
+    }
+
+    @GetMapping("/v1/patients")
+    JsonNode patients(@RequestParam(required = false) String username, @RequestParam(required = false) String limit,
+                      @RequestParam(required = false) String cursor) {
+        Map<String, String> query = new HashMap<>();
+        query.put("username", username);
+        query.put("limit", limit);
+        query.put("cursor", cursor);
+        return metadata.get("/internal/v1/patients", query);
+    }
+
+    @GetMapping("/v1/jobs/{jobId}")
+    JsonNode job(@PathVariable String jobId) {
+        return metadata.get("/internal/v1/jobs/{id}", jobId);
+    }
+
+    @GetMapping("/v1/jobs/{jobId}/events")
+    JsonNode jobEvents(@PathVariable String jobId, @RequestParam(required = false) String limit,
+                       @RequestParam(required = false) String cursor) {
+        Map<String, String> query = new HashMap<>();
+        query.put("limit", limit);
+        query.put("cursor", cursor);
+        return metadata.get("/internal/v1/jobs/{id}/events", query, jobId);
+    }
+}

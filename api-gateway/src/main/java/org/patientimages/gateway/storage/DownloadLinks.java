@@ -1,0 +1,61 @@
+package org.patientimages.gateway.storage;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.stereotype.Component;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Configuration;
+import software.amazon.awssdk.services.s3.presigner.S3Presigner;
+
+import java.net.URI;
+import java.time.Duration;
+
+/**
+ * Presigned GET URLs: short-lived, scoped to one object and one method, served as an attachment of the
+ * object's real content type. Signing happens locally; no call to the store is made.
+ */
+@Component
+public class DownloadLinks implements AutoCloseable {
+
+    @ConfigurationProperties("patient-images.storage")
+    public record StorageProperties(@DefaultValue("http://127.0.0.1:9000") URI endpoint,
+                                    @DefaultValue("us-east-1") String region,
+                                    @DefaultValue("minioadmin") String accessKey,
+                                    @DefaultValue("minioadmin") String secretKey,
+                                    @DefaultValue("true") boolean pathStyle,
+                                    @DefaultValue("10m") Duration downloadExpiry) {
+    }
+
+    private final S3Presigner presigner;
+    private final Duration expiry;
+
+    DownloadLinks(StorageProperties p) {
+        var builder = S3Presigner.builder()
+                .region(Region.of(p.region()))
+                .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(p.pathStyle()).build());
+        if (p.endpoint() != null && !p.endpoint().toString().isEmpty()) {
+            builder.endpointOverride(p.endpoint());
+        }
+        builder.credentialsProvider(p.accessKey() == null || p.accessKey().isEmpty()
+                ? DefaultCredentialsProvider.builder().build()
+                : StaticCredentialsProvider.create(AwsBasicCredentials.create(p.accessKey(), p.secretKey())));
+        this.presigner = builder.build();
+        this.expiry = p.downloadExpiry();
+    }
+
+    public String presign(String bucket, String key, String contentType) {
+        return presigner.presignGetObject(r -> r.signatureDuration(expiry).getObjectRequest(g -> g
+                        .bucket(bucket).key(key)
+                        .responseContentDisposition("attachment")
+                        .responseContentType(contentType)))
+                .url().toString();
+    }
+
+    @Override
+    public void close() {
+        presigner.close();
+    }
+}

@@ -1,0 +1,118 @@
+package org.patientimages.gateway.upload;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.stereotype.Component;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.HexFormat;
+
+/**
+ * The directory, shared with the workers, where uploads wait to be stored. A file is written under a
+ * temporary name, forced to disk, then renamed to its key: a staged file under its key is always complete.
+ */
+@Component
+public class StagingArea {
+
+    static final int SNIFF_BYTES = 8192;
+    private static final int BUFFER = 256 * 1024;
+
+    @ConfigurationProperties("patient-images.staging")
+    public record StagingProperties(@DefaultValue("data/staging") Path directory) {
+    }
+
+    /** What streaming an upload into the staging area learnt about it. */
+    public record Staged(Path file, long sizeBytes, String sha256, byte[] head) {
+    }
+
+    /** The upload is larger than the limit; what was written is already removed. */
+    public static final class TooLarge extends IOException {
+        TooLarge(long limit) {
+            super("larger than " + limit + " bytes");
+        }
+    }
+
+    private final Path root;
+
+    StagingArea(StagingProperties properties) throws IOException {
+        this.root = properties.directory().toAbsolutePath().normalize();
+        Files.createDirectories(root);
+    }
+
+    /**
+     * Streams the bytes into a temporary file of the key, computing size and SHA-256 on the way.
+     * Nothing is left behind when it throws.
+     */
+    public Staged write(String key, InputStream in, long maxBytes) throws IOException {
+        Path temp = root.resolve(key + ".part");
+        MessageDigest digest = sha256();
+        byte[] head = new byte[SNIFF_BYTES];
+        int headLength = 0;
+        long size = 0;
+        boolean done = false;
+        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            byte[] buffer = new byte[BUFFER];
+            for (int n; (n = in.read(buffer)) >= 0; ) {
+                size += n;
+                if (size > maxBytes) {
+                    throw new TooLarge(maxBytes);
+                }
+                digest.update(buffer, 0, n);
+                if (headLength < SNIFF_BYTES) {
+                    int copy = Math.min(n, SNIFF_BYTES - headLength);
+                    System.arraycopy(buffer, 0, head, headLength, copy);
+                    headLength += copy;
+                }
+                ByteBuffer bytes = ByteBuffer.wrap(buffer, 0, n);
+                while (bytes.hasRemaining()) {
+                    out.write(bytes);
+                }
+            }
+            out.force(true);
+            done = true;
+        } finally {
+            if (!done) {
+                Files.deleteIfExists(temp);
+            }
+        }
+        return new Staged(temp, size, HexFormat.of().formatHex(digest.digest()), Arrays.copyOf(head, headLength));
+    }
+
+    /** Renames a written file to its key, where the workers look for it. */
+    public void commit(Staged staged, String key) throws IOException {
+        Files.move(staged.file(), root.resolve(key), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Removes whatever is staged for the key, complete or not. */
+    public void discard(String key) {
+        try {
+            Files.deleteIfExists(root.resolve(key + ".part"));
+            Files.deleteIfExists(root.resolve(key));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public boolean isWritable() {
+        return Files.isDirectory(root) && Files.isWritable(root);
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+package org.patientimages.gateway.upload;
+
+import jakarta.servlet.http.HttpServletRequest;
+import org.apache.commons.fileupload2.core.FileItemInput;
+import org.apache.commons.fileupload2.core.FileItemInputIterator;
+import org.apache.commons.fileupload2.core.FileUploadException;
+import org.apache.commons.fileupload2.core.FileUploadSizeException;
+import org.apache.commons.fileupload2.jakarta.servlet6.JakartaServletFileUpload;
+import org.apache.tika.Tika;
+import org.patientimages.gateway.metadata.MetadataClient;
+import org.patientimages.gateway.web.ApiProblem;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * {@code POST /v1/patients/{patientId}/images}: streams the {@code file} part into the staging area
+ * (computing size and SHA-256 on the way, never holding the file in memory), records the upload through the
+ * metadata-service and answers 202. Whatever fails before the answer leaves nothing staged.
+ */
+@RestController
+class UploadController {
+
+    private static final int MAX_METADATA_BYTES = 64 * 1024;
+    private static final int MAX_PARTS = 10;
+    private static final int MAX_IDEMPOTENCY_KEY = 255;
+
+    private final MetadataClient metadata;
+    private final StagingArea staging;
+    private final UploadProperties properties;
+    private final JsonMapper json;
+    private final Tika tika = new Tika();
+
+    UploadController(MetadataClient metadata, StagingArea staging, UploadProperties properties, JsonMapper json) {
+        this.metadata = metadata;
+        this.staging = staging;
+        this.properties = properties;
+        this.json = json;
+    }
+
+    @PostMapping("/v1/patients/{patientId}/images")
+    ResponseEntity<Map<String, Object>> upload(@PathVariable String patientId,
+                                               @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey,
+                                               HttpServletRequest request) throws IOException {
+        long limit = properties.maxFileSize().toBytes();
+        if (!JakartaServletFileUpload.isMultipartContent(request)) {
+            throw new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "MULTIPART_REQUIRED",
+                    "Send the upload as multipart/form-data with a part named 'file'.", false);
+        }
+        if (request.getContentLengthLong() > limit + MAX_METADATA_BYTES) {
+            throw tooLarge(limit);
+        }
+        if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY
+                || !idempotencyKey.chars().allMatch(c -> c >= 0x21 && c <= 0x7e))) {
+            throw ApiProblem.badRequest("INVALID_IDEMPOTENCY_KEY",
+                    "Idempotency-Key must be 1-" + MAX_IDEMPOTENCY_KEY + " visible ASCII characters.");
+        }
+        // 404 before a single byte of the body is read
+        metadata.get("/internal/v1/patients/{id}", patientId);
+
+        UUID jobId = UUID.randomUUID();
+        UUID imageId = UUID.randomUUID();
+        String key = jobId.toString();
+        boolean keep = false;
+        try {
+            Received received = receive(request, key, limit);
+            UploadMetadata meta = received.metadata.validated();
+            if (meta.sha256() != null && !meta.sha256().equals(received.staged.sha256())) {
+                throw new ApiProblem(HttpStatus.UNPROCESSABLE_CONTENT, "CHECKSUM_MISMATCH",
+                        "The file's SHA-256 is " + received.staged.sha256() + ", not the declared " + meta.sha256() + ".",
+                        false);
+            }
+            staging.commit(received.staged, key);
+            Map<String, Object> registration = new LinkedHashMap<>();
+            registration.put("jobId", jobId);
+            registration.put("imageId", imageId);
+            registration.put("patientId", patientId);
+            registration.put("name", meta.name());
+            registration.put("description", meta.description());
+            registration.put("tags", meta.tags());
+            registration.put("originalFilename", received.filename);
+            registration.put("contentType", tika.detect(received.staged.head()));
+            registration.put("sizeBytes", received.staged.sizeBytes());
+            registration.put("sha256", received.staged.sha256());
+            registration.put("stagingKey", key);
+            registration.put("idempotencyKey", idempotencyKey);
+            JsonNode registered = metadata.post("/internal/v1/uploads", registration).getBody();
+            keep = !registered.path("replayed").asBoolean();
+            return accepted(registered, keep);
+        } finally {
+            if (!keep) {
+                staging.discard(key);
+            }
+        }
+    }
+
+    private record Received(StagingArea.Staged staged, String filename, UploadMetadata metadata) {
+    }
+
+    private Received receive(HttpServletRequest request, String key, long limit) throws IOException {
+        var upload = new JakartaServletFileUpload<>();
+        upload.setMaxFileCount(MAX_PARTS);
+        upload.setMaxSize(limit + MAX_METADATA_BYTES);
+        StagingArea.Staged staged = null;
+        String filename = null;
+        UploadMetadata meta = UploadMetadata.NONE;
+        try {
+            FileItemInputIterator parts = upload.getItemIterator(request);
+            int count = 0;
+            while (parts.hasNext()) {
+                FileItemInput part = parts.next();
+                if (++count > MAX_PARTS) {
+                    throw ApiProblem.badRequest("TOO_MANY_PARTS", "An upload has at most " + MAX_PARTS + " parts.");
+                }
+                try (InputStream in = part.getInputStream()) {
+                    switch (part.getFieldName() == null ? "" : part.getFieldName()) {
+                        case "file" -> {
+                            if (staged != null) {
+                                throw ApiProblem.badRequest("MULTIPLE_FILES", "Send exactly one part named 'file'.");
+                            }
+                            staged = staging.write(key, in, limit);
+                            filename = FileNames.sanitise(part.getName());
+                        }
+                        case "metadata" -> meta = parseMetadata(in);
+                        default -> in.transferTo(java.io.OutputStream.nullOutputStream());
+                    }
+                }
+            }
+        } catch (StagingArea.TooLarge | FileUploadSizeException e) {
+            throw tooLarge(limit);
+        } catch (FileUploadException e) {
+            if (e.getCause() instanceof FileUploadSizeException) {
+                throw tooLarge(limit);
+            }
+            throw ApiProblem.badRequest("MALFORMED_MULTIPART", "The multipart body could not be read.");
+        }
+        if (staged == null) {
+            throw ApiProblem.badRequest("FILE_MISSING", "The upload has no part named 'file'.");
+        }
+        if (staged.sizeBytes() == 0) {
+            throw ApiProblem.badRequest("EMPTY_FILE", "The file is empty.");
+        }
+        return new Received(staged, filename, meta);
+    }
+
+    private UploadMetadata parseMetadata(InputStream in) throws IOException {
+        byte[] bytes = in.readNBytes(MAX_METADATA_BYTES + 1);
+        if (bytes.length > MAX_METADATA_BYTES) {
+            throw UploadMetadata.invalid("the metadata part is larger than " + MAX_METADATA_BYTES + " bytes.");
+        }
+        try {
+            return json.readValue(new String(bytes, StandardCharsets.UTF_8), UploadMetadata.class);
+        } catch (JacksonException e) {
+            throw UploadMetadata.invalid("the metadata part is not a JSON object with name, description, tags and sha256"
+                    + " of the right types.");
+        }
+    }
+
+    private static ResponseEntity<Map<String, Object>> accepted(JsonNode registered, boolean created) {
+        String jobId = registered.path("jobId").asString();
+        String imageId = registered.path("imageId").asString();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("jobId", jobId);
+        body.put("imageId", imageId);
+        body.put("status", "QUEUED");
+        body.put("links", Map.of("job", "/v1/jobs/" + jobId, "image", "/v1/images/" + imageId));
+        var response = ResponseEntity.status(HttpStatus.ACCEPTED).location(URI.create("/v1/jobs/" + jobId));
+        if (!created) {
+            response.header("Idempotent-Replayed", "true");
+        }
+        return response.body(body);
+    }
+
+    private static ApiProblem tooLarge(long limit) {
+        return new ApiProblem(HttpStatus.CONTENT_TOO_LARGE, "FILE_TOO_LARGE",
+                "The file is larger than the limit of " + limit + " bytes.", false);
+    }
+}

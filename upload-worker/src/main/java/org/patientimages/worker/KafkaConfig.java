@@ -1,0 +1,102 @@
+package org.patientimages.worker;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.patientimages.events.Topics;
+import org.patientimages.events.v1.UploadAccepted;
+import org.patientimages.worker.upload.FailureCode;
+import org.patientimages.worker.upload.JobReporter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.kafka.config.TopicBuilder;
+import org.springframework.kafka.core.KafkaAdmin;
+import org.springframework.kafka.core.KafkaOperations;
+import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
+import org.springframework.kafka.listener.DefaultErrorHandler;
+import org.springframework.util.backoff.ExponentialBackOff;
+
+import java.time.Duration;
+
+/**
+ * The worker's one Kafka error handler. Transient failures (object store or Kafka unavailable) are retried
+ * with exponential back-off, each retry reported as {@code RETRY_SCHEDULED}; when the budget is spent the
+ * job is reported {@code FAILED} and the record goes to the dead-letter topic. A record that cannot be
+ * decoded goes there on the first attempt; the partition keeps flowing.
+ */
+@Configuration
+class KafkaConfig {
+
+    private static final Logger log = LoggerFactory.getLogger(KafkaConfig.class);
+
+    @ConfigurationProperties("patient-images.worker")
+    record WorkerProperties(@DefaultValue("4") int concurrency, @DefaultValue("1s") Duration retryInitial,
+                            @DefaultValue("30s") Duration retryMaxInterval, @DefaultValue("5m") Duration retryFor,
+                            @DefaultValue("12") int partitions, @DefaultValue("1") short replicationFactor) {
+    }
+
+    @Bean
+    KafkaAdmin.NewTopics pipelineTopics(WorkerProperties p) {
+        return new KafkaAdmin.NewTopics(topic(Topics.UPLOADS, p), topic(Topics.UPLOADS + Topics.DEAD_LETTER_SUFFIX, p),
+                topic(Topics.JOB_EVENTS, p));
+    }
+
+    private static NewTopic topic(String name, WorkerProperties p) {
+        return TopicBuilder.name(name).partitions(p.partitions()).replicas(p.replicationFactor()).build();
+    }
+
+    @Bean
+    DefaultErrorHandler kafkaErrorHandler(KafkaOperations<Object, Object> kafka, JobReporter reporter,
+                                          WorkerProperties p) {
+        var deadLetters = new DeadLetterPublishingRecoverer(kafka,
+                (record, e) -> new TopicPartition(record.topic() + Topics.DEAD_LETTER_SUFFIX, record.partition()));
+        var backOff = new ExponentialBackOff(p.retryInitial().toMillis(), 2.0);
+        backOff.setMaxInterval(p.retryMaxInterval().toMillis());
+        backOff.setMaxElapsedTime(p.retryFor().toMillis());
+        var handler = new DefaultErrorHandler((record, e) -> {
+            UploadAccepted upload = decode(record);
+            if (upload != null) {
+                reporter.failed(upload.getJobId(), upload.getImageId(),
+                        e.getCause() instanceof InvalidProtocolBufferException
+                                ? FailureCode.PROCESSING_FAILED : FailureCode.STORAGE_UNAVAILABLE,
+                        "Storing the upload kept failing; the retry budget is spent.");
+            }
+            log.error("dead-lettering record {}-{}@{}: {}", record.topic(), record.partition(), record.offset(),
+                    e.getCause() == null ? e.toString() : e.getCause().toString());
+            deadLetters.accept(record, e);
+        }, backOff);
+        handler.addNotRetryableExceptions(InvalidProtocolBufferException.class, IllegalArgumentException.class);
+        handler.setRetryListeners((record, e, attempt) -> {
+            UploadAccepted upload = decode(record);
+            if (upload != null) {
+                long next = Math.min(p.retryMaxInterval().toMillis(),
+                        p.retryInitial().toMillis() << Math.min(20, attempt - 1));
+                String cause = e.getCause() == null ? e.getClass().getSimpleName() : e.getCause().getClass().getSimpleName();
+                log.warn("job {}: attempt {} failed ({}), retrying in {} ms", upload.getJobId(), attempt, cause, next);
+                try {
+                    reporter.retryScheduled(upload.getJobId(), upload.getImageId(), cause, next);
+                } catch (RuntimeException reportFailed) {
+                    log.warn("job {}: could not report the retry: {}", upload.getJobId(), reportFailed.toString());
+                }
+            }
+        });
+        return handler;
+    }
+
+    private static UploadAccepted decode(ConsumerRecord<?, ?> record) {
+        if (record.value() instanceof byte[] bytes) {
+            try {
+                UploadAccepted upload = UploadAccepted.parseFrom(bytes);
+                return upload.getJobId().isEmpty() ? null : upload;
+            } catch (InvalidProtocolBufferException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,89 @@
+package org.patientimages.worker.report;
+
+import org.patientimages.events.Topics;
+import org.patientimages.events.v1.ImageStored;
+import org.patientimages.events.v1.JobEvent;
+import org.patientimages.events.v1.JobFailed;
+import org.patientimages.events.v1.JobProgressed;
+import org.patientimages.events.v1.JobStarted;
+import org.patientimages.events.v1.JobSucceeded;
+import org.patientimages.events.v1.RetryScheduled;
+import org.patientimages.worker.upload.FailureCode;
+import org.patientimages.worker.upload.JobReporter;
+import org.patientimages.worker.upload.UploadJob;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.stereotype.Component;
+
+import java.lang.management.ManagementFactory;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** Publishes job facts to the job-events topic, keyed by job id, and waits for Kafka's acknowledgement. */
+@Component
+class KafkaJobReporter implements JobReporter {
+
+    private static final String WORKER_ID = ManagementFactory.getRuntimeMXBean().getName();
+
+    private final KafkaTemplate<String, byte[]> kafka;
+
+    KafkaJobReporter(KafkaTemplate<String, byte[]> kafka) {
+        this.kafka = kafka;
+    }
+
+    @Override
+    public void started(UploadJob job) {
+        publish(event(job.jobId(), job.imageId()).setStarted(JobStarted.newBuilder().setWorkerId(WORKER_ID)));
+    }
+
+    @Override
+    public void progressed(UploadJob job, int percent, long bytesStored) {
+        publish(event(job.jobId(), job.imageId())
+                .setProgressed(JobProgressed.newBuilder().setPercent(percent).setBytesStored(bytesStored)));
+    }
+
+    @Override
+    public void stored(UploadJob job, String bucket, long sizeBytes, String sha256) {
+        publish(event(job.jobId(), job.imageId()).setStored(ImageStored.newBuilder()
+                .setBucket(bucket).setObjectKey(job.objectKey()).setSizeBytes(sizeBytes).setSha256(sha256)
+                .setContentType(job.contentType())));
+    }
+
+    @Override
+    public void succeeded(UploadJob job) {
+        publish(event(job.jobId(), job.imageId()).setSucceeded(JobSucceeded.getDefaultInstance()));
+    }
+
+    @Override
+    public void failed(String jobId, String imageId, FailureCode code, String message) {
+        publish(event(jobId, imageId).setFailed(JobFailed.newBuilder()
+                .setCode(code.name()).setMessage(message).setRetryable(code.retryable())));
+    }
+
+    @Override
+    public void retryScheduled(String jobId, String imageId, String reason, long backoffMs) {
+        publish(event(jobId, imageId).setRetryScheduled(RetryScheduled.newBuilder()
+                .setReason(reason).setBackoffMs(backoffMs)));
+    }
+
+    private static JobEvent.Builder event(String jobId, String imageId) {
+        return JobEvent.newBuilder()
+                .setEventId(UUID.randomUUID().toString())
+                .setJobId(jobId)
+                .setImageId(imageId)
+                .setOccurredAtEpochMs(System.currentTimeMillis());
+    }
+
+    private void publish(JobEvent.Builder event) {
+        JobEvent e = event.build();
+        try {
+            kafka.send(Topics.JOB_EVENTS, e.getJobId(), e.toByteArray()).get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while reporting job " + e.getJobId(), ex);
+        } catch (ExecutionException | TimeoutException ex) {
+            throw new IllegalStateException("Kafka did not acknowledge an event of job " + e.getJobId(), ex);
+        }
+    }
+}

@@ -1,0 +1,156 @@
+package org.patientimages.worker.storage;
+
+import org.springframework.stereotype.Component;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
+import software.amazon.awssdk.services.s3.model.CompletedPart;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.LongConsumer;
+
+/**
+ * The bucket the images live in. Files above the multipart threshold are sent in parts; an interrupted
+ * multipart upload is aborted so that no parts are left behind.
+ */
+@Component
+public class ObjectStore {
+
+    static final String SHA256_METADATA = "sha256";
+
+    private final S3Client s3;
+    private final StorageProperties properties;
+
+    ObjectStore(S3Client s3, StorageProperties properties) {
+        this.s3 = s3;
+        this.properties = properties;
+    }
+
+    public String bucket() {
+        return properties.bucket();
+    }
+
+    /** An object's size and the SHA-256 recorded with it, if the object exists. */
+    public Optional<StoredObject> head(String key) {
+        try {
+            HeadObjectResponse head = s3.headObject(b -> b.bucket(bucket()).key(key));
+            return Optional.of(new StoredObject(head.contentLength(), head.metadata().get(SHA256_METADATA)));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
+    }
+
+    public record StoredObject(long sizeBytes, String sha256) {
+    }
+
+    /**
+     * Stores a file under a key, served later as an attachment of the given type.
+     *
+     * @param progress told the number of bytes stored so far after each part
+     */
+    public void put(String key, Path file, long size, String sha256, String contentType, LongConsumer progress) {
+        Map<String, String> metadata = Map.of(SHA256_METADATA, sha256);
+        if (size <= properties.multipartThreshold().toBytes()) {
+            s3.putObject(b -> b.bucket(bucket()).key(key).contentType(contentType).contentLength(size)
+                            .contentDisposition("attachment").metadata(metadata),
+                    RequestBody.fromFile(file));
+            progress.accept(size);
+            return;
+        }
+        String uploadId = s3.createMultipartUpload(b -> b.bucket(bucket()).key(key).contentType(contentType)
+                .contentDisposition("attachment").metadata(metadata)).uploadId();
+        try {
+            long partSize = properties.partSize().toBytes();
+            List<CompletedPart> parts = new ArrayList<>();
+            for (long offset = 0; offset < size; offset += partSize) {
+                int number = parts.size() + 1;
+                long length = Math.min(partSize, size - offset);
+                long from = offset;
+                String etag = s3.uploadPart(b -> b.bucket(bucket()).key(key).uploadId(uploadId).partNumber(number)
+                                .contentLength(length),
+                        RequestBody.fromContentProvider(() -> slice(file, from, length), length, contentType)).eTag();
+                parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
+                progress.accept(offset + length);
+            }
+            s3.completeMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId)
+                    .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()));
+        } catch (RuntimeException e) {
+            try {
+                s3.abortMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId));
+            } catch (RuntimeException abortFailed) {
+                e.addSuppressed(abortFailed);
+            }
+            throw e;
+        }
+    }
+
+    public void delete(String key) {
+        s3.deleteObject(b -> b.bucket(bucket()).key(key));
+    }
+
+    /** A stream of {@code length} bytes of the file from {@code offset}; the SDK may open it more than once. */
+    private static InputStream slice(Path file, long offset, long length) {
+        try {
+            FileChannel channel = FileChannel.open(file, StandardOpenOption.READ).position(offset);
+            return new BoundedInputStream(Channels.newInputStream(channel), length);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static final class BoundedInputStream extends java.io.FilterInputStream {
+        private long remaining;
+
+        BoundedInputStream(InputStream in, long length) {
+            super(in);
+            this.remaining = length;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (remaining <= 0) {
+                return -1;
+            }
+            int b = super.read();
+            if (b >= 0) {
+                remaining--;
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buffer, int off, int len) throws IOException {
+            if (remaining <= 0) {
+                return -1;
+            }
+            int n = super.read(buffer, off, (int) Math.min(len, remaining));
+            if (n > 0) {
+                remaining -= n;
+            }
+            return n;
+        }
+
+        @Override
+        public int available() throws IOException {
+            return (int) Math.min(super.available(), remaining);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+package org.patientimages.worker.upload;
+
+import org.patientimages.worker.staging.StagingArea;
+import org.patientimages.worker.storage.ObjectStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Service;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Stores one staged upload. Safe to run again for the same job at any point (redelivery after a crash,
+ * a replayed topic): an object already stored with the expected size and SHA-256 is reported, not sent
+ * twice. Failures that no retry can mend end the job here; the rest are thrown, for the error handler to
+ * retry with back-off.
+ */
+@Service
+public class UploadProcessor {
+
+    private static final Logger log = LoggerFactory.getLogger(UploadProcessor.class);
+
+    private final StagingArea staging;
+    private final ObjectStore store;
+    private final JobReporter reporter;
+
+    UploadProcessor(StagingArea staging, ObjectStore store, JobReporter reporter) {
+        this.staging = staging;
+        this.store = store;
+        this.reporter = reporter;
+    }
+
+    public void process(UploadJob job) {
+        reporter.started(job);
+        String key = job.objectKey();
+        Optional<ObjectStore.StoredObject> existing = store.head(key);
+        if (existing.isPresent() && matches(existing.get(), job)) {
+            log.info("job {}: object already stored by an earlier attempt", job.jobId());
+            finish(job);
+            return;
+        }
+        Path file = staging.find(job.stagingKey()).orElse(null);
+        if (file == null) {
+            fail(job, FailureCode.STAGED_FILE_MISSING, "The staged upload is no longer available; upload the file again.");
+            return;
+        }
+        try {
+            if (Files.size(file) != job.sizeBytes() || !Sha256.of(file).equals(job.sha256())) {
+                fail(job, FailureCode.CHECKSUM_MISMATCH,
+                        "The staged bytes no longer match the size and SHA-256 received; upload the file again.");
+                return;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading staged upload of job " + job.jobId(), e);
+        }
+        reporter.progressed(job, 10, 0);
+        store.put(key, file, job.sizeBytes(), job.sha256(), job.contentType(), stored -> {
+            int percent = (int) (10 + 85 * stored / Math.max(1, job.sizeBytes()));
+            reporter.progressed(job, percent, stored);
+        });
+        ObjectStore.StoredObject written = store.head(key)
+                .orElseThrow(() -> new IllegalStateException("object of job " + job.jobId() + " missing after upload"));
+        if (!matches(written, job)) {
+            store.delete(key);
+            throw new IllegalStateException("object of job " + job.jobId() + " does not match after upload; retrying");
+        }
+        finish(job);
+    }
+
+    private void finish(UploadJob job) {
+        reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
+        reporter.succeeded(job);
+        staging.delete(job.stagingKey());
+        log.info("job {} succeeded", job.jobId());
+    }
+
+    private void fail(UploadJob job, FailureCode code, String message) {
+        log.warn("job {} failed: {}", job.jobId(), code);
+        reporter.failed(job.jobId(), job.imageId(), code, message);
+        staging.delete(job.stagingKey());
+    }
+
+    private static boolean matches(ObjectStore.StoredObject object, UploadJob job) {
+        return object.sizeBytes() == job.sizeBytes() && job.sha256().equals(object.sha256());
+    }
+}
