@@ -1,0 +1,305 @@
+package org.patientimages.metadata;
+
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.patientimages.events.Topics;
+import org.patientimages.events.v1.ImageStored;
+import org.patientimages.events.v1.JobEvent;
+import org.patientimages.events.v1.JobProgressed;
+import org.patientimages.events.v1.JobStarted;
+import org.patientimages.events.v1.JobSucceeded;
+import org.patientimages.events.v1.UploadAccepted;
+import org.patientimages.localstack.LocalPostgres;
+import org.patientimages.localstack.testing.TestHttp;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.test.EmbeddedKafkaBroker;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.springframework.kafka.test.utils.KafkaTestUtils;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.StreamSupport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** The metadata-service against a real PostgreSQL and a real Kafka broker. */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
+class MetadataServiceIT {
+
+    static final LocalPostgres postgres = LocalPostgres.startTransient().createDatabase("patients_db");
+
+    @DynamicPropertySource
+    static void database(DynamicPropertyRegistry registry) {
+        registry.add("spring.datasource.url", () -> postgres.jdbcUrl("patients_db"));
+    }
+
+    @AfterAll
+    static void stopDatabase() {
+        postgres.close();
+    }
+
+    @LocalServerPort
+    int port;
+    @Autowired
+    EmbeddedKafkaBroker broker;
+    @Autowired
+    KafkaTemplate<String, byte[]> kafka;
+    @Autowired
+    JdbcClient jdbc;
+
+    TestHttp http;
+
+    @BeforeEach
+    void client() {
+        http = new TestHttp("http://127.0.0.1:" + port);
+    }
+
+    @Test
+    void creates_finds_and_lists_patients_and_refuses_a_taken_username() {
+        String username = "user-" + UUID.randomUUID().toString().substring(0, 8);
+        var created = http.postJson("/internal/v1/patients", Map.of("name", " Jane Smith ", "username", username));
+        assertThat(created.status()).isEqualTo(201);
+        String id = created.json().path("patientId").asString();
+        assertThat(created.header("Location")).isEqualTo("/v1/patients/" + id);
+        assertThat(created.json().path("name").asString()).isEqualTo("Jane Smith");
+        assertThat(created.json().path("createdAt").asString()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z");
+
+        assertThat(http.get("/internal/v1/patients/" + id).json().path("username").asString()).isEqualTo(username);
+        var listed = http.get("/internal/v1/patients?username=" + username).json();
+        assertThat(listed.path("items")).hasSize(1);
+        assertThat(listed.path("nextCursor").isNull()).isTrue();
+
+        var taken = http.postJson("/internal/v1/patients", Map.of("name", "Other", "username", username));
+        assertThat(taken.status()).isEqualTo(409);
+        assertThat(taken.contentType()).isEqualTo("application/problem+json");
+        assertThat(taken.json().path("code").asString()).isEqualTo("USERNAME_TAKEN");
+    }
+
+    @Test
+    void refuses_blank_and_too_long_patient_fields_precisely() {
+        var blank = http.postJson("/internal/v1/patients", Map.of("name", "  ", "username", "u1"));
+        assertThat(blank.status()).isEqualTo(400);
+        assertThat(blank.json().path("code").asString()).isEqualTo("MISSING_NAME");
+        var tooLong = http.postJson("/internal/v1/patients", Map.of("name", "x".repeat(201), "username", "u2"));
+        assertThat(tooLong.json().path("code").asString()).isEqualTo("NAME_TOO_LONG");
+        var malformed = http.postJson("/internal/v1/patients", "{not json");
+        assertThat(malformed.status()).isEqualTo(400);
+        assertThat(malformed.json().path("code").asString()).isEqualTo("MALFORMED_JSON");
+    }
+
+    @Test
+    void pages_through_patients_with_a_cursor_without_gaps_or_repeats() {
+        String prefix = "page" + UUID.randomUUID().toString().substring(0, 6);
+        for (int i = 0; i < 5; i++) {
+            http.postJson("/internal/v1/patients", Map.of("name", "P" + i, "username", prefix + i));
+        }
+        List<String> seen = new ArrayList<>();
+        String cursor = null;
+        do {
+            JsonNode page = http.get("/internal/v1/patients?limit=2" + (cursor == null ? "" : "&cursor=" + cursor)).json();
+            page.path("items").forEach(p -> seen.add(p.path("patientId").asString()));
+            cursor = page.path("nextCursor").isNull() ? null : page.path("nextCursor").asString();
+        } while (cursor != null);
+        long total = jdbc.sql("select count(*) from patients").query(Long.class).single();
+        assertThat(seen).doesNotHaveDuplicates().hasSize((int) total);
+        assertThat(http.get("/internal/v1/patients?limit=501").json().path("code").asString()).isEqualTo("INVALID_LIMIT");
+        assertThat(http.get("/internal/v1/patients?cursor=%25%25").json().path("code").asString())
+                .isEqualTo("INVALID_CURSOR");
+    }
+
+    @Test
+    void an_upload_is_recorded_and_its_event_published_then_worker_facts_complete_it() throws Exception {
+        String patientId = aPatient();
+        Map<String, Object> upload = anUpload(patientId, null);
+        var registered = http.postJson("/internal/v1/uploads", upload);
+        assertThat(registered.status()).isEqualTo(201);
+        String jobId = upload.get("jobId").toString();
+        String imageId = upload.get("imageId").toString();
+
+        UploadAccepted event = UploadAccepted.parseFrom(awaitRecord(Topics.UPLOADS, jobId).value());
+        assertThat(event.getImageId()).isEqualTo(imageId);
+        assertThat(event.getSha256()).isEqualTo(upload.get("sha256"));
+        assertThat(event.toString()).doesNotContain("knee.png").doesNotContain("Knee");
+
+        JsonNode job = http.get("/internal/v1/jobs/" + jobId).json();
+        assertThat(job.path("status").asString()).isEqualTo("QUEUED");
+        assertThat(http.get("/internal/v1/images/" + imageId).json().path("tags").toString()).isEqualTo("[\"knee\",\"mri\"]");
+
+        List<JobEvent> facts = workerFacts(jobId, imageId);
+        facts.forEach(this::publish);
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                http.get("/internal/v1/jobs/" + jobId).json().path("status").asString().equals("SUCCEEDED"));
+
+        JsonNode image = http.get("/internal/v1/images/" + imageId).json();
+        assertThat(image.path("status").asString()).isEqualTo("AVAILABLE");
+        assertThat(image.path("objectKey").asString()).isEqualTo("images/" + imageId + "/original");
+        assertThat(eventTypes(jobId)).containsExactly("ACCEPTED", "STARTED", "PROGRESS", "STORED", "SUCCEEDED");
+        JsonNode finished = http.get("/internal/v1/jobs/" + jobId).json();
+        assertThat(finished.path("progress").asInt()).isEqualTo(100);
+        assertThat(finished.path("attempts").asInt()).isEqualTo(1);
+
+        // replaying the same events, and a late fact from a zombie worker, changes nothing
+        facts.forEach(this::publish);
+        publish(fact(jobId, imageId).setStarted(JobStarted.newBuilder().setWorkerId("zombie")).build());
+        String marker = UUID.randomUUID().toString();
+        String markerJob = registerMarkerJob(marker);
+        await().atMost(Duration.ofSeconds(20)).until(() -> eventTypes(markerJob).contains("STARTED"));
+        assertThat(eventTypes(jobId)).containsExactly("ACCEPTED", "STARTED", "PROGRESS", "STORED", "SUCCEEDED");
+        assertThat(http.get("/internal/v1/jobs/" + jobId).json()).isEqualTo(finished);
+    }
+
+    @Test
+    void the_same_idempotency_key_returns_the_first_job_even_when_requests_race() throws Exception {
+        String patientId = aPatient();
+        String key = "key-" + UUID.randomUUID();
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<CompletableFuture<TestHttp.Answer>> answers = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                answers.add(CompletableFuture.supplyAsync(
+                        () -> http.postJson("/internal/v1/uploads", anUpload(patientId, key)), pool));
+            }
+            List<String> jobIds = answers.stream().map(CompletableFuture::join)
+                    .peek(a -> assertThat(a.status()).isIn(200, 201))
+                    .map(a -> a.json().path("jobId").asString()).distinct().toList();
+            assertThat(jobIds).hasSize(1);
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(jdbc.sql("select count(*) from jobs where idempotency_key = ?").param(key).query(Long.class).single())
+                .isEqualTo(1);
+        assertThat(jdbc.sql("select count(*) from images where patient_id = ?::uuid").param(patientId)
+                .query(Long.class).single()).isEqualTo(1);
+    }
+
+    @Test
+    void an_upload_for_an_unknown_patient_is_refused_and_nothing_is_written() {
+        Map<String, Object> upload = anUpload(UUID.randomUUID().toString(), null);
+        var answer = http.postJson("/internal/v1/uploads", upload);
+        assertThat(answer.status()).isEqualTo(404);
+        assertThat(answer.json().path("code").asString()).isEqualTo("PATIENT_NOT_FOUND");
+        assertThat(jdbc.sql("select count(*) from jobs where id = ?::uuid").param(upload.get("jobId").toString())
+                .query(Long.class).single()).isZero();
+    }
+
+    @Test
+    void a_malformed_record_goes_to_the_dead_letter_topic_and_the_partition_keeps_flowing() throws Exception {
+        String poisonKey = UUID.randomUUID().toString();
+        kafka.send(Topics.JOB_EVENTS, poisonKey, new byte[] {(byte) 0xff, 0x01, 0x02}).get();
+        ConsumerRecord<String, byte[]> dead = awaitRecord(Topics.JOB_EVENTS + Topics.DEAD_LETTER_SUFFIX, poisonKey);
+        assertThat(dead.value()).containsExactly(0xff, 0x01, 0x02);
+
+        String marker = UUID.randomUUID().toString();
+        String jobId = registerMarkerJob(marker);
+        await().atMost(Duration.ofSeconds(20)).until(() -> eventTypes(jobId).contains("STARTED"));
+    }
+
+    @Test
+    void unknown_jobs_and_images_are_404_problems() {
+        for (String path : List.of("/internal/v1/jobs/" + UUID.randomUUID(), "/internal/v1/jobs/not-a-uuid",
+                "/internal/v1/images/" + UUID.randomUUID(), "/internal/v1/jobs/" + UUID.randomUUID() + "/events")) {
+            var answer = http.get(path);
+            assertThat(answer.status()).as(path).isEqualTo(404);
+            assertThat(answer.contentType()).isEqualTo("application/problem+json");
+            assertThat(answer.json().path("retryable").asBoolean(true)).isFalse();
+        }
+    }
+
+    // --- fixtures
+
+    private String aPatient() {
+        return http.postJson("/internal/v1/patients", Map.of("name", "Jane Smith",
+                "username", "jane-" + UUID.randomUUID().toString().substring(0, 8))).json().path("patientId").asString();
+    }
+
+    private static Map<String, Object> anUpload(String patientId, String idempotencyKey) {
+        UUID jobId = UUID.randomUUID();
+        Map<String, Object> u = new HashMap<>();
+        u.put("jobId", jobId);
+        u.put("imageId", UUID.randomUUID());
+        u.put("patientId", patientId);
+        u.put("name", "Knee");
+        u.put("tags", List.of("knee", "mri"));
+        u.put("originalFilename", "knee.png");
+        u.put("contentType", "image/png");
+        u.put("sizeBytes", 1234);
+        u.put("sha256", "ab".repeat(32));
+        u.put("stagingKey", jobId.toString());
+        u.put("idempotencyKey", idempotencyKey);
+        return u;
+    }
+
+    /** Registers a job and sends it a STARTED fact: once recorded, everything sent before it was consumed. */
+    private String registerMarkerJob(String marker) {
+        Map<String, Object> upload = anUpload(aPatient(), marker);
+        http.postJson("/internal/v1/uploads", upload);
+        String jobId = upload.get("jobId").toString();
+        publish(fact(jobId, upload.get("imageId").toString()).setStarted(JobStarted.newBuilder().setWorkerId("m")).build());
+        return jobId;
+    }
+
+    private static List<JobEvent> workerFacts(String jobId, String imageId) {
+        return List.of(
+                fact(jobId, imageId).setStarted(JobStarted.newBuilder().setWorkerId("w1")).build(),
+                fact(jobId, imageId).setProgressed(JobProgressed.newBuilder().setPercent(50).setBytesStored(617)).build(),
+                fact(jobId, imageId).setStored(ImageStored.newBuilder().setBucket("patient-images")
+                        .setObjectKey("images/" + imageId + "/original").setSizeBytes(1234).setSha256("ab".repeat(32)))
+                        .build(),
+                fact(jobId, imageId).setSucceeded(JobSucceeded.getDefaultInstance()).build());
+    }
+
+    private static JobEvent.Builder fact(String jobId, String imageId) {
+        return JobEvent.newBuilder().setEventId(UUID.randomUUID().toString()).setJobId(jobId).setImageId(imageId)
+                .setOccurredAtEpochMs(System.currentTimeMillis());
+    }
+
+    private void publish(JobEvent event) {
+        kafka.send(Topics.JOB_EVENTS, event.getJobId(), event.toByteArray()).join();
+    }
+
+    private List<String> eventTypes(String jobId) {
+        return StreamSupport.stream(http.get("/internal/v1/jobs/" + jobId + "/events").json().path("items").spliterator(),
+                false).map(e -> e.path("type").asString()).toList();
+    }
+
+    private ConsumerRecord<String, byte[]> awaitRecord(String topic, String key) {
+        Map<String, Object> props = KafkaTestUtils.consumerProps(broker, "test-" + UUID.randomUUID(), false);
+        props.put("auto.offset.reset", "earliest");
+        try (Consumer<String, byte[]> consumer = new DefaultKafkaConsumerFactory<>(props, new StringDeserializer(),
+                new ByteArrayDeserializer()).createConsumer()) {
+            consumer.subscribe(List.of(topic));
+            List<ConsumerRecord<String, byte[]>> found = new ArrayList<>();
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                consumer.poll(Duration.ofMillis(200)).forEach(r -> {
+                    if (key.equals(r.key())) {
+                        found.add(r);
+                    }
+                });
+                return !found.isEmpty();
+            });
+            return found.get(0);
+        }
+    }
+}

@@ -1,0 +1,232 @@
+package org.patientimages.worker;
+
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.patientimages.events.Topics;
+import org.patientimages.events.v1.JobEvent;
+import org.patientimages.events.v1.UploadAccepted;
+import org.patientimages.localstack.LocalS3;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.test.EmbeddedKafkaBroker;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+import org.springframework.kafka.test.utils.KafkaTestUtils;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import software.amazon.awssdk.core.sync.ResponseTransformer;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ListMultipartUploadsResponse;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** Workers against a real Kafka broker and a real S3 API server. */
+@SpringBootTest(properties = {
+        "patient-images.storage.multipart-threshold=6MB",
+        "patient-images.storage.part-size=5MB",
+        "management.server.port=-1",
+        "server.port=0"})
+@EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
+class UploadWorkerIT {
+
+    static final String BUCKET = "patient-images";
+    static final LocalS3 s3 = LocalS3.startTransient().createBucket(BUCKET);
+    static final Path staging = tempDirectory();
+
+    private static Path tempDirectory() {
+        try {
+            return Files.createTempDirectory("staging");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @DynamicPropertySource
+    static void properties(DynamicPropertyRegistry registry) {
+        registry.add("patient-images.storage.endpoint", () -> s3.endpoint().toString());
+        registry.add("patient-images.staging.directory", () -> staging.toString());
+    }
+
+    @AfterAll
+    static void stop() {
+        s3.close();
+    }
+
+    @Autowired
+    KafkaTemplate<String, byte[]> kafka;
+    @Autowired
+    EmbeddedKafkaBroker broker;
+    @Autowired
+    S3Client client;
+
+    /** Every job event read so far by {@link #awaitFinal}, by job id. */
+    private Map<String, List<JobEvent>> reported = Map.of();
+
+    @Test
+    void stores_a_staged_upload_reports_each_step_and_removes_the_staged_file() throws Exception {
+        UploadAccepted upload = stage(bytes(300_000));
+        send(upload);
+        List<JobEvent> events = awaitFinal(upload.getJobId());
+        assertThat(events).extracting(e -> e.getFactCase().name())
+                .containsExactly("STARTED", "PROGRESSED", "PROGRESSED", "STORED", "SUCCEEDED");
+        assertThat(events.get(3).getStored().getObjectKey()).isEqualTo("images/" + upload.getImageId() + "/original");
+        assertThat(sha256(object(upload))).isEqualTo(upload.getSha256());
+        assertThat(staging.resolve(upload.getStagingKey())).doesNotExist();
+        var head = client.headObject(b -> b.bucket(BUCKET).key("images/" + upload.getImageId() + "/original"));
+        assertThat(head.contentType()).isEqualTo("image/png");
+        assertThat(head.contentDisposition()).isEqualTo("attachment");
+    }
+
+    @Test
+    void a_large_file_goes_up_in_parts_with_progress_and_leaves_no_multipart_upload_behind() throws Exception {
+        UploadAccepted upload = stage(bytes(13 * 1024 * 1024));
+        send(upload);
+        List<JobEvent> events = awaitFinal(upload.getJobId());
+        assertThat(events.get(events.size() - 1).getFactCase().name()).isEqualTo("SUCCEEDED");
+        assertThat(events.stream().filter(JobEvent::hasProgressed).map(e -> e.getProgressed().getPercent()))
+                .hasSize(4).isSorted();
+        assertThat(sha256(object(upload))).isEqualTo(upload.getSha256());
+        ListMultipartUploadsResponse open = client.listMultipartUploads(b -> b.bucket(BUCKET));
+        assertThat(open.uploads()).isEmpty();
+    }
+
+    @Test
+    void a_redelivered_event_finds_the_stored_object_and_does_not_store_it_again() throws Exception {
+        UploadAccepted upload = stage(bytes(100_000));
+        send(upload);
+        awaitFinal(upload.getJobId());
+        var first = client.headObject(b -> b.bucket(BUCKET).key("images/" + upload.getImageId() + "/original"));
+
+        send(upload);
+        List<JobEvent> all = awaitFinal(upload.getJobId(), 2);
+        List<JobEvent> again = all.subList(all.indexOf(all.stream().filter(JobEvent::hasSucceeded).findFirst().get()) + 1,
+                all.size());
+        assertThat(again).extracting(e -> e.getFactCase().name()).containsExactly("STARTED", "STORED", "SUCCEEDED");
+        var second = client.headObject(b -> b.bucket(BUCKET).key("images/" + upload.getImageId() + "/original"));
+        assertThat(second.lastModified()).isEqualTo(first.lastModified());
+        assertThat(second.eTag()).isEqualTo(first.eTag());
+    }
+
+    @Test
+    void a_missing_staged_file_fails_the_job_at_once_without_retries() {
+        UploadAccepted upload = UploadAccepted.newBuilder().setEventId(UUID.randomUUID().toString())
+                .setJobId(UUID.randomUUID().toString()).setImageId(UUID.randomUUID().toString())
+                .setPatientId(UUID.randomUUID().toString()).setStagingKey(UUID.randomUUID().toString())
+                .setSizeBytes(10).setSha256("00".repeat(32)).setContentType("image/png").build();
+        send(upload);
+        List<JobEvent> events = awaitFinal(upload.getJobId());
+        assertThat(events).extracting(e -> e.getFactCase().name()).containsExactly("STARTED", "FAILED");
+        assertThat(events.get(1).getFailed().getCode()).isEqualTo("STAGED_FILE_MISSING");
+        assertThat(events.get(1).getFailed().getRetryable()).isFalse();
+    }
+
+    @Test
+    void a_staged_file_that_no_longer_matches_its_checksum_fails_and_stores_nothing() throws Exception {
+        UploadAccepted upload = stage(bytes(50_000));
+        Files.write(staging.resolve(upload.getStagingKey()), bytes(50_000)); // same size, other bytes
+        send(upload);
+        List<JobEvent> events = awaitFinal(upload.getJobId());
+        assertThat(events.get(events.size() - 1).getFailed().getCode()).isEqualTo("CHECKSUM_MISMATCH");
+        assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix("images/" + upload.getImageId())).contents())
+                .isEmpty();
+        assertThat(staging.resolve(upload.getStagingKey())).doesNotExist();
+    }
+
+    @Test
+    void an_undecodable_record_is_dead_lettered_at_once_and_the_partition_keeps_flowing() throws Exception {
+        String key = UUID.randomUUID().toString();
+        kafka.send(Topics.UPLOADS, key, new byte[] {(byte) 0xff, 0x7f}).get();
+        UploadAccepted next = stage(bytes(1000));
+        send(next);
+        assertThat(awaitFinal(next.getJobId()).get(2).getFactCase().name()).isEqualTo("PROGRESSED");
+        assertThat(reported).doesNotContainKey(key);
+        awaitRecordWithKey(Topics.UPLOADS + Topics.DEAD_LETTER_SUFFIX, key);
+    }
+
+    // --- fixtures
+
+    private static byte[] bytes(int size) {
+        byte[] b = new byte[size];
+        new Random().nextBytes(b);
+        return b;
+    }
+
+    private UploadAccepted stage(byte[] content) throws Exception {
+        String jobId = UUID.randomUUID().toString();
+        Files.write(staging.resolve(jobId), content);
+        return UploadAccepted.newBuilder().setEventId(UUID.randomUUID().toString()).setJobId(jobId)
+                .setImageId(UUID.randomUUID().toString()).setPatientId(UUID.randomUUID().toString())
+                .setStagingKey(jobId).setSizeBytes(content.length).setSha256(sha256(content))
+                .setContentType("image/png").setAcceptedAtEpochMs(System.currentTimeMillis()).build();
+    }
+
+    private void send(UploadAccepted upload) {
+        kafka.send(Topics.UPLOADS, upload.getJobId(), upload.toByteArray()).join();
+    }
+
+    private byte[] object(UploadAccepted upload) {
+        return client.getObject(b -> b.bucket(BUCKET).key("images/" + upload.getImageId() + "/original"),
+                ResponseTransformer.toBytes()).asByteArray();
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+
+    private List<JobEvent> awaitFinal(String jobId) {
+        return awaitFinal(jobId, 1);
+    }
+
+    /** All events of the job, in order, once it has reported {@code ends} SUCCEEDED or FAILED facts. */
+    private List<JobEvent> awaitFinal(String jobId, int ends) {
+        Map<String, List<JobEvent>> byJob = new ConcurrentHashMap<>();
+        reported = byJob;
+        Map<String, Object> props = KafkaTestUtils.consumerProps(broker, "test-" + UUID.randomUUID(), false);
+        props.put("auto.offset.reset", "earliest");
+        try (Consumer<String, byte[]> consumer = new DefaultKafkaConsumerFactory<>(props, new StringDeserializer(),
+                new ByteArrayDeserializer()).createConsumer()) {
+            consumer.subscribe(List.of(Topics.JOB_EVENTS));
+            await().atMost(Duration.ofSeconds(60)).until(() -> {
+                for (var r : consumer.poll(Duration.ofMillis(200))) {
+                    JobEvent e = JobEvent.parseFrom(r.value());
+                    byJob.computeIfAbsent(e.getJobId(), k -> new ArrayList<>()).add(e);
+                }
+                return byJob.getOrDefault(jobId, List.of()).stream()
+                        .filter(e -> e.hasSucceeded() || e.hasFailed()).count() >= ends;
+            });
+            return List.copyOf(byJob.get(jobId));
+        }
+    }
+
+    private void awaitRecordWithKey(String topic, String key) {
+        Map<String, Object> props = KafkaTestUtils.consumerProps(broker, "test-" + UUID.randomUUID(), false);
+        props.put("auto.offset.reset", "earliest");
+        try (Consumer<String, byte[]> consumer = new DefaultKafkaConsumerFactory<>(props, new StringDeserializer(),
+                new ByteArrayDeserializer()).createConsumer()) {
+            consumer.subscribe(List.of(topic));
+            List<String> keys = new ArrayList<>();
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                consumer.poll(Duration.ofMillis(200)).forEach(r -> keys.add(r.key()));
+                return keys.contains(key);
+            });
+        }
+    }
+}
