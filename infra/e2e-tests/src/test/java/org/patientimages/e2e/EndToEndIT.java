@@ -1,0 +1,322 @@
+package org.patientimages.e2e;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.patientimages.localstack.LocalPostgres;
+import org.patientimages.localstack.LocalS3;
+import org.patientimages.localstack.testing.TestHttp;
+import org.patientimages.localstack.testing.TestHttp.Part;
+import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
+import tools.jackson.databind.JsonNode;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.stream.StreamSupport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The three services as separate processes against a real Kafka broker, a real S3 API server and a real
+ * PostgreSQL, driven through the public API as a client would.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class EndToEndIT {
+
+    static final long MAX_FILE = 8L * 1024 * 1024;
+    static final String BUCKET = "patient-images";
+
+    static LocalPostgres postgres;
+    static LocalS3 s3;
+    static EmbeddedKafkaKraftBroker kafka;
+    static Path staging;
+    static ServiceProcess metadata;
+    static ServiceProcess gateway;
+    static ServiceProcess worker;
+    static TestHttp api;
+    static String patientId;
+
+    @BeforeAll
+    static void startStack() throws Exception {
+        postgres = LocalPostgres.startTransient().createDatabase("patients_db");
+        s3 = LocalS3.startTransient().createBucket(BUCKET);
+        kafka = new EmbeddedKafkaKraftBroker(1, 1);
+        kafka.afterPropertiesSet();
+        staging = Files.createTempDirectory("e2e-staging");
+        metadata = ServiceProcess.start("metadata-service",
+                "--spring.datasource.url=" + postgres.jdbcUrl("patients_db"),
+                "--spring.kafka.bootstrap-servers=" + kafka.getBrokersAsString());
+        awaitHealthy(metadata);
+        gateway = ServiceProcess.start("api-gateway",
+                "--patient-images.metadata.url=" + metadata.url(),
+                "--patient-images.staging.directory=" + staging,
+                "--patient-images.storage.endpoint=" + s3.endpoint(),
+                "--patient-images.upload.max-file-size=" + MAX_FILE + "B");
+        awaitHealthy(gateway);
+        api = new TestHttp(gateway.url());
+        patientId = api.postJson("/v1/patients", Map.of("name", "Jane Smith", "username", "janesmith"))
+                .json().path("patientId").asString();
+    }
+
+    @AfterAll
+    static void stopStack() {
+        for (AutoCloseable c : new AutoCloseable[] {gateway, worker, metadata}) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception ignored) {
+                // best effort
+            }
+        }
+        if (kafka != null) {
+            kafka.destroy();
+        }
+        if (s3 != null) {
+            s3.close();
+        }
+        if (postgres != null) {
+            postgres.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void the_gateway_reports_itself_healthy() {
+        var health = api.get("/actuator/health");
+        assertThat(health.status()).isEqualTo(200);
+        assertThat(health.json().path("status").asString()).isEqualTo("UP");
+    }
+
+    @Test
+    @Order(2)
+    void an_upload_waits_for_a_worker_then_succeeds_and_downloads_identical_bytes() throws Exception {
+        byte[] content = randomBytes(5 * 1024 * 1024);
+        Path file = Files.write(staging.getParent().resolve("e2e-" + UUID.randomUUID() + ".bin"), content);
+        var accepted = api.postMultipart("/v1/patients/" + patientId + "/images", List.of(
+                Part.file(file, "../../etc/knee scan.png", "image/png"),
+                Part.json("metadata", Map.of("name", "Knee", "description", "left knee", "tags", List.of("Knee", "mri"),
+                        "sha256", sha256(content)))));
+        assertThat(accepted.status()).as(accepted.toString()).isEqualTo(202);
+        JsonNode body = accepted.json();
+        String jobId = body.path("jobId").asString();
+        String imageId = body.path("imageId").asString();
+        assertThat(body.path("status").asString()).isEqualTo("QUEUED");
+        assertThat(accepted.header("Location")).isEqualTo("/v1/jobs/" + jobId);
+        assertThat(body.path("links").path("image").asString()).isEqualTo("/v1/images/" + imageId);
+
+        // no worker runs yet: the job waits, and the content is not there to download
+        assertThat(api.get("/v1/jobs/" + jobId).json().path("status").asString()).isEqualTo("QUEUED");
+        var early = api.get("/v1/images/" + imageId + "/content");
+        assertThat(early.status()).isEqualTo(409);
+        assertThat(early.contentType()).isEqualTo("application/problem+json");
+        assertThat(early.json().path("code").asString()).isEqualTo("IMAGE_NOT_AVAILABLE");
+
+        worker = ServiceProcess.start("upload-worker",
+                "--spring.kafka.bootstrap-servers=" + kafka.getBrokersAsString(),
+                "--patient-images.staging.directory=" + staging,
+                "--patient-images.storage.endpoint=" + s3.endpoint());
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() ->
+                api.get("/v1/jobs/" + jobId).json().path("status").asString().equals("SUCCEEDED"));
+
+        JsonNode job = api.get("/v1/jobs/" + jobId).json();
+        assertThat(job.path("progress").asInt()).isEqualTo(100);
+        assertThat(job.path("patientId").asString()).isEqualTo(patientId);
+        assertThat(job.path("error").isNull()).isTrue();
+        List<String> events = StreamSupport.stream(api.get("/v1/jobs/" + jobId + "/events").json().path("items")
+                .spliterator(), false).map(e -> e.path("type").asString()).toList();
+        assertThat(events).startsWith("ACCEPTED", "STARTED").contains("PROGRESS", "STORED").endsWith("SUCCEEDED");
+
+        JsonNode image = api.get("/v1/images/" + imageId).json();
+        assertThat(image.path("status").asString()).isEqualTo("AVAILABLE");
+        assertThat(image.path("sha256").asString()).isEqualTo(sha256(content));
+        assertThat(image.path("sizeBytes").asLong()).isEqualTo(content.length);
+        assertThat(image.path("originalFilename").asString()).isEqualTo("knee scan.png");
+        assertThat(image.path("tags").toString()).isEqualTo("[\"knee\",\"mri\"]");
+        assertThat(image.has("objectKey")).isFalse();
+
+        var redirect = api.get("/v1/images/" + imageId + "/content");
+        assertThat(redirect.status()).isEqualTo(302);
+        var download = api.get(redirect.header("Location"));
+        assertThat(download.status()).isEqualTo(200);
+        assertThat(download.header("Content-Disposition")).startsWith("attachment");
+        assertThat(sha256(download.bytes())).isEqualTo(sha256(content));
+
+        List<S3Object> objects = s3Client().listObjectsV2(b -> b.bucket(BUCKET)).contents();
+        assertThat(objects).extracting(S3Object::key).contains("images/" + imageId + "/original");
+        assertThat(staging.resolve(jobId)).doesNotExist();
+
+        JsonNode listed = api.get("/v1/patients/" + patientId + "/images").json();
+        assertThat(listed.path("items").get(0).path("imageId").asString()).isEqualTo(imageId);
+        assertThat(listed.path("items").get(0).path("downloadUrl").asString()).startsWith(s3.endpoint().toString());
+        Files.delete(file);
+    }
+
+    @Test
+    @Order(3)
+    void a_retry_with_the_same_idempotency_key_returns_the_first_job() {
+        byte[] content = randomBytes(1000);
+        var parts = List.of(Part.bytes("file", "a.bin", "application/octet-stream", content));
+        var first = api.postMultipart("/v1/patients/" + patientId + "/images", parts, "Idempotency-Key", "retry-1");
+        var second = api.postMultipart("/v1/patients/" + patientId + "/images", parts, "Idempotency-Key", "retry-1");
+        assertThat(first.status()).isEqualTo(202);
+        assertThat(second.status()).isEqualTo(202);
+        assertThat(second.json()).isEqualTo(first.json());
+        assertThat(second.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(stagedFiles()).doesNotContain(second.json().path("jobId").asString() + ".part");
+    }
+
+    @Test
+    @Order(4)
+    void contract_errors_are_problem_documents() {
+        expectProblem(api.get("/v1/patients/" + UUID.randomUUID()), 404, "PATIENT_NOT_FOUND");
+        expectProblem(api.get("/v1/jobs/" + UUID.randomUUID()), 404, "JOB_NOT_FOUND");
+        expectProblem(api.get("/v1/images/" + UUID.randomUUID()), 404, "IMAGE_NOT_FOUND");
+        expectProblem(api.get("/v1/images/" + UUID.randomUUID() + "/content"), 404, "IMAGE_NOT_FOUND");
+        expectProblem(api.get("/v1/patients?limit=0"), 400, "INVALID_LIMIT");
+        expectProblem(api.postMultipart("/v1/patients/" + UUID.randomUUID() + "/images",
+                List.of(Part.bytes("file", "a.png", "image/png", new byte[] {1}))), 404, "PATIENT_NOT_FOUND");
+        expectProblem(api.postMultipart("/v1/patients/" + patientId + "/images",
+                List.of(Part.json("metadata", Map.of("name", "x")))), 400, "FILE_MISSING");
+        expectProblem(api.postMultipart("/v1/patients/" + patientId + "/images",
+                List.of(Part.bytes("file", "empty.png", "image/png", new byte[0]))), 400, "EMPTY_FILE");
+        expectProblem(api.postMultipart("/v1/patients/" + patientId + "/images",
+                List.of(Part.bytes("file", "a.png", "image/png", new byte[] {1}), Part.json("metadata", "{oops"))),
+                400, "INVALID_METADATA");
+        expectProblem(api.postMultipart("/v1/patients/" + patientId + "/images",
+                List.of(Part.bytes("file", "a.png", "image/png", new byte[] {1}),
+                        Part.json("metadata", Map.of("sha256", "0".repeat(64))))), 422, "CHECKSUM_MISMATCH");
+        expectProblem(api.postJson("/v1/patients", Map.of("name", "Jane", "username", "janesmith")), 409,
+                "USERNAME_TAKEN");
+        assertThat(stagedFiles()).allMatch(name -> !name.endsWith(".part"));
+    }
+
+    @Test
+    @Order(5)
+    void an_oversized_upload_is_refused_before_its_body_is_read() throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", gateway.port)) {
+            socket.setSoTimeout(15_000);
+            OutputStream out = socket.getOutputStream();
+            String boundary = "xyz";
+            out.write(("POST /v1/patients/" + patientId + "/images HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Type: multipart/form-data; boundary=" + boundary + "\r\n"
+                    + "Content-Length: " + (100L * 1024 * 1024 * 1024) + "\r\n\r\n"
+                    + "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(new byte[4096]);
+            out.flush();
+            // only 4 KiB of a declared 100 GiB were sent; the answer comes anyway
+            String head = new String(readHead(socket.getInputStream()), StandardCharsets.US_ASCII);
+            assertThat(head).startsWith("HTTP/1.1 413");
+            assertThat(head.toLowerCase()).contains("content-type: application/problem+json");
+        }
+    }
+
+    @Test
+    @Order(6)
+    void a_body_that_grows_past_the_limit_while_streaming_is_cut_off_and_nothing_stays_staged() throws Exception {
+        String boundary = "b" + UUID.randomUUID();
+        byte[] head = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
+                + "Content-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
+        InputStream body = new java.io.SequenceInputStream(java.util.Collections.enumeration(List.of(
+                new ByteArrayInputStream(head), new ByteArrayInputStream(randomBytes((int) MAX_FILE + 512 * 1024)),
+                new ByteArrayInputStream(tail))));
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        // no Content-Length: the body is chunked, so only counting while streaming can catch it
+        HttpResponse<String> answer = client.send(HttpRequest.newBuilder(
+                        URI.create(gateway.url() + "/v1/patients/" + patientId + "/images"))
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(answer.statusCode()).isEqualTo(413);
+        assertThat(answer.body()).contains("FILE_TOO_LARGE");
+        assertThat(stagedFiles()).allMatch(name -> !name.endsWith(".part"));
+    }
+
+    // --- helpers
+
+    private static void expectProblem(TestHttp.Answer answer, int status, String code) {
+        assertThat(answer.status()).as(answer.toString()).isEqualTo(status);
+        assertThat(answer.contentType()).isEqualTo("application/problem+json");
+        JsonNode problem = answer.json();
+        assertThat(problem.path("code").asString()).isEqualTo(code);
+        assertThat(problem.path("status").asInt()).isEqualTo(status);
+        assertThat(problem.path("detail").asString()).isNotBlank();
+        assertThat(problem.path("instance").asString()).startsWith("/v1/");
+        assertThat(problem.has("retryable")).isTrue();
+    }
+
+    private static List<String> stagedFiles() {
+        try (var files = Files.list(staging)) {
+            return files.map(p -> p.getFileName().toString()).toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static byte[] readHead(InputStream in) throws IOException {
+        var head = new java.io.ByteArrayOutputStream();
+        int matched = 0;
+        for (int b; (b = in.read()) >= 0; ) {
+            head.write(b);
+            matched = (b == "\r\n\r\n".charAt(matched)) ? matched + 1 : (b == '\r' ? 1 : 0);
+            if (matched == 4) {
+                break;
+            }
+        }
+        return head.toByteArray();
+    }
+
+    private static void awaitHealthy(ServiceProcess service) {
+        TestHttp http = new TestHttp(service.url());
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() -> {
+            if (!service.isAlive()) {
+                throw new AssertionError(service.name + " exited; see " + service.log.toAbsolutePath());
+            }
+            return http.get("/actuator/health").json().path("status").asString().equals("UP");
+        });
+    }
+
+    private static S3Client s3Client() {
+        return S3Client.builder().endpointOverride(s3.endpoint()).region(Region.US_EAST_1).forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(LocalS3.DEV_ACCESS_KEY, LocalS3.DEV_SECRET_KEY)))
+                .build();
+    }
+
+    private static byte[] randomBytes(int size) {
+        byte[] b = new byte[size];
+        new Random().nextBytes(b);
+        return b;
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+}
