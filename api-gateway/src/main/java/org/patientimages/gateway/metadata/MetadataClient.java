@@ -16,6 +16,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The metadata-service's internal API. Its problem answers (4xx) reach the client with their code and
@@ -63,6 +64,18 @@ public class MetadataClient {
             });
             return u.build(uriVariables);
         }).retrieve().body(JsonNode.class));
+    }
+
+    /** Like {@link #get(String, Map, Object...)}, but empty when the answer is 404. */
+    public Optional<JsonNode> find(String path, Map<String, ?> query, Object... uriVariables) {
+        try {
+            return Optional.of(get(path, query, uriVariables));
+        } catch (ApiProblem e) {
+            if (e.status().value() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
     }
 
     public ResponseEntity<JsonNode> post(String path, Object body) {

@@ -25,6 +25,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -71,6 +72,14 @@ class UploadController {
         }
         // 404 before a single byte of the body is read
         metadata.get("/internal/v1/patients/{id}", patientId);
+        if (idempotencyKey != null) {
+            Optional<JsonNode> earlier = metadata.find("/internal/v1/uploads",
+                    Map.of("patientId", patientId, "idempotencyKey", idempotencyKey));
+            if (earlier.isPresent()) {
+                // a retry: the first answer again, without reading the bytes a second time
+                return accepted(earlier.get(), false);
+            }
+        }
 
         UUID jobId = UUID.randomUUID();
         UUID imageId = UUID.randomUUID();

@@ -21,6 +21,8 @@ import java.net.URI;
 @RestControllerAdvice
 public class ProblemHandler {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProblemHandler.class);
+
     /** Seconds a client should wait before retrying a 503. */
     static final String RETRY_AFTER_SECONDS = "5";
 
@@ -57,6 +59,14 @@ public class ProblemHandler {
     @ExceptionHandler(NoResourceFoundException.class)
     ResponseEntity<ProblemDetail> noRoute(NoResourceFoundException e, HttpServletRequest request) {
         return problem(HttpStatus.NOT_FOUND, "NOT_FOUND", "No such resource.", false, request);
+    }
+
+    /** Anything unforeseen: logged once here, answered without internals. */
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<ProblemDetail> unexpected(Exception e, HttpServletRequest request) {
+        log.error("unexpected failure of {} {}", request.getMethod(), request.getRequestURI(), e);
+        return problem(HttpStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR",
+                "The request failed unexpectedly; it may succeed if retried.", true, request);
     }
 
     public static ResponseEntity<ProblemDetail> problem(HttpStatusCode status, String code, String detail,

@@ -1,8 +1,12 @@
 package org.patientimages.metadata.upload;
 
+import org.patientimages.metadata.web.ApiException;
+import org.patientimages.metadata.web.Ids;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -13,6 +17,14 @@ class UploadController {
 
     UploadController(UploadRegistrar registrar) {
         this.registrar = registrar;
+    }
+
+    /** The upload an idempotency key already names, so that a retry need not send its bytes again. */
+    @GetMapping("/internal/v1/uploads")
+    UploadRegistered byIdempotencyKey(@RequestParam String patientId, @RequestParam String idempotencyKey) {
+        return Ids.parse(patientId).flatMap(id -> registrar.replayOf(id, idempotencyKey))
+                .orElseThrow(() -> ApiException.notFound("UPLOAD_NOT_FOUND",
+                        "No upload of this patient has that idempotency key."));
     }
 
     /** 201 for a new upload, 200 when the idempotency key named an earlier one. */

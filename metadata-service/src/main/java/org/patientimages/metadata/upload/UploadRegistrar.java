@@ -62,10 +62,11 @@ class UploadRegistrar {
     }
 
     private Optional<UploadRegistered> replayOf(UploadRegistration u) {
-        if (u.idempotencyKey() == null) {
-            return Optional.empty();
-        }
-        return jobs.findByIdempotencyKey(u.patientId(), u.idempotencyKey()).map(UploadRegistrar::replayed);
+        return u.idempotencyKey() == null ? Optional.empty() : replayOf(u.patientId(), u.idempotencyKey());
+    }
+
+    Optional<UploadRegistered> replayOf(UUID patientId, String idempotencyKey) {
+        return jobs.findByIdempotencyKey(patientId, idempotencyKey).map(UploadRegistrar::replayed);
     }
 
     private static UploadRegistered replayed(Job job) {

@@ -4,6 +4,9 @@ import jakarta.servlet.http.HttpServletRequest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataAccessException;
+import org.springframework.dao.DataAccessResourceFailureException;
+import org.springframework.dao.RecoverableDataAccessException;
+import org.springframework.dao.TransientDataAccessException;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
@@ -45,11 +48,21 @@ class ProblemHandler {
         return problem(HttpStatus.NOT_FOUND, "NOT_FOUND", "No such resource.", false, request);
     }
 
-    @ExceptionHandler(DataAccessException.class)
+    /** The database is down or overloaded: the same request may succeed later. */
+    @ExceptionHandler({TransientDataAccessException.class, DataAccessResourceFailureException.class,
+            RecoverableDataAccessException.class})
     ResponseEntity<ProblemDetail> database(DataAccessException e, HttpServletRequest request) {
         log.warn("database unavailable for {} {}: {}", request.getMethod(), request.getRequestURI(), e.toString());
         return problem(HttpStatus.SERVICE_UNAVAILABLE, "DATABASE_UNAVAILABLE",
                 "The metadata store is unavailable; try again shortly.", true, request);
+    }
+
+    /** Anything unforeseen: logged once here, answered without internals. */
+    @ExceptionHandler(Exception.class)
+    ResponseEntity<ProblemDetail> unexpected(Exception e, HttpServletRequest request) {
+        log.error("unexpected failure of {} {}", request.getMethod(), request.getRequestURI(), e);
+        return problem(HttpStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR",
+                "The request failed unexpectedly; it may succeed if retried.", true, request);
     }
 
     static ResponseEntity<ProblemDetail> problem(HttpStatus status, String code, String detail, boolean retryable,
