@@ -13,8 +13,6 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
 import java.net.URI;
-import java.util.HashMap;
-import java.util.Map;
 
 /** Images as clients see them: where the object lives stays hidden; downloads are presigned URLs. */
 @RestController
@@ -47,10 +45,7 @@ class ImageController {
     @GetMapping("/v1/patients/{patientId}/images")
     JsonNode patientImages(@PathVariable String patientId, @RequestParam(required = false) String limit,
                            @RequestParam(required = false) String cursor) {
-        Map<String, String> query = new HashMap<>();
-        query.put("limit", limit);
-        query.put("cursor", cursor);
-        JsonNode page = metadata.get("/internal/v1/patients/{id}/images", query, patientId);
+        JsonNode page = metadata.page("/internal/v1/patients/{id}/images", limit, cursor, patientId);
         page.path("items").forEach(item -> publicView((ObjectNode) item, true));
         return page;
     }

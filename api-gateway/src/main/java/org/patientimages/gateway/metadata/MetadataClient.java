@@ -66,6 +66,14 @@ public class MetadataClient {
         }).retrieve().body(JsonNode.class));
     }
 
+    /** One page of a list: the client's {@code limit} and {@code cursor} are passed on as they came. */
+    public JsonNode page(String path, String limit, String cursor, Object... uriVariables) {
+        Map<String, String> query = new java.util.HashMap<>();
+        query.put("limit", limit);
+        query.put("cursor", cursor);
+        return get(path, query, uriVariables);
+    }
+
     /** Like {@link #get(String, Map, Object...)}, but empty when the answer is 404. */
     public Optional<JsonNode> find(String path, Map<String, ?> query, Object... uriVariables) {
         try {

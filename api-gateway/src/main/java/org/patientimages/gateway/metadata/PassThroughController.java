@@ -53,9 +53,6 @@ class PassThroughController {
     @GetMapping("/v1/jobs/{jobId}/events")
     JsonNode jobEvents(@PathVariable String jobId, @RequestParam(required = false) String limit,
                        @RequestParam(required = false) String cursor) {
-        Map<String, String> query = new HashMap<>();
-        query.put("limit", limit);
-        query.put("cursor", cursor);
-        return metadata.get("/internal/v1/jobs/{id}/events", query, jobId);
+        return metadata.page("/internal/v1/jobs/{id}/events", limit, cursor, jobId);
     }
 }

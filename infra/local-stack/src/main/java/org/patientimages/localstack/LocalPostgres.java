@@ -45,8 +45,11 @@ public final class LocalPostgres implements AutoCloseable {
                 builder.setPort(port);
             }
             if (dataDir != null) {
+                // kept data is kept for real: zonky turns fsync and synchronous commit off for speed
                 Files.createDirectories(dataDir);
-                builder.setDataDirectory(dataDir).setCleanDataDirectory(false);
+                builder.setDataDirectory(dataDir).setCleanDataDirectory(false)
+                        .setServerConfig("fsync", "on")
+                        .setServerConfig("synchronous_commit", "on");
             }
             return new LocalPostgres(builder.start());
         } catch (IOException e) {

@@ -14,6 +14,7 @@ import java.util.concurrent.CountDownLatch;
  *   Main kafka    --port 9092 --controller-port 9093 --data DIR
  *   Main s3       --port 9000 --data DIR --access-key K --secret-key S --bucket B
  *   Main postgres --port 5432 --data DIR --database patients_db
+ *   Main topics   --port 9092          (lists the broker's topics with their partition counts)
  * </pre>
  */
 public final class Main {
@@ -28,6 +29,10 @@ public final class Main {
         Map<String, String> opts = options(args);
         String component = args[0];
         int port = Integer.parseInt(required(opts, "port"));
+        if (component.equals("topics")) {
+            listTopics(port);
+            return;
+        }
         Path data = Path.of(required(opts, "data"));
         requireFree(component, port);
         switch (component) {
@@ -48,6 +53,16 @@ public final class Main {
                 awaitShutdown(pg);
             }
             default -> usage("unknown component " + component);
+        }
+    }
+
+    private static void listTopics(int port) throws Exception {
+        try (var admin = org.apache.kafka.clients.admin.Admin.create(
+                Map.of("bootstrap.servers", "127.0.0.1:" + port, "request.timeout.ms", 5000))) {
+            var names = admin.listTopics().names().get();
+            admin.describeTopics(names).allTopicNames().get().values().stream()
+                    .sorted(java.util.Comparator.comparing(org.apache.kafka.clients.admin.TopicDescription::name))
+                    .forEach(t -> System.out.println(t.name() + " partitions=" + t.partitions().size()));
         }
     }
 
