@@ -17,6 +17,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.function.Consumer;
 
 /**
  * The directory, shared with the workers, where uploads wait to be stored. A file is written under a
@@ -52,14 +53,16 @@ public class StagingArea {
 
     /**
      * Streams the bytes into a temporary file of the key, computing size and SHA-256 on the way.
+     * {@code checkHead} sees the first bytes as soon as they are in (and may throw to refuse the upload).
      * Nothing is left behind when it throws.
      */
-    public Staged write(String key, InputStream in, long maxBytes) throws IOException {
+    public Staged write(String key, InputStream in, long maxBytes, Consumer<byte[]> checkHead) throws IOException {
         Path temp = root.resolve(key + ".part");
         MessageDigest digest = sha256();
         byte[] head = new byte[SNIFF_BYTES];
         int headLength = 0;
         long size = 0;
+        boolean headChecked = false;
         boolean done = false;
         try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             byte[] buffer = new byte[BUFFER];
@@ -73,11 +76,18 @@ public class StagingArea {
                     int copy = Math.min(n, SNIFF_BYTES - headLength);
                     System.arraycopy(buffer, 0, head, headLength, copy);
                     headLength += copy;
+                    if (headLength == SNIFF_BYTES) {
+                        checkHead.accept(head);
+                        headChecked = true;
+                    }
                 }
                 ByteBuffer bytes = ByteBuffer.wrap(buffer, 0, n);
                 while (bytes.hasRemaining()) {
                     out.write(bytes);
                 }
+            }
+            if (!headChecked && headLength > 0) {
+                checkHead.accept(Arrays.copyOf(head, headLength));
             }
             out.force(true);
             done = true;

@@ -6,7 +6,6 @@ import org.apache.commons.fileupload2.core.FileItemInputIterator;
 import org.apache.commons.fileupload2.core.FileUploadException;
 import org.apache.commons.fileupload2.core.FileUploadSizeException;
 import org.apache.commons.fileupload2.jakarta.servlet6.JakartaServletFileUpload;
-import org.apache.tika.Tika;
 import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.http.HttpStatus;
@@ -44,13 +43,15 @@ class UploadController {
     private final StagingArea staging;
     private final UploadProperties properties;
     private final JsonMapper json;
-    private final Tika tika = new Tika();
+    private final ContentSniffer sniffer;
 
-    UploadController(MetadataClient metadata, StagingArea staging, UploadProperties properties, JsonMapper json) {
+    UploadController(MetadataClient metadata, StagingArea staging, UploadProperties properties, JsonMapper json,
+                     ContentSniffer sniffer) {
         this.metadata = metadata;
         this.staging = staging;
         this.properties = properties;
         this.json = json;
+        this.sniffer = sniffer;
     }
 
     @PostMapping("/v1/patients/{patientId}/images")
@@ -102,7 +103,7 @@ class UploadController {
             registration.put("description", meta.description());
             registration.put("tags", meta.tags());
             registration.put("originalFilename", received.filename);
-            registration.put("contentType", tika.detect(received.staged.head()));
+            registration.put("contentType", received.contentType);
             registration.put("sizeBytes", received.staged.sizeBytes());
             registration.put("sha256", received.staged.sha256());
             registration.put("stagingKey", key);
@@ -117,7 +118,7 @@ class UploadController {
         }
     }
 
-    private record Received(StagingArea.Staged staged, String filename, UploadMetadata metadata) {
+    private record Received(StagingArea.Staged staged, String contentType, String filename, UploadMetadata metadata) {
     }
 
     private Received receive(HttpServletRequest request, String key, long limit) throws IOException {
@@ -126,6 +127,7 @@ class UploadController {
         upload.setMaxSize(limit + MAX_METADATA_BYTES);
         StagingArea.Staged staged = null;
         String filename = null;
+        String[] contentType = {null};
         UploadMetadata meta = UploadMetadata.NONE;
         try {
             FileItemInputIterator parts = upload.getItemIterator(request);
@@ -141,7 +143,7 @@ class UploadController {
                             if (staged != null) {
                                 throw ApiProblem.badRequest("MULTIPLE_FILES", "Send exactly one part named 'file'.");
                             }
-                            staged = staging.write(key, in, limit);
+                            staged = staging.write(key, in, limit, head -> contentType[0] = sniffer.check(head));
                             filename = FileNames.sanitise(part.getName());
                         }
                         case "metadata" -> meta = parseMetadata(in);
@@ -163,7 +165,7 @@ class UploadController {
         if (staged.sizeBytes() == 0) {
             throw ApiProblem.badRequest("EMPTY_FILE", "The file is empty.");
         }
-        return new Received(staged, filename, meta);
+        return new Received(staged, contentType[0], filename, meta);
     }
 
     private UploadMetadata parseMetadata(InputStream in) throws IOException {

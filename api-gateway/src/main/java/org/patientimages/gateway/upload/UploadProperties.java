@@ -4,11 +4,16 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
 
+import java.util.List;
+
 
 /**
- * How large an uploaded file may be. The
+ * What an upload may be: its content types, decided from the bytes, and its size. The
  * limit is enforced from the declared length before anything is read and again while streaming.
  */
 @ConfigurationProperties("patient-images.upload")
-public record UploadProperties(@DefaultValue("2GB") DataSize maxFileSize) {
+public record UploadProperties(@DefaultValue("2GB") DataSize maxFileSize,
+                               @DefaultValue({"image/jpeg", "image/png", "image/tiff", "application/dicom",
+                                       "application/pdf", "application/octet-stream"})
+                               List<String> allowedContentTypes) {
 }

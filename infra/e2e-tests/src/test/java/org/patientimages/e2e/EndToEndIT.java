@@ -216,6 +216,9 @@ class EndToEndIT {
                         Part.json("metadata", Map.of("sha256", "0".repeat(64))))), 422, "CHECKSUM_MISMATCH");
         expectProblem(api.postJson("/v1/patients", Map.of("name", "Jane", "username", "janesmith")), 409,
                 "USERNAME_TAKEN");
+        expectProblem(api.postMultipart("/v1/patients/" + patientId + "/images", List.of(Part.bytes("file", "x.png",
+                "image/png", "<html><script>alert(1)</script></html>".getBytes(StandardCharsets.UTF_8)))),
+                415, "UNSUPPORTED_MEDIA_TYPE");
         assertThat(stagedFiles()).allMatch(name -> !name.endsWith(".part"));
     }
 
