@@ -6,15 +6,8 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.patientimages.localstack.LocalPostgres;
-import org.patientimages.localstack.LocalS3;
 import org.patientimages.localstack.testing.TestHttp;
 import org.patientimages.localstack.testing.TestHttp.Part;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.regions.Region;
-import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import tools.jackson.databind.JsonNode;
 
@@ -50,59 +43,28 @@ import static org.awaitility.Awaitility.await;
 class EndToEndIT {
 
     static final long MAX_FILE = 8L * 1024 * 1024;
-    static final String BUCKET = "patient-images";
+    static final String BUCKET = TestStack.BUCKET;
 
-    static LocalPostgres postgres;
-    static LocalS3 s3;
-    static EmbeddedKafkaKraftBroker kafka;
-    static Path staging;
-    static ServiceProcess metadata;
-    static ServiceProcess gateway;
-    static ServiceProcess worker;
+    static TestStack stack;
     static TestHttp api;
+    static Path staging;
+    static ServiceProcess gateway;
     static String patientId;
 
     @BeforeAll
-    static void startStack() throws Exception {
-        postgres = LocalPostgres.startTransient().createDatabase("patients_db");
-        s3 = LocalS3.startTransient().createBucket(BUCKET);
-        kafka = new EmbeddedKafkaKraftBroker(1, 1);
-        kafka.afterPropertiesSet();
-        staging = Files.createTempDirectory("e2e-staging");
-        metadata = ServiceProcess.start("metadata-service",
-                "--spring.datasource.url=" + postgres.jdbcUrl("patients_db"),
-                "--spring.kafka.bootstrap-servers=" + kafka.getBrokersAsString());
-        awaitHealthy(metadata);
-        gateway = ServiceProcess.start("api-gateway",
-                "--patient-images.metadata.url=" + metadata.url(),
-                "--patient-images.staging.directory=" + staging,
-                "--patient-images.storage.endpoint=" + s3.endpoint(),
-                "--patient-images.upload.max-file-size=" + MAX_FILE + "B");
-        awaitHealthy(gateway);
-        api = new TestHttp(gateway.url());
+    static void startStack() {
+        stack = TestStack.start(MAX_FILE);
+        api = stack.api;
+        staging = stack.staging;
+        gateway = stack.gateway;
         patientId = api.postJson("/v1/patients", Map.of("name", "Jane Smith", "username", "janesmith"))
                 .json().path("patientId").asString();
     }
 
     @AfterAll
     static void stopStack() {
-        for (AutoCloseable c : new AutoCloseable[] {gateway, worker, metadata}) {
-            try {
-                if (c != null) {
-                    c.close();
-                }
-            } catch (Exception ignored) {
-                // best effort
-            }
-        }
-        if (kafka != null) {
-            kafka.destroy();
-        }
-        if (s3 != null) {
-            s3.close();
-        }
-        if (postgres != null) {
-            postgres.close();
+        if (stack != null) {
+            stack.close();
         }
     }
 
@@ -138,10 +100,7 @@ class EndToEndIT {
         assertThat(early.contentType()).isEqualTo("application/problem+json");
         assertThat(early.json().path("code").asString()).isEqualTo("IMAGE_NOT_AVAILABLE");
 
-        worker = ServiceProcess.start("upload-worker",
-                "--spring.kafka.bootstrap-servers=" + kafka.getBrokersAsString(),
-                "--patient-images.staging.directory=" + staging,
-                "--patient-images.storage.endpoint=" + s3.endpoint());
+        stack.startWorker();
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() ->
                 api.get("/v1/jobs/" + jobId).json().path("status").asString().equals("SUCCEEDED"));
 
@@ -168,13 +127,13 @@ class EndToEndIT {
         assertThat(download.header("Content-Disposition")).startsWith("attachment");
         assertThat(sha256(download.bytes())).isEqualTo(sha256(content));
 
-        List<S3Object> objects = s3Client().listObjectsV2(b -> b.bucket(BUCKET)).contents();
+        List<S3Object> objects = stack.s3Client().listObjectsV2(b -> b.bucket(BUCKET)).contents();
         assertThat(objects).extracting(S3Object::key).contains("images/" + imageId + "/original");
         assertThat(staging.resolve(jobId)).doesNotExist();
 
         JsonNode listed = api.get("/v1/patients/" + patientId + "/images").json();
         assertThat(listed.path("items").get(0).path("imageId").asString()).isEqualTo(imageId);
-        assertThat(listed.path("items").get(0).path("downloadUrl").asString()).startsWith(s3.endpoint().toString());
+        assertThat(listed.path("items").get(0).path("downloadUrl").asString()).startsWith(stack.s3Endpoint());
         Files.delete(file);
     }
 
@@ -296,23 +255,6 @@ class EndToEndIT {
             }
         }
         return head.toByteArray();
-    }
-
-    private static void awaitHealthy(ServiceProcess service) {
-        TestHttp http = new TestHttp(service.url());
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() -> {
-            if (!service.isAlive()) {
-                throw new AssertionError(service.name + " exited; see " + service.log.toAbsolutePath());
-            }
-            return http.get("/actuator/health").json().path("status").asString().equals("UP");
-        });
-    }
-
-    private static S3Client s3Client() {
-        return S3Client.builder().endpointOverride(s3.endpoint()).region(Region.US_EAST_1).forcePathStyle(true)
-                .credentialsProvider(StaticCredentialsProvider.create(
-                        AwsBasicCredentials.create(LocalS3.DEV_ACCESS_KEY, LocalS3.DEV_SECRET_KEY)))
-                .build();
     }
 
     private static byte[] randomBytes(int size) {

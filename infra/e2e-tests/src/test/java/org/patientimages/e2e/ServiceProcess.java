@@ -18,17 +18,22 @@ final class ServiceProcess implements AutoCloseable {
     final String name;
     final int port;
     final Path log;
-    private final Process process;
+    private final List<String> command;
+    private Process process;
 
-    private ServiceProcess(String name, int port, Path log, Process process) {
+    private ServiceProcess(String name, int port, Path log, List<String> command) {
         this.name = name;
         this.port = port;
         this.log = log;
-        this.process = process;
+        this.command = command;
+        this.process = launch();
     }
 
     static ServiceProcess start(String module, String... arguments) {
-        int port = freePort();
+        return start(module, freePort(), arguments);
+    }
+
+    static ServiceProcess start(String module, int port, String... arguments) {
         Path jar = ROOT.resolve(module).resolve("target").resolve(module + "-" + VERSION + "-exec.jar");
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException("build the services first: " + jar + " is missing");
@@ -39,12 +44,56 @@ final class ServiceProcess implements AutoCloseable {
         command.addAll(List.of(arguments));
         try {
             Path logs = Files.createDirectories(Path.of("target", "e2e-logs"));
-            Path log = logs.resolve(module + ".log");
-            Process process = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-            return new ServiceProcess(module, port, log, process);
+            return new ServiceProcess(module, port, logs.resolve(module + "-" + port + ".log"), command);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    private Process launch() {
+        try {
+            return new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** {@code kill -9}: no shutdown hook, no goodbye to Kafka, nothing flushed. */
+    void kill() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(20, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Starts the same command again, on the same port. */
+    void restart() {
+        if (process.isAlive()) {
+            throw new IllegalStateException(name + " is still running");
+        }
+        process = launch();
+    }
+
+    /** SIGSTOP: the process freezes mid-work, as a long GC pause or a stalled VM would. */
+    void pause() {
+        signal("-STOP");
+    }
+
+    /** SIGCONT: the frozen process goes on where it stopped. */
+    void resume() {
+        signal("-CONT");
+    }
+
+    private void signal(String signal) {
+        try {
+            new ProcessBuilder("kill", signal, Long.toString(process.pid())).inheritIO().start().waitFor();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -1,0 +1,319 @@
+package org.patientimages.e2e;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.patientimages.localstack.testing.TestHttp;
+import org.patientimages.localstack.testing.TestHttp.Part;
+import software.amazon.awssdk.services.s3.model.S3Object;
+import tools.jackson.databind.JsonNode;
+
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.Collectors;
+import java.util.stream.StreamSupport;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The fault catalogue of reliability.md against the real services as processes: kill -9, a frozen (zombie)
+ * worker, the object store and the metadata-service going away and coming back, poison records, a full
+ * replay of the topics and racing duplicates. After each fault every invariant is checked.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FaultToleranceIT {
+
+    static final String[] WORKER_TUNING = {
+            "--patient-images.worker.retry-initial=500ms",
+            "--patient-images.worker.retry-max-interval=2s",
+            "--patient-images.worker.retry-for=3m",
+            "--spring.kafka.consumer.properties.session.timeout.ms=6000",
+            "--spring.kafka.consumer.properties.heartbeat.interval.ms=2000"};
+
+    static TestStack stack;
+    static TestHttp api;
+    static Invariants invariants;
+    static String patientId;
+    static ServiceProcess worker;
+    /** Every job this class had accepted, with the SHA-256 of its file. */
+    static final Map<String, String> accepted = new ConcurrentHashMap<>();
+
+    @BeforeAll
+    static void startStack() {
+        stack = TestStack.start(64L * 1024 * 1024);
+        api = stack.api;
+        invariants = new Invariants(stack);
+        worker = stack.startWorker(WORKER_TUNING);
+        patientId = api.postJson("/v1/patients", Map.of("name", "Fault Tolerance", "username", "faults"))
+                .json().path("patientId").asString();
+    }
+
+    @AfterAll
+    static void stopStack() {
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void concurrent_duplicate_uploads_with_one_idempotency_key_make_one_job() throws Exception {
+        byte[] content = randomBytes(200_000);
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            List<CompletableFuture<TestHttp.Answer>> answers = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                answers.add(CompletableFuture.supplyAsync(() -> api.postMultipart("/v1/patients/" + patientId + "/images",
+                        List.of(Part.bytes("file", "same.bin", "application/octet-stream", content)),
+                        "Idempotency-Key", "same-key"), pool));
+            }
+            Set<String> jobIds = answers.stream().map(CompletableFuture::join)
+                    .peek(a -> assertThat(a.status()).as(a.toString()).isEqualTo(202))
+                    .map(a -> a.json().path("jobId").asString()).collect(Collectors.toSet());
+            assertThat(jobIds).hasSize(1);
+            accepted.put(jobIds.iterator().next(), sha256(content));
+        } finally {
+            pool.shutdownNow();
+        }
+        awaitAllEnded();
+        invariants.check(accepted);
+    }
+
+    @Test
+    @Order(2)
+    void poison_records_are_dead_lettered_and_both_topics_keep_flowing() throws Exception {
+        try (var producer = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers",
+                stack.kafka.getBrokersAsString()), new StringSerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>("patient-images.uploads", "poison-1", new byte[] {(byte) 0xff, 1})).get();
+            producer.send(new ProducerRecord<>("patient-images.job-events", "poison-2", new byte[] {(byte) 0xfe, 2})).get();
+        }
+        upload(300_000);
+        awaitAllEnded();
+        invariants.check(accepted);
+        assertThat(endOffsets("patient-images.uploads-dlt")).isPositive();
+        assertThat(endOffsets("patient-images.job-events-dlt")).isPositive();
+    }
+
+    @Test
+    @Order(3)
+    void thirty_uploads_in_flight_survive_kill_9_of_the_worker_and_the_metadata_service() throws Exception {
+        List<String> jobs = new ArrayList<>();
+        worker.pause(); // so that all 30 are in flight when the kills come
+        for (int i = 0; i < 30; i++) {
+            jobs.add(upload(4 * 1024 * 1024 + i));
+        }
+        worker.resume();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(20))
+                .until(() -> jobs.stream().anyMatch(j -> !status(j).equals("QUEUED")));
+        worker.kill();
+        assertThat(countStatus(jobs, "SUCCEEDED")).as("jobs were still in flight").isLessThan(30);
+        stack.metadata.kill();
+
+        stack.metadata.restart();
+        TestStack.awaitHealthy(stack.metadata);
+        worker.restart();
+        TestStack.awaitHealthy(worker);
+        awaitAllEnded();
+        invariants.check(accepted);
+    }
+
+    @Test
+    @Order(4)
+    void with_the_metadata_service_down_uploads_get_503_and_reported_facts_wait_in_kafka() throws Exception {
+        List<String> jobs = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            jobs.add(upload(4 * 1024 * 1024));
+        }
+        // every upload event is published; the facts the worker reports from now on wait in Kafka
+        await().atMost(Duration.ofSeconds(60)).until(() -> jobs.stream().noneMatch(j -> status(j).equals("QUEUED")));
+        stack.metadata.kill();
+        TestHttp.Answer refused = api.postMultipart("/v1/patients/" + patientId + "/images",
+                List.of(Part.bytes("file", "x.bin", "application/octet-stream", randomBytes(1000))));
+        assertThat(refused.status()).isEqualTo(503);
+        assertThat(refused.contentType()).isEqualTo("application/problem+json");
+        assertThat(refused.json().path("retryable").asBoolean()).isTrue();
+        assertThat(refused.header("Retry-After")).isNotBlank();
+        // the worker goes on storing and reporting while nobody records
+        await().atMost(Duration.ofSeconds(60)).until(() -> jobs.stream()
+                .noneMatch(j -> java.nio.file.Files.exists(stack.staging.resolve(j))));
+
+        stack.metadata.restart();
+        TestStack.awaitHealthy(stack.metadata);
+        awaitAllEnded();
+        invariants.check(accepted);
+    }
+
+    @Test
+    @Order(5)
+    void with_the_object_store_down_jobs_retry_with_back_off_and_complete_when_it_returns() throws Exception {
+        stack.stopS3();
+        List<String> jobs = List.of(upload(500_000), upload(600_000), upload(700_000));
+        // jobs on partitions of one consumer thread wait behind the one it retries, so at least one shows retries
+        await().atMost(Duration.ofSeconds(60)).until(() -> jobs.stream().anyMatch(j -> eventTypes(j).contains("RETRY_SCHEDULED")));
+        assertThat(countStatus(jobs, "SUCCEEDED")).isZero();
+        stack.startS3();
+        awaitAllEnded();
+        invariants.check(accepted);
+    }
+
+    @Test
+    @Order(6)
+    void a_zombie_worker_that_wakes_up_after_its_job_was_taken_over_changes_nothing() throws Exception {
+        stack.stopS3(); // holds the job in the worker's retry loop, so the freeze lands mid-job
+        String job = upload(3 * 1024 * 1024);
+        await().atMost(Duration.ofSeconds(60)).until(() -> eventTypes(job).contains("RETRY_SCHEDULED"));
+        worker.pause();
+        stack.startS3();
+        ServiceProcess second = stack.startWorker(WORKER_TUNING);
+        try {
+            await().atMost(Duration.ofSeconds(90)).until(() -> status(job).equals("SUCCEEDED"));
+            worker.resume();
+            // the zombie wakes up, finds it lost its partitions and rejoins: both workers' 4 consumers each
+            await().atMost(Duration.ofSeconds(90)).until(() -> groupMembers("upload-workers") == 8);
+            awaitAllEnded();
+            invariants.check(accepted);
+            assertThat(eventTypes(job).stream().filter("SUCCEEDED"::equals).count()).isEqualTo(1);
+        } finally {
+            worker.resume();
+            second.close();
+            stack.workers.remove(second);
+        }
+    }
+
+    @Test
+    @Order(7)
+    void replaying_both_topics_from_the_earliest_offset_changes_nothing() throws Exception {
+        awaitAllEnded();
+        worker.close();
+        stack.metadata.close();
+        Map<String, Invariants.JobRow> jobsBefore = invariants.jobs();
+        Map<String, String> objectsBefore = objects();
+
+        resetToEarliest("upload-workers", "patient-images.uploads");
+        resetToEarliest("metadata-service", "patient-images.job-events");
+        stack.metadata.restart();
+        TestStack.awaitHealthy(stack.metadata);
+        worker.restart();
+        TestStack.awaitHealthy(worker);
+        await().atMost(Duration.ofSeconds(120)).until(() -> caughtUp("upload-workers", "patient-images.uploads")
+                && caughtUp("metadata-service", "patient-images.job-events"));
+
+        assertThat(invariants.jobs()).isEqualTo(jobsBefore);
+        assertThat(objects()).isEqualTo(objectsBefore);
+        invariants.check(accepted);
+    }
+
+    // --- helpers
+
+    private static String upload(int size) throws Exception {
+        byte[] content = randomBytes(size);
+        TestHttp.Answer answer = api.postMultipart("/v1/patients/" + patientId + "/images",
+                List.of(Part.bytes("file", "f.bin", "application/octet-stream", content)));
+        assertThat(answer.status()).as(answer.toString()).isEqualTo(202);
+        String jobId = answer.json().path("jobId").asString();
+        accepted.put(jobId, sha256(content));
+        return jobId;
+    }
+
+    private static void awaitAllEnded() {
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500)).until(() ->
+                accepted.keySet().stream().allMatch(j -> Set.of("SUCCEEDED", "FAILED").contains(status(j))));
+    }
+
+    private static String status(String jobId) {
+        return api.get("/v1/jobs/" + jobId).json().path("status").asString();
+    }
+
+    private static long countStatus(List<String> jobs, String status) {
+        return jobs.stream().filter(j -> status.equals(status(j))).count();
+    }
+
+    private static List<String> eventTypes(String jobId) {
+        JsonNode items = api.get("/v1/jobs/" + jobId + "/events?limit=500").json().path("items");
+        return StreamSupport.stream(items.spliterator(), false).map(e -> e.path("type").asString()).toList();
+    }
+
+    private static Map<String, String> objects() {
+        Map<String, String> objects = new HashMap<>();
+        stack.s3Client().listObjectsV2Paginator(b -> b.bucket(TestStack.BUCKET)).contents()
+                .forEach((S3Object o) -> objects.put(o.key(), o.eTag() + "@" + o.lastModified()));
+        return objects;
+    }
+
+    private static Admin admin() {
+        return Admin.create(Map.of("bootstrap.servers", stack.kafka.getBrokersAsString()));
+    }
+
+    private static long endOffsets(String topic) throws Exception {
+        try (Admin admin = admin()) {
+            var partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions();
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            partitions.forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+            return admin.listOffsets(latest).all().get().values().stream().mapToLong(o -> o.offset()).sum();
+        }
+    }
+
+    private static int groupMembers(String group) throws Exception {
+        try (Admin admin = admin()) {
+            return admin.describeConsumerGroups(List.of(group)).all().get().get(group).members().size();
+        }
+    }
+
+    private static void resetToEarliest(String group, String topic) throws Exception {
+        try (Admin admin = admin()) {
+            await().atMost(Duration.ofSeconds(60)).until(() ->
+                    admin.describeConsumerGroups(List.of(group)).all().get().get(group).members().isEmpty());
+            var partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions();
+            Map<TopicPartition, OffsetAndMetadata> earliest = new HashMap<>();
+            partitions.forEach(p -> earliest.put(new TopicPartition(topic, p.partition()), new OffsetAndMetadata(0)));
+            admin.alterConsumerGroupOffsets(group, earliest).all().get();
+        }
+    }
+
+    private static boolean caughtUp(String group, String topic) throws Exception {
+        try (Admin admin = admin()) {
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
+                    .partitionsToOffsetAndMetadata().get();
+            var partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions();
+            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+            partitions.forEach(p -> latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest()));
+            var ends = admin.listOffsets(latest).all().get();
+            return ends.entrySet().stream().allMatch(e -> e.getValue().offset() == 0
+                    || (committed.get(e.getKey()) != null && committed.get(e.getKey()).offset() >= e.getValue().offset()));
+        }
+    }
+
+    private static byte[] randomBytes(int size) {
+        byte[] b = new byte[size];
+        new Random().nextBytes(b);
+        b[0] = 0x01; // no magic of a refused format
+        return b;
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+}

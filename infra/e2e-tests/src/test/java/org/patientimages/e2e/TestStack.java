@@ -1,0 +1,129 @@
+package org.patientimages.e2e;
+
+import org.patientimages.localstack.LocalPostgres;
+import org.patientimages.localstack.LocalS3;
+import org.patientimages.localstack.testing.TestHttp;
+import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The whole system for one test class: real PostgreSQL, S3 API server and Kafka broker in the test JVM,
+ * the metadata-service and the gateway as processes, workers as processes started by the test.
+ */
+final class TestStack implements AutoCloseable {
+
+    static final String BUCKET = "patient-images";
+    static final String DATABASE = "patients_db";
+
+    final LocalPostgres postgres;
+    final EmbeddedKafkaKraftBroker kafka;
+    final Path staging;
+    final int s3Port;
+    final Path s3Data;
+    private LocalS3 s3;
+    final ServiceProcess metadata;
+    final ServiceProcess gateway;
+    final List<ServiceProcess> workers = new ArrayList<>();
+    final TestHttp api;
+
+    private TestStack(long maxFileBytes) throws IOException {
+        postgres = LocalPostgres.startTransient().createDatabase(DATABASE);
+        kafka = new EmbeddedKafkaKraftBroker(1, 1);
+        kafka.afterPropertiesSet();
+        staging = Files.createTempDirectory("staging");
+        s3Data = Files.createTempDirectory("s3");
+        s3Port = ServiceProcess.freePort();
+        startS3();
+        metadata = ServiceProcess.start("metadata-service",
+                "--spring.datasource.url=" + postgres.jdbcUrl(DATABASE),
+                "--spring.kafka.bootstrap-servers=" + kafka.getBrokersAsString());
+        awaitHealthy(metadata);
+        gateway = ServiceProcess.start("api-gateway",
+                "--patient-images.metadata.url=" + metadata.url(),
+                "--patient-images.staging.directory=" + staging,
+                "--patient-images.storage.endpoint=" + s3Endpoint(),
+                "--patient-images.upload.max-file-size=" + maxFileBytes + "B");
+        awaitHealthy(gateway);
+        api = new TestHttp(gateway.url());
+    }
+
+    static TestStack start(long maxFileBytes) {
+        try {
+            return new TestStack(maxFileBytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Starts one more worker process; extra arguments override its defaults. */
+    ServiceProcess startWorker(String... extra) {
+        List<String> args = new ArrayList<>(List.of(
+                "--spring.kafka.bootstrap-servers=" + kafka.getBrokersAsString(),
+                "--patient-images.staging.directory=" + staging,
+                "--patient-images.storage.endpoint=" + s3Endpoint()));
+        args.addAll(List.of(extra));
+        ServiceProcess worker = ServiceProcess.start("upload-worker", args.toArray(String[]::new));
+        workers.add(worker);
+        awaitHealthy(worker);
+        return worker;
+    }
+
+    String s3Endpoint() {
+        return "http://127.0.0.1:" + s3Port;
+    }
+
+    /** The object store, its objects kept on disk so that it can go away and come back. */
+    void startS3() {
+        s3 = LocalS3.start(s3Port, s3Data, LocalS3.DEV_ACCESS_KEY, LocalS3.DEV_SECRET_KEY).createBucket(BUCKET);
+    }
+
+    void stopS3() {
+        s3.close();
+    }
+
+    S3Client s3Client() {
+        return S3Client.builder().endpointOverride(java.net.URI.create(s3Endpoint())).region(Region.US_EAST_1)
+                .forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(LocalS3.DEV_ACCESS_KEY, LocalS3.DEV_SECRET_KEY)))
+                .build();
+    }
+
+    static void awaitHealthy(ServiceProcess service) {
+        TestHttp http = new TestHttp(service.url());
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() -> {
+            if (!service.isAlive()) {
+                throw new AssertionError(service.name + " exited; see " + service.log.toAbsolutePath());
+            }
+            return http.get("/actuator/health").json().path("status").asString().equals("UP");
+        });
+    }
+
+    @Override
+    public void close() {
+        List<ServiceProcess> services = new ArrayList<>(workers);
+        services.add(gateway);
+        services.add(metadata);
+        for (ServiceProcess service : services) {
+            if (service != null) {
+                service.close();
+            }
+        }
+        kafka.destroy();
+        s3.close();
+        postgres.close();
+    }
+}
