@@ -109,6 +109,19 @@ class UploadWorkerIT {
     }
 
     @Test
+    void parts_left_behind_by_an_attempt_that_died_mid_upload_are_aborted_by_the_next() throws Exception {
+        UploadAccepted upload = stage(bytes(11 * 1024 * 1024));
+        String key = "images/" + upload.getImageId() + "/original";
+        String stale = client.createMultipartUpload(b -> b.bucket(BUCKET).key(key)).uploadId();
+        client.uploadPart(b -> b.bucket(BUCKET).key(key).uploadId(stale).partNumber(1),
+                software.amazon.awssdk.core.sync.RequestBody.fromBytes(bytes(5 * 1024 * 1024)));
+        send(upload);
+        assertThat(awaitFinal(upload.getJobId()).get(awaitFinal(upload.getJobId()).size() - 1).hasSucceeded()).isTrue();
+        assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads()).isEmpty();
+        assertThat(sha256(object(upload))).isEqualTo(upload.getSha256());
+    }
+
+    @Test
     void a_redelivered_event_finds_the_stored_object_and_does_not_store_it_again() throws Exception {
         UploadAccepted upload = stage(bytes(100_000));
         send(upload);

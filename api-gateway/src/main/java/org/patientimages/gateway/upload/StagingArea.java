@@ -15,7 +15,12 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
 import java.util.HexFormat;
 import java.util.function.Consumer;
 
@@ -29,8 +34,25 @@ public class StagingArea {
     static final int SNIFF_BYTES = 8192;
     private static final int BUFFER = 256 * 1024;
 
+    /**
+     * @param cleanupGrace    how long a staged file may sit untouched before the sweeper looks at it
+     * @param cleanupInterval how often the sweeper runs
+     */
     @ConfigurationProperties("patient-images.staging")
-    public record StagingProperties(@DefaultValue("data/staging") Path directory) {
+    public record StagingProperties(@DefaultValue("data/staging") Path directory,
+                                    @DefaultValue("1h") Duration cleanupGrace,
+                                    @DefaultValue("5m") Duration cleanupInterval) {
+    }
+
+    /** A file in the staging area: its key (or key + ".part") and when it was last written. */
+    public record Entry(String name, Instant modified) {
+        public boolean incomplete() {
+            return name.endsWith(".part");
+        }
+
+        public String key() {
+            return incomplete() ? name.substring(0, name.length() - ".part".length()) : name;
+        }
     }
 
     /** What streaming an upload into the staging area learnt about it. */
@@ -112,6 +134,24 @@ public class StagingArea {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Everything in the staging area last written before {@code cutoff}. */
+    public List<Entry> olderThan(Instant cutoff) throws IOException {
+        try (Stream<Path> files = Files.list(root)) {
+            List<Entry> old = new ArrayList<>();
+            for (Path file : (Iterable<Path>) files::iterator) {
+                Instant modified = Files.getLastModifiedTime(file).toInstant();
+                if (modified.isBefore(cutoff)) {
+                    old.add(new Entry(file.getFileName().toString(), modified));
+                }
+            }
+            return old;
+        }
+    }
+
+    public void delete(Entry entry) throws IOException {
+        Files.deleteIfExists(root.resolve(entry.name()));
     }
 
     public boolean isWritable() {

@@ -123,7 +123,6 @@ class UploadController {
 
     private Received receive(HttpServletRequest request, String key, long limit) throws IOException {
         var upload = new JakartaServletFileUpload<>();
-        upload.setMaxFileCount(MAX_PARTS);
         upload.setMaxSize(limit + MAX_METADATA_BYTES);
         StagingArea.Staged staged = null;
         String filename = null;

@@ -223,6 +223,20 @@ class EndToEndIT {
         assertThat(stagedFiles()).allMatch(name -> !name.endsWith(".part"));
     }
 
+    @Test
+    @Order(7)
+    void abandoned_staged_files_are_swept_after_the_grace_period() throws Exception {
+        Path halfWritten = Files.write(staging.resolve(UUID.randomUUID() + ".part"), randomBytes(100));
+        Path neverRecorded = Files.write(staging.resolve(UUID.randomUUID().toString()), randomBytes(100));
+        for (Path p : List.of(halfWritten, neverRecorded)) {
+            Files.setLastModifiedTime(p, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(60)));
+        }
+        Path fresh = Files.write(staging.resolve(UUID.randomUUID() + ".part"), randomBytes(100));
+        await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(halfWritten) && !Files.exists(neverRecorded));
+        assertThat(fresh).as("a file still within its grace period stays").exists();
+        Files.delete(fresh);
+    }
+
     // --- helpers
 
     private static void expectProblem(TestHttp.Answer answer, int status, String code) {

@@ -55,7 +55,9 @@ final class TestStack implements AutoCloseable {
                 "--patient-images.metadata.url=" + metadata.url(),
                 "--patient-images.staging.directory=" + staging,
                 "--patient-images.storage.endpoint=" + s3Endpoint(),
-                "--patient-images.upload.max-file-size=" + maxFileBytes + "B");
+                "--patient-images.upload.max-file-size=" + maxFileBytes + "B",
+                "--patient-images.staging.cleanup-interval=1s",
+                "--patient-images.staging.cleanup-grace=5s");
         awaitHealthy(gateway);
         api = new TestHttp(gateway.url());
     }

@@ -75,6 +75,7 @@ public class ObjectStore {
             progress.accept(size);
             return;
         }
+        abortIncompleteUploads(key);
         String uploadId = s3.createMultipartUpload(b -> b.bucket(bucket()).key(key).contentType(contentType)
                 .contentDisposition("attachment").metadata(metadata)).uploadId();
         try {
@@ -100,6 +101,13 @@ public class ObjectStore {
             }
             throw e;
         }
+    }
+
+    /** Parts that an attempt which died mid-upload left behind under this key are removed. */
+    private void abortIncompleteUploads(String key) {
+        s3.listMultipartUploads(b -> b.bucket(bucket()).prefix(key)).uploads().stream()
+                .filter(u -> u.key().equals(key))
+                .forEach(u -> s3.abortMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(u.uploadId())));
     }
 
     public void delete(String key) {
