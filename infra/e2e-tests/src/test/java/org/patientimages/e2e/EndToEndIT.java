@@ -248,6 +248,7 @@ class EndToEndIT {
         assertThat(problem.path("detail").asString()).isNotBlank();
         assertThat(problem.path("instance").asString()).startsWith("/v1/");
         assertThat(problem.has("retryable")).isTrue();
+        assertThat(answer.header("X-Content-Type-Options")).isEqualTo("nosniff");
     }
 
     private static List<String> stagedFiles() {
