@@ -106,7 +106,7 @@ class FaultToleranceIT {
     @Order(2)
     void poison_records_are_dead_lettered_and_both_topics_keep_flowing() throws Exception {
         try (var producer = new KafkaProducer<>(Map.<String, Object>of("bootstrap.servers",
-                stack.kafka.getBrokersAsString()), new StringSerializer(), new ByteArraySerializer())) {
+                stack.bootstrapServers), new StringSerializer(), new ByteArraySerializer())) {
             producer.send(new ProducerRecord<>("patient-images.uploads", "poison-1", new byte[] {(byte) 0xff, 1})).get();
             producer.send(new ProducerRecord<>("patient-images.job-events", "poison-2", new byte[] {(byte) 0xfe, 2})).get();
         }
@@ -205,6 +205,25 @@ class FaultToleranceIT {
 
     @Test
     @Order(7)
+    void a_kafka_broker_killed_and_restarted_loses_no_accepted_upload() throws Exception {
+        List<String> jobs = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            jobs.add(upload(3 * 1024 * 1024));
+        }
+        stack.kafka.kill();
+        // the broker is gone: uploads are still accepted, their events wait in the outbox
+        for (int i = 0; i < 3; i++) {
+            jobs.add(upload(1024 * 1024));
+        }
+        stack.kafka.restart();
+        TestStack.awaitPort(stack.kafka);
+        awaitAllEnded();
+        invariants.check(accepted);
+        assertThat(countStatus(jobs, "SUCCEEDED")).isEqualTo(jobs.size());
+    }
+
+    @Test
+    @Order(8)
     void replaying_both_topics_from_the_earliest_offset_changes_nothing() throws Exception {
         awaitAllEnded();
         worker.close();
@@ -264,7 +283,7 @@ class FaultToleranceIT {
     }
 
     private static Admin admin() {
-        return Admin.create(Map.of("bootstrap.servers", stack.kafka.getBrokersAsString()));
+        return Admin.create(Map.of("bootstrap.servers", stack.bootstrapServers));
     }
 
     private static long endOffsets(String topic) throws Exception {

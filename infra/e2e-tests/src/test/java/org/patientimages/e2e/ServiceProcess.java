@@ -33,6 +33,21 @@ final class ServiceProcess implements AutoCloseable {
         return start(module, freePort(), arguments);
     }
 
+    /** A main class of the test classpath (the local-stack servers) as its own JVM. */
+    static ServiceProcess startMain(String name, int port, String mainClass, String... arguments) {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+                "-Dlogback.configurationFile=" + ROOT.resolve("infra/local-stack/logback-dev.xml"),
+                "-cp", System.getProperty("java.class.path"), mainClass));
+        command.addAll(List.of(arguments));
+        try {
+            Path logs = Files.createDirectories(Path.of("target", "e2e-logs"));
+            return new ServiceProcess(name, port, logs.resolve(name + "-" + port + ".log"), command);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     static ServiceProcess start(String module, int port, String... arguments) {
         Path jar = ROOT.resolve(module).resolve("target").resolve(module + "-" + VERSION + "-exec.jar");
         if (!Files.isRegularFile(jar)) {

@@ -3,7 +3,6 @@ package org.patientimages.e2e;
 import org.patientimages.localstack.LocalPostgres;
 import org.patientimages.localstack.LocalS3;
 import org.patientimages.localstack.testing.TestHttp;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
@@ -20,8 +19,8 @@ import java.util.List;
 import static org.awaitility.Awaitility.await;
 
 /**
- * The whole system for one test class: real PostgreSQL, S3 API server and Kafka broker in the test JVM,
- * the metadata-service and the gateway as processes, workers as processes started by the test.
+ * The whole system for one test class: real PostgreSQL and S3 API server in the test JVM, a real Kafka
+ * broker, the metadata-service and the gateway as processes, workers as processes started by the test.
  */
 final class TestStack implements AutoCloseable {
 
@@ -29,7 +28,9 @@ final class TestStack implements AutoCloseable {
     static final String DATABASE = "patients_db";
 
     final LocalPostgres postgres;
-    final EmbeddedKafkaKraftBroker kafka;
+    /** Apache Kafka's own broker (KRaft) as a process, so that it can be killed and restarted. */
+    final ServiceProcess kafka;
+    final String bootstrapServers;
     final Path staging;
     final int s3Port;
     final Path s3Data;
@@ -41,15 +42,19 @@ final class TestStack implements AutoCloseable {
 
     private TestStack(long maxFileBytes) throws IOException {
         postgres = LocalPostgres.startTransient().createDatabase(DATABASE);
-        kafka = new EmbeddedKafkaKraftBroker(1, 1);
-        kafka.afterPropertiesSet();
+        int kafkaPort = ServiceProcess.freePort();
+        kafka = ServiceProcess.startMain("kafka", kafkaPort, "org.patientimages.localstack.Main", "kafka",
+                "--port", Integer.toString(kafkaPort), "--controller-port", Integer.toString(ServiceProcess.freePort()),
+                "--data", Files.createTempDirectory("kafka").toString());
+        bootstrapServers = "127.0.0.1:" + kafkaPort;
+        awaitPort(kafka);
         staging = Files.createTempDirectory("staging");
         s3Data = Files.createTempDirectory("s3");
         s3Port = ServiceProcess.freePort();
         startS3();
         metadata = ServiceProcess.start("metadata-service",
                 "--spring.datasource.url=" + postgres.jdbcUrl(DATABASE),
-                "--spring.kafka.bootstrap-servers=" + kafka.getBrokersAsString());
+                "--spring.kafka.bootstrap-servers=" + bootstrapServers);
         awaitHealthy(metadata);
         gateway = ServiceProcess.start("api-gateway",
                 "--patient-images.metadata.url=" + metadata.url(),
@@ -73,7 +78,7 @@ final class TestStack implements AutoCloseable {
     /** Starts one more worker process; extra arguments override its defaults. */
     ServiceProcess startWorker(String... extra) {
         List<String> args = new ArrayList<>(List.of(
-                "--spring.kafka.bootstrap-servers=" + kafka.getBrokersAsString(),
+                "--spring.kafka.bootstrap-servers=" + bootstrapServers,
                 "--patient-images.staging.directory=" + staging,
                 "--patient-images.storage.endpoint=" + s3Endpoint()));
         args.addAll(List.of(extra));
@@ -104,6 +109,20 @@ final class TestStack implements AutoCloseable {
                 .build();
     }
 
+    /** Waits until a server without an HTTP health check accepts connections. */
+    static void awaitPort(ServiceProcess server) {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            if (!server.isAlive()) {
+                throw new AssertionError(server.name + " exited; see " + server.log.toAbsolutePath());
+            }
+            try (java.net.Socket ignored = new java.net.Socket("127.0.0.1", server.port)) {
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
+        });
+    }
+
     static void awaitHealthy(ServiceProcess service) {
         TestHttp http = new TestHttp(service.url());
         await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() -> {
@@ -124,7 +143,7 @@ final class TestStack implements AutoCloseable {
                 service.close();
             }
         }
-        kafka.destroy();
+        kafka.close();
         s3.close();
         postgres.close();
     }
