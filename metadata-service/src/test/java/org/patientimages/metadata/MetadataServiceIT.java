@@ -195,6 +195,23 @@ class MetadataServiceIT {
     }
 
     @Test
+    void bytes_that_do_not_match_the_declared_checksum_end_the_job_failed_at_once() {
+        Map<String, Object> upload = anUpload(aPatient(), null);
+        upload.put("declaredSha256", "cd".repeat(32));
+        var answer = http.postJson("/internal/v1/uploads", upload);
+        assertThat(answer.status()).isEqualTo(201);
+        assertThat(answer.json().path("status").asString()).isEqualTo("FAILED");
+        JsonNode job = http.get("/internal/v1/jobs/" + upload.get("jobId")).json();
+        assertThat(job.path("status").asString()).isEqualTo("FAILED");
+        assertThat(job.path("error").path("code").asString()).isEqualTo("CHECKSUM_MISMATCH");
+        assertThat(eventTypes(upload.get("jobId").toString())).containsExactly("ACCEPTED", "FAILED");
+        assertThat(http.get("/internal/v1/images/" + upload.get("imageId")).json().path("status").asString())
+                .isEqualTo("FAILED");
+        assertThat(jdbc.sql("select count(*) from outbox where message_key = ?").param(upload.get("jobId").toString())
+                .query(Long.class).single()).isZero();
+    }
+
+    @Test
     void an_upload_for_an_unknown_patient_is_refused_and_nothing_is_written() {
         Map<String, Object> upload = anUpload(UUID.randomUUID().toString(), null);
         var answer = http.postJson("/internal/v1/uploads", upload);

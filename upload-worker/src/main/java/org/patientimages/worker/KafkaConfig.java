@@ -8,6 +8,9 @@ import org.patientimages.events.Topics;
 import org.patientimages.events.v1.UploadAccepted;
 import org.patientimages.worker.upload.FailureCode;
 import org.patientimages.worker.upload.JobReporter;
+import org.patientimages.worker.upload.UploadFailedException;
+import org.patientimages.worker.upload.UploadJob;
+import org.patientimages.worker.upload.UploadProcessor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -22,12 +25,14 @@ import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.util.backoff.ExponentialBackOff;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * The worker's one Kafka error handler. Transient failures (object store or Kafka unavailable) are retried
  * with exponential back-off, each retry reported as {@code RETRY_SCHEDULED}; when the budget is spent the
- * job is reported {@code FAILED} and the record goes to the dead-letter topic. A record that cannot be
- * decoded goes there on the first attempt; the partition keeps flowing.
+ * job is reported {@code FAILED} and the record goes to the dead-letter topic. Failures no retry can mend
+ * (staged file missing or changed, a record that cannot be decoded) go there on the first attempt; the
+ * partition keeps flowing.
  */
 @Configuration
 class KafkaConfig {
@@ -52,7 +57,7 @@ class KafkaConfig {
 
     @Bean
     DefaultErrorHandler kafkaErrorHandler(KafkaOperations<Object, Object> kafka, JobReporter reporter,
-                                          WorkerProperties p) {
+                                          UploadProcessor processor, WorkerProperties p) {
         var deadLetters = new DeadLetterPublishingRecoverer(kafka,
                 (record, e) -> new TopicPartition(record.topic() + Topics.DEAD_LETTER_SUFFIX, record.partition()));
         var backOff = new ExponentialBackOff(p.retryInitial().toMillis(), 2.0);
@@ -61,19 +66,21 @@ class KafkaConfig {
         var handler = new DefaultErrorHandler((record, e) -> {
             UploadAccepted upload = decode(record);
             if (upload != null) {
-                reporter.failed(upload.getJobId(), upload.getImageId(),
-                        e.getCause() instanceof InvalidProtocolBufferException
-                                ? FailureCode.PROCESSING_FAILED : FailureCode.STORAGE_UNAVAILABLE,
-                        "Storing the upload kept failing; the retry budget is spent.");
+                if (e.getCause() instanceof UploadFailedException failed) {
+                    processor.fail(UploadJob.of(upload), failed.code(), failed.getMessage());
+                } else {
+                    processor.fail(UploadJob.of(upload), FailureCode.STORAGE_UNAVAILABLE,
+                            "Storing the upload kept failing; the retry budget is spent.");
+                }
             }
             log.error("dead-lettering record {}-{}@{}: {}", record.topic(), record.partition(), record.offset(),
                     e.getCause() == null ? e.toString() : e.getCause().toString());
             deadLetters.accept(record, e);
         }, backOff);
-        handler.addNotRetryableExceptions(InvalidProtocolBufferException.class, IllegalArgumentException.class);
+        handler.addNotRetryableExceptions(NOT_RETRYABLE.toArray(Class[]::new));
         handler.setRetryListeners((record, e, attempt) -> {
             UploadAccepted upload = decode(record);
-            if (upload != null) {
+            if (upload != null && isRetryable(e)) {
                 long next = Math.min(p.retryMaxInterval().toMillis(),
                         p.retryInitial().toMillis() << Math.min(20, attempt - 1));
                 String cause = e.getCause() == null ? e.getClass().getSimpleName() : e.getCause().getClass().getSimpleName();
@@ -86,6 +93,15 @@ class KafkaConfig {
             }
         });
         return handler;
+    }
+
+    /** Failures that no retry can mend: dead-lettered on the first attempt. */
+    private static final List<Class<? extends Exception>> NOT_RETRYABLE = List.of(
+            InvalidProtocolBufferException.class, IllegalArgumentException.class, UploadFailedException.class);
+
+    private static boolean isRetryable(Exception e) {
+        Throwable cause = e.getCause() == null ? e : e.getCause();
+        return NOT_RETRYABLE.stream().noneMatch(type -> type.isInstance(cause));
     }
 
     private static UploadAccepted decode(ConsumerRecord<?, ?> record) {

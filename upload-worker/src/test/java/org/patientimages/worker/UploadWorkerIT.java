@@ -139,7 +139,7 @@ class UploadWorkerIT {
     }
 
     @Test
-    void a_missing_staged_file_fails_the_job_at_once_without_retries() {
+    void a_missing_staged_file_fails_the_job_at_once_without_retries_and_dead_letters_it() {
         UploadAccepted upload = UploadAccepted.newBuilder().setEventId(UUID.randomUUID().toString())
                 .setJobId(UUID.randomUUID().toString()).setImageId(UUID.randomUUID().toString())
                 .setPatientId(UUID.randomUUID().toString()).setStagingKey(UUID.randomUUID().toString())
@@ -149,6 +149,7 @@ class UploadWorkerIT {
         assertThat(events).extracting(e -> e.getFactCase().name()).containsExactly("STARTED", "FAILED");
         assertThat(events.get(1).getFailed().getCode()).isEqualTo("STAGED_FILE_MISSING");
         assertThat(events.get(1).getFailed().getRetryable()).isFalse();
+        awaitRecordWithKey(Topics.UPLOADS + Topics.DEAD_LETTER_SUFFIX, upload.getJobId());
     }
 
     @Test

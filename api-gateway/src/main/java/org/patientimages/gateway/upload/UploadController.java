@@ -89,11 +89,6 @@ class UploadController {
         try {
             Received received = receive(request, key, limit);
             UploadMetadata meta = received.metadata.validated();
-            if (meta.sha256() != null && !meta.sha256().equals(received.staged.sha256())) {
-                throw new ApiProblem(HttpStatus.UNPROCESSABLE_CONTENT, "CHECKSUM_MISMATCH",
-                        "The file's SHA-256 is " + received.staged.sha256() + ", not the declared " + meta.sha256() + ".",
-                        false);
-            }
             staging.commit(received.staged, key);
             Map<String, Object> registration = new LinkedHashMap<>();
             registration.put("jobId", jobId);
@@ -106,11 +101,13 @@ class UploadController {
             registration.put("contentType", received.contentType);
             registration.put("sizeBytes", received.staged.sizeBytes());
             registration.put("sha256", received.staged.sha256());
+            registration.put("declaredSha256", meta.sha256());
             registration.put("stagingKey", key);
             registration.put("idempotencyKey", idempotencyKey);
             JsonNode registered = metadata.post("/internal/v1/uploads", registration).getBody();
-            keep = !registered.path("replayed").asBoolean();
-            return accepted(registered, keep);
+            // a job that failed on arrival (checksum mismatch) keeps nothing; a replay keeps the first upload's
+            keep = !registered.path("replayed").asBoolean() && "QUEUED".equals(registered.path("status").asString());
+            return accepted(registered, !registered.path("replayed").asBoolean());
         } finally {
             if (!keep) {
                 staging.discard(key);
@@ -186,7 +183,7 @@ class UploadController {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("jobId", jobId);
         body.put("imageId", imageId);
-        body.put("status", "QUEUED");
+        body.put("status", registered.path("status").asString("QUEUED"));
         body.put("links", Map.of("job", "/v1/jobs/" + jobId, "image", "/v1/images/" + imageId));
         var response = ResponseEntity.status(HttpStatus.ACCEPTED).location(URI.create("/v1/jobs/" + jobId));
         if (!created) {

@@ -3,6 +3,9 @@ package org.patientimages.metadata.upload;
 import org.patientimages.events.Topics;
 import org.patientimages.events.v1.UploadAccepted;
 import org.patientimages.metadata.job.Job;
+import org.patientimages.metadata.job.JobEventRecorder;
+import org.patientimages.metadata.job.JobFact;
+import org.patientimages.metadata.job.JobStatus;
 import org.patientimages.metadata.job.JobRepository;
 import org.patientimages.metadata.outbox.OutboxRelay;
 import org.patientimages.metadata.outbox.OutboxRepository;
@@ -35,9 +38,11 @@ class UploadRegistrar {
     private final OutboxRepository outbox;
     private final OutboxRelay relay;
     private final JsonMapper json;
+    private final JobEventRecorder recorder;
 
     UploadRegistrar(JdbcClient jdbc, TransactionTemplate tx, PatientRepository patients, JobRepository jobs,
-                    OutboxRepository outbox, OutboxRelay relay, JsonMapper json) {
+                    OutboxRepository outbox, OutboxRelay relay, JsonMapper json, JobEventRecorder recorder) {
+        this.recorder = recorder;
         this.jdbc = jdbc;
         this.tx = tx;
         this.patients = patients;
@@ -55,7 +60,7 @@ class UploadRegistrar {
             // another request with the same idempotency key committed first: answer with its job
             result = replayOf(u).orElseThrow(() -> raced);
         }
-        if (!result.replayed()) {
+        if (!result.replayed() && result.status() == JobStatus.QUEUED) {
             relay.wake();
         }
         return result;
@@ -70,7 +75,9 @@ class UploadRegistrar {
     }
 
     private static UploadRegistered replayed(Job job) {
-        return new UploadRegistered(job.jobId(), job.imageId(), job.status(), true);
+        // a job that failed before any attempt failed when it was accepted (checksum mismatch)
+        JobStatus accepted = job.status() == JobStatus.FAILED && job.attempts() == 0 ? JobStatus.FAILED : JobStatus.QUEUED;
+        return new UploadRegistered(job.jobId(), job.imageId(), accepted, true);
     }
 
     private UploadRegistered insert(UploadRegistration u) {
@@ -95,6 +102,12 @@ class UploadRegistrar {
         jobs.insertEvent(u.jobId(), 1, UUID.randomUUID(), "ACCEPTED", now, json.writeValueAsString(Map.of(
                 "sizeBytes", u.sizeBytes(), "sha256", u.sha256(), "contentType", u.contentType())));
         jdbc.sql("update jobs set event_count = 1 where id = ?").param(u.jobId()).update();
+        if (u.checksumMismatch()) {
+            // the bytes are not what the client meant to send: the job ends here, nothing is published
+            String message = "The file's SHA-256 is " + u.sha256() + ", not the declared " + u.declaredSha256() + ".";
+            recorder.record(UUID.randomUUID(), u.jobId(), new JobFact.Failed("CHECKSUM_MISMATCH", message, false), now);
+            return new UploadRegistered(u.jobId().toString(), u.imageId().toString(), JobStatus.FAILED, false);
+        }
         UploadAccepted event = UploadAccepted.newBuilder()
                 .setEventId(UUID.randomUUID().toString())
                 .setJobId(u.jobId().toString())
@@ -107,7 +120,6 @@ class UploadRegistrar {
                 .setAcceptedAtEpochMs(now.toEpochMilli())
                 .build();
         outbox.add(Topics.UPLOADS, u.jobId().toString(), event.toByteArray(), now);
-        return new UploadRegistered(u.jobId().toString(), u.imageId().toString(),
-                org.patientimages.metadata.job.JobStatus.QUEUED, false);
+        return new UploadRegistered(u.jobId().toString(), u.imageId().toString(), JobStatus.QUEUED, false);
     }
 }

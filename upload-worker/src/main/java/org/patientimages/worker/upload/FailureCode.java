@@ -7,9 +7,7 @@ public enum FailureCode {
     /** The staged bytes no longer match the size or SHA-256 computed when they were received. */
     CHECKSUM_MISMATCH(false),
     /** The object store stayed unavailable for the whole retry budget. */
-    STORAGE_UNAVAILABLE(true),
-    /** The event could not be processed at all. */
-    PROCESSING_FAILED(false);
+    STORAGE_UNAVAILABLE(true);
 
     private final boolean retryable;
 

@@ -15,8 +15,8 @@ import java.util.Optional;
 /**
  * Stores one staged upload. Safe to run again for the same job at any point (redelivery after a crash,
  * a replayed topic): an object already stored with the expected size and SHA-256 is reported, not sent
- * twice. Failures that no retry can mend end the job here; the rest are thrown, for the error handler to
- * retry with back-off.
+ * twice. Failures that no retry can mend are thrown as {@link UploadFailedException}, the rest as they come;
+ * the error handler retries the latter with back-off and ends the job with {@link #fail} when it gives up.
  */
 @Service
 public class UploadProcessor {
@@ -44,14 +44,13 @@ public class UploadProcessor {
         }
         Path file = staging.find(job.stagingKey()).orElse(null);
         if (file == null) {
-            fail(job, FailureCode.STAGED_FILE_MISSING, "The staged upload is no longer available; upload the file again.");
-            return;
+            throw new UploadFailedException(FailureCode.STAGED_FILE_MISSING,
+                    "The staged upload is no longer available; upload the file again.");
         }
         try {
             if (Files.size(file) != job.sizeBytes() || !Sha256.of(file).equals(job.sha256())) {
-                fail(job, FailureCode.CHECKSUM_MISMATCH,
+                throw new UploadFailedException(FailureCode.CHECKSUM_MISMATCH,
                         "The staged bytes no longer match the size and SHA-256 received; upload the file again.");
-                return;
             }
         } catch (IOException e) {
             throw new UncheckedIOException("reading staged upload of job " + job.jobId(), e);
@@ -77,7 +76,8 @@ public class UploadProcessor {
         log.info("job {} succeeded", job.jobId());
     }
 
-    private void fail(UploadJob job, FailureCode code, String message) {
+    /** Ends a job FAILED: reported, and its staged bytes removed, so that nothing of it stays. */
+    public void fail(UploadJob job, FailureCode code, String message) {
         log.warn("job {} failed: {}", job.jobId(), code);
         reporter.failed(job.jobId(), job.imageId(), code, message);
         staging.delete(job.stagingKey());
