@@ -19,6 +19,9 @@ import org.patientimages.localstack.testing.TestHttp.Part;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import tools.jackson.databind.JsonNode;
 
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -224,6 +228,39 @@ class FaultToleranceIT {
 
     @Test
     @Order(8)
+    void a_gateway_killed_mid_upload_answers_nothing_leaves_nothing_and_the_retry_makes_one_job() throws Exception {
+        byte[] content = randomBytes(3 * 1024 * 1024);
+        String boundary = "kill-" + UUID.randomUUID();
+        try (Socket socket = new Socket("127.0.0.1", stack.gateway.port)) {
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/patients/" + patientId + "/images HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Idempotency-Key: killed-1\r\nContent-Type: multipart/form-data; boundary=" + boundary + "\r\n"
+                    + "Content-Length: " + (content.length + 1000) + "\r\n\r\n--" + boundary + "\r\n"
+                    + "Content-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(content, 0, content.length / 2);
+            out.flush();
+            await().atMost(Duration.ofSeconds(10)).until(() -> partFiles() > 0);
+            stack.gateway.kill();
+            socket.setSoTimeout(10_000);
+            assertThat(socket.getInputStream().read()).as("no answer from a dead gateway").isEqualTo(-1);
+        }
+        stack.gateway.restart();
+        TestStack.awaitHealthy(stack.gateway);
+        await().atMost(Duration.ofSeconds(30)).until(() -> partFiles() == 0); // swept after the grace period
+
+        var parts = List.of(Part.bytes("file", "f.bin", "application/octet-stream", content));
+        var retry = api.postMultipart("/v1/patients/" + patientId + "/images", parts, "Idempotency-Key", "killed-1");
+        var again = api.postMultipart("/v1/patients/" + patientId + "/images", parts, "Idempotency-Key", "killed-1");
+        assertThat(retry.status()).isEqualTo(202);
+        assertThat(again.json().path("jobId").asString()).isEqualTo(retry.json().path("jobId").asString());
+        accepted.put(retry.json().path("jobId").asString(), sha256(content));
+        awaitAllEnded();
+        invariants.check(accepted);
+    }
+
+    @Test
+    @Order(9)
     void replaying_both_topics_from_the_earliest_offset_changes_nothing() throws Exception {
         awaitAllEnded();
         worker.close();
@@ -246,6 +283,12 @@ class FaultToleranceIT {
     }
 
     // --- helpers
+
+    private static long partFiles() throws java.io.IOException {
+        try (var files = java.nio.file.Files.list(stack.staging)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".part")).count();
+        }
+    }
 
     private static String upload(int size) throws Exception {
         byte[] content = randomBytes(size);
