@@ -23,16 +23,15 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.UUID;
 import java.util.stream.StreamSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.patientimages.e2e.Fixtures.randomBytes;
+import static org.patientimages.e2e.Fixtures.sha256;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -289,13 +288,5 @@ class EndToEndIT {
         return head.toByteArray();
     }
 
-    private static byte[] randomBytes(int size) {
-        byte[] b = new byte[size];
-        new Random().nextBytes(b);
-        return b;
-    }
 
-    private static String sha256(byte[] bytes) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    }
 }

@@ -22,14 +22,11 @@ import tools.jackson.databind.JsonNode;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -40,6 +37,8 @@ import java.util.stream.Collectors;
 import java.util.stream.StreamSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.patientimages.e2e.Fixtures.randomBytes;
+import static org.patientimages.e2e.Fixtures.sha256;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -368,14 +367,5 @@ class FaultToleranceIT {
         }
     }
 
-    private static byte[] randomBytes(int size) {
-        byte[] b = new byte[size];
-        new Random().nextBytes(b);
-        b[0] = 0x01; // no magic of a refused format
-        return b;
-    }
 
-    private static String sha256(byte[] bytes) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    }
 }

@@ -35,17 +35,9 @@ final class ServiceProcess implements AutoCloseable {
 
     /** A main class of the test classpath (the local-stack servers) as its own JVM. */
     static ServiceProcess startMain(String name, int port, String mainClass, String... arguments) {
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+        return java(name, port, List.of("-Xmx512m",
                 "-Dlogback.configurationFile=" + ROOT.resolve("infra/local-stack/logback-dev.xml"),
-                "-cp", System.getProperty("java.class.path"), mainClass));
-        command.addAll(List.of(arguments));
-        try {
-            Path logs = Files.createDirectories(Path.of("target", "e2e-logs"));
-            return new ServiceProcess(name, port, logs.resolve(name + "-" + port + ".log"), command);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+                "-cp", System.getProperty("java.class.path"), mainClass), arguments);
     }
 
     static ServiceProcess start(String module, int port, String... arguments) {
@@ -53,13 +45,18 @@ final class ServiceProcess implements AutoCloseable {
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException("build the services first: " + jar + " is missing");
         }
-        List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m", "-XX:TieredStopAtLevel=1",
-                "-jar", jar.toString(), "--server.port=" + port));
+        return java(module, port, List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar.toString(),
+                "--server.port=" + port), arguments);
+    }
+
+    private static ServiceProcess java(String name, int port, List<String> jvmAndMain, String... arguments) {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.addAll(jvmAndMain);
         command.addAll(List.of(arguments));
         try {
             Path logs = Files.createDirectories(Path.of("target", "e2e-logs"));
-            return new ServiceProcess(module, port, logs.resolve(module + "-" + port + ".log"), command);
+            return new ServiceProcess(name, port, logs.resolve(name + "-" + port + ".log"), command);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
