@@ -76,7 +76,8 @@ public class StagingArea {
     /**
      * Streams the bytes into a temporary file of the key, computing size and SHA-256 on the way.
      * {@code checkHead} sees the first bytes as soon as they are in (and may throw to refuse the upload).
-     * Nothing is left behind when it throws.
+     * An {@link IOException} means the request's body could not be read; a failure to write the staging
+     * area is an {@link UncheckedIOException}. Nothing is left behind when it throws.
      */
     public Staged write(String key, InputStream in, long maxBytes, Consumer<byte[]> checkHead) throws IOException {
         Path temp = root.resolve(key + ".part");
@@ -103,15 +104,12 @@ public class StagingArea {
                         headChecked = true;
                     }
                 }
-                ByteBuffer bytes = ByteBuffer.wrap(buffer, 0, n);
-                while (bytes.hasRemaining()) {
-                    out.write(bytes);
-                }
+                writeFully(out, ByteBuffer.wrap(buffer, 0, n));
             }
             if (!headChecked && headLength > 0) {
                 checkHead.accept(Arrays.copyOf(head, headLength));
             }
-            out.force(true);
+            force(out);
             done = true;
         } finally {
             if (!done) {
@@ -119,6 +117,25 @@ public class StagingArea {
             }
         }
         return new Staged(temp, size, HexFormat.of().formatHex(digest.digest()), Arrays.copyOf(head, headLength));
+    }
+
+    /** A failure of our own disk is the server's problem, not the request's: it is not an IOException. */
+    private static void writeFully(FileChannel out, ByteBuffer bytes) {
+        try {
+            while (bytes.hasRemaining()) {
+                out.write(bytes);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing to the staging area failed", e);
+        }
+    }
+
+    private static void force(FileChannel out) {
+        try {
+            out.force(true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing to the staging area failed", e);
+        }
     }
 
     /** Renames a written file to its key, where the workers look for it. */

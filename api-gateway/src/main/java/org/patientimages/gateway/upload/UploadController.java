@@ -154,6 +154,10 @@ class UploadController {
                 throw tooLarge(limit);
             }
             throw ApiProblem.badRequest("MALFORMED_MULTIPART", "The multipart body could not be read.");
+        } catch (IOException e) {
+            // the client stopped sending: a Content-Length that lies, a slow drip past the read timeout, a reset
+            throw new ApiProblem(HttpStatus.REQUEST_TIMEOUT, "REQUEST_TIMEOUT",
+                    "The request body arrived too slowly or ended before its declared length; send it again.", true);
         }
         if (staged == null) {
             throw ApiProblem.badRequest("FILE_MISSING", "The upload has no part named 'file'.");

@@ -241,6 +241,26 @@ class EndToEndIT {
 
     @Test
     @Order(8)
+    void a_body_shorter_than_its_content_length_times_out_with_408_and_leaves_nothing_staged() throws Exception {
+        try (Socket socket = new Socket("127.0.0.1", gateway.port)) {
+            socket.setSoTimeout(20_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/patients/" + patientId + "/images HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Type: multipart/form-data; boundary=lie\r\nContent-Length: 100000\r\n\r\n"
+                    + "--lie\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(randomBytes(5000));
+            out.flush();
+            // then nothing more: the gateway's read timeout ends the request
+            String head = new String(readHead(socket.getInputStream()), StandardCharsets.US_ASCII);
+            assertThat(head).startsWith("HTTP/1.1 408");
+            assertThat(head.toLowerCase()).contains("content-type: application/problem+json");
+        }
+        assertThat(stagedFiles()).allMatch(name -> !name.endsWith(".part"));
+    }
+
+    @Test
+    @Order(9)
     void abandoned_staged_files_are_swept_after_the_grace_period() throws Exception {
         Path halfWritten = Files.write(staging.resolve(UUID.randomUUID() + ".part"), randomBytes(100));
         Path neverRecorded = Files.write(staging.resolve(UUID.randomUUID().toString()), randomBytes(100));
@@ -287,6 +307,4 @@ class EndToEndIT {
         }
         return head.toByteArray();
     }
-
-
 }

@@ -61,6 +61,7 @@ final class TestStack implements AutoCloseable {
                 "--patient-images.staging.directory=" + staging,
                 "--patient-images.storage.endpoint=" + s3Endpoint(),
                 "--patient-images.upload.max-file-size=" + maxFileBytes + "B",
+                "--server.tomcat.connection-timeout=3s",
                 "--patient-images.staging.cleanup-interval=1s",
                 "--patient-images.staging.cleanup-grace=5s");
         awaitHealthy(gateway);
