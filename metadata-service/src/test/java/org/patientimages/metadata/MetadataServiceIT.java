@@ -244,7 +244,65 @@ class MetadataServiceIT {
         }
     }
 
+    @Test
+    void searches_images_by_every_filter_and_pages_through_them_stably() {
+        String patient = aPatient();
+        String other = aPatient();
+        String knee = register(patient, "Left knee", "MRI of the knee", List.of("knee", "mri"), "application/dicom");
+        String hand = register(patient, "Hand", "x-ray, 50% zoom", List.of("hand", "xray"), "image/png");
+        String scan = register(patient, "Bone scan", null, List.of("knee", "ct"), "image/jpeg");
+        String elsewhere = register(other, "Knee", null, List.of("knee", "mri"), "application/dicom");
+
+        String p = "/internal/v1/images?patientId=" + patient;
+        assertThat(ids(p + "&tag=knee&tag=mri")).containsExactly(knee);
+        assertThat(ids(p + "&tag=knee&tag=mri&match=any")).containsExactly(scan, knee);
+        assertThat(ids(p + "&contentType=image/png")).containsExactly(hand);
+        assertThat(ids(p + "&q=KNEE")).containsExactly(knee);
+        assertThat(ids(p + "&q=50%25")).containsExactly(hand);
+        assertThat(ids(p + "&sort=name&order=asc")).containsExactly(scan, hand, knee);
+        assertThat(ids(p + "&order=asc")).containsExactly(knee, hand, scan);
+        assertThat(ids(p + "&status=AVAILABLE")).isEmpty();
+        assertThat(ids("/internal/v1/patients/" + patient + "/images?tag=knee")).containsExactly(scan, knee);
+        assertThat(ids("/internal/v1/images?tag=knee&tag=mri")).contains(knee, elsewhere).doesNotContain(hand);
+        String uploadedAt = http.get("/internal/v1/images/" + hand).json().path("uploadedAt").asString();
+        assertThat(ids(p + "&from=" + uploadedAt)).containsExactly(scan, hand);
+        assertThat(ids(p + "&to=" + uploadedAt)).containsExactly(knee);
+        assertThat(http.get(p + "&colour=red").json().path("code").asString()).isEqualTo("INVALID_PARAMETER");
+
+        // one item a page, with a new upload arriving between pages: no repeats, no gaps
+        List<String> seen = new ArrayList<>();
+        String cursor = null;
+        boolean inserted = false;
+        do {
+            JsonNode page = http.get(p + "&limit=1" + (cursor == null ? "" : "&cursor=" + cursor)).json();
+            page.path("items").forEach(i -> seen.add(i.path("imageId").asString()));
+            cursor = page.path("nextCursor").isNull() ? null : page.path("nextCursor").asString();
+            if (!inserted) {
+                register(patient, "Late", null, List.of(), "image/png");
+                inserted = true;
+            }
+        } while (cursor != null);
+        assertThat(seen).containsExactly(scan, hand, knee);
+    }
+
     // --- fixtures
+
+    private String register(String patientId, String name, String description, List<String> tags, String type) {
+        Map<String, Object> upload = anUpload(patientId, null);
+        upload.put("name", name);
+        upload.put("description", description);
+        upload.put("tags", tags);
+        upload.put("contentType", type);
+        assertThat(http.postJson("/internal/v1/uploads", upload).status()).isEqualTo(201);
+        return upload.get("imageId").toString();
+    }
+
+    private List<String> ids(String path) {
+        TestHttp.Answer answer = http.get(path);
+        assertThat(answer.status()).as(answer.toString()).isEqualTo(200);
+        return StreamSupport.stream(answer.json().path("items").spliterator(), false)
+                .map(i -> i.path("imageId").asString()).toList();
+    }
 
     private String aPatient() {
         return http.postJson("/internal/v1/patients", Map.of("name", "Jane Smith",

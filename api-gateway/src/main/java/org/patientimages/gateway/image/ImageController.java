@@ -5,6 +5,7 @@ import org.patientimages.gateway.storage.DownloadLinks;
 import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
+import org.springframework.util.MultiValueMap;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
@@ -43,9 +44,16 @@ class ImageController {
     }
 
     @GetMapping("/v1/patients/{patientId}/images")
-    JsonNode patientImages(@PathVariable String patientId, @RequestParam(required = false) String limit,
-                           @RequestParam(required = false) String cursor) {
-        JsonNode page = metadata.page("/internal/v1/patients/{id}/images", limit, cursor, patientId);
+    JsonNode patientImages(@PathVariable String patientId, @RequestParam MultiValueMap<String, String> query) {
+        return withDownloadUrls(metadata.page("/internal/v1/patients/{id}/images", query, patientId));
+    }
+
+    @GetMapping("/v1/images")
+    JsonNode search(@RequestParam MultiValueMap<String, String> query) {
+        return withDownloadUrls(metadata.page("/internal/v1/images", query));
+    }
+
+    private JsonNode withDownloadUrls(JsonNode page) {
         page.path("items").forEach(item -> publicView((ObjectNode) item, true));
         return page;
     }

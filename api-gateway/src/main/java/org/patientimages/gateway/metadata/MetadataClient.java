@@ -66,12 +66,29 @@ public class MetadataClient {
         }).retrieve().body(JsonNode.class));
     }
 
-    /** One page of a list: the client's {@code limit} and {@code cursor} are passed on as they came. */
-    public JsonNode page(String path, String limit, String cursor, Object... uriVariables) {
-        Map<String, String> query = new java.util.HashMap<>();
-        query.put("limit", limit);
-        query.put("cursor", cursor);
-        return get(path, query, uriVariables);
+    /**
+     * A list or search: the client's query parameters are passed on as they came (the service checks them),
+     * each value as a URI variable, so that it is encoded strictly ('&', '+' and '%' arrive as sent).
+     */
+    public JsonNode page(String path, org.springframework.util.MultiValueMap<String, String> query,
+                         Object... uriVariables) {
+        Map<String, Object> variables = new java.util.HashMap<>();
+        for (int i = 0; i < uriVariables.length; i++) {
+            variables.put("id", uriVariables[i]);
+        }
+        return call(() -> http.get().uri(u -> {
+            u.path(path);
+            int n = 0;
+            for (var entry : query.entrySet()) {
+                for (String value : entry.getValue()) {
+                    String name = "q" + n++;
+                    variables.put(name, value);
+                    variables.put(name + "k", entry.getKey());
+                    u.queryParam("{" + name + "k}", "{" + name + "}");
+                }
+            }
+            return u.build(variables);
+        }).retrieve().body(JsonNode.class));
     }
 
     /** Like {@link #get(String, Map, Object...)}, but empty when the answer is 404. */

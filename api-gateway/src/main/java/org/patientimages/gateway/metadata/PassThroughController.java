@@ -2,6 +2,7 @@ package org.patientimages.gateway.metadata;
 
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
+import org.springframework.util.MultiValueMap;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -11,8 +12,6 @@ import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
 
 import java.net.URI;
-import java.util.HashMap;
-import java.util.Map;
 
 /** Patients and jobs: the metadata-service's answers, unchanged. */
 @RestController
@@ -36,13 +35,8 @@ class PassThroughController {
     }
 
     @GetMapping("/v1/patients")
-    JsonNode patients(@RequestParam(required = false) String username, @RequestParam(required = false) String limit,
-                      @RequestParam(required = false) String cursor) {
-        Map<String, String> query = new HashMap<>();
-        query.put("username", username);
-        query.put("limit", limit);
-        query.put("cursor", cursor);
-        return metadata.get("/internal/v1/patients", query);
+    JsonNode patients(@RequestParam MultiValueMap<String, String> query) {
+        return metadata.page("/internal/v1/patients", query);
     }
 
     @GetMapping("/v1/jobs/{jobId}")
@@ -51,8 +45,7 @@ class PassThroughController {
     }
 
     @GetMapping("/v1/jobs/{jobId}/events")
-    JsonNode jobEvents(@PathVariable String jobId, @RequestParam(required = false) String limit,
-                       @RequestParam(required = false) String cursor) {
-        return metadata.page("/internal/v1/jobs/{id}/events", limit, cursor, jobId);
+    JsonNode jobEvents(@PathVariable String jobId, @RequestParam MultiValueMap<String, String> query) {
+        return metadata.page("/internal/v1/jobs/{id}/events", query, jobId);
     }
 }

@@ -130,6 +130,15 @@ class EndToEndIT {
         assertThat(objects).extracting(S3Object::key).contains("images/" + imageId + "/original");
         assertThat(staging.resolve(jobId)).doesNotExist();
 
+        JsonNode found = api.get("/v1/images?patientId=" + patientId + "&tag=KNEE&tag=mri&q=knee&contentType="
+                + "application/octet-stream&sort=name&order=asc").json();
+        assertThat(found.path("items")).hasSize(1);
+        assertThat(found.path("items").get(0).path("imageId").asString()).isEqualTo(imageId);
+        assertThat(found.path("items").get(0).path("downloadUrl").asString()).startsWith(stack.s3Endpoint());
+        assertThat(api.get("/v1/images?q=" + java.net.URLEncoder.encode("a&b+c%", StandardCharsets.UTF_8)).status())
+                .isEqualTo(200);
+        expectProblem(api.get("/v1/images?colour=red"), 400, "INVALID_PARAMETER");
+
         JsonNode listed = api.get("/v1/patients/" + patientId + "/images").json();
         assertThat(listed.path("items").get(0).path("imageId").asString()).isEqualTo(imageId);
         assertThat(listed.path("items").get(0).path("downloadUrl").asString()).startsWith(stack.s3Endpoint());

@@ -5,6 +5,7 @@ import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Ids;
 import org.patientimages.metadata.web.Page;
 import org.patientimages.metadata.web.Paging;
+import org.springframework.util.MultiValueMap;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
@@ -29,15 +30,20 @@ class ImageController {
                 .orElseThrow(() -> ApiException.notFound("IMAGE_NOT_FOUND", "No image with id " + imageId + "."));
     }
 
+    @GetMapping("/internal/v1/images")
+    Page<Image> search(@RequestParam MultiValueMap<String, String> params) {
+        return page(ImageSearch.parse(params, null));
+    }
+
     @GetMapping("/internal/v1/patients/{patientId}/images")
-    Page<Image> ofPatient(@PathVariable String patientId,
-                          @RequestParam(required = false) Integer limit,
-                          @RequestParam(required = false) String cursor) {
+    Page<Image> ofPatient(@PathVariable String patientId, @RequestParam MultiValueMap<String, String> params) {
         UUID id = Ids.parse(patientId).filter(patients::exists)
                 .orElseThrow(() -> ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + patientId + "."));
-        int n = Paging.limit(limit);
-        Page<ImageRepository.Row> page = Paging.page(images.ofPatient(id, Paging.after(cursor), n), n,
-                ImageRepository.Row::cursor);
+        return page(ImageSearch.parse(params, id));
+    }
+
+    private Page<Image> page(ImageSearch search) {
+        Page<ImageRepository.Row> page = Paging.page(images.search(search), search.limit(), ImageRepository.Row::cursor);
         return new Page<>(page.items().stream().map(ImageRepository.Row::image).toList(), page.nextCursor());
     }
 }

@@ -51,7 +51,17 @@ public final class Paging {
     }
 
     public static String cursor(Instant at, UUID id) {
-        return encode(Long.toString(at.getEpochSecond() * 1_000_000 + at.getNano() / 1000), id.toString());
+        return encode(micros(at), id.toString());
+    }
+
+    /** A time as microseconds since the epoch (PostgreSQL's precision), in text. */
+    public static String micros(Instant at) {
+        return Long.toString(at.getEpochSecond() * 1_000_000 + at.getNano() / 1000);
+    }
+
+    public static Instant micros(String micros) {
+        long m = Long.parseLong(micros);
+        return Instant.ofEpochSecond(Math.floorDiv(m, 1_000_000), Math.floorMod(m, 1_000_000) * 1000L);
     }
 
     /** The key after which a page starts, or {@code null} for the first page. */
@@ -61,9 +71,7 @@ public final class Paging {
             return null;
         }
         try {
-            long micros = Long.parseLong(parts[0]);
-            return new Key(Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000), Math.floorMod(micros, 1_000_000) * 1000L),
-                    UUID.fromString(parts[1]));
+            return new Key(micros(parts[0]), UUID.fromString(parts[1]));
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest("INVALID_CURSOR", "cursor is not one this service issued.");
         }

@@ -1,0 +1,186 @@
+package org.patientimages.metadata.image;
+
+import org.patientimages.metadata.web.ApiException;
+import org.patientimages.metadata.web.Paging;
+
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * A search over images, from the query parameters of {@code GET /v1/images} (and of a patient's image
+ * list), to one SQL statement with keyset pagination. Pure: no Spring or JDBC types; unknown parameters and
+ * bad values are refused with a detail that names them.
+ */
+public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, String contentType, Instant from,
+                          Instant to, String text, String status, boolean byName, boolean ascending, int limit,
+                          String cursor) {
+
+    static final Set<String> PARAMETERS = Set.of("patientId", "tag", "match", "contentType", "from", "to", "q",
+            "status", "sort", "order", "limit", "cursor");
+    private static final Set<String> STATUSES = Set.of("PENDING", "AVAILABLE", "FAILED");
+
+    /** The parameters as they came; {@code patientId} from the path wins over the query's. */
+    public static ImageSearch parse(Map<String, List<String>> params, UUID pathPatientId) {
+        for (String name : params.keySet()) {
+            if (!PARAMETERS.contains(name)) {
+                throw bad("INVALID_PARAMETER", "Unknown parameter '" + name + "'; known: "
+                        + String.join(", ", PARAMETERS.stream().sorted().toList()) + ".");
+            }
+        }
+        UUID patient = pathPatientId;
+        if (patient == null && single(params, "patientId") != null) {
+            try {
+                patient = UUID.fromString(single(params, "patientId"));
+            } catch (IllegalArgumentException e) {
+                throw bad("INVALID_PARAMETER", "patientId must be a patient id.");
+            }
+        }
+        Set<String> tags = new LinkedHashSet<>();
+        for (String tag : params.getOrDefault("tag", List.of())) {
+            tags.add(tag.strip().toLowerCase(Locale.ROOT));
+        }
+        String match = oneOf(params, "match", Set.of("all", "any"), "all");
+        String status = single(params, "status");
+        if (status != null && !STATUSES.contains(status)) {
+            throw bad("INVALID_PARAMETER", "status must be one of " + String.join(", ", STATUSES.stream().sorted().toList()) + ".");
+        }
+        String sort = oneOf(params, "sort", Set.of("uploadedAt", "name"), "uploadedAt");
+        String order = oneOf(params, "order", Set.of("asc", "desc"), "desc");
+        Integer limit;
+        try {
+            limit = single(params, "limit") == null ? null : Integer.valueOf(single(params, "limit"));
+        } catch (NumberFormatException e) {
+            throw bad("INVALID_LIMIT", "limit must be a whole number.");
+        }
+        Instant from = instant(params, "from");
+        Instant to = instant(params, "to");
+        if (from != null && to != null && from.isAfter(to)) {
+            throw bad("INVALID_PARAMETER", "from must not be after to.");
+        }
+        String q = single(params, "q");
+        return new ImageSearch(patient, List.copyOf(tags), match.equals("all"), single(params, "contentType"), from, to,
+                q == null || q.isBlank() ? null : q.strip(), status, sort.equals("name"), order.equals("asc"),
+                Paging.limit(limit), single(params, "cursor"));
+    }
+
+    /** SQL and its parameters: the images of one page plus one, in order. */
+    public record Sql(String where, String orderBy, List<Object> params) {
+    }
+
+    public Sql toSql() {
+        StringBuilder where = new StringBuilder(" where i.status <> 'DELETED'");
+        List<Object> params = new ArrayList<>();
+        if (patientId != null) {
+            where.append(" and i.patient_id = ?");
+            params.add(patientId);
+        }
+        if (!tags.isEmpty()) {
+            if (matchAll) {
+                where.append(" and i.id in (select it.image_id from image_tags it join tags t on t.id = it.tag_id"
+                        + " where t.name = any(?) group by it.image_id having count(distinct t.id) = ?)");
+                params.add(tags.toArray(String[]::new));
+                params.add(tags.size());
+            } else {
+                where.append(" and exists (select 1 from image_tags it join tags t on t.id = it.tag_id"
+                        + " where it.image_id = i.id and t.name = any(?))");
+                params.add(tags.toArray(String[]::new));
+            }
+        }
+        if (contentType != null) {
+            where.append(" and i.content_type = ?");
+            params.add(contentType);
+        }
+        if (from != null) {
+            where.append(" and i.uploaded_at >= ?");
+            params.add(java.sql.Timestamp.from(from));
+        }
+        if (to != null) {
+            where.append(" and i.uploaded_at < ?");
+            params.add(java.sql.Timestamp.from(to));
+        }
+        if (text != null) {
+            String like = "%" + text.toLowerCase(Locale.ROOT).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
+            where.append(" and (lower(coalesce(i.name, '')) like ? or lower(coalesce(i.description, '')) like ?)");
+            params.add(like);
+            params.add(like);
+        }
+        if (status != null) {
+            where.append(" and i.status = ?");
+            params.add(status);
+        }
+        String key = byName ? "coalesce(i.name, '')" : "i.uploaded_at";
+        String direction = ascending ? "asc" : "desc";
+        if (cursor != null) {
+            String[] after = Paging.decode(cursor, 3);
+            if (!after[0].equals(cursorKind())) {
+                throw bad("INVALID_CURSOR", "cursor belongs to another sort order.");
+            }
+            where.append(" and (").append(key).append(", i.id) ").append(ascending ? ">" : "<").append(" (?, ?)");
+            try {
+                params.add(byName ? after[1] : java.sql.Timestamp.from(Paging.micros(after[1])));
+                params.add(UUID.fromString(after[2]));
+            } catch (IllegalArgumentException e) {
+                throw bad("INVALID_CURSOR", "cursor is not one this service issued.");
+            }
+        }
+        params.add(limit + 1);
+        return new Sql(where.toString(), " order by " + key + " " + direction + ", i.id " + direction + " limit ?", params);
+    }
+
+    /** The cursor that continues after this image. */
+    public String cursorAfter(String name, Instant uploadedAt, UUID id) {
+        if (byName) {
+            return Paging.encode(cursorKind(), name == null ? "" : name, id.toString());
+        }
+        return Paging.encode(cursorKind(), Paging.micros(uploadedAt), id.toString());
+    }
+
+    private String cursorKind() {
+        return (byName ? "name" : "uploadedAt") + "-" + (ascending ? "asc" : "desc");
+    }
+
+    private static Instant instant(Map<String, List<String>> params, String name) {
+        String value = single(params, name);
+        if (value == null) {
+            return null;
+        }
+        try {
+            return Instant.parse(value);
+        } catch (DateTimeParseException e) {
+            throw bad("INVALID_PARAMETER", name + " must be an ISO-8601 time such as 2026-11-27T10:15:30.123Z.");
+        }
+    }
+
+    private static String oneOf(Map<String, List<String>> params, String name, Set<String> allowed, String otherwise) {
+        String value = single(params, name);
+        if (value == null) {
+            return otherwise;
+        }
+        if (!allowed.contains(value)) {
+            throw bad("INVALID_PARAMETER", name + " must be one of " + String.join(", ", allowed.stream().sorted().toList()) + ".");
+        }
+        return value;
+    }
+
+    private static String single(Map<String, List<String>> params, String name) {
+        List<String> values = params.get(name);
+        if (values == null || values.isEmpty()) {
+            return null;
+        }
+        if (values.size() > 1) {
+            throw bad("INVALID_PARAMETER", name + " may be given once.");
+        }
+        return values.get(0);
+    }
+
+    private static ApiException bad(String code, String detail) {
+        return ApiException.badRequest(code, detail);
+    }
+}

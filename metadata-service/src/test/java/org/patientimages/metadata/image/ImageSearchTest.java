@@ -1,0 +1,77 @@
+package org.patientimages.metadata.image;
+
+import org.junit.jupiter.api.Test;
+import org.patientimages.metadata.web.ApiException;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ImageSearchTest {
+
+    @Test
+    void defaults_to_newest_first_all_tags_and_fifty_items() {
+        ImageSearch s = ImageSearch.parse(Map.of(), null);
+        assertThat(s.byName()).isFalse();
+        assertThat(s.ascending()).isFalse();
+        assertThat(s.matchAll()).isTrue();
+        assertThat(s.limit()).isEqualTo(50);
+        assertThat(s.toSql().orderBy()).isEqualTo(" order by i.uploaded_at desc, i.id desc limit ?");
+    }
+
+    @Test
+    void normalises_tags_and_requires_every_one_with_match_all() {
+        ImageSearch s = ImageSearch.parse(Map.of("tag", List.of(" Knee", "MRI", "knee")), null);
+        assertThat(s.tags()).containsExactly("knee", "mri");
+        ImageSearch.Sql sql = s.toSql();
+        assertThat(sql.where()).contains("having count(distinct t.id) = ?");
+        assertThat(sql.params()).contains(2);
+        assertThat(ImageSearch.parse(Map.of("tag", List.of("a"), "match", List.of("any")), null).toSql().where())
+                .contains("exists (select 1 from image_tags");
+    }
+
+    @Test
+    void escapes_like_wildcards_in_the_text_search() {
+        ImageSearch.Sql sql = ImageSearch.parse(Map.of("q", List.of("50%_off")), null).toSql();
+        assertThat(sql.params()).contains("%50\\%\\_off%");
+    }
+
+    @Test
+    void refuses_unknown_parameters_and_bad_values_naming_them() {
+        expect(Map.of("colour", List.of("red")), "INVALID_PARAMETER", "colour");
+        expect(Map.of("match", List.of("some")), "INVALID_PARAMETER", "match");
+        expect(Map.of("sort", List.of("size")), "INVALID_PARAMETER", "sort");
+        expect(Map.of("order", List.of("up")), "INVALID_PARAMETER", "order");
+        expect(Map.of("status", List.of("DELETED")), "INVALID_PARAMETER", "status");
+        expect(Map.of("from", List.of("yesterday")), "INVALID_PARAMETER", "from");
+        expect(Map.of("from", List.of("2026-02-01T00:00:00Z"), "to", List.of("2026-01-01T00:00:00Z")),
+                "INVALID_PARAMETER", "from");
+        expect(Map.of("limit", List.of("many")), "INVALID_LIMIT", "limit");
+        expect(Map.of("limit", List.of("501")), "INVALID_LIMIT", "limit");
+        expect(Map.of("q", List.of("a", "b")), "INVALID_PARAMETER", "q");
+        expect(Map.of("patientId", List.of("42")), "INVALID_PARAMETER", "patientId");
+    }
+
+    @Test
+    void a_cursor_continues_only_the_sort_order_it_came_from() {
+        ImageSearch byTime = ImageSearch.parse(Map.of(), null);
+        String cursor = byTime.cursorAfter("x", Instant.parse("2026-11-27T10:15:30.123456Z"), UUID.randomUUID());
+        assertThat(ImageSearch.parse(Map.of("cursor", List.of(cursor)), null).toSql().where())
+                .contains("(i.uploaded_at, i.id) < (?, ?)");
+        assertThatThrownBy(() -> ImageSearch.parse(Map.of("cursor", List.of(cursor), "sort", List.of("name")), null)
+                .toSql()).isInstanceOf(ApiException.class).hasMessageContaining("sort order");
+        assertThatThrownBy(() -> ImageSearch.parse(Map.of("cursor", List.of("%%%")), null).toSql())
+                .isInstanceOf(ApiException.class);
+    }
+
+    private static void expect(Map<String, List<String>> params, String code, String named) {
+        assertThatThrownBy(() -> ImageSearch.parse(params, null))
+                .isInstanceOf(ApiException.class)
+                .hasMessageContaining(named)
+                .satisfies(e -> assertThat(((ApiException) e).code()).isEqualTo(code));
+    }
+}
