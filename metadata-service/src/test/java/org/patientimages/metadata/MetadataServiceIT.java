@@ -8,6 +8,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.patientimages.events.Topics;
+import org.patientimages.events.v1.ImageDeleted;
 import org.patientimages.events.v1.ImageStored;
 import org.patientimages.events.v1.JobEvent;
 import org.patientimages.events.v1.JobProgressed;
@@ -122,7 +123,7 @@ class MetadataServiceIT {
             page.path("items").forEach(p -> seen.add(p.path("patientId").asString()));
             cursor = page.path("nextCursor").isNull() ? null : page.path("nextCursor").asString();
         } while (cursor != null);
-        long total = jdbc.sql("select count(*) from patients").query(Long.class).single();
+        long total = jdbc.sql("select count(*) from patients where deleted_at is null").query(Long.class).single();
         assertThat(seen).doesNotHaveDuplicates().hasSize((int) total);
         assertThat(http.get("/internal/v1/patients?limit=501").json().path("code").asString()).isEqualTo("INVALID_LIMIT");
         assertThat(http.get("/internal/v1/patients?cursor=%25%25").json().path("code").asString())
@@ -283,6 +284,58 @@ class MetadataServiceIT {
             }
         } while (cursor != null);
         assertThat(seen).containsExactly(scan, hand, knee);
+    }
+
+    @Test
+    void tags_names_and_deletion_of_images_and_patients() throws Exception {
+        String patient = aPatient();
+        Map<String, Object> upload = anUpload(patient, null);
+        http.postJson("/internal/v1/uploads", upload);
+        String jobId = upload.get("jobId").toString();
+        String imageId = upload.get("imageId").toString();
+        String image = "/internal/v1/images/" + imageId;
+
+        var busy = http.send("DELETE", image, null);
+        assertThat(busy.status()).isEqualTo(409);
+        assertThat(busy.json().path("code").asString()).isEqualTo("IMAGE_BUSY");
+        workerFacts(jobId, imageId).forEach(this::publish);
+        await().atMost(Duration.ofSeconds(20)).until(() -> http.get(image).json().path("status").asString().equals("AVAILABLE"));
+
+        assertThat(http.send("PUT", image + "/tags", Map.of("tags", List.of(" Left", "KNEE"))).json().path("tags").toString())
+                .isEqualTo("[\"knee\",\"left\"]");
+        assertThat(http.send("POST", image + "/tags", Map.of("tags", List.of("mri"))).json().path("tags").toString())
+                .isEqualTo("[\"knee\",\"left\",\"mri\"]");
+        assertThat(http.send("DELETE", image + "/tags/LEFT", null).status()).isEqualTo(204);
+        assertThat(ids("/internal/v1/images?tag=left&patientId=" + patient)).isEmpty();
+        assertThat(ids("/internal/v1/images?tag=mri&tag=knee&patientId=" + patient)).containsExactly(imageId);
+        assertThat(http.send("PUT", image + "/tags", Map.of("tags", List.of("bad tag"))).json().path("code").asString())
+                .isEqualTo("INVALID_TAG");
+        var many = http.send("POST", image + "/tags",
+                Map.of("tags", java.util.stream.IntStream.range(0, 49).mapToObj(i -> "t" + i).toList()));
+        assertThat(many.json().path("code").asString()).isEqualTo("TOO_MANY_TAGS");
+
+        JsonNode patched = http.send("PATCH", image, Map.of("name", "Right knee")).json();
+        assertThat(patched.path("name").asString()).isEqualTo("Right knee");
+        assertThat(patched.path("description").asString()).isEqualTo(http.get(image).json().path("description").asString());
+
+        assertThat(http.get("/internal/v1/patients/" + patient).json().path("imageCount").asLong()).isEqualTo(1);
+        var refused = http.send("DELETE", "/internal/v1/patients/" + patient, null);
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(refused.json().path("code").asString()).isEqualTo("PATIENT_HAS_IMAGES");
+
+        assertThat(http.send("DELETE", image, null).status()).isEqualTo(204);
+        assertThat(http.get(image).status()).isEqualTo(404);
+        assertThat(ids("/internal/v1/images?patientId=" + patient)).isEmpty();
+        ImageDeleted deleted = ImageDeleted.parseFrom(awaitRecord(Topics.IMAGE_DELETIONS, imageId).value());
+        assertThat(deleted.getObjectPrefix()).isEqualTo("images/" + imageId + "/");
+        assertThat(http.get("/internal/v1/patients/" + patient).json().path("imageCount").asLong()).isZero();
+
+        String other = aPatient();
+        register(other, "x", null, List.of(), "image/png");
+        assertThat(http.send("PATCH", "/internal/v1/patients/" + other, Map.of("name", "Renamed")).json()
+                .path("name").asString()).isEqualTo("Renamed");
+        assertThat(http.send("DELETE", "/internal/v1/patients/" + patient, null).status()).isEqualTo(204);
+        assertThat(http.get("/internal/v1/patients/" + patient).status()).isEqualTo(404);
     }
 
     // --- fixtures

@@ -48,7 +48,8 @@ class KafkaConfig {
     @Bean
     KafkaAdmin.NewTopics pipelineTopics(WorkerProperties p) {
         return new KafkaAdmin.NewTopics(topic(Topics.UPLOADS, p), topic(Topics.UPLOADS + Topics.DEAD_LETTER_SUFFIX, p),
-                topic(Topics.JOB_EVENTS, p));
+                topic(Topics.JOB_EVENTS, p), topic(Topics.IMAGE_DELETIONS, p),
+                topic(Topics.IMAGE_DELETIONS + Topics.DEAD_LETTER_SUFFIX, p));
     }
 
     private static NewTopic topic(String name, WorkerProperties p) {
@@ -104,8 +105,9 @@ class KafkaConfig {
         return NOT_RETRYABLE.stream().noneMatch(type -> type.isInstance(cause));
     }
 
+    /** The upload a failed record asked for; null for records of other topics and undecodable ones. */
     private static UploadAccepted decode(ConsumerRecord<?, ?> record) {
-        if (record.value() instanceof byte[] bytes) {
+        if (Topics.UPLOADS.equals(record.topic()) && record.value() instanceof byte[] bytes) {
             try {
                 UploadAccepted upload = UploadAccepted.parseFrom(bytes);
                 return upload.getJobId().isEmpty() ? null : upload;

@@ -122,6 +122,26 @@ class UploadWorkerIT {
     }
 
     @Test
+    void a_deleted_image_loses_every_object_under_its_prefix_and_nothing_else() throws Exception {
+        UploadAccepted kept = stage(bytes(1000));
+        UploadAccepted gone = stage(bytes(1000));
+        send(kept);
+        send(gone);
+        awaitFinal(kept.getJobId());
+        awaitFinal(gone.getJobId());
+        String prefix = "images/" + gone.getImageId() + "/";
+        client.putObject(b -> b.bucket(BUCKET).key(prefix + "thumbnail.png"),
+                software.amazon.awssdk.core.sync.RequestBody.fromBytes(bytes(10)));
+        var event = org.patientimages.events.v1.ImageDeleted.newBuilder().setEventId(UUID.randomUUID().toString())
+                .setImageId(gone.getImageId()).setBucket(BUCKET).setObjectPrefix(prefix).build();
+        kafka.send(Topics.IMAGE_DELETIONS, gone.getImageId(), event.toByteArray()).join();
+        await().atMost(Duration.ofSeconds(30)).until(() ->
+                client.listObjectsV2(b -> b.bucket(BUCKET).prefix(prefix)).contents().isEmpty());
+        assertThat(sha256(object(kept))).isEqualTo(kept.getSha256());
+        kafka.send(Topics.IMAGE_DELETIONS, gone.getImageId(), event.toByteArray()).join(); // again: harmless
+    }
+
+    @Test
     void a_redelivered_event_finds_the_stored_object_and_does_not_store_it_again() throws Exception {
         UploadAccepted upload = stage(bytes(100_000));
         send(upload);

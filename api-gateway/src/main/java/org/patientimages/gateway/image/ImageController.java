@@ -3,10 +3,17 @@ package org.patientimages.gateway.image;
 import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.storage.DownloadLinks;
 import org.patientimages.gateway.web.ApiProblem;
+import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.util.MultiValueMap;
+import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PatchMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
+import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
@@ -51,6 +58,37 @@ class ImageController {
     @GetMapping("/v1/images")
     JsonNode search(@RequestParam MultiValueMap<String, String> query) {
         return withDownloadUrls(metadata.page("/internal/v1/images", query));
+    }
+
+    @PutMapping(path = "/v1/images/{imageId}/tags", consumes = MediaType.APPLICATION_JSON_VALUE)
+    JsonNode replaceTags(@PathVariable String imageId, @RequestBody JsonNode body) {
+        return changed(HttpMethod.PUT, "/internal/v1/images/{id}/tags", body, imageId);
+    }
+
+    @PostMapping(path = "/v1/images/{imageId}/tags", consumes = MediaType.APPLICATION_JSON_VALUE)
+    JsonNode addTags(@PathVariable String imageId, @RequestBody JsonNode body) {
+        return changed(HttpMethod.POST, "/internal/v1/images/{id}/tags", body, imageId);
+    }
+
+    @DeleteMapping("/v1/images/{imageId}/tags/{tag}")
+    ResponseEntity<Void> removeTag(@PathVariable String imageId, @PathVariable String tag) {
+        metadata.exchange(HttpMethod.DELETE, "/internal/v1/images/{id}/tags/{tag}", null, imageId, tag);
+        return ResponseEntity.noContent().build();
+    }
+
+    @PatchMapping(path = "/v1/images/{imageId}", consumes = MediaType.APPLICATION_JSON_VALUE)
+    JsonNode update(@PathVariable String imageId, @RequestBody JsonNode body) {
+        return changed(HttpMethod.PATCH, "/internal/v1/images/{id}", body, imageId);
+    }
+
+    @DeleteMapping("/v1/images/{imageId}")
+    ResponseEntity<Void> delete(@PathVariable String imageId) {
+        metadata.exchange(HttpMethod.DELETE, "/internal/v1/images/{id}", null, imageId);
+        return ResponseEntity.noContent().build();
+    }
+
+    private JsonNode changed(HttpMethod method, String path, JsonNode body, String imageId) {
+        return publicView((ObjectNode) metadata.exchange(method, path, body, imageId).getBody(), false);
     }
 
     private JsonNode withDownloadUrls(JsonNode page) {

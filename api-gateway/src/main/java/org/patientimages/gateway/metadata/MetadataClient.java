@@ -107,6 +107,18 @@ public class MetadataClient {
         return call(() -> http.post().uri(path).body(body).retrieve().toEntity(JsonNode.class));
     }
 
+    /** Any other call: the answer's status and body, or the service's problem. */
+    public ResponseEntity<JsonNode> exchange(org.springframework.http.HttpMethod method, String path, Object body,
+                                             Object... uriVariables) {
+        return call(() -> {
+            var request = http.method(method).uri(path, uriVariables);
+            if (body != null) {
+                request.body(body);
+            }
+            return request.retrieve().toEntity(JsonNode.class);
+        });
+    }
+
     /** Whether the metadata-service answers its health check. */
     public boolean isUp() {
         try {

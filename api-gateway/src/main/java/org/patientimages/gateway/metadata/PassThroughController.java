@@ -1,9 +1,12 @@
 package org.patientimages.gateway.metadata;
 
+import org.springframework.http.HttpMethod;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.util.MultiValueMap;
+import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PatchMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
@@ -32,6 +35,18 @@ class PassThroughController {
     @GetMapping("/v1/patients/{patientId}")
     JsonNode patient(@PathVariable String patientId) {
         return metadata.get("/internal/v1/patients/{id}", patientId);
+    }
+
+    @PatchMapping(path = "/v1/patients/{patientId}", consumes = MediaType.APPLICATION_JSON_VALUE)
+    JsonNode updatePatient(@PathVariable String patientId, @RequestBody JsonNode body) {
+        return metadata.exchange(HttpMethod.PATCH, "/internal/v1/patients/{id}", body, patientId).getBody();
+    }
+
+    @DeleteMapping("/v1/patients/{patientId}")
+    ResponseEntity<Void> deletePatient(@PathVariable String patientId,
+                                       @RequestParam(defaultValue = "false") boolean cascade) {
+        metadata.exchange(HttpMethod.DELETE, "/internal/v1/patients/{id}?cascade={cascade}", null, patientId, cascade);
+        return ResponseEntity.noContent().build();
     }
 
     @GetMapping("/v1/patients")

@@ -147,6 +147,31 @@ class EndToEndIT {
 
     @Test
     @Order(3)
+    void a_deleted_image_leaves_reads_searches_and_the_bucket() throws Exception {
+        byte[] content = randomBytes(20_000);
+        var accepted = api.postMultipart("/v1/patients/" + patientId + "/images",
+                List.of(Part.bytes("file", "del.bin", "application/octet-stream", content),
+                        Part.json("metadata", Map.of("tags", List.of("to-delete")))));
+        String jobId = accepted.json().path("jobId").asString();
+        String imageId = accepted.json().path("imageId").asString();
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                api.get("/v1/jobs/" + jobId).json().path("status").asString().equals("SUCCEEDED"));
+        var retagged = api.send("PUT", "/v1/images/" + imageId + "/tags", Map.of("tags", List.of("Kept", "x-ray")));
+        assertThat(retagged.json().path("tags").toString()).isEqualTo("[\"kept\",\"x-ray\"]");
+        assertThat(retagged.json().has("objectKey")).isFalse();
+        assertThat(api.send("PATCH", "/v1/images/" + imageId, Map.of("description", "to go")).json()
+                .path("description").asString()).isEqualTo("to go");
+
+        assertThat(api.send("DELETE", "/v1/images/" + imageId, null).status()).isEqualTo(204);
+        expectProblem(api.get("/v1/images/" + imageId), 404, "IMAGE_NOT_FOUND");
+        assertThat(api.get("/v1/images?tag=kept").json().path("items")).isEmpty();
+        await().atMost(Duration.ofSeconds(30)).until(() -> stack.s3Client()
+                .listObjectsV2(b -> b.bucket(BUCKET).prefix("images/" + imageId + "/")).contents().isEmpty());
+        expectProblem(api.send("DELETE", "/v1/patients/" + patientId, null), 409, "PATIENT_HAS_IMAGES");
+    }
+
+    @Test
+    @Order(4)
     void a_retry_with_the_same_idempotency_key_returns_the_first_job() {
         byte[] content = randomBytes(1000);
         var parts = List.of(Part.bytes("file", "a.bin", "application/octet-stream", content));
@@ -162,7 +187,7 @@ class EndToEndIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void contract_errors_are_problem_documents() {
         expectProblem(api.get("/v1/patients/" + UUID.randomUUID()), 404, "PATIENT_NOT_FOUND");
         expectProblem(api.get("/v1/jobs/" + UUID.randomUUID()), 404, "JOB_NOT_FOUND");
@@ -187,7 +212,7 @@ class EndToEndIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void bytes_that_do_not_match_the_declared_checksum_end_the_job_failed_and_nothing_stays() {
         var answer = api.postMultipart("/v1/patients/" + patientId + "/images",
                 List.of(Part.bytes("file", "a.bin", "application/octet-stream", randomBytes(5000)),
@@ -207,7 +232,7 @@ class EndToEndIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void an_oversized_upload_is_refused_before_its_body_is_read() throws Exception {
         try (Socket socket = new Socket("127.0.0.1", gateway.port)) {
             socket.setSoTimeout(15_000);
@@ -228,7 +253,7 @@ class EndToEndIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void a_body_that_grows_past_the_limit_while_streaming_is_cut_off_and_nothing_stays_staged() throws Exception {
         String boundary = "b" + UUID.randomUUID();
         byte[] head = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
@@ -249,7 +274,7 @@ class EndToEndIT {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void a_body_shorter_than_its_content_length_times_out_with_408_and_leaves_nothing_staged() throws Exception {
         try (Socket socket = new Socket("127.0.0.1", gateway.port)) {
             socket.setSoTimeout(20_000);
@@ -269,7 +294,7 @@ class EndToEndIT {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void abandoned_staged_files_are_swept_after_the_grace_period() throws Exception {
         Path halfWritten = Files.write(staging.resolve(UUID.randomUUID() + ".part"), randomBytes(100));
         Path neverRecorded = Files.write(staging.resolve(UUID.randomUUID().toString()), randomBytes(100));

@@ -7,7 +7,11 @@ import org.patientimages.metadata.web.Paging;
 import org.patientimages.metadata.web.Timestamps;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.http.ResponseEntity;
+import org.patientimages.metadata.image.ImageLifecycle;
+import org.springframework.transaction.annotation.Transactional;
+import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PatchMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
@@ -23,15 +27,17 @@ import java.util.UUID;
 class PatientController {
 
     private final PatientRepository patients;
+    private final ImageLifecycle lifecycle;
 
-    PatientController(PatientRepository patients) {
+    PatientController(PatientRepository patients, ImageLifecycle lifecycle) {
         this.patients = patients;
+        this.lifecycle = lifecycle;
     }
 
     @PostMapping
     ResponseEntity<Patient> create(@RequestBody NewPatient request) {
         NewPatient p = request.validated();
-        var row = new PatientRepository.Row(UUID.randomUUID(), p.name(), p.username(), Timestamps.now());
+        var row = new PatientRepository.Row(UUID.randomUUID(), p.name(), p.username(), Timestamps.now(), 0);
         try {
             patients.insert(row);
         } catch (DuplicateKeyException e) {
@@ -55,6 +61,35 @@ class PatientController {
         var rows = patients.list(username, Paging.after(cursor), n);
         Page<PatientRepository.Row> page = Paging.page(rows, n, PatientRepository.Row::cursor);
         return new Page<>(page.items().stream().map(PatientRepository.Row::toApi).toList(), page.nextCursor());
+    }
+
+    @PatchMapping("/{patientId}")
+    Patient update(@PathVariable String patientId, @RequestBody PatientChanges changes) {
+        PatientChanges c = changes.validated();
+        UUID id = Ids.parse(patientId).orElseThrow(() -> notFound(patientId));
+        try {
+            if (!patients.update(id, c.name(), c.username())) {
+                throw notFound(patientId);
+            }
+        } catch (DuplicateKeyException e) {
+            throw ApiException.conflict("USERNAME_TAKEN", "username '" + c.username() + "' is already taken.");
+        }
+        return get(patientId);
+    }
+
+    /** 409 while the patient has images, unless {@code cascade=true} deletes them too. */
+    @DeleteMapping("/{patientId}")
+    @Transactional
+    ResponseEntity<Void> delete(@PathVariable String patientId, @RequestParam(defaultValue = "false") boolean cascade) {
+        UUID id = Ids.parse(patientId).filter(patients::exists).orElseThrow(() -> notFound(patientId));
+        var images = patients.liveImages(id);
+        if (!images.isEmpty() && !cascade) {
+            throw ApiException.conflict("PATIENT_HAS_IMAGES", "Patient " + patientId + " has " + images.size()
+                    + " image(s); delete them first or use cascade=true.");
+        }
+        images.forEach(lifecycle::delete);
+        patients.markDeleted(id, Timestamps.now());
+        return ResponseEntity.noContent().build();
     }
 
     static ApiException notFound(String patientId) {

@@ -14,9 +14,13 @@ import java.util.UUID;
 @Repository
 public class PatientRepository {
 
+    private static final String SELECT = """
+            select p.*, (select count(*) from images i where i.patient_id = p.id and i.status <> 'DELETED') as image_count
+            from patients p where p.deleted_at is null""";
+
     private static final RowMapper<Row> ROW = (rs, i) -> new Row(
             rs.getObject("id", UUID.class), rs.getString("name"), rs.getString("username"),
-            rs.getTimestamp("created_at").toInstant());
+            rs.getTimestamp("created_at").toInstant(), rs.getLong("image_count"));
 
     private final JdbcClient jdbc;
 
@@ -24,9 +28,9 @@ public class PatientRepository {
         this.jdbc = jdbc;
     }
 
-    record Row(UUID id, String name, String username, Instant createdAt) {
+    record Row(UUID id, String name, String username, Instant createdAt, long imageCount) {
         Patient toApi() {
-            return new Patient(id.toString(), name, username, Timestamps.format(createdAt));
+            return new Patient(id.toString(), name, username, Timestamps.format(createdAt), imageCount);
         }
 
         String cursor() {
@@ -41,26 +45,43 @@ public class PatientRepository {
     }
 
     public Optional<Row> find(UUID id) {
-        return jdbc.sql("select * from patients where id = ?").param(id).query(ROW).optional();
+        return jdbc.sql(SELECT + " and p.id = ?").param(id).query(ROW).optional();
+    }
+
+    /** Changes name and/or username; false when the patient does not exist. */
+    boolean update(UUID id, String name, String username) {
+        return jdbc.sql("update patients set name = coalesce(?, name), username = coalesce(?, username)"
+                + " where id = ? and deleted_at is null").params(name, username, id).update() == 1;
+    }
+
+    void markDeleted(UUID id, Instant at) {
+        jdbc.sql("update patients set deleted_at = ? where id = ?").params(Timestamps.sql(at), id).update();
+    }
+
+    /** The patient's images that have not been deleted. */
+    List<UUID> liveImages(UUID id) {
+        return jdbc.sql("select id from images where patient_id = ? and status <> 'DELETED' for update")
+                .param(id).query(UUID.class).list();
     }
 
     public boolean exists(UUID id) {
-        return jdbc.sql("select count(*) from patients where id = ?").param(id).query(Long.class).single() > 0;
+        return jdbc.sql("select count(*) from patients where id = ? and deleted_at is null").param(id)
+                .query(Long.class).single() > 0;
     }
 
     List<Row> list(String username, Paging.Key after, int limit) {
-        StringBuilder sql = new StringBuilder("select * from patients where true");
+        StringBuilder sql = new StringBuilder(SELECT);
         var params = new java.util.ArrayList<Object>();
         if (username != null) {
-            sql.append(" and username = ?");
+            sql.append(" and p.username = ?");
             params.add(username);
         }
         if (after != null) {
-            sql.append(" and (created_at, id) > (?, ?)");
+            sql.append(" and (p.created_at, p.id) > (?, ?)");
             params.add(Timestamps.sql(after.at()));
             params.add(after.id());
         }
-        sql.append(" order by created_at, id limit ?");
+        sql.append(" order by p.created_at, p.id limit ?");
         params.add(limit + 1);
         return jdbc.sql(sql.toString()).params(params).query(ROW).list();
     }

@@ -2,6 +2,8 @@ package org.patientimages.metadata.upload;
 
 import org.patientimages.events.Topics;
 import org.patientimages.events.v1.UploadAccepted;
+import org.patientimages.metadata.image.ImageLifecycle;
+import org.patientimages.metadata.image.Tags;
 import org.patientimages.metadata.job.Job;
 import org.patientimages.metadata.job.JobEventRecorder;
 import org.patientimages.metadata.job.JobFact;
@@ -19,6 +21,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -39,10 +42,13 @@ class UploadRegistrar {
     private final OutboxRelay relay;
     private final JsonMapper json;
     private final JobEventRecorder recorder;
+    private final ImageLifecycle images;
 
     UploadRegistrar(JdbcClient jdbc, TransactionTemplate tx, PatientRepository patients, JobRepository jobs,
-                    OutboxRepository outbox, OutboxRelay relay, JsonMapper json, JobEventRecorder recorder) {
+                    OutboxRepository outbox, OutboxRelay relay, JsonMapper json, JobEventRecorder recorder,
+                    ImageLifecycle images) {
         this.recorder = recorder;
+        this.images = images;
         this.jdbc = jdbc;
         this.tx = tx;
         this.patients = patients;
@@ -84,6 +90,7 @@ class UploadRegistrar {
         if (!patients.exists(u.patientId())) {
             throw ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + u.patientId() + ".");
         }
+        List<String> tags = Tags.normalise(u.tags(), "INVALID_METADATA");
         Instant now = Timestamps.now();
         jdbc.sql("""
                 insert into images (id, patient_id, name, description, status, original_filename, content_type,
@@ -92,12 +99,7 @@ class UploadRegistrar {
                 .params(u.imageId(), u.patientId(), u.name(), u.description(), u.originalFilename(),
                         u.contentType(), u.sizeBytes(), u.sha256(), Timestamps.sql(now))
                 .update();
-        for (String tag : u.tags() == null ? java.util.List.<String>of() : u.tags()) {
-            jdbc.sql("insert into tags (name) values (?) on conflict (name) do nothing").param(tag).update();
-            jdbc.sql("insert into image_tags (image_id, tag_id) select ?, id from tags where name = ?"
-                            + " on conflict do nothing")
-                    .params(u.imageId(), tag).update();
-        }
+        images.attachTags(u.imageId(), tags);
         jobs.insert(u.jobId(), u.patientId(), u.imageId(), u.stagingKey(), u.idempotencyKey(), now);
         jobs.insertEvent(u.jobId(), 1, UUID.randomUUID(), "ACCEPTED", now, json.writeValueAsString(Map.of(
                 "sizeBytes", u.sizeBytes(), "sha256", u.sha256(), "contentType", u.contentType())));

@@ -110,6 +110,16 @@ public class ObjectStore {
                 .forEach(u -> s3.abortMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(u.uploadId())));
     }
 
+    /** Removes every object whose key starts with the prefix; what is already gone is fine. */
+    public int deleteAll(String prefix) {
+        int deleted = 0;
+        for (var object : s3.listObjectsV2Paginator(b -> b.bucket(bucket()).prefix(prefix)).contents()) {
+            s3.deleteObject(b -> b.bucket(bucket()).key(object.key()));
+            deleted++;
+        }
+        return deleted;
+    }
+
     public void delete(String key) {
         s3.deleteObject(b -> b.bucket(bucket()).key(key));
     }

@@ -69,6 +69,17 @@ public final class TestHttp {
                 .POST(HttpRequest.BodyPublishers.ofString(body instanceof String s ? s : JSON.writeValueAsString(body))));
     }
 
+    /** Any method, with a JSON body or none. */
+    public Answer send(String method, String path, Object body) {
+        HttpRequest.BodyPublisher publisher = body == null ? HttpRequest.BodyPublishers.noBody()
+                : HttpRequest.BodyPublishers.ofString(body instanceof String s ? s : JSON.writeValueAsString(body));
+        var request = HttpRequest.newBuilder(uri(path)).method(method, publisher);
+        if (body != null) {
+            request.header("Content-Type", "application/json");
+        }
+        return send(request);
+    }
+
     /** A multipart/form-data POST; the file is streamed from disk. */
     public Answer postMultipart(String path, List<Part> parts, String... headers) {
         String boundary = "----test" + UUID.randomUUID();

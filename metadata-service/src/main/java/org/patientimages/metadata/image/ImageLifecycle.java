@@ -1,0 +1,111 @@
+package org.patientimages.metadata.image;
+
+import org.patientimages.events.Topics;
+import org.patientimages.events.v1.ImageDeleted;
+import org.patientimages.metadata.outbox.OutboxRelay;
+import org.patientimages.metadata.outbox.OutboxRepository;
+import org.patientimages.metadata.web.ApiException;
+import org.patientimages.metadata.web.Timestamps;
+import org.springframework.http.HttpStatus;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.annotation.Transactional;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * What clients change on an image: its tags, name and description, and its deletion. A deleted image leaves
+ * every read at once; its objects leave the bucket through an {@code ImageDeleted} event in the outbox,
+ * which a worker acts on, so a crash in between loses nothing.
+ */
+@Service
+public class ImageLifecycle {
+
+    private final JdbcClient jdbc;
+    private final OutboxRepository outbox;
+    private final OutboxRelay relay;
+
+    ImageLifecycle(JdbcClient jdbc, OutboxRepository outbox, OutboxRelay relay) {
+        this.jdbc = jdbc;
+        this.outbox = outbox;
+        this.relay = relay;
+    }
+
+    /** Links normalised tags to an image, creating the tags on first use. */
+    public void attachTags(UUID imageId, List<String> tags) {
+        for (String tag : tags) {
+            jdbc.sql("insert into tags (name) values (?) on conflict (name) do nothing").param(tag).update();
+            jdbc.sql("insert into image_tags (image_id, tag_id) select ?, id from tags where name = ? on conflict do nothing")
+                    .params(imageId, tag).update();
+        }
+    }
+
+    @Transactional
+    public void replaceTags(UUID imageId, List<String> tags) {
+        List<String> normalised = Tags.normalise(tags, "INVALID_TAG");
+        lockLive(imageId);
+        jdbc.sql("delete from image_tags where image_id = ?").param(imageId).update();
+        attachTags(imageId, normalised);
+    }
+
+    @Transactional
+    public void addTags(UUID imageId, List<String> tags) {
+        List<String> normalised = Tags.normalise(tags, "INVALID_TAG");
+        lockLive(imageId);
+        attachTags(imageId, normalised);
+        long count = jdbc.sql("select count(*) from image_tags where image_id = ?").param(imageId).query(Long.class).single();
+        Tags.requireAtMostMax((int) count, "TOO_MANY_TAGS");
+    }
+
+    @Transactional
+    public void removeTag(UUID imageId, String tag) {
+        lockLive(imageId);
+        jdbc.sql("delete from image_tags where image_id = ? and tag_id in (select id from tags where name = ?)")
+                .params(imageId, Tags.normalise(tag, "INVALID_TAG")).update();
+    }
+
+    @Transactional
+    public void update(UUID imageId, ImageChanges changes) {
+        ImageChanges c = changes.validated();
+        lockLive(imageId);
+        if (c.name() != null) {
+            jdbc.sql("update images set name = ? where id = ?").params(c.name(), imageId).update();
+        }
+        if (c.description() != null) {
+            jdbc.sql("update images set description = ? where id = ?").params(c.description(), imageId).update();
+        }
+    }
+
+    /** Deletes an image whose job has ended. */
+    @Transactional
+    public void delete(UUID imageId) {
+        String status = lockLive(imageId);
+        if (status.equals("PENDING")) {
+            throw new ApiException(HttpStatus.CONFLICT, "IMAGE_BUSY",
+                    "Image " + imageId + " is still being stored; delete it once its job has ended.", true);
+        }
+        Instant now = Timestamps.now();
+        String bucket = jdbc.sql("update images set status = 'DELETED', deleted_at = ? where id = ? returning coalesce(bucket, '')")
+                .params(Timestamps.sql(now), imageId).query(String.class).single();
+        ImageDeleted event = ImageDeleted.newBuilder().setEventId(UUID.randomUUID().toString())
+                .setImageId(imageId.toString()).setBucket(bucket).setObjectPrefix("images/" + imageId + "/").build();
+        outbox.add(Topics.IMAGE_DELETIONS, imageId.toString(), event.toByteArray(), now);
+        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+            @Override
+            public void afterCommit() {
+                relay.wake();
+            }
+        });
+    }
+
+    /** Locks a live image for this transaction and tells its status; 404 for one that is gone. */
+    private String lockLive(UUID imageId) {
+        return jdbc.sql("select status from images where id = ? and status <> 'DELETED' for update").param(imageId)
+                .query(String.class).optional()
+                .orElseThrow(() -> ApiException.notFound("IMAGE_NOT_FOUND", "No image with id " + imageId + "."));
+    }
+}

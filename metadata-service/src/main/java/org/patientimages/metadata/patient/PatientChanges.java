@@ -1,0 +1,16 @@
+package org.patientimages.metadata.patient;
+
+import org.patientimages.metadata.web.ApiException;
+
+/** {@code PATCH /v1/patients/{id}}: the fields given are changed, by the rules of a new patient. */
+public record PatientChanges(String name, String username) {
+
+    PatientChanges validated() {
+        if (name == null && username == null) {
+            throw ApiException.badRequest("NOTHING_TO_CHANGE", "Give name, username or both.");
+        }
+        NewPatient checked = new NewPatient(name == null ? "unchanged" : name,
+                username == null ? "unchanged" : username).validated();
+        return new PatientChanges(name == null ? null : checked.name(), username == null ? null : checked.username());
+    }
+}
