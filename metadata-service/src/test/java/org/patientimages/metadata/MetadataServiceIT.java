@@ -8,6 +8,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.patientimages.events.Topics;
+import org.patientimages.events.v1.AttributesExtracted;
 import org.patientimages.events.v1.ImageDeleted;
 import org.patientimages.events.v1.ImageStored;
 import org.patientimages.events.v1.JobEvent;
@@ -156,7 +157,9 @@ class MetadataServiceIT {
         JsonNode image = http.get("/internal/v1/images/" + imageId).json();
         assertThat(image.path("status").asString()).isEqualTo("AVAILABLE");
         assertThat(image.path("objectKey").asString()).isEqualTo("images/" + imageId + "/original");
-        assertThat(eventTypes(jobId)).containsExactly("ACCEPTED", "STARTED", "PROGRESS", "STORED", "SUCCEEDED");
+        assertThat(eventTypes(jobId))
+                .containsExactly("ACCEPTED", "STARTED", "PROGRESS", "STORED", "ATTRIBUTES_EXTRACTED", "SUCCEEDED");
+        assertThat(image.path("attributes").path("width").asInt()).isEqualTo(640);
         JsonNode finished = http.get("/internal/v1/jobs/" + jobId).json();
         assertThat(finished.path("progress").asInt()).isEqualTo(100);
         assertThat(finished.path("attempts").asInt()).isEqualTo(1);
@@ -167,7 +170,8 @@ class MetadataServiceIT {
         String marker = UUID.randomUUID().toString();
         String markerJob = registerMarkerJob(marker);
         await().atMost(Duration.ofSeconds(20)).until(() -> eventTypes(markerJob).contains("STARTED"));
-        assertThat(eventTypes(jobId)).containsExactly("ACCEPTED", "STARTED", "PROGRESS", "STORED", "SUCCEEDED");
+        assertThat(eventTypes(jobId))
+                .containsExactly("ACCEPTED", "STARTED", "PROGRESS", "STORED", "ATTRIBUTES_EXTRACTED", "SUCCEEDED");
         assertThat(http.get("/internal/v1/jobs/" + jobId).json()).isEqualTo(finished);
     }
 
@@ -395,6 +399,8 @@ class MetadataServiceIT {
                 fact(jobId, imageId).setStored(ImageStored.newBuilder().setBucket("patient-images")
                         .setObjectKey("images/" + imageId + "/original").setSizeBytes(1234).setSha256("ab".repeat(32)))
                         .build(),
+                fact(jobId, imageId).setAttributesExtracted(AttributesExtracted.newBuilder()
+                        .setAttributesJson("{\"width\":640,\"height\":480}")).build(),
                 fact(jobId, imageId).setSucceeded(JobSucceeded.getDefaultInstance()).build());
     }
 

@@ -96,6 +96,16 @@ class UploadWorkerIT {
     }
 
     @Test
+    void reports_the_dimensions_of_a_real_png_before_success() throws Exception {
+        UploadAccepted upload = stage(org.patientimages.worker.attributes.TestFiles.aPngImage(40, 30));
+        send(upload);
+        List<JobEvent> events = awaitFinal(upload.getJobId());
+        assertThat(events).extracting(e -> e.getFactCase().name()).endsWith("STORED", "ATTRIBUTES_EXTRACTED", "SUCCEEDED");
+        JobEvent attributes = events.stream().filter(JobEvent::hasAttributesExtracted).findFirst().orElseThrow();
+        assertThat(attributes.getAttributesExtracted().getAttributesJson()).isEqualTo("{\"width\":40,\"height\":30}");
+    }
+
+    @Test
     void a_large_file_goes_up_in_parts_with_progress_and_leaves_no_multipart_upload_behind() throws Exception {
         UploadAccepted upload = stage(bytes(13 * 1024 * 1024));
         send(upload);

@@ -147,6 +147,27 @@ class EndToEndIT {
 
     @Test
     @Order(3)
+    void a_png_is_stored_as_a_png_with_its_dimensions() throws Exception {
+        java.awt.image.BufferedImage picture = new java.awt.image.BufferedImage(48, 32,
+                java.awt.image.BufferedImage.TYPE_INT_RGB);
+        var png = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(picture, "png", png);
+        var accepted = api.postMultipart("/v1/patients/" + patientId + "/images",
+                List.of(Part.bytes("file", "xray.png", "application/octet-stream", png.toByteArray())));
+        String jobId = accepted.json().path("jobId").asString();
+        String imageId = accepted.json().path("imageId").asString();
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                api.get("/v1/jobs/" + jobId).json().path("status").asString().equals("SUCCEEDED"));
+        JsonNode image = api.get("/v1/images/" + imageId).json();
+        assertThat(image.path("contentType").asString()).isEqualTo("image/png");
+        assertThat(image.path("attributes").path("width").asInt()).isEqualTo(48);
+        assertThat(image.path("attributes").path("height").asInt()).isEqualTo(32);
+        var download = api.get(api.get("/v1/images/" + imageId + "/content").header("Location"));
+        assertThat(download.contentType()).isEqualTo("image/png");
+    }
+
+    @Test
+    @Order(4)
     void a_deleted_image_leaves_reads_searches_and_the_bucket() throws Exception {
         byte[] content = randomBytes(20_000);
         var accepted = api.postMultipart("/v1/patients/" + patientId + "/images",
@@ -171,7 +192,7 @@ class EndToEndIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void a_retry_with_the_same_idempotency_key_returns_the_first_job() {
         byte[] content = randomBytes(1000);
         var parts = List.of(Part.bytes("file", "a.bin", "application/octet-stream", content));
@@ -187,7 +208,7 @@ class EndToEndIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void contract_errors_are_problem_documents() {
         expectProblem(api.get("/v1/patients/" + UUID.randomUUID()), 404, "PATIENT_NOT_FOUND");
         expectProblem(api.get("/v1/jobs/" + UUID.randomUUID()), 404, "JOB_NOT_FOUND");
@@ -212,7 +233,7 @@ class EndToEndIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void bytes_that_do_not_match_the_declared_checksum_end_the_job_failed_and_nothing_stays() {
         var answer = api.postMultipart("/v1/patients/" + patientId + "/images",
                 List.of(Part.bytes("file", "a.bin", "application/octet-stream", randomBytes(5000)),
@@ -232,7 +253,7 @@ class EndToEndIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void an_oversized_upload_is_refused_before_its_body_is_read() throws Exception {
         try (Socket socket = new Socket("127.0.0.1", gateway.port)) {
             socket.setSoTimeout(15_000);
@@ -253,7 +274,7 @@ class EndToEndIT {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void a_body_that_grows_past_the_limit_while_streaming_is_cut_off_and_nothing_stays_staged() throws Exception {
         String boundary = "b" + UUID.randomUUID();
         byte[] head = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
@@ -274,7 +295,7 @@ class EndToEndIT {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void a_body_shorter_than_its_content_length_times_out_with_408_and_leaves_nothing_staged() throws Exception {
         try (Socket socket = new Socket("127.0.0.1", gateway.port)) {
             socket.setSoTimeout(20_000);
@@ -294,7 +315,7 @@ class EndToEndIT {
     }
 
     @Test
-    @Order(10)
+    @Order(11)
     void abandoned_staged_files_are_swept_after_the_grace_period() throws Exception {
         Path halfWritten = Files.write(staging.resolve(UUID.randomUUID() + ".part"), randomBytes(100));
         Path neverRecorded = Files.write(staging.resolve(UUID.randomUUID().toString()), randomBytes(100));

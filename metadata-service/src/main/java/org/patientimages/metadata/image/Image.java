@@ -1,12 +1,16 @@
 package org.patientimages.metadata.image;
 
+import com.fasterxml.jackson.annotation.JsonRawValue;
+
 import java.util.List;
 
 /**
- * An image as the internal API shows it. {@code bucket} and {@code objectKey} are for the gateway to
+ * An image as the internal API shows it; {@code attributes} is what the worker read from the bytes
+ * (width, height, EXIF capture time and device), a JSON object. {@code bucket} and {@code objectKey} are for the gateway to
  * presign downloads; the gateway never shows them to clients.
  */
 public record Image(String imageId, String patientId, String name, String description, List<String> tags,
                     String status, String originalFilename, String contentType, long sizeBytes, String sha256,
-                    String uploadedAt, String storedAt, String bucket, String objectKey) {
+                    String uploadedAt, String storedAt, @JsonRawValue String attributes, String bucket,
+                    String objectKey) {
 }

@@ -33,6 +33,7 @@ class JobEventListener {
             case STORED -> new JobFact.Stored(e.getStored().getBucket(), e.getStored().getObjectKey(),
                     e.getStored().getSizeBytes(), e.getStored().getSha256());
             case SUCCEEDED -> new JobFact.Succeeded();
+            case ATTRIBUTES_EXTRACTED -> new JobFact.AttributesExtracted(e.getAttributesExtracted().getAttributesJson());
             case FAILED -> new JobFact.Failed(e.getFailed().getCode(), e.getFailed().getMessage(),
                     e.getFailed().getRetryable());
             case RETRY_SCHEDULED -> new JobFact.RetryScheduled(e.getRetryScheduled().getReason(),

@@ -56,6 +56,9 @@ public class JobEventRecorder {
             jdbc.sql("update images set bucket = ?, object_key = ?, stored_at = ? where id = ?")
                     .params(s.bucket(), s.objectKey(), java.sql.Timestamp.from(at), locked.imageId())
                     .update();
+        } else if (fact instanceof JobFact.AttributesExtracted a) {
+            jdbc.sql("update images set attributes = ?::jsonb where id = ?").params(a.attributesJson(), locked.imageId())
+                    .update();
         } else if (state.status() == JobStatus.SUCCEEDED) {
             setImageStatus(locked.imageId(), "AVAILABLE");
         } else if (state.status() == JobStatus.FAILED) {
@@ -84,6 +87,8 @@ public class JobEventRecorder {
             d.put("code", f.code());
             d.put("message", f.message());
             d.put("retryable", f.retryable());
+        } else if (fact instanceof JobFact.AttributesExtracted) {
+            d.put("attributes", "recorded on the image");
         } else if (fact instanceof JobFact.RetryScheduled r) {
             d.put("reason", r.reason());
             d.put("backoffMs", r.backoffMs());

@@ -24,6 +24,13 @@ public sealed interface JobFact {
         }
     }
 
+    /** What the worker read from the bytes, as a JSON object. */
+    record AttributesExtracted(String attributesJson) implements JobFact {
+        public String eventType() {
+            return "ATTRIBUTES_EXTRACTED";
+        }
+    }
+
     record Succeeded() implements JobFact {
         public String eventType() {
             return "SUCCEEDED";

@@ -27,6 +27,9 @@ public record JobState(JobStatus status, int progress, int attempts, boolean sto
                     ? Optional.of(new JobState(status, progress, attempts, true))
                     : Optional.empty();
         }
+        if (fact instanceof JobFact.AttributesExtracted) {
+            return status == JobStatus.RUNNING && stored ? Optional.of(this) : Optional.empty();
+        }
         if (fact instanceof JobFact.Succeeded) {
             return status == JobStatus.RUNNING && stored
                     ? Optional.of(new JobState(JobStatus.SUCCEEDED, 100, attempts, true))

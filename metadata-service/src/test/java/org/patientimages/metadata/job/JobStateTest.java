@@ -63,6 +63,16 @@ class JobStateTest {
     }
 
     @Test
+    void attributes_are_recorded_only_for_a_stored_running_job() {
+        JobFact attributes = new JobFact.AttributesExtracted("{\"width\":1}");
+        JobState running = QUEUED.apply(STARTED).orElseThrow();
+        assertThat(running.apply(attributes)).isEmpty();
+        JobState stored = running.apply(STORED).orElseThrow();
+        assertThat(stored.apply(attributes)).contains(stored);
+        assertThat(stored.apply(SUCCEEDED).orElseThrow().apply(attributes)).isEmpty();
+    }
+
+    @Test
     void a_scheduled_retry_is_recorded_without_changing_the_state() {
         JobState running = QUEUED.apply(STARTED).orElseThrow();
         assertThat(running.apply(new JobFact.RetryScheduled("S3Exception", 1000))).contains(running);

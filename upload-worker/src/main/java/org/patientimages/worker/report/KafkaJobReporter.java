@@ -1,6 +1,7 @@
 package org.patientimages.worker.report;
 
 import org.patientimages.events.Topics;
+import org.patientimages.events.v1.AttributesExtracted;
 import org.patientimages.events.v1.ImageStored;
 import org.patientimages.events.v1.JobEvent;
 import org.patientimages.events.v1.JobFailed;
@@ -13,6 +14,7 @@ import org.patientimages.worker.upload.JobReporter;
 import org.patientimages.worker.upload.UploadJob;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
 
 import java.lang.management.ManagementFactory;
 import java.util.UUID;
@@ -27,9 +29,11 @@ class KafkaJobReporter implements JobReporter {
     private static final String WORKER_ID = ManagementFactory.getRuntimeMXBean().getName();
 
     private final KafkaTemplate<String, byte[]> kafka;
+    private final JsonMapper json;
 
-    KafkaJobReporter(KafkaTemplate<String, byte[]> kafka) {
+    KafkaJobReporter(KafkaTemplate<String, byte[]> kafka, JsonMapper json) {
         this.kafka = kafka;
+        this.json = json;
     }
 
     @Override
@@ -48,6 +52,12 @@ class KafkaJobReporter implements JobReporter {
         publish(event(job.jobId(), job.imageId()).setStored(ImageStored.newBuilder()
                 .setBucket(bucket).setObjectKey(job.objectKey()).setSizeBytes(sizeBytes).setSha256(sha256)
                 .setContentType(job.contentType())));
+    }
+
+    @Override
+    public void attributesExtracted(UploadJob job, java.util.Map<String, Object> attributes) {
+        publish(event(job.jobId(), job.imageId()).setAttributesExtracted(
+                AttributesExtracted.newBuilder().setAttributesJson(json.writeValueAsString(attributes))));
     }
 
     @Override

@@ -12,6 +12,9 @@ public interface JobReporter {
 
     void stored(UploadJob job, String bucket, long sizeBytes, String sha256);
 
+    /** What was read from the bytes (dimensions, EXIF); only reported when there is something. */
+    void attributesExtracted(UploadJob job, java.util.Map<String, Object> attributes);
+
     void succeeded(UploadJob job);
 
     void failed(String jobId, String imageId, FailureCode code, String message);

@@ -1,5 +1,6 @@
 package org.patientimages.worker.upload;
 
+import org.patientimages.worker.attributes.Attributes;
 import org.patientimages.worker.staging.StagingArea;
 import org.patientimages.worker.storage.ObjectStore;
 import org.slf4j.Logger;
@@ -10,6 +11,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -66,11 +68,21 @@ public class UploadProcessor {
             store.delete(key);
             throw new IllegalStateException("object of job " + job.jobId() + " does not match after upload; retrying");
         }
-        finish(job);
+        reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
+        Map<String, Object> attributes = Attributes.of(file, job.contentType());
+        if (!attributes.isEmpty()) {
+            reporter.attributesExtracted(job, attributes);
+        }
+        succeed(job);
     }
 
+    /** The object was stored by an earlier attempt (which also reported what it read from the bytes). */
     private void finish(UploadJob job) {
         reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
+        succeed(job);
+    }
+
+    private void succeed(UploadJob job) {
         reporter.succeeded(job);
         staging.delete(job.stagingKey());
         log.info("job {} succeeded", job.jobId());
