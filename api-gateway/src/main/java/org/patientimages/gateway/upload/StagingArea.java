@@ -56,7 +56,7 @@ public class StagingArea {
     }
 
     /** What streaming an upload into the staging area learnt about it. */
-    public record Staged(Path file, long sizeBytes, String sha256, byte[] head) {
+    public record Staged(Path file, long sizeBytes, String sha256) {
     }
 
     /** The upload is larger than the limit; what was written is already removed. */
@@ -116,7 +116,7 @@ public class StagingArea {
                 Files.deleteIfExists(temp);
             }
         }
-        return new Staged(temp, size, HexFormat.of().formatHex(digest.digest()), Arrays.copyOf(head, headLength));
+        return new Staged(temp, size, HexFormat.of().formatHex(digest.digest()));
     }
 
     /** A failure of our own disk is the server's problem, not the request's: it is not an IOException. */
