@@ -15,6 +15,8 @@ import org.patientimages.events.v1.JobEvent;
 import org.patientimages.events.v1.JobProgressed;
 import org.patientimages.events.v1.JobStarted;
 import org.patientimages.events.v1.JobSucceeded;
+import org.patientimages.events.v1.StepSkipped;
+import org.patientimages.events.v1.ThumbnailRendered;
 import org.patientimages.events.v1.UploadAccepted;
 import org.patientimages.localstack.LocalPostgres;
 import org.patientimages.localstack.testing.TestHttp;
@@ -33,7 +35,6 @@ import tools.jackson.databind.JsonNode;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -342,7 +343,70 @@ class MetadataServiceIT {
         assertThat(http.get("/internal/v1/patients/" + patient).status()).isEqualTo(404);
     }
 
+    @Test
+    void dicom_attributes_thumbnails_and_skipped_steps_are_recorded_and_searchable() throws Exception {
+        String patient = aPatient();
+        Map<String, Object> ct = anUpload(patient, null);
+        Map<String, Object> mr = anUpload(patient, null);
+        http.postJson("/internal/v1/uploads", ct);
+        http.postJson("/internal/v1/uploads", mr);
+        String ctImage = ct.get("imageId").toString();
+        String mrImage = mr.get("imageId").toString();
+        complete(ct, "{\"dicom\":{\"Modality\":\"CT\",\"StudyInstanceUID\":\"1.2.3\"}}",
+                fact(ct.get("jobId").toString(), ctImage).setThumbnailRendered(ThumbnailRendered.newBuilder()
+                        .setObjectKey("images/" + ctImage + "/thumbnail.png").setWidth(256).setHeight(200)).build());
+        complete(mr, "{\"dicom\":{\"Modality\":\"MR\",\"StudyInstanceUID\":\"1.2.4\"}}",
+                fact(mr.get("jobId").toString(), mrImage).setStepSkipped(StepSkipped.newBuilder()
+                        .setStep("THUMBNAIL").setReason("compressed DICOM pixel data is not rendered")).build());
+        await().atMost(Duration.ofSeconds(20)).until(() -> ids("/internal/v1/images?status=AVAILABLE&patientId=" + patient).size() == 2);
+
+        String p = "/internal/v1/images?patientId=" + patient;
+        assertThat(ids(p + "&modality=ct")).containsExactly(ctImage);
+        assertThat(ids(p + "&studyInstanceUid=1.2.4")).containsExactly(mrImage);
+        assertThat(ids(p + "&modality=CT&studyInstanceUid=1.2.4")).isEmpty();
+        assertThat(http.get("/internal/v1/images/" + ctImage).json().path("thumbnailKey").asString())
+                .isEqualTo("images/" + ctImage + "/thumbnail.png");
+        assertThat(http.get("/internal/v1/images/" + mrImage).json().path("thumbnailKey").isNull()).isTrue();
+        JsonNode skipped = StreamSupport.stream(http.get("/internal/v1/jobs/" + mr.get("jobId") + "/events").json()
+                .path("items").spliterator(), false).filter(e -> e.path("type").asString().equals("STEP_SKIPPED"))
+                .findFirst().orElseThrow();
+        assertThat(skipped.path("detail").path("step").asString()).isEqualTo("THUMBNAIL");
+        assertThat(eventTypes(ct.get("jobId").toString())).containsExactly("ACCEPTED", "STARTED", "PROGRESS", "STORED",
+                "ATTRIBUTES_EXTRACTED", "THUMBNAIL_RENDERED", "SUCCEEDED");
+    }
+
+    @Test
+    void the_same_bytes_again_for_the_same_patient_are_stored_as_a_duplicate_of_the_first() {
+        String patient = aPatient();
+        Map<String, Object> first = anUpload(patient, null);
+        http.postJson("/internal/v1/uploads", first);
+        Map<String, Object> again = anUpload(patient, null);
+        again.put("sha256", first.get("sha256"));
+        var answer = http.postJson("/internal/v1/uploads", again);
+        assertThat(answer.status()).isEqualTo(201);
+        assertThat(answer.json().path("status").asString()).isEqualTo("QUEUED");
+        assertThat(answer.json().path("duplicateOf").asString()).isEqualTo(first.get("imageId").toString());
+        assertThat(http.get("/internal/v1/images/" + again.get("imageId")).json().path("duplicateOf").asString())
+                .isEqualTo(first.get("imageId").toString());
+        assertThat(http.get("/internal/v1/images/" + first.get("imageId")).json().path("duplicateOf").isNull()).isTrue();
+
+        Map<String, Object> otherPatient = anUpload(aPatient(), null);
+        otherPatient.put("sha256", first.get("sha256"));
+        assertThat(http.postJson("/internal/v1/uploads", otherPatient).json().path("duplicateOf").isNull()).isTrue();
+    }
+
     // --- fixtures
+
+    /** Sends the facts of a worker that stored the upload, read the given attributes and did one more step. */
+    private void complete(Map<String, Object> upload, String attributesJson, JobEvent step) {
+        String jobId = upload.get("jobId").toString();
+        String imageId = upload.get("imageId").toString();
+        List<JobEvent> facts = new ArrayList<>(workerFacts(jobId, imageId));
+        facts.set(3, fact(jobId, imageId).setAttributesExtracted(AttributesExtracted.newBuilder()
+                .setAttributesJson(attributesJson)).build());
+        facts.add(4, step);
+        facts.forEach(this::publish);
+    }
 
     private String register(String patientId, String name, String description, List<String> tags, String type) {
         Map<String, Object> upload = anUpload(patientId, null);
@@ -362,25 +426,11 @@ class MetadataServiceIT {
     }
 
     private String aPatient() {
-        return http.postJson("/internal/v1/patients", Map.of("name", "Jane Smith",
-                "username", "jane-" + UUID.randomUUID().toString().substring(0, 8))).json().path("patientId").asString();
+        return Uploads.aPatient(http);
     }
 
     private static Map<String, Object> anUpload(String patientId, String idempotencyKey) {
-        UUID jobId = UUID.randomUUID();
-        Map<String, Object> u = new HashMap<>();
-        u.put("jobId", jobId);
-        u.put("imageId", UUID.randomUUID());
-        u.put("patientId", patientId);
-        u.put("name", "Knee");
-        u.put("tags", List.of("knee", "mri"));
-        u.put("originalFilename", "knee.png");
-        u.put("contentType", "image/png");
-        u.put("sizeBytes", 1234);
-        u.put("sha256", "ab".repeat(32));
-        u.put("stagingKey", jobId.toString());
-        u.put("idempotencyKey", idempotencyKey);
-        return u;
+        return Uploads.anUpload(patientId, idempotencyKey);
     }
 
     /** Registers a job and sends it a STARTED fact: once recorded, everything sent before it was consumed. */

@@ -97,7 +97,7 @@ class UploadWorkerIT {
 
     @Test
     void reports_the_dimensions_of_a_real_png_before_success() throws Exception {
-        UploadAccepted upload = stage(org.patientimages.worker.attributes.TestFiles.aPngImage(40, 30));
+        UploadAccepted upload = stage(org.patientimages.localstack.testing.TestImages.aPngImage(40, 30));
         send(upload);
         List<JobEvent> events = awaitFinal(upload.getJobId());
         assertThat(events).extracting(e -> e.getFactCase().name()).endsWith("STORED", "ATTRIBUTES_EXTRACTED", "SUCCEEDED");

@@ -42,12 +42,29 @@ class ImageController {
     @GetMapping("/v1/images/{imageId}/content")
     ResponseEntity<Void> content(@PathVariable String imageId) {
         JsonNode image = metadata.get("/internal/v1/images/{id}", imageId);
-        if (!"AVAILABLE".equals(image.path("status").asString())) {
-            throw new ApiProblem(HttpStatus.CONFLICT, "IMAGE_NOT_AVAILABLE",
-                    "Image " + imageId + " is " + image.path("status").asString() + "; its content can be downloaded once it is AVAILABLE.",
-                    !"FAILED".equals(image.path("status").asString()));
-        }
+        requireAvailable(image, imageId, "its content");
         return ResponseEntity.status(HttpStatus.FOUND).location(URI.create(downloadUrl(image))).build();
+    }
+
+    private static void requireAvailable(JsonNode image, String imageId, String what) {
+        String status = image.path("status").asString();
+        if (!"AVAILABLE".equals(status)) {
+            throw new ApiProblem(HttpStatus.CONFLICT, "IMAGE_NOT_AVAILABLE",
+                    "Image " + imageId + " is " + status + "; " + what + " can be downloaded once it is AVAILABLE.",
+                    !"FAILED".equals(status));
+        }
+    }
+
+    /** The thumbnail: a PNG at most 256 px on its long side, shown inline. */
+    @GetMapping("/v1/images/{imageId}/thumbnail")
+    ResponseEntity<Void> thumbnail(@PathVariable String imageId) {
+        JsonNode image = metadata.get("/internal/v1/images/{id}", imageId);
+        requireAvailable(image, imageId, "its thumbnail");
+        if (image.path("thumbnailKey").isNull() || image.path("thumbnailKey").isMissingNode()) {
+            throw new ApiProblem(HttpStatus.NOT_FOUND, "THUMBNAIL_UNAVAILABLE",
+                    "Image " + imageId + " has no thumbnail: its format cannot be rendered.", false);
+        }
+        return ResponseEntity.status(HttpStatus.FOUND).location(URI.create(thumbnailUrl(image))).build();
     }
 
     @GetMapping("/v1/patients/{patientId}/images")
@@ -96,13 +113,22 @@ class ImageController {
         return page;
     }
 
-    private ObjectNode publicView(ObjectNode image, boolean withDownloadUrl) {
-        if (withDownloadUrl) {
-            image.put("downloadUrl", "AVAILABLE".equals(image.path("status").asString()) ? downloadUrl(image) : null);
+    private ObjectNode publicView(ObjectNode image, boolean withDownloadUrls) {
+        boolean available = "AVAILABLE".equals(image.path("status").asString());
+        boolean hasThumbnail = available && image.hasNonNull("thumbnailKey");
+        if (withDownloadUrls) {
+            image.put("downloadUrl", available ? downloadUrl(image) : null);
+            image.put("thumbnailUrl", hasThumbnail ? thumbnailUrl(image) : null);
         }
+        image.put("hasThumbnail", hasThumbnail);
         image.remove("bucket");
         image.remove("objectKey");
+        image.remove("thumbnailKey");
         return image;
+    }
+
+    private String thumbnailUrl(JsonNode image) {
+        return links.presignInline(image.path("bucket").asString(), image.path("thumbnailKey").asString(), "image/png");
     }
 
     private String downloadUrl(JsonNode image) {

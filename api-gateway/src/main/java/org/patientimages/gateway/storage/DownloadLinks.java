@@ -46,10 +46,20 @@ public class DownloadLinks implements AutoCloseable {
         this.expiry = p.downloadExpiry();
     }
 
+    /** A URL that downloads the object as an attachment of the given type. */
     public String presign(String bucket, String key, String contentType) {
+        return presign(bucket, key, contentType, "attachment");
+    }
+
+    /** A URL that serves the object for display (thumbnails in an {@code <img>}). */
+    public String presignInline(String bucket, String key, String contentType) {
+        return presign(bucket, key, contentType, "inline");
+    }
+
+    private String presign(String bucket, String key, String contentType, String disposition) {
         return presigner.presignGetObject(r -> r.signatureDuration(expiry).getObjectRequest(g -> g
                         .bucket(bucket).key(key)
-                        .responseContentDisposition("attachment")
+                        .responseContentDisposition(disposition)
                         .responseContentType(contentType)))
                 .url().toString();
     }

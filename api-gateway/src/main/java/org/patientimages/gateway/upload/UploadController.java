@@ -188,6 +188,9 @@ class UploadController {
         body.put("jobId", jobId);
         body.put("imageId", imageId);
         body.put("status", registered.path("status").asString("QUEUED"));
+        if (registered.hasNonNull("duplicateOf")) {
+            body.put("duplicateOf", registered.path("duplicateOf").asString());
+        }
         body.put("links", Map.of("job", "/v1/jobs/" + jobId, "image", "/v1/images/" + imageId));
         var response = ResponseEntity.status(HttpStatus.ACCEPTED).location(URI.create("/v1/jobs/" + jobId));
         if (!created) {

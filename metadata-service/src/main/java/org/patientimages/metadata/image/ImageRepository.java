@@ -29,7 +29,8 @@ class ImageRepository {
                     rs.getString("description"), Arrays.asList((String[]) tags.getArray()), rs.getString("status"),
                     rs.getString("original_filename"), rs.getString("content_type"), rs.getLong("size_bytes"),
                     rs.getString("sha256"), Timestamps.format(uploadedAt), Timestamps.format(rs.getTimestamp("stored_at")),
-                    rs.getString("attributes"), rs.getString("bucket"), rs.getString("object_key")),
+                    rs.getString("attributes"), rs.getString("duplicate_of"), rs.getString("bucket"),
+                    rs.getString("object_key"), rs.getString("thumbnail_key")),
                     search == null ? null : search.cursorAfter(name, uploadedAt, id));
         };
     }

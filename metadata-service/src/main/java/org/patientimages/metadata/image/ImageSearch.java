@@ -18,12 +18,12 @@ import java.util.UUID;
  * list), to one SQL statement with keyset pagination. Pure: no Spring or JDBC types; unknown parameters and
  * bad values are refused with a detail that names them.
  */
-public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, String contentType, Instant from,
-                          Instant to, String text, String status, boolean byName, boolean ascending, int limit,
-                          String cursor) {
+public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, String contentType, String modality,
+                          String studyInstanceUid, Instant from, Instant to, String text, String status,
+                          boolean byName, boolean ascending, int limit, String cursor) {
 
-    static final Set<String> PARAMETERS = Set.of("patientId", "tag", "match", "contentType", "from", "to", "q",
-            "status", "sort", "order", "limit", "cursor");
+    static final Set<String> PARAMETERS = Set.of("patientId", "tag", "match", "contentType", "modality",
+            "studyInstanceUid", "from", "to", "q", "status", "sort", "order", "limit", "cursor");
     private static final Set<String> STATUSES = Set.of("PENDING", "AVAILABLE", "FAILED");
 
     /** The parameters as they came; {@code patientId} from the path wins over the query's. */
@@ -65,7 +65,10 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
             throw bad("INVALID_PARAMETER", "from must not be after to.");
         }
         String q = single(params, "q");
-        return new ImageSearch(patient, List.copyOf(tags), match.equals("all"), single(params, "contentType"), from, to,
+        String modality = single(params, "modality");
+        return new ImageSearch(patient, List.copyOf(tags), match.equals("all"), single(params, "contentType"),
+                modality == null ? null : modality.strip().toUpperCase(Locale.ROOT), single(params, "studyInstanceUid"),
+                from, to,
                 q == null || q.isBlank() ? null : q.strip(), status, sort.equals("name"), order.equals("asc"),
                 Paging.limit(limit), single(params, "cursor"));
     }
@@ -96,6 +99,14 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
         if (contentType != null) {
             where.append(" and i.content_type = ?");
             params.add(contentType);
+        }
+        if (modality != null) {
+            where.append(" and i.attributes -> 'dicom' ->> 'Modality' = ?");
+            params.add(modality);
+        }
+        if (studyInstanceUid != null) {
+            where.append(" and i.attributes -> 'dicom' ->> 'StudyInstanceUID' = ?");
+            params.add(studyInstanceUid);
         }
         if (from != null) {
             where.append(" and i.uploaded_at >= ?");

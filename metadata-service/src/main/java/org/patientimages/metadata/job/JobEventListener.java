@@ -34,6 +34,9 @@ class JobEventListener {
                     e.getStored().getSizeBytes(), e.getStored().getSha256());
             case SUCCEEDED -> new JobFact.Succeeded();
             case ATTRIBUTES_EXTRACTED -> new JobFact.AttributesExtracted(e.getAttributesExtracted().getAttributesJson());
+            case THUMBNAIL_RENDERED -> new JobFact.ThumbnailRendered(e.getThumbnailRendered().getObjectKey(),
+                    e.getThumbnailRendered().getWidth(), e.getThumbnailRendered().getHeight());
+            case STEP_SKIPPED -> new JobFact.StepSkipped(e.getStepSkipped().getStep(), e.getStepSkipped().getReason());
             case FAILED -> new JobFact.Failed(e.getFailed().getCode(), e.getFailed().getMessage(),
                     e.getFailed().getRetryable());
             case RETRY_SCHEDULED -> new JobFact.RetryScheduled(e.getRetryScheduled().getReason(),

@@ -59,6 +59,8 @@ public class JobEventRecorder {
         } else if (fact instanceof JobFact.AttributesExtracted a) {
             jdbc.sql("update images set attributes = ?::jsonb where id = ?").params(a.attributesJson(), locked.imageId())
                     .update();
+        } else if (fact instanceof JobFact.ThumbnailRendered t) {
+            jdbc.sql("update images set thumbnail_key = ? where id = ?").params(t.objectKey(), locked.imageId()).update();
         } else if (state.status() == JobStatus.SUCCEEDED) {
             setImageStatus(locked.imageId(), "AVAILABLE");
         } else if (state.status() == JobStatus.FAILED) {
@@ -89,6 +91,15 @@ public class JobEventRecorder {
             d.put("retryable", f.retryable());
         } else if (fact instanceof JobFact.AttributesExtracted) {
             d.put("attributes", "recorded on the image");
+        } else if (fact instanceof JobFact.ThumbnailRendered t) {
+            d.put("width", t.width());
+            d.put("height", t.height());
+        } else if (fact instanceof JobFact.StepSkipped k) {
+            d.put("step", k.step());
+            d.put("reason", k.reason());
+        } else if (fact instanceof JobFact.SkippedAsDuplicate k) {
+            d.put("duplicateOf", k.existingImageId());
+            d.put("skipped", true);
         } else if (fact instanceof JobFact.RetryScheduled r) {
             d.put("reason", r.reason());
             d.put("backoffMs", r.backoffMs());

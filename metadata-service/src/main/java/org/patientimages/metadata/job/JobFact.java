@@ -31,6 +31,30 @@ public sealed interface JobFact {
         }
     }
 
+    /** The thumbnail is stored under {@code objectKey}, in the bucket of the image. */
+    record ThumbnailRendered(String objectKey, int width, int height) implements JobFact {
+        public String eventType() {
+            return "THUMBNAIL_RENDERED";
+        }
+    }
+
+    /** A step after storing could not be done for this file; the image stays available without its result. */
+    record StepSkipped(String step, String reason) implements JobFact {
+        public String eventType() {
+            return "STEP_SKIPPED";
+        }
+    }
+
+    /**
+     * The upload's bytes equal an image the patient already has, and the duplicate policy says skip: the job
+     * ends at once, its image being that earlier one. Recorded as the job's SUCCEEDED event.
+     */
+    record SkippedAsDuplicate(String existingImageId) implements JobFact {
+        public String eventType() {
+            return "SUCCEEDED";
+        }
+    }
+
     record Succeeded() implements JobFact {
         public String eventType() {
             return "SUCCEEDED";

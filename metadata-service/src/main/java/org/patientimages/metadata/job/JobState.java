@@ -27,12 +27,18 @@ public record JobState(JobStatus status, int progress, int attempts, boolean sto
                     ? Optional.of(new JobState(status, progress, attempts, true))
                     : Optional.empty();
         }
-        if (fact instanceof JobFact.AttributesExtracted) {
+        if (fact instanceof JobFact.AttributesExtracted || fact instanceof JobFact.ThumbnailRendered
+                || fact instanceof JobFact.StepSkipped) {
             return status == JobStatus.RUNNING && stored ? Optional.of(this) : Optional.empty();
         }
         if (fact instanceof JobFact.Succeeded) {
             return status == JobStatus.RUNNING && stored
                     ? Optional.of(new JobState(JobStatus.SUCCEEDED, 100, attempts, true))
+                    : Optional.empty();
+        }
+        if (fact instanceof JobFact.SkippedAsDuplicate) {
+            return status == JobStatus.QUEUED && attempts == 0
+                    ? Optional.of(new JobState(JobStatus.SUCCEEDED, 100, 0, true))
                     : Optional.empty();
         }
         if (fact instanceof JobFact.Failed) {

@@ -43,10 +43,12 @@ class UploadRegistrar {
     private final JsonMapper json;
     private final JobEventRecorder recorder;
     private final ImageLifecycle images;
+    private final DuplicatePolicy duplicates;
 
     UploadRegistrar(JdbcClient jdbc, TransactionTemplate tx, PatientRepository patients, JobRepository jobs,
                     OutboxRepository outbox, OutboxRelay relay, JsonMapper json, JobEventRecorder recorder,
-                    ImageLifecycle images) {
+                    ImageLifecycle images, DuplicatePolicy duplicates) {
+        this.duplicates = duplicates;
         this.recorder = recorder;
         this.images = images;
         this.jdbc = jdbc;
@@ -77,13 +79,31 @@ class UploadRegistrar {
     }
 
     Optional<UploadRegistered> replayOf(UUID patientId, String idempotencyKey) {
-        return jobs.findByIdempotencyKey(patientId, idempotencyKey).map(UploadRegistrar::replayed);
+        return jobs.findByIdempotencyKey(patientId, idempotencyKey).map(this::replayed);
     }
 
-    private static UploadRegistered replayed(Job job) {
-        // a job that failed before any attempt failed when it was accepted (checksum mismatch)
-        JobStatus accepted = job.status() == JobStatus.FAILED && job.attempts() == 0 ? JobStatus.FAILED : JobStatus.QUEUED;
-        return new UploadRegistered(job.jobId(), job.imageId(), accepted, true);
+    private UploadRegistered replayed(Job job) {
+        // a job that ended before any attempt ended when it was accepted (checksum mismatch, skipped duplicate)
+        boolean endedOnArrival = job.status().isTerminal() && job.attempts() == 0;
+        JobStatus accepted = endedOnArrival ? job.status() : JobStatus.QUEUED;
+        String duplicateOf = endedOnArrival && job.status() == JobStatus.SUCCEEDED ? job.imageId()
+                : jdbc.sql("select duplicate_of::text from images where id = ?::uuid").param(job.imageId())
+                        .query(String.class).optional().orElse(null);
+        return new UploadRegistered(job.jobId(), job.imageId(), accepted, true, duplicateOf);
+    }
+
+    /** The earliest live image of the patient with the same bytes, and whether it is AVAILABLE. */
+    private record Earlier(UUID imageId, boolean available) {
+    }
+
+    private Optional<Earlier> earlierWithSameBytes(UploadRegistration u) {
+        return jdbc.sql("""
+                        select id, status from images
+                        where patient_id = ? and sha256 = ? and size_bytes = ? and status in ('PENDING', 'AVAILABLE')
+                        order by uploaded_at, id limit 1""")
+                .params(u.patientId(), u.sha256(), u.sizeBytes())
+                .query((rs, n) -> new Earlier(rs.getObject("id", UUID.class), "AVAILABLE".equals(rs.getString("status"))))
+                .optional();
     }
 
     private UploadRegistered insert(UploadRegistration u) {
@@ -92,23 +112,25 @@ class UploadRegistrar {
         }
         List<String> tags = Tags.normalise(u.tags(), "INVALID_METADATA");
         Instant now = Timestamps.now();
+        Optional<Earlier> earlier = u.checksumMismatch() ? Optional.empty() : earlierWithSameBytes(u);
+        if (earlier.isPresent() && earlier.get().available() && duplicates.policy() == DuplicatePolicy.Mode.SKIP) {
+            return skip(u, earlier.get().imageId(), now);
+        }
+        UUID duplicateOf = earlier.map(Earlier::imageId).orElse(null);
         jdbc.sql("""
                 insert into images (id, patient_id, name, description, status, original_filename, content_type,
-                                    size_bytes, sha256, uploaded_at)
-                values (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?)""")
+                                    size_bytes, sha256, uploaded_at, duplicate_of)
+                values (?, ?, ?, ?, 'PENDING', ?, ?, ?, ?, ?, ?)""")
                 .params(u.imageId(), u.patientId(), u.name(), u.description(), u.originalFilename(),
-                        u.contentType(), u.sizeBytes(), u.sha256(), Timestamps.sql(now))
+                        u.contentType(), u.sizeBytes(), u.sha256(), Timestamps.sql(now), duplicateOf)
                 .update();
         images.attachTags(u.imageId(), tags);
-        jobs.insert(u.jobId(), u.patientId(), u.imageId(), u.stagingKey(), u.idempotencyKey(), now);
-        jobs.insertEvent(u.jobId(), 1, UUID.randomUUID(), "ACCEPTED", now, json.writeValueAsString(Map.of(
-                "sizeBytes", u.sizeBytes(), "sha256", u.sha256(), "contentType", u.contentType())));
-        jdbc.sql("update jobs set event_count = 1 where id = ?").param(u.jobId()).update();
+        recordAccepted(u, u.imageId(), now);
         if (u.checksumMismatch()) {
             // the bytes are not what the client meant to send: the job ends here, nothing is published
             String message = "The file's SHA-256 is " + u.sha256() + ", not the declared " + u.declaredSha256() + ".";
             recorder.record(UUID.randomUUID(), u.jobId(), new JobFact.Failed("CHECKSUM_MISMATCH", message, false), now);
-            return new UploadRegistered(u.jobId().toString(), u.imageId().toString(), JobStatus.FAILED, false);
+            return new UploadRegistered(u.jobId().toString(), u.imageId().toString(), JobStatus.FAILED, false, null);
         }
         UploadAccepted event = UploadAccepted.newBuilder()
                 .setEventId(UUID.randomUUID().toString())
@@ -122,6 +144,22 @@ class UploadRegistrar {
                 .setAcceptedAtEpochMs(now.toEpochMilli())
                 .build();
         outbox.add(Topics.UPLOADS, u.jobId().toString(), event.toByteArray(), now);
-        return new UploadRegistered(u.jobId().toString(), u.imageId().toString(), JobStatus.QUEUED, false);
+        return new UploadRegistered(u.jobId().toString(), u.imageId().toString(), JobStatus.QUEUED, false,
+                duplicateOf == null ? null : duplicateOf.toString());
+    }
+
+    /** The patient has these bytes already and the policy is SKIP: a job that ends at once, nothing stored. */
+    private UploadRegistered skip(UploadRegistration u, UUID existing, Instant now) {
+        recordAccepted(u, existing, now);
+        recorder.record(UUID.randomUUID(), u.jobId(), new JobFact.SkippedAsDuplicate(existing.toString()), now);
+        return new UploadRegistered(u.jobId().toString(), existing.toString(), JobStatus.SUCCEEDED, false,
+                existing.toString());
+    }
+
+    private void recordAccepted(UploadRegistration u, UUID imageId, Instant now) {
+        jobs.insert(u.jobId(), u.patientId(), imageId, u.stagingKey(), u.idempotencyKey(), now);
+        jobs.insertEvent(u.jobId(), 1, UUID.randomUUID(), "ACCEPTED", now, json.writeValueAsString(Map.of(
+                "sizeBytes", u.sizeBytes(), "sha256", u.sha256(), "contentType", u.contentType())));
+        jdbc.sql("update jobs set event_count = 1 where id = ?").param(u.jobId()).update();
     }
 }

@@ -35,6 +35,15 @@ class ImageSearchTest {
     }
 
     @Test
+    void filters_dicom_images_by_modality_in_upper_case_and_by_study() {
+        ImageSearch.Sql sql = ImageSearch.parse(Map.of("modality", List.of("ct"), "studyInstanceUid", List.of("1.2.3")),
+                null).toSql();
+        assertThat(sql.where()).contains("i.attributes -> 'dicom' ->> 'Modality' = ?")
+                .contains("i.attributes -> 'dicom' ->> 'StudyInstanceUID' = ?");
+        assertThat(sql.params()).containsSequence("CT", "1.2.3");
+    }
+
+    @Test
     void escapes_like_wildcards_in_the_text_search() {
         ImageSearch.Sql sql = ImageSearch.parse(Map.of("q", List.of("50%_off")), null).toSql();
         assertThat(sql.params()).contains("%50\\%\\_off%");

@@ -63,13 +63,16 @@ class JobStateTest {
     }
 
     @Test
-    void attributes_are_recorded_only_for_a_stored_running_job() {
-        JobFact attributes = new JobFact.AttributesExtracted("{\"width\":1}");
-        JobState running = QUEUED.apply(STARTED).orElseThrow();
-        assertThat(running.apply(attributes)).isEmpty();
-        JobState stored = running.apply(STORED).orElseThrow();
-        assertThat(stored.apply(attributes)).contains(stored);
-        assertThat(stored.apply(SUCCEEDED).orElseThrow().apply(attributes)).isEmpty();
+    void what_is_derived_from_the_bytes_is_recorded_only_for_a_stored_running_job() {
+        for (JobFact derived : new JobFact[] {new JobFact.AttributesExtracted("{\"width\":1}"),
+                new JobFact.ThumbnailRendered("images/x/thumbnail.png", 1, 1),
+                new JobFact.StepSkipped("THUMBNAIL", "compressed")}) {
+            JobState running = QUEUED.apply(STARTED).orElseThrow();
+            assertThat(running.apply(derived)).isEmpty();
+            JobState stored = running.apply(STORED).orElseThrow();
+            assertThat(stored.apply(derived)).contains(stored);
+            assertThat(stored.apply(SUCCEEDED).orElseThrow().apply(derived)).isEmpty();
+        }
     }
 
     @Test

@@ -20,9 +20,9 @@ import java.util.Set;
 
 /**
  * Reads what can be searched from an image's bytes: width and height of raster images from their header
- * (ImageIO reads no pixels, so a file declaring 100000×100000 costs nothing) and selected EXIF (capture
- * time, device) through metadata-extractor. Bounded and forgiving: bytes that cannot be read give no
- * attributes, never an error. No Spring, Kafka or S3 here.
+ * (ImageIO reads no pixels, so a file declaring 100000×100000 costs nothing), selected EXIF (capture
+ * time, device) through metadata-extractor, and of DICOM files the identifying UIDs, modality, study date,
+ * body part and matrix size through {@link DicomFile}'s bounded walk. No Spring, Kafka or S3 here.
  */
 public final class Attributes {
 
@@ -33,8 +33,15 @@ public final class Attributes {
     private Attributes() {
     }
 
-    /** The attributes of a file of the given (sniffed) content type; empty when there is nothing to read. */
-    public static Map<String, Object> of(Path file, String contentType) {
+    /**
+     * The attributes of a file of the given (sniffed) content type; empty for formats that have none to read.
+     *
+     * @throws UnreadableFileException when the file is of a format read here but breaks it
+     */
+    public static Map<String, Object> of(Path file, String contentType) throws UnreadableFileException {
+        if ("application/dicom".equals(contentType)) {
+            return dicom(file);
+        }
         Map<String, Object> attributes = new LinkedHashMap<>();
         if (!RASTER.contains(contentType)) {
             return attributes;
@@ -52,9 +59,25 @@ public final class Attributes {
                 }
             }
         } catch (IOException | RuntimeException unreadable) {
-            attributes.clear();
+            throw new UnreadableFileException("the image header could not be read");
         }
         attributes.putAll(exif(file));
+        return attributes;
+    }
+
+    private static Map<String, Object> dicom(Path file) throws UnreadableFileException {
+        Map<String, Object> dicom;
+        try {
+            dicom = DicomFile.read(file).attributes();
+        } catch (IOException e) {
+            throw new UnreadableFileException("the DICOM file is malformed: " + e.getMessage());
+        }
+        Map<String, Object> attributes = new LinkedHashMap<>();
+        if (dicom.get("Columns") instanceof Integer columns && dicom.get("Rows") instanceof Integer rows) {
+            attributes.put("width", columns);
+            attributes.put("height", rows);
+        }
+        attributes.put("dicom", dicom);
         return attributes;
     }
 

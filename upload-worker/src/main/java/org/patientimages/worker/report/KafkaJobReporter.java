@@ -9,6 +9,8 @@ import org.patientimages.events.v1.JobProgressed;
 import org.patientimages.events.v1.JobStarted;
 import org.patientimages.events.v1.JobSucceeded;
 import org.patientimages.events.v1.RetryScheduled;
+import org.patientimages.events.v1.StepSkipped;
+import org.patientimages.events.v1.ThumbnailRendered;
 import org.patientimages.worker.upload.FailureCode;
 import org.patientimages.worker.upload.JobReporter;
 import org.patientimages.worker.upload.UploadJob;
@@ -58,6 +60,18 @@ class KafkaJobReporter implements JobReporter {
     public void attributesExtracted(UploadJob job, java.util.Map<String, Object> attributes) {
         publish(event(job.jobId(), job.imageId()).setAttributesExtracted(
                 AttributesExtracted.newBuilder().setAttributesJson(json.writeValueAsString(attributes))));
+    }
+
+    @Override
+    public void thumbnailRendered(UploadJob job, String objectKey, int width, int height) {
+        publish(event(job.jobId(), job.imageId()).setThumbnailRendered(ThumbnailRendered.newBuilder()
+                .setObjectKey(objectKey).setWidth(width).setHeight(height)));
+    }
+
+    @Override
+    public void stepSkipped(UploadJob job, String step, String reason) {
+        publish(event(job.jobId(), job.imageId()).setStepSkipped(StepSkipped.newBuilder()
+                .setStep(step).setReason(reason)));
     }
 
     @Override

@@ -103,6 +103,12 @@ public class ObjectStore {
         }
     }
 
+    /** Stores a small derived object (a thumbnail), served inline with its content type. */
+    public void putBytes(String key, byte[] bytes, String contentType) {
+        s3.putObject(b -> b.bucket(bucket()).key(key).contentType(contentType).contentLength((long) bytes.length),
+                RequestBody.fromBytes(bytes));
+    }
+
     /** Parts that an attempt which died mid-upload left behind under this key are removed. */
     private void abortIncompleteUploads(String key) {
         s3.listMultipartUploads(b -> b.bucket(bucket()).prefix(key)).uploads().stream()

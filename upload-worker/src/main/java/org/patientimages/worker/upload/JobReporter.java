@@ -15,6 +15,11 @@ public interface JobReporter {
     /** What was read from the bytes (dimensions, EXIF); only reported when there is something. */
     void attributesExtracted(UploadJob job, java.util.Map<String, Object> attributes);
 
+    void thumbnailRendered(UploadJob job, String objectKey, int width, int height);
+
+    /** A step after storing (ATTRIBUTES, THUMBNAIL) could not be done for this file; the reason names no patient data. */
+    void stepSkipped(UploadJob job, String step, String reason);
+
     void succeeded(UploadJob job);
 
     void failed(String jobId, String imageId, FailureCode code, String message);

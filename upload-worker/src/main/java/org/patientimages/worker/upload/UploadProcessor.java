@@ -1,6 +1,8 @@
 package org.patientimages.worker.upload;
 
 import org.patientimages.worker.attributes.Attributes;
+import org.patientimages.worker.attributes.ThumbnailRenderer;
+import org.patientimages.worker.attributes.UnreadableFileException;
 import org.patientimages.worker.staging.StagingArea;
 import org.patientimages.worker.storage.ObjectStore;
 import org.slf4j.Logger;
@@ -28,11 +30,13 @@ public class UploadProcessor {
     private final StagingArea staging;
     private final ObjectStore store;
     private final JobReporter reporter;
+    private final ThumbnailRenderer thumbnails;
 
-    UploadProcessor(StagingArea staging, ObjectStore store, JobReporter reporter) {
+    UploadProcessor(StagingArea staging, ObjectStore store, JobReporter reporter, DerivativeProperties derivatives) {
         this.staging = staging;
         this.store = store;
         this.reporter = reporter;
+        this.thumbnails = new ThumbnailRenderer(derivatives.thumbnailMaxPixels());
     }
 
     public void process(UploadJob job) {
@@ -41,7 +45,10 @@ public class UploadProcessor {
         Optional<ObjectStore.StoredObject> existing = store.head(key);
         if (existing.isPresent() && matches(existing.get(), job)) {
             log.info("job {}: object already stored by an earlier attempt", job.jobId());
-            finish(job);
+            reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
+            // the attempt that stored it may have died before deriving: derive again while the bytes are here
+            staging.find(job.stagingKey()).ifPresent(file -> derive(job, file));
+            succeed(job);
             return;
         }
         Path file = staging.find(job.stagingKey()).orElse(null);
@@ -59,7 +66,7 @@ public class UploadProcessor {
         }
         reporter.progressed(job, 10, 0);
         store.put(key, file, job.sizeBytes(), job.sha256(), job.contentType(), stored -> {
-            int percent = (int) (10 + 85 * stored / Math.max(1, job.sizeBytes()));
+            int percent = (int) (10 + 80 * stored / Math.max(1, job.sizeBytes()));
             reporter.progressed(job, percent, stored);
         });
         ObjectStore.StoredObject written = store.head(key)
@@ -69,17 +76,41 @@ public class UploadProcessor {
             throw new IllegalStateException("object of job " + job.jobId() + " does not match after upload; retrying");
         }
         reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
-        Map<String, Object> attributes = Attributes.of(file, job.contentType());
-        if (!attributes.isEmpty()) {
-            reporter.attributesExtracted(job, attributes);
-        }
+        derive(job, file);
         succeed(job);
     }
 
-    /** The object was stored by an earlier attempt (which also reported what it read from the bytes). */
-    private void finish(UploadJob job) {
-        reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
-        succeed(job);
+    /**
+     * What is read and rendered from the stored bytes: attributes, then the thumbnail. A file that breaks its
+     * format fails only the step (reported as skipped, with the reason); the image stays available without it.
+     */
+    private void derive(UploadJob job, Path file) {
+        try {
+            Map<String, Object> attributes = Attributes.of(file, job.contentType());
+            if (!attributes.isEmpty()) {
+                reporter.attributesExtracted(job, attributes);
+            }
+        } catch (UnreadableFileException e) {
+            reporter.stepSkipped(job, "ATTRIBUTES", e.getMessage());
+        }
+        reporter.progressed(job, 95, job.sizeBytes());
+        if (!ThumbnailRenderer.renders(job.contentType())) {
+            return;
+        }
+        ThumbnailRenderer.Thumbnail thumbnail;
+        try {
+            thumbnail = thumbnails.render(file, job.contentType());
+        } catch (UnreadableFileException e) {
+            reporter.stepSkipped(job, "THUMBNAIL", e.getMessage());
+            return;
+        } catch (RuntimeException e) {
+            log.warn("job {}: rendering the thumbnail failed ({})", job.jobId(), e.getClass().getSimpleName());
+            reporter.stepSkipped(job, "THUMBNAIL", "the image could not be rendered");
+            return;
+        }
+        // a store that is down fails the attempt here, to be retried: the thumbnail is not given up for it
+        store.putBytes(job.thumbnailKey(), thumbnail.png(), "image/png");
+        reporter.thumbnailRendered(job, job.thumbnailKey(), thumbnail.width(), thumbnail.height());
     }
 
     private void succeed(UploadJob job) {

@@ -2,14 +2,16 @@ package org.patientimages.worker.attributes;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.patientimages.localstack.testing.TestDicom;
+import org.patientimages.localstack.testing.TestImages;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.zip.CRC32;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class AttributesTest {
 
@@ -18,29 +20,44 @@ class AttributesTest {
 
     @Test
     void reads_the_dimensions_of_png_and_jpeg() throws Exception {
-        assertThat(Attributes.of(Files.write(dir.resolve("a.png"), TestFiles.aPngImage(40, 30)), "image/png"))
+        assertThat(Attributes.of(Files.write(dir.resolve("a.png"), TestImages.aPngImage(40, 30)), "image/png"))
                 .containsEntry("width", 40).containsEntry("height", 30);
-        assertThat(Attributes.of(Files.write(dir.resolve("a.jpg"), TestFiles.aJpegImage(64, 16)), "image/jpeg"))
+        assertThat(Attributes.of(Files.write(dir.resolve("a.jpg"), TestImages.aJpegImage(64, 16)), "image/jpeg"))
                 .containsEntry("width", 64).containsEntry("height", 16);
     }
 
     @Test
     void a_png_declaring_100000_by_100000_pixels_costs_nothing_to_read() throws Exception {
-        byte[] png = TestFiles.aPngImage(1, 1);
-        // rewrite IHDR's width and height (bytes 16-23) and its CRC: a pixel bomb in 70 bytes
-        ByteBuffer.wrap(png).putInt(16, 100_000).putInt(20, 100_000);
-        CRC32 crc = new CRC32();
-        crc.update(png, 12, 17);
-        ByteBuffer.wrap(png).putInt(29, (int) crc.getValue());
+        byte[] png = TestImages.aPngDeclaring(100_000, 100_000);
         assertThat(Attributes.of(Files.write(dir.resolve("bomb.png"), png), "image/png"))
                 .containsEntry("width", 100_000).containsEntry("height", 100_000);
     }
 
     @Test
-    void truncated_or_foreign_bytes_give_no_attributes_and_no_error() throws Exception {
-        byte[] png = TestFiles.aPngImage(10, 10);
-        assertThat(Attributes.of(Files.write(dir.resolve("cut.png"), Arrays.copyOf(png, 20)), "image/png")).isEmpty();
+    void truncated_images_fail_the_step_and_foreign_bytes_have_no_attributes() throws Exception {
+        byte[] png = TestImages.aPngImage(10, 10);
+        assertThatThrownBy(() -> Attributes.of(Files.write(dir.resolve("cut.png"), Arrays.copyOf(png, 20)), "image/png"))
+                .isInstanceOf(UnreadableFileException.class);
         assertThat(Attributes.of(Files.write(dir.resolve("blob"), new byte[] {1, 2, 3}), "application/octet-stream"))
                 .isEmpty();
+    }
+
+    @Test
+    void a_dicom_file_gives_its_identifying_attributes_but_not_the_patients_name() throws Exception {
+        Path file = Files.write(dir.resolve("ct.dcm"), TestDicom.ctSlice(64, 48).toBytes());
+        Map<String, Object> attributes = Attributes.of(file, "application/dicom");
+        assertThat(attributes).containsEntry("width", 48).containsEntry("height", 64);
+        assertThat(attributes.get("dicom")).isEqualTo(Map.of(
+                "TransferSyntaxUID", TestDicom.EXPLICIT_LITTLE,
+                "SOPInstanceUID", "1.2.826.0.1.3680043.2.1125.1.1",
+                "StudyDate", "20261127",
+                "Modality", "CT",
+                "PatientID", "MRN-0042",
+                "BodyPartExamined", "CHEST",
+                "StudyInstanceUID", "1.2.826.0.1.3680043.2.1125.2",
+                "SeriesInstanceUID", "1.2.826.0.1.3680043.2.1125.3",
+                "Rows", 64,
+                "Columns", 48));
+        assertThat(attributes.toString()).doesNotContain("DOE");
     }
 }

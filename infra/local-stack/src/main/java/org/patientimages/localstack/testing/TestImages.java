@@ -1,4 +1,4 @@
-package org.patientimages.worker.attributes;
+package org.patientimages.localstack.testing;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
@@ -6,9 +6,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 
 /** Small real images made by the tests through ImageIO. */
-public final class TestFiles {
+public final class TestImages {
 
-    private TestFiles() {
+    private TestImages() {
     }
 
     public static byte[] aPngImage(int width, int height) throws IOException {
@@ -17,6 +17,17 @@ public final class TestFiles {
 
     public static byte[] aJpegImage(int width, int height) throws IOException {
         return image("jpg", width, height);
+    }
+
+    /** A valid PNG of 1×1 pixels whose header declares {@code width}×{@code height}: a pixel bomb in 70 bytes. */
+    public static byte[] aPngDeclaring(int width, int height) throws IOException {
+        byte[] png = aPngImage(1, 1);
+        // rewrite IHDR's width and height (bytes 16-23) and its CRC
+        java.nio.ByteBuffer.wrap(png).putInt(16, width).putInt(20, height);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(png, 12, 17);
+        java.nio.ByteBuffer.wrap(png).putInt(29, (int) crc.getValue());
+        return png;
     }
 
     private static byte[] image(String format, int width, int height) throws IOException {

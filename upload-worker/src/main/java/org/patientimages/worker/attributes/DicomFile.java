@@ -1,0 +1,350 @@
+package org.patientimages.worker.attributes;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What the service reads of a DICOM Part 10 file: the identifying UIDs, modality, study date, body part and
+ * matrix size shown on the image, and where the first frame's pixels lie for the thumbnail.
+ * <p>
+ * The walk is strict and bounded, because the files come from outside: every declared length must fit in
+ * the bytes that remain, a value is only ever read when it is one of the few attributes wanted and at most
+ * {@value #MAX_VALUE} bytes long, everything else (sequences, private blobs, pixel data) is skipped by
+ * position without reading it, and nesting and element counts are capped. A lying file therefore costs a
+ * few kilobytes and ends in a {@link DicomFormatException}, never in a large allocation or an endless loop.
+ * Names and other identifying text are never read. Pure: no Spring, Kafka or S3 here.
+ */
+public final class DicomFile {
+
+    /** The attributes copied onto the image, by tag. PatientName and the like are deliberately absent. */
+    private static final Map<Integer, String> SHOWN = Map.of(
+            0x00020010, "TransferSyntaxUID",
+            0x00080018, "SOPInstanceUID",
+            0x00080020, "StudyDate",
+            0x00080060, "Modality",
+            0x00100020, "PatientID",
+            0x00180015, "BodyPartExamined",
+            0x0020000D, "StudyInstanceUID",
+            0x0020000E, "SeriesInstanceUID",
+            0x00280010, "Rows",
+            0x00280011, "Columns");
+    /** Attributes of the image pixel module, needed to render the thumbnail. */
+    private static final Map<Integer, String> PIXEL_MODULE = Map.of(
+            0x00280002, "SamplesPerPixel",
+            0x00280004, "PhotometricInterpretation",
+            0x00280006, "PlanarConfiguration",
+            0x00280008, "NumberOfFrames",
+            0x00280100, "BitsAllocated",
+            0x00280101, "BitsStored",
+            0x00280103, "PixelRepresentation",
+            0x00281050, "WindowCenter",
+            0x00281051, "WindowWidth",
+            0x00281052, "RescaleIntercept");
+    private static final int RESCALE_SLOPE = 0x00281053;
+    private static final Set<Integer> UNSIGNED_SHORTS = Set.of(0x00280002, 0x00280006, 0x00280010, 0x00280011,
+            0x00280100, 0x00280101, 0x00280103);
+    private static final Set<String> LONG_LENGTH_VRS = Set.of("OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC",
+            "UN", "UR", "UT", "UV");
+
+    private static final int PIXEL_DATA = 0x7FE00010;
+    private static final int ITEM = 0xFFFEE000;
+    private static final int ITEM_END = 0xFFFEE00D;
+    private static final int SEQUENCE_END = 0xFFFEE0DD;
+    private static final long UNDEFINED = 0xFFFFFFFFL;
+    static final int MAX_VALUE = 1024;
+    private static final int MAX_DEPTH = 16;
+    private static final int MAX_ELEMENTS = 100_000;
+
+    private static final String IMPLICIT_LITTLE = "1.2.840.10008.1.2";
+    private static final String EXPLICIT_LITTLE = "1.2.840.10008.1.2.1";
+    private static final String EXPLICIT_BIG = "1.2.840.10008.1.2.2";
+    private static final String DEFLATED = "1.2.840.10008.1.2.1.99";
+
+    /**
+     * Where the pixels lie and how to read them. {@code encapsulated} pixel data is compressed
+     * (JPEG, JPEG 2000, RLE…): its frames are not rendered.
+     */
+    public record Pixels(int rows, int columns, int samplesPerPixel, String photometric, int planarConfiguration,
+                         int bitsAllocated, int bitsStored, boolean signed, int frames, double slope,
+                         double intercept, Double windowCenter, Double windowWidth, long offset, long length,
+                         boolean bigEndian, boolean encapsulated) {
+    }
+
+    private final Map<String, Object> attributes;
+    private final Pixels pixels;
+
+    private DicomFile(Map<String, Object> attributes, Pixels pixels) {
+        this.attributes = attributes;
+        this.pixels = pixels;
+    }
+
+    /** The shown attributes that the file has, in DICOM keyword form ({@code Rows} and {@code Columns} as numbers). */
+    public Map<String, Object> attributes() {
+        return attributes;
+    }
+
+    /** The pixel data, or null when the file has none that can be located. */
+    public Pixels pixels() {
+        return pixels;
+    }
+
+    public static DicomFile read(Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            return new Walk(channel).run();
+        }
+    }
+
+    /** One pass over a file. */
+    private static final class Walk {
+
+        private final FileChannel channel;
+        private final long size;
+        private final Map<String, Object> shown = new LinkedHashMap<>();
+        private final Map<String, Object> pixelModule = new LinkedHashMap<>();
+        private long position;
+        private int elements;
+        private boolean explicit = true;
+        private ByteOrder order = ByteOrder.LITTLE_ENDIAN;
+
+        Walk(FileChannel channel) throws IOException {
+            this.channel = channel;
+            this.size = channel.size();
+        }
+
+        /** A data element's header: tag, VR (null when implicit) and value length. */
+        private record Element(int tag, String vr, long length) {
+        }
+
+        DicomFile run() throws IOException {
+            if (size < 132 || !"DICM".equals(new String(read(128, 4).array(), StandardCharsets.US_ASCII))) {
+                throw new DicomFormatException("no DICM marker after the 128-byte preamble");
+            }
+            position = 132;
+            // the file meta information is always explicit VR little endian
+            while (position < size && peekGroup() == 0x0002) {
+                value(element());
+            }
+            String syntax = (String) shown.getOrDefault("TransferSyntaxUID", "");
+            if (syntax.equals(DEFLATED)) {
+                return new DicomFile(shown, null); // the data set is compressed as a whole: nothing more to read
+            }
+            explicit = !syntax.equals(IMPLICIT_LITTLE);
+            order = syntax.equals(EXPLICIT_BIG) ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
+            Pixels pixels = null;
+            while (position < size) {
+                Element e = element();
+                if (e.tag() == PIXEL_DATA) {
+                    boolean encapsulated = e.length() == UNDEFINED;
+                    if (!encapsulated) {
+                        requireFits(e);
+                    }
+                    pixels = pixels(encapsulated ? size - position : e.length(), encapsulated);
+                    break;
+                }
+                if (e.length() == UNDEFINED) {
+                    skipSequence(e, 1);
+                } else {
+                    value(e);
+                }
+            }
+            return new DicomFile(shown, pixels);
+        }
+
+        private Pixels pixels(long length, boolean encapsulated) {
+            Object rows = shown.get("Rows");
+            Object columns = shown.get("Columns");
+            if (!(rows instanceof Integer r) || !(columns instanceof Integer c)) {
+                return null;
+            }
+            return new Pixels(r, c, intOf("SamplesPerPixel", 1),
+                    ((String) pixelModule.getOrDefault("PhotometricInterpretation", "MONOCHROME2")).toUpperCase(),
+                    intOf("PlanarConfiguration", 0), intOf("BitsAllocated", 16),
+                    intOf("BitsStored", intOf("BitsAllocated", 16)), intOf("PixelRepresentation", 0) == 1,
+                    (int) Math.max(1, number("NumberOfFrames", 1)), number("RescaleSlope", 1),
+                    number("RescaleIntercept", 0), numberOrNull("WindowCenter"), numberOrNull("WindowWidth"),
+                    position, length, order == ByteOrder.BIG_ENDIAN, encapsulated);
+        }
+
+        /** Reads the value of a wanted element and skips any other. */
+        private void value(Element e) throws IOException {
+            requireFits(e);
+            String shownName = SHOWN.get(e.tag());
+            String pixelName = e.tag() == RESCALE_SLOPE ? "RescaleSlope" : PIXEL_MODULE.get(e.tag());
+            if ((shownName == null && pixelName == null) || e.length() > MAX_VALUE) {
+                position += e.length();
+                return;
+            }
+            ByteBuffer bytes = read(position, (int) e.length());
+            position += e.length();
+            Object value;
+            if (UNSIGNED_SHORTS.contains(e.tag())) {
+                if (e.length() < 2) {
+                    throw new DicomFormatException(tag(e.tag()) + " is shorter than a US value");
+                }
+                value = Short.toUnsignedInt(bytes.order(e.tag() >>> 16 == 0x0002 ? ByteOrder.LITTLE_ENDIAN : order).getShort(0));
+            } else {
+                value = text(bytes.array());
+                if (((String) value).isEmpty()) {
+                    return; // present but empty (type 2 attributes): as good as absent
+                }
+            }
+            (shownName != null ? shown : pixelModule).put(shownName != null ? shownName : pixelName, value);
+        }
+
+        /** Skips a sequence of undefined length (or encapsulated data): items until the sequence delimiter. */
+        private void skipSequence(Element sequence, int depth) throws IOException {
+            if (depth > MAX_DEPTH) {
+                throw new DicomFormatException("sequences nested deeper than " + MAX_DEPTH);
+            }
+            if (explicit && sequence.vr() != null && !sequence.vr().equals("SQ") && !sequence.vr().equals("UN")) {
+                throw new DicomFormatException(tag(sequence.tag()) + " has an undefined length but VR " + sequence.vr());
+            }
+            while (true) {
+                Element item = itemHeader();
+                if (item.tag() == SEQUENCE_END) {
+                    return;
+                }
+                if (item.tag() != ITEM) {
+                    throw new DicomFormatException("expected an item in " + tag(sequence.tag()) + ", found " + tag(item.tag()));
+                }
+                if (item.length() != UNDEFINED) {
+                    requireFits(item);
+                    position += item.length();
+                    continue;
+                }
+                while (true) {
+                    if (peekTag() == ITEM_END) {
+                        itemHeader();
+                        break;
+                    }
+                    Element nested = element();
+                    if (nested.length() == UNDEFINED) {
+                        skipSequence(nested, depth + 1);
+                    } else {
+                        requireFits(nested);
+                        position += nested.length();
+                    }
+                }
+            }
+        }
+
+        private Element element() throws IOException {
+            count();
+            boolean meta = peekGroup() == 0x0002;
+            ByteOrder o = meta ? ByteOrder.LITTLE_ENDIAN : order;
+            ByteBuffer b = read(position, 8).order(o);
+            int tag = (Short.toUnsignedInt(b.getShort(0)) << 16) | Short.toUnsignedInt(b.getShort(2));
+            if ((tag >>> 16) == 0xFFFE) {
+                position += 8;
+                return new Element(tag, null, Integer.toUnsignedLong(b.getInt(4)));
+            }
+            if (!explicit && !meta) {
+                position += 8;
+                return new Element(tag, null, Integer.toUnsignedLong(b.getInt(4)));
+            }
+            String vr = new String(new byte[] {b.get(4), b.get(5)}, StandardCharsets.US_ASCII);
+            if (!vr.chars().allMatch(ch -> ch >= 'A' && ch <= 'Z')) {
+                throw new DicomFormatException(tag(tag) + " has no valid VR");
+            }
+            if (LONG_LENGTH_VRS.contains(vr)) {
+                ByteBuffer l = read(position + 8, 4).order(o);
+                position += 12;
+                return new Element(tag, vr, Integer.toUnsignedLong(l.getInt(0)));
+            }
+            position += 8;
+            return new Element(tag, vr, Short.toUnsignedInt(b.getShort(6)));
+        }
+
+        private Element itemHeader() throws IOException {
+            count();
+            ByteBuffer b = read(position, 8).order(order);
+            position += 8;
+            int tag = (Short.toUnsignedInt(b.getShort(0)) << 16) | Short.toUnsignedInt(b.getShort(2));
+            return new Element(tag, null, Integer.toUnsignedLong(b.getInt(4)));
+        }
+
+        private void count() throws DicomFormatException {
+            if (++elements > MAX_ELEMENTS) {
+                throw new DicomFormatException("more than " + MAX_ELEMENTS + " data elements before the pixel data");
+            }
+        }
+
+        private int peekGroup() throws IOException {
+            return Short.toUnsignedInt(read(position, 2).order(ByteOrder.LITTLE_ENDIAN).getShort(0));
+        }
+
+        private int peekTag() throws IOException {
+            ByteBuffer b = read(position, 4).order(order);
+            return (Short.toUnsignedInt(b.getShort(0)) << 16) | Short.toUnsignedInt(b.getShort(2));
+        }
+
+        private void requireFits(Element e) throws DicomFormatException {
+            if (e.length() == UNDEFINED || e.length() > size - position) {
+                throw new DicomFormatException(tag(e.tag()) + " declares " + e.length() + " bytes but only "
+                        + (size - position) + " remain");
+            }
+        }
+
+        /** Exactly {@code length} bytes at {@code at}; the caller has checked that they are few. */
+        private ByteBuffer read(long at, int length) throws IOException {
+            if (at + length > size) {
+                throw new DicomFormatException("the file ends inside a data element");
+            }
+            ByteBuffer b = ByteBuffer.allocate(length);
+            while (b.hasRemaining()) {
+                if (channel.read(b, at + b.position()) < 0) {
+                    throw new DicomFormatException("the file ends inside a data element");
+                }
+            }
+            return b.clear();
+        }
+
+        private int intOf(String name, int otherwise) {
+            Object v = pixelModule.get(name);
+            return v instanceof Integer i ? i : otherwise;
+        }
+
+        private double number(String name, double otherwise) {
+            Double d = numberOrNull(name);
+            return d == null ? otherwise : d;
+        }
+
+        /** A decimal or integer string; of a multi-valued one (window center of several presets), the first. */
+        private Double numberOrNull(String name) {
+            Object v = pixelModule.get(name);
+            if (!(v instanceof String s) || s.isEmpty()) {
+                return null;
+            }
+            try {
+                double d = Double.parseDouble(s.split("\\\\", 2)[0].strip());
+                return Double.isFinite(d) ? d : null;
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        }
+    }
+
+    /** A text value without padding and without control characters. */
+    private static String text(byte[] bytes) {
+        StringBuilder s = new StringBuilder(bytes.length);
+        for (byte b : bytes) {
+            char c = (char) (b & 0xff);
+            if (c >= 0x20 && (c < 0x7f || c > 0x9f)) {
+                s.append(c);
+            }
+        }
+        return s.toString().strip();
+    }
+
+    private static String tag(int tag) {
+        return String.format("(%04X,%04X)", tag >>> 16, tag & 0xffff);
+    }
+}

@@ -1,0 +1,228 @@
+package org.patientimages.worker.attributes;
+
+import net.coobird.thumbnailator.Thumbnails;
+
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Iterator;
+import java.util.Set;
+
+/**
+ * Renders the thumbnail of an image: a PNG at most {@value #MAX_SIDE} px on its long side, of raster images
+ * (PNG, JPEG, TIFF…) and of uncompressed DICOM frames. Memory stays bounded whatever the file declares:
+ * images larger than the pixel limit are refused from their header, the rest are decoded subsampled
+ * (ImageIO source subsampling, or every n-th DICOM row and column read by position) to at most about
+ * {@value #WORKING_SIDE} px before Thumbnailator scales them down. Pure: no Spring, Kafka or S3 here.
+ */
+public final class ThumbnailRenderer {
+
+    public static final int MAX_SIDE = 256;
+    private static final int WORKING_SIDE = 2 * MAX_SIDE;
+    private static final Set<String> RASTER = Set.of("image/png", "image/jpeg", "image/tiff", "image/gif", "image/bmp");
+
+    /** A rendered thumbnail: PNG bytes and their dimensions. */
+    public record Thumbnail(byte[] png, int width, int height) {
+    }
+
+    private final long maxPixels;
+
+    /** @param maxPixels the largest image (width × height) that is rendered at all */
+    public ThumbnailRenderer(long maxPixels) {
+        this.maxPixels = maxPixels;
+    }
+
+    /** Whether images of this content type get a thumbnail at all (PDFs and other blobs do not). */
+    public static boolean renders(String contentType) {
+        return RASTER.contains(contentType) || "application/dicom".equals(contentType);
+    }
+
+    public Thumbnail render(Path file, String contentType) throws UnreadableFileException {
+        BufferedImage working;
+        if (RASTER.contains(contentType)) {
+            working = raster(file);
+        } else if ("application/dicom".equals(contentType)) {
+            working = dicom(file);
+        } else {
+            throw new UnreadableFileException("no thumbnail is rendered for " + contentType);
+        }
+        double scale = Math.min(1.0, (double) MAX_SIDE / Math.max(working.getWidth(), working.getHeight()));
+        int width = Math.max(1, (int) Math.round(working.getWidth() * scale));
+        int height = Math.max(1, (int) Math.round(working.getHeight() * scale));
+        try {
+            ByteArrayOutputStream png = new ByteArrayOutputStream();
+            Thumbnails.of(working).forceSize(width, height).outputFormat("png").toOutputStream(png);
+            return new Thumbnail(png.toByteArray(), width, height);
+        } catch (IOException e) {
+            throw new UnreadableFileException("the thumbnail could not be encoded");
+        }
+    }
+
+    private BufferedImage raster(Path file) throws UnreadableFileException {
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+            if (readers == null || !readers.hasNext()) {
+                throw new UnreadableFileException("no decoder for this image format");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                int width = reader.getWidth(0);
+                int height = reader.getHeight(0);
+                requireRenderable(width, height);
+                ImageReadParam param = reader.getDefaultReadParam();
+                int step = step(width, height);
+                param.setSourceSubsampling(step, step, 0, 0);
+                return reader.read(0, param);
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new UnreadableFileException("the image could not be decoded");
+        }
+    }
+
+    private BufferedImage dicom(Path file) throws UnreadableFileException {
+        DicomFile.Pixels p;
+        try {
+            p = DicomFile.read(file).pixels();
+        } catch (IOException e) {
+            throw new UnreadableFileException("the DICOM file is malformed: " + e.getMessage());
+        }
+        if (p == null) {
+            throw new UnreadableFileException("the DICOM file has no pixel data with rows and columns");
+        }
+        if (p.encapsulated()) {
+            throw new UnreadableFileException("compressed DICOM pixel data is not rendered");
+        }
+        boolean monochrome = p.photometric().startsWith("MONOCHROME") && p.samplesPerPixel() == 1;
+        boolean rgb = p.photometric().equals("RGB") && p.samplesPerPixel() == 3 && p.bitsAllocated() == 8;
+        if (!monochrome && !rgb) {
+            throw new UnreadableFileException("DICOM " + p.photometric() + " with " + p.samplesPerPixel()
+                    + " samples of " + p.bitsAllocated() + " bits is not rendered");
+        }
+        if (monochrome && p.bitsAllocated() != 8 && p.bitsAllocated() != 16) {
+            throw new UnreadableFileException("DICOM pixels of " + p.bitsAllocated() + " bits are not rendered");
+        }
+        requireRenderable(p.columns(), p.rows());
+        long frameBytes = (long) p.rows() * p.columns() * p.samplesPerPixel() * (p.bitsAllocated() / 8);
+        if (frameBytes > p.length()) {
+            throw new UnreadableFileException("the DICOM pixel data is shorter than one frame of its declared size");
+        }
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            return monochrome ? monochrome(channel, p) : rgb(channel, p);
+        } catch (IOException e) {
+            throw new UnreadableFileException("the DICOM pixel data could not be read");
+        }
+    }
+
+    /** Every n-th row and column of the first frame, through the modality rescale and the window, to 8 bits. */
+    private static BufferedImage monochrome(FileChannel channel, DicomFile.Pixels p) throws IOException {
+        int step = step(p.columns(), p.rows());
+        int width = ceilDiv(p.columns(), step);
+        int height = ceilDiv(p.rows(), step);
+        int bytes = p.bitsAllocated() / 8;
+        double[] values = new double[width * height];
+        ByteBuffer row = ByteBuffer.allocate(p.columns() * bytes)
+                .order(p.bigEndian() ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
+        int shift = 32 - Math.min(p.bitsStored(), p.bitsAllocated());
+        double min = Double.MAX_VALUE;
+        double max = -Double.MAX_VALUE;
+        for (int y = 0; y < height; y++) {
+            readFully(channel, row.clear(), p.offset() + (long) y * step * row.capacity());
+            for (int x = 0; x < width; x++) {
+                int raw = bytes == 1 ? row.get(x * step) & 0xff : row.getShort(x * step * 2) & 0xffff;
+                // keep the stored bits, sign-extended when the pixels are signed
+                int stored = p.signed() ? (raw << shift) >> shift : (raw << shift) >>> shift;
+                double value = stored * p.slope() + p.intercept();
+                values[y * width + x] = value;
+                min = Math.min(min, value);
+                max = Math.max(max, value);
+            }
+        }
+        double low = min;
+        double high = max;
+        if (p.windowCenter() != null && p.windowWidth() != null && p.windowWidth() >= 1) {
+            low = p.windowCenter() - p.windowWidth() / 2;
+            high = p.windowCenter() + p.windowWidth() / 2;
+        }
+        boolean invert = p.photometric().equals("MONOCHROME1");
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY);
+        byte[] gray = ((java.awt.image.DataBufferByte) image.getRaster().getDataBuffer()).getData();
+        double range = Math.max(high - low, 1e-9);
+        for (int i = 0; i < values.length; i++) {
+            int level = (int) Math.round(Math.max(0.0, Math.min(1.0, (values[i] - low) / range)) * 255);
+            gray[i] = (byte) (invert ? 255 - level : level);
+        }
+        return image;
+    }
+
+    /** Every n-th row and column of the first frame of 8-bit RGB, interleaved or planar. */
+    private static BufferedImage rgb(FileChannel channel, DicomFile.Pixels p) throws IOException {
+        int step = step(p.columns(), p.rows());
+        int width = ceilDiv(p.columns(), step);
+        int height = ceilDiv(p.rows(), step);
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        long plane = (long) p.rows() * p.columns();
+        boolean planar = p.planarConfiguration() == 1;
+        ByteBuffer row = ByteBuffer.allocate(p.columns() * (planar ? 1 : 3));
+        int[][] channels = new int[3][width];
+        for (int y = 0; y < height; y++) {
+            long rowStart = (long) y * step * p.columns();
+            for (int c = 0; c < (planar ? 3 : 1); c++) {
+                long at = planar ? p.offset() + c * plane + rowStart : p.offset() + rowStart * 3;
+                readFully(channel, row.clear(), at);
+                for (int x = 0; x < width; x++) {
+                    if (planar) {
+                        channels[c][x] = row.get(x * step) & 0xff;
+                    } else {
+                        for (int k = 0; k < 3; k++) {
+                            channels[k][x] = row.get(x * step * 3 + k) & 0xff;
+                        }
+                    }
+                }
+            }
+            for (int x = 0; x < width; x++) {
+                image.setRGB(x, y, channels[0][x] << 16 | channels[1][x] << 8 | channels[2][x]);
+            }
+        }
+        return image;
+    }
+
+    private void requireRenderable(int width, int height) throws UnreadableFileException {
+        if (width <= 0 || height <= 0) {
+            throw new UnreadableFileException("the image declares no pixels");
+        }
+        if ((long) width * height > maxPixels) {
+            throw new UnreadableFileException("the image declares " + width + "×" + height
+                    + " pixels, more than the " + maxPixels + " rendered");
+        }
+    }
+
+    /** The subsampling step that brings the long side to about {@link #WORKING_SIDE}. */
+    private static int step(int width, int height) {
+        return Math.max(1, Math.max(width, height) / WORKING_SIDE);
+    }
+
+    private static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    private static void readFully(FileChannel channel, ByteBuffer buffer, long at) throws IOException {
+        while (buffer.hasRemaining()) {
+            if (channel.read(buffer, at + buffer.position()) < 0) {
+                throw new IOException("pixel data ends early");
+            }
+        }
+        buffer.flip();
+    }
+}
