@@ -22,6 +22,12 @@ import software.amazon.awssdk.core.sync.ResponseTransformer;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.ListMultipartUploadsResponse;
 
+import org.patientimages.localstack.testing.TestDicom;
+import org.patientimages.localstack.testing.TestImages;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,18 +97,57 @@ class UploadWorkerIT {
         assertThat(sha256(object(upload))).isEqualTo(upload.getSha256());
         assertThat(staging.resolve(upload.getStagingKey())).doesNotExist();
         var head = client.headObject(b -> b.bucket(BUCKET).key("images/" + upload.getImageId() + "/original"));
-        assertThat(head.contentType()).isEqualTo("image/png");
+        assertThat(head.contentType()).isEqualTo("application/octet-stream");
         assertThat(head.contentDisposition()).isEqualTo("attachment");
     }
 
     @Test
-    void reports_the_dimensions_of_a_real_png_before_success() throws Exception {
-        UploadAccepted upload = stage(org.patientimages.localstack.testing.TestImages.aPngImage(40, 30));
+    void reports_the_dimensions_of_a_real_png_and_stores_its_thumbnail_before_success() throws Exception {
+        UploadAccepted upload = stage(TestImages.aPngImage(40, 30), "image/png");
         send(upload);
         List<JobEvent> events = awaitFinal(upload.getJobId());
-        assertThat(events).extracting(e -> e.getFactCase().name()).endsWith("STORED", "ATTRIBUTES_EXTRACTED", "SUCCEEDED");
+        assertThat(events).extracting(e -> e.getFactCase().name())
+                .endsWith("STORED", "ATTRIBUTES_EXTRACTED", "PROGRESSED", "THUMBNAIL_RENDERED", "SUCCEEDED");
         JobEvent attributes = events.stream().filter(JobEvent::hasAttributesExtracted).findFirst().orElseThrow();
         assertThat(attributes.getAttributesExtracted().getAttributesJson()).isEqualTo("{\"width\":40,\"height\":30}");
+        assertThat(thumbnail(upload, events)).satisfies(t -> assertThat(t.getWidth()).isEqualTo(40));
+    }
+
+    @Test
+    void a_dicom_slice_gets_its_identifying_attributes_and_a_windowed_thumbnail() throws Exception {
+        UploadAccepted upload = stage(TestDicom.ctSlice(600, 500).toBytes(), "application/dicom");
+        send(upload);
+        List<JobEvent> events = awaitFinal(upload.getJobId());
+        String json = events.stream().filter(JobEvent::hasAttributesExtracted).findFirst().orElseThrow()
+                .getAttributesExtracted().getAttributesJson();
+        assertThat(json).contains("\"Modality\":\"CT\"", "\"StudyInstanceUID\":\"1.2.826.0.1.3680043.2.1125.2\"",
+                "\"width\":500", "\"height\":600").doesNotContain("DOE");
+        BufferedImage thumbnail = thumbnail(upload, events);
+        assertThat(thumbnail.getHeight()).isEqualTo(256);
+        assertThat(thumbnail.getWidth()).isEqualTo(213);
+    }
+
+    @Test
+    void a_lying_dicom_and_a_pixel_bomb_are_stored_without_what_cannot_be_read() throws Exception {
+        UploadAccepted lying = stage(TestDicom.ctSlice(64, 64).transferSyntax(TestDicom.IMPLICIT_LITTLE)
+                .lyingLength(0x00080060, 0xFFFFFFF0L).toBytes(), "application/dicom");
+        UploadAccepted bomb = stage(TestImages.aPngDeclaring(100_000, 100_000), "image/png");
+        send(lying);
+        send(bomb);
+        List<JobEvent> lyingEvents = awaitFinal(lying.getJobId());
+        assertThat(lyingEvents).extracting(e -> e.getFactCase().name())
+                .endsWith("STORED", "STEP_SKIPPED", "PROGRESSED", "STEP_SKIPPED", "SUCCEEDED");
+        assertThat(lyingEvents.stream().filter(JobEvent::hasStepSkipped).map(e -> e.getStepSkipped().getReason()))
+                .allMatch(reason -> reason.contains("(0008,0060) declares 4294967280 bytes"));
+        assertThat(sha256(object(lying))).isEqualTo(lying.getSha256());
+
+        List<JobEvent> bombEvents = awaitFinal(bomb.getJobId());
+        assertThat(bombEvents).extracting(e -> e.getFactCase().name())
+                .endsWith("ATTRIBUTES_EXTRACTED", "PROGRESSED", "STEP_SKIPPED", "SUCCEEDED");
+        assertThat(bombEvents.stream().filter(JobEvent::hasStepSkipped).findFirst().orElseThrow().getStepSkipped()
+                .getStep()).isEqualTo("THUMBNAIL");
+        assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix("images/" + bomb.getImageId() + "/")).contents())
+                .extracting(o -> o.key()).containsExactly("images/" + bomb.getImageId() + "/original");
     }
 
     @Test
@@ -214,12 +259,16 @@ class UploadWorkerIT {
     }
 
     private UploadAccepted stage(byte[] content) throws Exception {
+        return stage(content, "application/octet-stream");
+    }
+
+    private UploadAccepted stage(byte[] content, String contentType) throws Exception {
         String jobId = UUID.randomUUID().toString();
         Files.write(staging.resolve(jobId), content);
         return UploadAccepted.newBuilder().setEventId(UUID.randomUUID().toString()).setJobId(jobId)
                 .setImageId(UUID.randomUUID().toString()).setPatientId(UUID.randomUUID().toString())
                 .setStagingKey(jobId).setSizeBytes(content.length).setSha256(sha256(content))
-                .setContentType("image/png").setAcceptedAtEpochMs(System.currentTimeMillis()).build();
+                .setContentType(contentType).setAcceptedAtEpochMs(System.currentTimeMillis()).build();
     }
 
     private void send(UploadAccepted upload) {
@@ -229,6 +278,18 @@ class UploadWorkerIT {
     private byte[] object(UploadAccepted upload) {
         return client.getObject(b -> b.bucket(BUCKET).key("images/" + upload.getImageId() + "/original"),
                 ResponseTransformer.toBytes()).asByteArray();
+    }
+
+    /** The thumbnail the job reported, read back from the bucket: a PNG of the size reported. */
+    private BufferedImage thumbnail(UploadAccepted upload, List<JobEvent> events) throws IOException {
+        var rendered = events.stream().filter(JobEvent::hasThumbnailRendered).findFirst().orElseThrow().getThumbnailRendered();
+        assertThat(rendered.getObjectKey()).isEqualTo("images/" + upload.getImageId() + "/thumbnail.png");
+        var bytes = client.getObject(b -> b.bucket(BUCKET).key(rendered.getObjectKey()), ResponseTransformer.toBytes());
+        assertThat(bytes.response().contentType()).isEqualTo("image/png");
+        BufferedImage png = ImageIO.read(new ByteArrayInputStream(bytes.asByteArray()));
+        assertThat(png.getWidth()).isEqualTo(rendered.getWidth()).isLessThanOrEqualTo(256);
+        assertThat(png.getHeight()).isEqualTo(rendered.getHeight()).isLessThanOrEqualTo(256);
+        return png;
     }
 
     private static String sha256(byte[] bytes) throws Exception {

@@ -6,8 +6,10 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.patientimages.localstack.testing.TestDicom;
 import org.patientimages.localstack.testing.TestHttp;
 import org.patientimages.localstack.testing.TestHttp.Part;
+import org.patientimages.localstack.testing.TestImages;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import tools.jackson.databind.JsonNode;
 
@@ -24,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -147,23 +150,85 @@ class EndToEndIT {
 
     @Test
     @Order(3)
-    void a_png_is_stored_as_a_png_with_its_dimensions() throws Exception {
-        java.awt.image.BufferedImage picture = new java.awt.image.BufferedImage(48, 32,
-                java.awt.image.BufferedImage.TYPE_INT_RGB);
-        var png = new java.io.ByteArrayOutputStream();
-        javax.imageio.ImageIO.write(picture, "png", png);
-        var accepted = api.postMultipart("/v1/patients/" + patientId + "/images",
-                List.of(Part.bytes("file", "xray.png", "application/octet-stream", png.toByteArray())));
+    void a_tagged_png_jpeg_and_dicom_are_found_by_every_filter_and_get_thumbnails() throws Exception {
+        String patient = api.postJson("/v1/patients", Map.of("name", "Ann Lee", "username", "annlee"))
+                .json().path("patientId").asString();
+        String images = "/v1/patients/" + patient + "/images";
+        String png = upload(images, "hand.png", TestImages.aPngImage(640, 480), "Hand", List.of("hand", "xray"));
+        String jpeg = upload(images, "knee.jpg", TestImages.aJpegImage(300, 900), "Knee photo", List.of("knee", "photo"));
+        String dicom = upload(images, "chest.dcm", TestDicom.ctSlice(512, 512).toBytes(), "Chest CT",
+                List.of("chest", "xray"));
+        String between = api.get("/v1/images/" + jpeg).json().path("uploadedAt").asString();
+
+        String p = "/v1/images?patientId=" + patient;
+        assertThat(ids(p)).containsExactly(dicom, jpeg, png);
+        assertThat(ids(p + "&tag=xray&tag=chest")).containsExactly(dicom);
+        assertThat(ids(p + "&tag=hand&tag=knee&match=any")).containsExactly(jpeg, png);
+        assertThat(ids(p + "&modality=CT")).containsExactly(dicom);
+        assertThat(ids(p + "&studyInstanceUid=1.2.826.0.1.3680043.2.1125.2")).containsExactly(dicom);
+        assertThat(ids(p + "&contentType=image/jpeg")).containsExactly(jpeg);
+        assertThat(ids(p + "&from=" + between)).containsExactly(dicom, jpeg);
+        assertThat(ids(p + "&to=" + between)).containsExactly(png);
+        assertThat(ids(p + "&q=CHEST")).containsExactly(dicom);
+        assertThat(ids(images + "?sort=name&order=asc")).containsExactly(dicom, png, jpeg);
+        List<String> paged = new ArrayList<>();
+        String cursor = null;
+        do {
+            JsonNode page = api.get(p + "&limit=2" + (cursor == null ? "" : "&cursor=" + cursor)).json();
+            page.path("items").forEach(i -> paged.add(i.path("imageId").asString()));
+            cursor = page.path("nextCursor").isNull() ? null : page.path("nextCursor").asString();
+        } while (cursor != null);
+        assertThat(paged).containsExactly(dicom, jpeg, png);
+
+        JsonNode ct = api.get("/v1/images/" + dicom).json();
+        assertThat(ct.path("attributes").path("dicom").path("Modality").asString()).isEqualTo("CT");
+        assertThat(ct.path("attributes").path("dicom").path("StudyInstanceUID").asString())
+                .isEqualTo("1.2.826.0.1.3680043.2.1125.2");
+        assertThat(ct.toString()).doesNotContain("DOE^JANE").doesNotContain("thumbnailKey").doesNotContain("bucket");
+        assertThat(api.get("/v1/images/" + png).json().path("attributes").path("width").asInt()).isEqualTo(640);
+        for (String id : List.of(png, jpeg, dicom)) {
+            var redirect = api.get("/v1/images/" + id + "/thumbnail");
+            assertThat(redirect.status()).isEqualTo(302);
+            var thumbnail = api.get(redirect.header("Location"));
+            assertThat(thumbnail.contentType()).isEqualTo("image/png");
+            var picture = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(thumbnail.bytes()));
+            assertThat(Math.max(picture.getWidth(), picture.getHeight())).isEqualTo(256);
+        }
+        assertThat(api.get(p + "&modality=CT").json().path("items").get(0).path("thumbnailUrl").asString())
+                .startsWith(stack.s3Endpoint());
+
+        // tag changes show in search at once; a blob has no thumbnail; the same bytes again are flagged
+        api.send("POST", "/v1/images/" + png + "/tags", Map.of("tags", List.of("chest")));
+        assertThat(ids(p + "&tag=xray&tag=chest")).containsExactly(dicom, png);
+        String blob = upload(images, "notes.bin", randomBytes(1000), "Notes", List.of());
+        expectProblem(api.get("/v1/images/" + blob + "/thumbnail"), 404, "THUMBNAIL_UNAVAILABLE");
+        var again = api.postMultipart(images, List.of(Part.bytes("file", "again.png", "image/png",
+                TestImages.aPngImage(640, 480))));
+        assertThat(again.json().path("duplicateOf").asString()).isEqualTo(png);
+        String againJob = again.json().path("jobId").asString();
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                api.get("/v1/jobs/" + againJob).json().path("status").asString().equals("SUCCEEDED"));
+        assertThat(api.get("/v1/images/" + again.json().path("imageId").asString()).json().path("duplicateOf").asString())
+                .isEqualTo(png);
+    }
+
+    /** Uploads and waits for the job to succeed; the image id. */
+    private static String upload(String path, String filename, byte[] bytes, String name, List<String> tags) {
+        var accepted = api.postMultipart(path, List.of(Part.bytes("file", filename, "application/octet-stream", bytes),
+                Part.json("metadata", Map.of("name", name, "tags", tags))));
+        assertThat(accepted.status()).as(accepted.toString()).isEqualTo(202);
         String jobId = accepted.json().path("jobId").asString();
-        String imageId = accepted.json().path("imageId").asString();
         await().atMost(Duration.ofSeconds(60)).until(() ->
                 api.get("/v1/jobs/" + jobId).json().path("status").asString().equals("SUCCEEDED"));
-        JsonNode image = api.get("/v1/images/" + imageId).json();
-        assertThat(image.path("contentType").asString()).isEqualTo("image/png");
-        assertThat(image.path("attributes").path("width").asInt()).isEqualTo(48);
-        assertThat(image.path("attributes").path("height").asInt()).isEqualTo(32);
-        var download = api.get(api.get("/v1/images/" + imageId + "/content").header("Location"));
-        assertThat(download.contentType()).isEqualTo("image/png");
+        return accepted.json().path("imageId").asString();
+    }
+
+    private static List<String> ids(String path) {
+        var answer = api.get(path);
+        assertThat(answer.status()).as(answer.toString()).isEqualTo(200);
+        List<String> ids = new ArrayList<>();
+        answer.json().path("items").forEach(i -> ids.add(i.path("imageId").asString()));
+        return ids;
     }
 
     @Test

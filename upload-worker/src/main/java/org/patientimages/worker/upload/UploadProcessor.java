@@ -93,10 +93,10 @@ public class UploadProcessor {
         } catch (UnreadableFileException e) {
             reporter.stepSkipped(job, "ATTRIBUTES", e.getMessage());
         }
-        reporter.progressed(job, 95, job.sizeBytes());
         if (!ThumbnailRenderer.renders(job.contentType())) {
             return;
         }
+        reporter.progressed(job, 95, job.sizeBytes());
         ThumbnailRenderer.Thumbnail thumbnail;
         try {
             thumbnail = thumbnails.render(file, job.contentType());
