@@ -30,8 +30,10 @@ class ImageSearchTest {
         ImageSearch.Sql sql = s.toSql();
         assertThat(sql.where()).contains("having count(distinct t.id) = ?");
         assertThat(sql.params()).contains(2);
-        assertThat(ImageSearch.parse(Map.of("tag", List.of("a"), "match", List.of("any")), null).toSql().where())
+        assertThat(ImageSearch.parse(Map.of("tag", List.of("a", "b"), "match", List.of("any")), null).toSql().where())
                 .contains("exists (select 1 from image_tags");
+        assertThat(ImageSearch.parse(Map.of("tag", List.of("a")), null).toSql().where())
+                .contains("exists (select 1 from image_tags").doesNotContain("having");
     }
 
     @Test
