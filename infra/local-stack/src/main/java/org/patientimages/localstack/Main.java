@@ -28,6 +28,10 @@ public final class Main {
         }
         Map<String, String> opts = options(args);
         String component = args[0];
+        if (component.equals("samples")) {
+            writeSamples(Path.of(required(opts, "out")));
+            return;
+        }
         int port = Integer.parseInt(required(opts, "port"));
         if (component.equals("topics")) {
             listTopics(port);
@@ -54,6 +58,16 @@ public final class Main {
             }
             default -> usage("unknown component " + component);
         }
+    }
+
+    /** Sample images to try the API with: a PNG, a JPEG and a CT slice in DICOM (the tests' own makers). */
+    private static void writeSamples(Path dir) throws Exception {
+        java.nio.file.Files.createDirectories(dir);
+        java.nio.file.Files.write(dir.resolve("hand.png"), org.patientimages.localstack.testing.TestImages.aPngImage(640, 480));
+        java.nio.file.Files.write(dir.resolve("knee.jpg"), org.patientimages.localstack.testing.TestImages.aJpegImage(300, 900));
+        java.nio.file.Files.write(dir.resolve("chest-ct.dcm"),
+                org.patientimages.localstack.testing.TestDicom.ctSlice(512, 512).toBytes());
+        System.out.println("wrote hand.png, knee.jpg and chest-ct.dcm to " + dir.toAbsolutePath());
     }
 
     private static void listTopics(int port) throws Exception {
@@ -110,7 +124,7 @@ public final class Main {
     }
 
     private static void usage(String problem) {
-        System.err.println(problem + "\nusage: Main kafka|s3|postgres --port N --data DIR [options]");
+        System.err.println(problem + "\nusage: Main kafka|s3|postgres --port N --data DIR [options] | topics --port N | samples --out DIR");
         System.exit(64);
     }
 }
