@@ -1,16 +1,12 @@
 package org.patientimages.metadata;
 
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.patientimages.localstack.LocalPostgres;
 import org.patientimages.localstack.testing.TestHttp;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.kafka.test.context.EmbeddedKafka;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 import java.util.Map;
@@ -23,19 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = "patient-images.duplicates.policy=skip")
 @EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
-class DuplicateSkipIT {
-
-    static final LocalPostgres postgres = LocalPostgres.startTransient().createDatabase("patients_db");
-
-    @DynamicPropertySource
-    static void database(DynamicPropertyRegistry registry) {
-        registry.add("spring.datasource.url", () -> postgres.jdbcUrl("patients_db"));
-    }
-
-    @AfterAll
-    static void stopDatabase() {
-        postgres.close();
-    }
+class DuplicateSkipIT extends RealPostgres {
 
     @LocalServerPort
     int port;

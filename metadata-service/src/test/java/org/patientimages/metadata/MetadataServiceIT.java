@@ -4,7 +4,6 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.patientimages.events.Topics;
@@ -18,7 +17,6 @@ import org.patientimages.events.v1.JobSucceeded;
 import org.patientimages.events.v1.StepSkipped;
 import org.patientimages.events.v1.ThumbnailRendered;
 import org.patientimages.events.v1.UploadAccepted;
-import org.patientimages.localstack.LocalPostgres;
 import org.patientimages.localstack.testing.TestHttp;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -29,8 +27,6 @@ import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.test.EmbeddedKafkaBroker;
 import org.springframework.kafka.test.context.EmbeddedKafka;
 import org.springframework.kafka.test.utils.KafkaTestUtils;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 import java.time.Duration;
@@ -49,19 +45,7 @@ import static org.awaitility.Awaitility.await;
 /** The metadata-service against a real PostgreSQL and a real Kafka broker. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
-class MetadataServiceIT {
-
-    static final LocalPostgres postgres = LocalPostgres.startTransient().createDatabase("patients_db");
-
-    @DynamicPropertySource
-    static void database(DynamicPropertyRegistry registry) {
-        registry.add("spring.datasource.url", () -> postgres.jdbcUrl("patients_db"));
-    }
-
-    @AfterAll
-    static void stopDatabase() {
-        postgres.close();
-    }
+class MetadataServiceIT extends RealPostgres {
 
     @LocalServerPort
     int port;

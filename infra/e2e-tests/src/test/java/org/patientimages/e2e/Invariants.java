@@ -22,7 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The invariants of reliability.md, read from the database, the bucket and the staging area after a fault:
  * every job ended; every SUCCEEDED image has exactly one object of its size and SHA-256; no object without
- * its image; one event row per transition; the status never went back.
+ * its image (a thumbnail only where the image records it); one event row per transition; the status never
+ * went back.
  */
 final class Invariants {
 
@@ -34,7 +35,7 @@ final class Invariants {
 
     /** A job as the database has it, with the number of event rows of each type. */
     record JobRow(String jobId, String status, String imageId, String imageStatus, String sha256, long sizeBytes,
-                  String objectKey, Map<String, Integer> eventCounts, List<Integer> seqs) {
+                  String objectKey, String thumbnailKey, Map<String, Integer> eventCounts, List<Integer> seqs) {
     }
 
     Map<String, JobRow> jobs() {
@@ -42,12 +43,13 @@ final class Invariants {
         try (Connection c = DriverManager.getConnection(stack.postgres.jdbcUrl(TestStack.DATABASE), "postgres", "")) {
             try (ResultSet rs = c.createStatement().executeQuery("""
                     select j.id, j.status, i.id as image_id, i.status as image_status, i.sha256, i.size_bytes,
-                           i.object_key
+                           i.object_key, i.thumbnail_key
                     from jobs j join images i on i.id = j.image_id""")) {
                 while (rs.next()) {
                     jobs.put(rs.getString("id"), new JobRow(rs.getString("id"), rs.getString("status"),
                             rs.getString("image_id"), rs.getString("image_status"), rs.getString("sha256"),
-                            rs.getLong("size_bytes"), rs.getString("object_key"), new LinkedHashMap<>(),
+                            rs.getLong("size_bytes"), rs.getString("object_key"), rs.getString("thumbnail_key"),
+                            new LinkedHashMap<>(),
                             new ArrayList<>()));
                 }
             }
@@ -104,7 +106,13 @@ final class Invariants {
                 assertThat(objects).as("object of failed job %s", job.jobId()).doesNotContainKey(key);
             }
         }
-        List<String> imageKeys = jobs.values().stream().map(j -> "images/" + j.imageId() + "/original").toList();
+        List<String> imageKeys = new ArrayList<>();
+        for (JobRow j : jobs.values()) {
+            imageKeys.add("images/" + j.imageId() + "/original");
+            if (j.thumbnailKey() != null) {
+                imageKeys.add(j.thumbnailKey());
+            }
+        }
         assertThat(imageKeys).as("no object without its image row").containsAll(objects.keySet());
         assertThat(s3.listMultipartUploads(b -> b.bucket(TestStack.BUCKET)).uploads())
                 .as("no multipart upload left open").isEmpty();

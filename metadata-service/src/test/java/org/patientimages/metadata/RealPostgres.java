@@ -1,0 +1,23 @@
+package org.patientimages.metadata;
+
+import org.patientimages.localstack.LocalPostgres;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+
+/**
+ * Integration tests extend this to run against a real PostgreSQL: one server for the whole test JVM, shared by
+ * every test class (each works with patients of its own), stopped when the JVM exits.
+ */
+abstract class RealPostgres {
+
+    static final LocalPostgres postgres = LocalPostgres.startTransient().createDatabase("patients_db");
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(postgres::close, "stop-postgres"));
+    }
+
+    @DynamicPropertySource
+    static void database(DynamicPropertyRegistry registry) {
+        registry.add("spring.datasource.url", () -> postgres.jdbcUrl("patients_db"));
+    }
+}
