@@ -1,0 +1,372 @@
+package org.patientimages.bench;
+
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.SequenceInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Upload throughput and latency through the whole pipeline of the running stack ({@code ./dev up}), against
+ * the baseline a user would otherwise pick: the same files PUT directly into the same object store with the
+ * AWS SDK, at the same concurrency, in the same run.
+ * <p>
+ * Pipeline: {@code --files} uploads of {@code --size} random bytes (each file distinct) are POSTed to
+ * {@code /v1/patients/{id}/images} by {@code --concurrency} clients. Accept latency is the time to the
+ * {@code 202}; time to SUCCEEDED runs from the request's start to the moment the job is seen SUCCEEDED in
+ * the metadata-service's database (polled every 10 ms); throughput runs from the first request to the last
+ * SUCCEEDED. Direct: the same files, {@code PutObject} by the same number of threads, from first request to
+ * last answer. Afterwards the benchmark's patient is deleted with its images, and the direct objects too.
+ */
+public final class UploadBenchmark {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final int PREFIX = 16;
+
+    private final Map<String, String> options;
+    private final int files;
+    private final long size;
+    private final int concurrency;
+    private final String api;
+    private final byte[] block;
+    private final HttpClient http;
+
+    private UploadBenchmark(Map<String, String> options) {
+        this.options = options;
+        this.files = Integer.parseInt(options.getOrDefault("files", "64"));
+        this.size = parseSize(options.getOrDefault("size", "1MiB"));
+        this.concurrency = Integer.parseInt(options.getOrDefault("concurrency", "16"));
+        this.api = options.getOrDefault("api", "http://127.0.0.1:9797");
+        if (size > Integer.MAX_VALUE - 64) {
+            throw new IllegalArgumentException("--size at most 2 GiB");
+        }
+        // one random block; each file differs in its first bytes, so every file has its own SHA-256
+        this.block = new byte[(int) size];
+        SplittableRandom random = new SplittableRandom(42);
+        for (int i = 0; i < block.length; i += 8) {
+            long v = random.nextLong();
+            for (int k = 0; k < 8 && i + k < block.length; k++) {
+                block[i + k] = (byte) (v >>> (8 * k));
+            }
+        }
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .executor(Executors.newFixedThreadPool(concurrency)).connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    public static void main(String[] args) throws Exception {
+        int status = 1;
+        try {
+            new UploadBenchmark(options(args)).run();
+            status = 0;
+        } finally {
+            System.exit(status); // the HTTP client's threads would keep the JVM alive
+        }
+    }
+
+    private void run() throws Exception {
+        System.out.printf("Upload benchmark: %d files of %s at concurrency %d%n%s%n", files, human(size), concurrency,
+                Machine.describe());
+        String patient = post("/v1/patients", "{\"name\":\"Upload benchmark\",\"username\":\"bench-up-"
+                + UUID.randomUUID().toString().substring(0, 8) + "\"}").path("patientId").asString();
+        Run pipeline = pipeline(patient);
+        Run direct = Boolean.parseBoolean(options.getOrDefault("skip-direct", "false")) ? null : direct();
+        if (!Boolean.parseBoolean(options.getOrDefault("keep", "false"))) {
+            // after both runs: the workers deleting the objects would slow the direct run down
+            http.send(HttpRequest.newBuilder(URI.create(api + "/v1/patients/" + patient + "?cascade=true")).DELETE().build(),
+                    HttpResponse.BodyHandlers.discarding());
+        }
+
+        System.out.printf("%n%-22s %10s %10s %10s %10s %10s%n", "", "files/s", "MiB/s", "p50 ms", "p95 ms", "p99 ms");
+        System.out.printf("%-22s %10.2f %10.1f %10.1f %10.1f %10.1f%n", "pipeline: accepted", Double.NaN, Double.NaN,
+                p(pipeline.accept, 50), p(pipeline.accept, 95), p(pipeline.accept, 99));
+        System.out.printf("%-22s %10.2f %10.1f %10.1f %10.1f %10.1f%n", "pipeline: SUCCEEDED", pipeline.filesPerSecond(),
+                pipeline.mibPerSecond(size), p(pipeline.done, 50), p(pipeline.done, 95), p(pipeline.done, 99));
+        if (direct != null) {
+            System.out.printf("%-22s %10.2f %10.1f %10.1f %10.1f %10.1f%n", "direct PUT", direct.filesPerSecond(),
+                    direct.mibPerSecond(size), p(direct.done, 50), p(direct.done, 95), p(direct.done, 99));
+            System.out.printf("%nthroughput pipeline ÷ direct: %.2f%n", pipeline.filesPerSecond() / direct.filesPerSecond());
+        }
+        if (pipeline.failed > 0) {
+            System.out.printf("%d jobs FAILED%n", pipeline.failed);
+        }
+
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("benchmark", "upload");
+        report.put("at", Instant.now().toString());
+        report.put("machine", Machine.facts());
+        report.put("files", files);
+        report.put("sizeBytes", size);
+        report.put("concurrency", concurrency);
+        report.put("pipeline", pipeline.toMap(size));
+        if (direct != null) {
+            report.put("direct", direct.toMap(size));
+            report.put("ratio", Math.round(pipeline.filesPerSecond() / direct.filesPerSecond() * 1000) / 1000.0);
+        }
+        Path out = Path.of(options.getOrDefault("out", "upload-benchmark.json"));
+        if (out.getParent() != null) {
+            Files.createDirectories(out.getParent());
+        }
+        Files.writeString(out, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+        System.out.println("written to " + out.toAbsolutePath());
+    }
+
+    /** The measurements of one way of storing the files. */
+    private record Run(long startNanos, long endNanos, List<Double> accept, List<Double> done, int files, int failed) {
+
+        double seconds() {
+            return (endNanos - startNanos) / 1e9;
+        }
+
+        double filesPerSecond() {
+            return (files - failed) / seconds();
+        }
+
+        double mibPerSecond(long size) {
+            return filesPerSecond() * size / (1024.0 * 1024);
+        }
+
+        Map<String, Object> toMap(long size) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("seconds", round(seconds()));
+            m.put("filesPerSecond", round(filesPerSecond()));
+            m.put("mibPerSecond", round(mibPerSecond(size)));
+            m.put("failed", failed);
+            if (!accept.isEmpty()) {
+                m.put("acceptMs", Map.of("p50", round(p(accept, 50)), "p95", round(p(accept, 95)), "p99", round(p(accept, 99))));
+            }
+            m.put("doneMs", Map.of("p50", round(p(done, 50)), "p95", round(p(done, 95)), "p99", round(p(done, 99))));
+            return m;
+        }
+    }
+
+    private Run pipeline(String patient) throws Exception {
+        Map<String, Long> started = new ConcurrentHashMap<>();
+        List<Double> accept = java.util.Collections.synchronizedList(new ArrayList<>());
+        Map<String, Double> done = new ConcurrentHashMap<>();
+        AtomicInteger failed = new AtomicInteger();
+        Progress progress = new Progress("pipeline", files);
+        ExecutorService clients = Executors.newFixedThreadPool(concurrency);
+        long start = System.nanoTime();
+        List<Future<?>> sent = new ArrayList<>();
+        for (int i = 0; i < files; i++) {
+            int index = i;
+            sent.add(clients.submit(() -> {
+                long t0 = System.nanoTime();
+                String jobId = upload(patient, index);
+                accept.add((System.nanoTime() - t0) / 1e6);
+                started.put(jobId, t0);
+                return null;
+            }));
+        }
+        try (Connection db = DriverManager.getConnection(options.getOrDefault("jdbc",
+                "jdbc:postgresql://127.0.0.1:5432/patients_db"), "postgres", "");
+             PreparedStatement ended = db.prepareStatement(
+                     "select id::text, status from jobs where patient_id = ?::uuid and status in ('SUCCEEDED', 'FAILED')")) {
+            ended.setString(1, patient);
+            while (done.size() < files) {
+                for (Future<?> f : sent) {
+                    if (f.isDone()) {
+                        f.get(); // an upload that was refused ends the benchmark here
+                    }
+                }
+                try (ResultSet rs = ended.executeQuery()) {
+                    long now = System.nanoTime();
+                    while (rs.next()) {
+                        String jobId = rs.getString(1);
+                        Long t0 = started.get(jobId);
+                        if (t0 != null && !done.containsKey(jobId)) {
+                            done.put(jobId, (now - t0) / 1e6);
+                            if (rs.getString(2).equals("FAILED")) {
+                                failed.incrementAndGet();
+                            }
+                            progress.set(done.size());
+                        }
+                    }
+                }
+                Thread.sleep(10);
+            }
+        }
+        long end = System.nanoTime();
+        clients.shutdown();
+        progress.finish();
+        return new Run(start, end, accept, new ArrayList<>(done.values()), files, failed.get());
+    }
+
+    private Run direct() throws Exception {
+        String prefix = "bench-direct/" + UUID.randomUUID() + "/";
+        List<Double> done = java.util.Collections.synchronizedList(new ArrayList<>());
+        Progress progress = new Progress("direct PUT", files);
+        AtomicInteger finished = new AtomicInteger();
+        try (S3Client s3 = S3Client.builder()
+                .endpointOverride(URI.create(options.getOrDefault("s3", "http://127.0.0.1:9000")))
+                .region(Region.US_EAST_1).forcePathStyle(true)
+                .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
+                        options.getOrDefault("access-key", "minioadmin"), options.getOrDefault("secret-key", "minioadmin"))))
+                .build()) {
+            String bucket = options.getOrDefault("bucket", "patient-images");
+            ExecutorService clients = Executors.newFixedThreadPool(concurrency);
+            long start = System.nanoTime();
+            List<Future<?>> sent = new ArrayList<>();
+            for (int i = 0; i < files; i++) {
+                int index = i;
+                sent.add(clients.submit(() -> {
+                    long t0 = System.nanoTime();
+                    s3.putObject(b -> b.bucket(bucket).key(prefix + index).contentLength(size),
+                            RequestBody.fromContentProvider(() -> content(index), size, "application/octet-stream"));
+                    done.add((System.nanoTime() - t0) / 1e6);
+                    progress.set(finished.incrementAndGet());
+                    return null;
+                }));
+            }
+            for (Future<?> f : sent) {
+                f.get();
+            }
+            long end = System.nanoTime();
+            clients.shutdown();
+            progress.finish();
+            for (int from = 0; from < files; from += 1000) {
+                List<ObjectIdentifier> keys = new ArrayList<>();
+                for (int i = from; i < Math.min(files, from + 1000); i++) {
+                    keys.add(ObjectIdentifier.builder().key(prefix + i).build());
+                }
+                s3.deleteObjects(b -> b.bucket(bucket).delete(d -> d.objects(keys)));
+            }
+            return new Run(start, end, List.of(), done, files, 0);
+        }
+    }
+
+    /**
+     * The bytes of file {@code index}: a marker that no format detector takes for a known type (random bytes
+     * may start like a PCX or a ZIP), its number, then the shared random block.
+     */
+    private InputStream content(int index) {
+        byte[] head = Arrays.copyOf("PISBENCH".getBytes(StandardCharsets.US_ASCII), Math.min(PREFIX, block.length));
+        for (int k = 0; k < 8 && 8 + k < head.length; k++) {
+            head[8 + k] = (byte) (index >>> (8 * k));
+        }
+        return new SequenceInputStream(new ByteArrayInputStream(head),
+                new ByteArrayInputStream(block, head.length, block.length - head.length));
+    }
+
+    private String upload(String patient, int index) throws Exception {
+        String boundary = "bench" + UUID.randomUUID().toString().replace("-", "");
+        byte[] head = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bench-" + index
+                + ".bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
+        HttpRequest request = HttpRequest.newBuilder(URI.create(api + "/v1/patients/" + patient + "/images"))
+                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.concat(HttpRequest.BodyPublishers.ofByteArray(head),
+                        HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> content(index)),
+                                size),
+                        HttpRequest.BodyPublishers.ofByteArray(tail)))
+                .build();
+        HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        if (response.statusCode() != 202) {
+            throw new IllegalStateException("upload answered " + response.statusCode() + ": " + new String(response.body()));
+        }
+        return JSON.readTree(response.body()).path("jobId").asString();
+    }
+
+    private JsonNode post(String path, String json) throws Exception {
+        HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(URI.create(api + path))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        if (response.statusCode() != 201) {
+            throw new IllegalStateException(path + " answered " + response.statusCode() + ": " + new String(response.body()));
+        }
+        return JSON.readTree(response.body());
+    }
+
+    /** A progress bar on stderr. */
+    private static final class Progress {
+        private final String name;
+        private final int total;
+        private int shown = -1;
+
+        Progress(String name, int total) {
+            this.name = name;
+            this.total = total;
+        }
+
+        synchronized void set(int done) {
+            int width = 40;
+            int filled = (int) ((long) done * width / Math.max(1, total));
+            if (filled != shown || done == total) {
+                shown = filled;
+                System.err.printf("\r%-12s [%s%s] %d/%d", name, "#".repeat(filled), ".".repeat(width - filled), done, total);
+            }
+        }
+
+        void finish() {
+            System.err.println();
+        }
+    }
+
+    static double p(List<Double> values, int percentile) {
+        if (values.isEmpty()) {
+            return Double.NaN;
+        }
+        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int index = (int) Math.ceil(percentile / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+
+    static long parseSize(String s) {
+        String v = s.strip().toUpperCase();
+        long unit = v.endsWith("GIB") || v.endsWith("G") ? 1L << 30 : v.endsWith("MIB") || v.endsWith("M") ? 1L << 20
+                : v.endsWith("KIB") || v.endsWith("K") ? 1L << 10 : 1;
+        return Long.parseLong(v.replaceAll("[^0-9]", "")) * unit;
+    }
+
+    private static String human(long bytes) {
+        return bytes >= 1 << 20 ? bytes / (1 << 20) + " MiB" : bytes >= 1024 ? bytes / 1024 + " KiB" : bytes + " B";
+    }
+
+    private static Map<String, String> options(String[] args) {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (int i = 0; i < args.length; i++) {
+            if (!args[i].startsWith("--") || i + 1 == args.length) {
+                throw new IllegalArgumentException("usage: --files N --size 1MiB --concurrency N [--skip-direct true]"
+                        + " [--keep true] --api URL --jdbc URL --s3 URL --out FILE; got " + Arrays.toString(args));
+            }
+            options.put(args[i].substring(2), args[++i]);
+        }
+        return options;
+    }
+}
