@@ -11,12 +11,16 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -24,7 +28,8 @@ import java.util.function.LongConsumer;
 
 /**
  * The bucket the images live in. Files above the multipart threshold are sent in parts; an interrupted
- * multipart upload is aborted so that no parts are left behind.
+ * multipart upload is aborted so that no parts are left behind. The SHA-256 of the bytes is computed while
+ * they are sent, in the same pass: bytes that are not what was accepted are never left in the bucket.
  */
 @Component
 public class ObjectStore {
@@ -61,17 +66,31 @@ public class ObjectStore {
     public record StoredObject(long sizeBytes, String sha256) {
     }
 
+    /** The bytes sent do not have the SHA-256 they were accepted with; nothing of them stays in the bucket. */
+    public static final class ContentMismatchException extends RuntimeException {
+        ContentMismatchException(String key) {
+            super("the bytes sent for " + key + " do not have the expected SHA-256");
+        }
+    }
+
     /**
-     * Stores a file under a key, served later as an attachment of the given type.
+     * Stores a file under a key, served later as an attachment of the given type, verifying on the way that
+     * its bytes have the given SHA-256.
      *
      * @param progress told the number of bytes stored so far after each part
+     * @throws ContentMismatchException when they do not (the object or its parts are removed)
      */
     public void put(String key, Path file, long size, String sha256, String contentType, LongConsumer progress) {
         Map<String, String> metadata = Map.of(SHA256_METADATA, sha256);
         if (size <= properties.multipartThreshold().toBytes()) {
+            HashedSlice whole = new HashedSlice(file, 0, size, HashedSlice.newDigest());
             s3.putObject(b -> b.bucket(bucket()).key(key).contentType(contentType).contentLength(size)
                             .contentDisposition("attachment").metadata(metadata),
-                    RequestBody.fromFile(file));
+                    RequestBody.fromContentProvider(whole::open, size, contentType));
+            if (!HashedSlice.hex(whole.digest()).equals(sha256)) {
+                delete(key);
+                throw new ContentMismatchException(key);
+            }
             progress.accept(size);
             return;
         }
@@ -81,15 +100,20 @@ public class ObjectStore {
         try {
             long partSize = properties.partSize().toBytes();
             List<CompletedPart> parts = new ArrayList<>();
+            MessageDigest running = HashedSlice.newDigest();
             for (long offset = 0; offset < size; offset += partSize) {
                 int number = parts.size() + 1;
                 long length = Math.min(partSize, size - offset);
-                long from = offset;
+                HashedSlice part = new HashedSlice(file, offset, length, running);
                 String etag = s3.uploadPart(b -> b.bucket(bucket()).key(key).uploadId(uploadId).partNumber(number)
                                 .contentLength(length),
-                        RequestBody.fromContentProvider(() -> slice(file, from, length), length, contentType)).eTag();
+                        RequestBody.fromContentProvider(part::open, length, contentType)).eTag();
+                running = part.digest();
                 parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
                 progress.accept(offset + length);
+            }
+            if (!HashedSlice.hex(running).equals(sha256)) {
+                throw new ContentMismatchException(key); // aborted below: the parts never become an object
             }
             s3.completeMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId)
                     .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()));
@@ -130,22 +154,77 @@ public class ObjectStore {
         s3.deleteObject(b -> b.bucket(bucket()).key(key));
     }
 
-    /** A stream of {@code length} bytes of the file from {@code offset}; the SDK may open it more than once. */
-    private static InputStream slice(Path file, long offset, long length) {
-        try {
-            FileChannel channel = FileChannel.open(file, StandardOpenOption.READ).position(offset);
-            return new BoundedInputStream(Channels.newInputStream(channel), length);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+    /**
+     * {@code length} bytes of a file from {@code offset}, hashed as they are read, continuing the digest of
+     * the bytes before them. The SDK may open the slice more than once (a retried request): the digest is that
+     * of the last stream opened, and the slice is hashed again from the file if that one was not read through.
+     */
+    private static final class HashedSlice {
+        private final Path file;
+        private final long offset;
+        private final long length;
+        private final MessageDigest before;
+        private BoundedInputStream last;
+
+        HashedSlice(Path file, long offset, long length, MessageDigest before) {
+            this.file = file;
+            this.offset = offset;
+            this.length = length;
+            this.before = before;
+        }
+
+        InputStream open() {
+            try {
+                FileChannel channel = FileChannel.open(file, StandardOpenOption.READ).position(offset);
+                last = new BoundedInputStream(Channels.newInputStream(channel), length, copy(before));
+                return last;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        /** The digest of everything up to the end of this slice. */
+        MessageDigest digest() {
+            if (last != null && last.remaining == 0) {
+                return last.digest;
+            }
+            try (InputStream again = open()) {
+                again.transferTo(OutputStream.nullOutputStream());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return last.digest;
+        }
+
+        static MessageDigest newDigest() {
+            try {
+                return MessageDigest.getInstance("SHA-256");
+            } catch (NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        static String hex(MessageDigest digest) {
+            return HexFormat.of().formatHex(copy(digest).digest());
+        }
+
+        private static MessageDigest copy(MessageDigest digest) {
+            try {
+                return (MessageDigest) digest.clone();
+            } catch (CloneNotSupportedException e) {
+                throw new IllegalStateException(e);
+            }
         }
     }
 
     private static final class BoundedInputStream extends java.io.FilterInputStream {
+        private final MessageDigest digest;
         private long remaining;
 
-        BoundedInputStream(InputStream in, long length) {
+        BoundedInputStream(InputStream in, long length, MessageDigest digest) {
             super(in);
             this.remaining = length;
+            this.digest = digest;
         }
 
         @Override
@@ -156,6 +235,7 @@ public class ObjectStore {
             int b = super.read();
             if (b >= 0) {
                 remaining--;
+                digest.update((byte) b);
             }
             return b;
         }
@@ -168,8 +248,14 @@ public class ObjectStore {
             int n = super.read(buffer, off, (int) Math.min(len, remaining));
             if (n > 0) {
                 remaining -= n;
+                digest.update(buffer, off, n);
             }
             return n;
+        }
+
+        @Override
+        public long skip(long n) {
+            throw new UnsupportedOperationException("a hashed slice is read, not skipped");
         }
 
         @Override
