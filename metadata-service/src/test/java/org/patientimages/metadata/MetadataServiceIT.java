@@ -221,6 +221,25 @@ class MetadataServiceIT extends RealPostgres {
         String marker = UUID.randomUUID().toString();
         String jobId = registerMarkerJob(marker);
         await().atMost(Duration.ofSeconds(20)).until(() -> eventTypes(jobId).contains("STARTED"));
+
+        // a poison record between good ones of the same job (one partition, most likely one poll): every good
+        // one is recorded once, before and after it
+        Map<String, Object> upload = anUpload(aPatient(), null);
+        http.postJson("/internal/v1/uploads", upload);
+        String job = upload.get("jobId").toString();
+        List<JobEvent> facts = workerFacts(job, upload.get("imageId").toString());
+        List<CompletableFuture<?>> sent = new ArrayList<>();
+        for (int i = 0; i < facts.size(); i++) {
+            if (i == 2) {
+                sent.add(kafka.send(Topics.JOB_EVENTS, job, new byte[] {(byte) 0xff, 0x03}));
+            }
+            sent.add(kafka.send(Topics.JOB_EVENTS, job, facts.get(i).toByteArray()));
+        }
+        CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).join();
+        await().atMost(Duration.ofSeconds(20)).until(() -> eventTypes(job).contains("SUCCEEDED"));
+        assertThat(eventTypes(job)).containsExactly("ACCEPTED", "STARTED", "PROGRESS", "STORED", "ATTRIBUTES_EXTRACTED",
+                "SUCCEEDED");
+        assertThat(awaitRecord(Topics.JOB_EVENTS + Topics.DEAD_LETTER_SUFFIX, job).value()).containsExactly(0xff, 0x03);
     }
 
     @Test

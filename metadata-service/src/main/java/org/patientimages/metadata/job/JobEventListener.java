@@ -2,14 +2,23 @@ package org.patientimages.metadata.job;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import org.patientimages.events.Topics;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.patientimages.events.v1.JobEvent;
 import org.springframework.kafka.annotation.KafkaListener;
+import org.springframework.kafka.listener.BatchListenerFailedException;
 import org.springframework.stereotype.Component;
 
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
 
-/** Unpacks the workers' job events and hands each to the recorder. */
+/**
+ * Unpacks the workers' job events and hands them to the recorder a poll at a time, so that a batch of events
+ * costs one transaction (and one commit to disk), not one each. A record that cannot be decoded ends the batch:
+ * the events before it are recorded, and the error handler commits their offsets and sends that record to
+ * the dead-letter topic; the rest are delivered again.
+ */
 @Component
 class JobEventListener {
 
@@ -19,11 +28,20 @@ class JobEventListener {
         this.recorder = recorder;
     }
 
-    @KafkaListener(id = "job-events", topics = Topics.JOB_EVENTS, groupId = "metadata-service")
-    void on(byte[] payload) throws InvalidProtocolBufferException {
-        JobEvent event = JobEvent.parseFrom(payload);
-        recorder.record(UUID.fromString(event.getEventId()), UUID.fromString(event.getJobId()), fact(event),
-                Instant.ofEpochMilli(event.getOccurredAtEpochMs()));
+    @KafkaListener(id = "job-events", topics = Topics.JOB_EVENTS, groupId = "metadata-service", batch = "true")
+    void on(List<ConsumerRecord<String, byte[]>> records) {
+        List<JobEventRecorder.Fact> facts = new ArrayList<>(records.size());
+        for (int i = 0; i < records.size(); i++) {
+            try {
+                JobEvent event = JobEvent.parseFrom(records.get(i).value());
+                facts.add(new JobEventRecorder.Fact(UUID.fromString(event.getEventId()), UUID.fromString(event.getJobId()),
+                        fact(event), Instant.ofEpochMilli(event.getOccurredAtEpochMs())));
+            } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
+                recorder.recordAll(facts);
+                throw new BatchListenerFailedException("job event cannot be decoded", e, i);
+            }
+        }
+        recorder.recordAll(facts);
     }
 
     static JobFact fact(JobEvent e) throws InvalidProtocolBufferException {

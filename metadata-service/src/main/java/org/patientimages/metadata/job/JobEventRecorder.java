@@ -32,6 +32,18 @@ public class JobEventRecorder {
         this.json = json;
     }
 
+    /** One reported fact: its event id, its job, what it says and when it happened. */
+    public record Fact(UUID eventId, UUID jobId, JobFact fact, Instant at) {
+    }
+
+    /** Records the facts in order, in one transaction. */
+    @Transactional
+    public void recordAll(java.util.List<Fact> facts) {
+        for (Fact f : facts) {
+            record(f.eventId(), f.jobId(), f.fact(), f.at());
+        }
+    }
+
     /** @return whether the fact was recorded */
     @Transactional
     public boolean record(UUID eventId, UUID jobId, JobFact fact, Instant at) {
