@@ -17,7 +17,6 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,7 +48,8 @@ public final class SearchBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> options = options(args);
+        Map<String, String> options = Bench.options(args, "--images N --patients N --rounds N --api URL --jdbc URL"
+                + " --out FILE | --clean true");
         int images = Integer.parseInt(options.getOrDefault("images", "100000"));
         int patients = Integer.parseInt(options.getOrDefault("patients", "1000"));
         int rounds = Integer.parseInt(options.getOrDefault("rounds", "200"));
@@ -174,9 +174,7 @@ public final class SearchBenchmark {
     private record Result(List<Double> millis, int items) {
 
         double p(int percentile) {
-            double[] sorted = millis.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-            int index = (int) Math.ceil(percentile / 100.0 * sorted.length) - 1;
-            return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+            return Bench.percentile(millis, percentile);
         }
 
         Map<String, Object> toMap(String path) {
@@ -277,17 +275,5 @@ public final class SearchBenchmark {
             rs.next();
             return rs.getLong(1);
         }
-    }
-
-    private static Map<String, String> options(String[] args) {
-        Map<String, String> options = new LinkedHashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--") || i + 1 == args.length) {
-                throw new IllegalArgumentException("usage: --images N --patients N --rounds N --api URL --jdbc URL"
-                        + " --out FILE | --clean true; got " + Arrays.toString(args));
-            }
-            options.put(args[i].substring(2), args[++i]);
-        }
-        return options;
     }
 }

@@ -88,7 +88,8 @@ public final class UploadBenchmark {
     public static void main(String[] args) throws Exception {
         int status = 1;
         try {
-            new UploadBenchmark(options(args)).run();
+            new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N [--skip-direct true]"
+                    + " [--keep true] --api URL --jdbc URL --s3 URL --out FILE")).run();
             status = 0;
         } finally {
             System.exit(status); // the HTTP client's threads would keep the JVM alive
@@ -336,13 +337,8 @@ public final class UploadBenchmark {
         }
     }
 
-    static double p(List<Double> values, int percentile) {
-        if (values.isEmpty()) {
-            return Double.NaN;
-        }
-        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
-        int index = (int) Math.ceil(percentile / 100.0 * sorted.length) - 1;
-        return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    private static double p(List<Double> values, int percentile) {
+        return Bench.percentile(values, percentile);
     }
 
     private static double round(double v) {
@@ -358,17 +354,5 @@ public final class UploadBenchmark {
 
     private static String human(long bytes) {
         return bytes >= 1 << 20 ? bytes / (1 << 20) + " MiB" : bytes >= 1024 ? bytes / 1024 + " KiB" : bytes + " B";
-    }
-
-    private static Map<String, String> options(String[] args) {
-        Map<String, String> options = new LinkedHashMap<>();
-        for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--") || i + 1 == args.length) {
-                throw new IllegalArgumentException("usage: --files N --size 1MiB --concurrency N [--skip-direct true]"
-                        + " [--keep true] --api URL --jdbc URL --s3 URL --out FILE; got " + Arrays.toString(args));
-            }
-            options.put(args[i].substring(2), args[++i]);
-        }
-        return options;
     }
 }
