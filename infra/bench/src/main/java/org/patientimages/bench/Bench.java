@@ -1,12 +1,20 @@
 package org.patientimages.bench;
 
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** What the benchmarks share: their {@code --name value} options and percentiles. */
+/** What the benchmarks share: their {@code --name value} options, percentiles and JSON reports. */
 final class Bench {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
 
     private Bench() {
     }
@@ -31,5 +39,22 @@ final class Bench {
         double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         int index = (int) Math.ceil(percentile / 100.0 * sorted.length) - 1;
         return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+    }
+
+    /** A report's head: which benchmark, when, on what machine; the caller adds its results. */
+    static Map<String, Object> report(String benchmark) {
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("benchmark", benchmark);
+        report.put("at", Instant.now().toString());
+        report.put("machine", Machine.facts());
+        return report;
+    }
+
+    static void write(Path out, Map<String, Object> report) throws IOException {
+        if (out.getParent() != null) {
+            Files.createDirectories(out.getParent());
+        }
+        Files.writeString(out, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
+        System.out.println("written to " + out.toAbsolutePath());
     }
 }

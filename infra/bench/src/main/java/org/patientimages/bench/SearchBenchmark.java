@@ -8,7 +8,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -114,20 +113,13 @@ public final class SearchBenchmark {
         System.out.printf("%n%-34s %8.1f %8.1f %8.1f %8.1f%n", "all queries", overall.p(50), overall.p(95), overall.p(99),
                 overall.p(100));
 
-        Map<String, Object> report = new LinkedHashMap<>();
-        report.put("benchmark", "search");
-        report.put("at", Instant.now().toString());
-        report.put("machine", Machine.facts());
+        Map<String, Object> report = Bench.report("search");
         report.put("images", total);
         report.put("patients", patients);
         report.put("rounds", rounds);
         report.put("queries", results);
         report.put("overall", overall.toMap(null));
-        if (out.getParent() != null) {
-            Files.createDirectories(out.getParent());
-        }
-        Files.writeString(out, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
-        System.out.println("\nwritten to " + out.toAbsolutePath());
+        Bench.write(out, report);
     }
 
     /** Latencies of one query. */

@@ -17,14 +17,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -123,10 +121,7 @@ public final class UploadBenchmark {
             System.out.printf("%d jobs FAILED%n", pipeline.failed);
         }
 
-        Map<String, Object> report = new LinkedHashMap<>();
-        report.put("benchmark", "upload");
-        report.put("at", Instant.now().toString());
-        report.put("machine", Machine.facts());
+        Map<String, Object> report = Bench.report("upload");
         report.put("files", files);
         report.put("sizeBytes", size);
         report.put("concurrency", concurrency);
@@ -136,11 +131,7 @@ public final class UploadBenchmark {
             report.put("ratio", Math.round(pipeline.filesPerSecond() / direct.filesPerSecond() * 1000) / 1000.0);
         }
         Path out = Path.of(options.getOrDefault("out", "upload-benchmark.json"));
-        if (out.getParent() != null) {
-            Files.createDirectories(out.getParent());
-        }
-        Files.writeString(out, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(report));
-        System.out.println("written to " + out.toAbsolutePath());
+        Bench.write(out, report);
     }
 
     /** The measurements of one way of storing the files. */
