@@ -108,7 +108,7 @@ public final class UploadBenchmark {
         }
 
         System.out.printf("%n%-22s %10s %10s %10s %10s %10s%n", "", "files/s", "MiB/s", "p50 ms", "p95 ms", "p99 ms");
-        System.out.printf("%-22s %10.2f %10.1f %10.1f %10.1f %10.1f%n", "pipeline: accepted", Double.NaN, Double.NaN,
+        System.out.printf("%-22s %10s %10s %10.1f %10.1f %10.1f%n", "pipeline: accepted", "-", "-",
                 p(pipeline.accept, 50), p(pipeline.accept, 95), p(pipeline.accept, 99));
         System.out.printf("%-22s %10.2f %10.1f %10.1f %10.1f %10.1f%n", "pipeline: SUCCEEDED", pipeline.filesPerSecond(),
                 pipeline.mibPerSecond(size), p(pipeline.done, 50), p(pipeline.done, 95), p(pipeline.done, 99));
