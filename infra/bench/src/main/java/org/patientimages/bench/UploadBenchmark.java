@@ -86,7 +86,7 @@ public final class UploadBenchmark {
     public static void main(String[] args) throws Exception {
         int status = 1;
         try {
-            new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N [--skip-direct true]"
+            new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N [--warmup N] [--skip-direct true]"
                     + " [--keep true] --api URL --jdbc URL --s3 URL --out FILE")).run();
             status = 0;
         } finally {
@@ -99,8 +99,21 @@ public final class UploadBenchmark {
                 Machine.describe());
         String patient = post("/v1/patients", "{\"name\":\"Upload benchmark\",\"username\":\"bench-up-"
                 + UUID.randomUUID().toString().substring(0, 8) + "\"}").path("patientId").asString();
-        Run pipeline = pipeline(patient);
-        Run direct = Boolean.parseBoolean(options.getOrDefault("skip-direct", "false")) ? null : direct();
+        // by default 256 MiB of uploads, at least 16 and at most 200 files
+        long defaultWarmup = Math.max(16, Math.min(200, (256L << 20) / size));
+        int warmup = Integer.parseInt(options.getOrDefault("warmup", String.valueOf(defaultWarmup)));
+        if (warmup > 0) {
+            // the services' JIT compilers warm up on the same path first, on files of their own
+            pipeline(patient, warmup, files, "warm-up");
+        }
+        Run pipeline = pipeline(patient, files, 0, "pipeline");
+        Run direct = null;
+        if (!Boolean.parseBoolean(options.getOrDefault("skip-direct", "false"))) {
+            if (warmup > 0) {
+                direct(Math.max(1, warmup / 4), "warm-up"); // the client's SDK warms up too
+            }
+            direct = direct(files, "direct PUT");
+        }
         if (!Boolean.parseBoolean(options.getOrDefault("keep", "false"))) {
             // after both runs: the workers deleting the objects would slow the direct run down
             http.send(HttpRequest.newBuilder(URI.create(api + "/v1/patients/" + patient + "?cascade=true")).DELETE().build(),
@@ -163,17 +176,18 @@ public final class UploadBenchmark {
         }
     }
 
-    private Run pipeline(String patient) throws Exception {
+    /** {@code count} uploads, files {@code first}, {@code first + 1}, …, measured. */
+    private Run pipeline(String patient, int count, int first, String label) throws Exception {
         Map<String, Long> started = new ConcurrentHashMap<>();
         List<Double> accept = java.util.Collections.synchronizedList(new ArrayList<>());
         Map<String, Double> done = new ConcurrentHashMap<>();
         AtomicInteger failed = new AtomicInteger();
-        Progress progress = new Progress("pipeline", files);
+        Progress progress = new Progress(label, count);
         ExecutorService clients = Executors.newFixedThreadPool(concurrency);
         long start = System.nanoTime();
         List<Future<?>> sent = new ArrayList<>();
-        for (int i = 0; i < files; i++) {
-            int index = i;
+        for (int i = 0; i < count; i++) {
+            int index = first + i;
             sent.add(clients.submit(() -> {
                 long t0 = System.nanoTime();
                 String jobId = upload(patient, index);
@@ -186,7 +200,7 @@ public final class UploadBenchmark {
                 "jdbc:postgresql://127.0.0.1:5432/patients_db"), "postgres", "");
              PreparedStatement ended = db.prepareStatement(
                      "select id::text, status from jobs where id = any(?::uuid[]) and status in ('SUCCEEDED', 'FAILED')")) {
-            while (done.size() < files) {
+            while (done.size() < count) {
                 // only the jobs still pending, by primary key: the benchmark's own load on the database stays small
                 ended.setArray(1, db.createArrayOf("text", started.keySet().stream()
                         .filter(id -> !done.containsKey(id)).toArray()));
@@ -215,13 +229,13 @@ public final class UploadBenchmark {
         long end = System.nanoTime();
         clients.shutdown();
         progress.finish();
-        return new Run(start, end, accept, new ArrayList<>(done.values()), files, failed.get());
+        return new Run(start, end, accept, new ArrayList<>(done.values()), count, failed.get());
     }
 
-    private Run direct() throws Exception {
+    private Run direct(int count, String label) throws Exception {
         String prefix = "bench-direct/" + UUID.randomUUID() + "/";
         List<Double> done = java.util.Collections.synchronizedList(new ArrayList<>());
-        Progress progress = new Progress("direct PUT", files);
+        Progress progress = new Progress(label, count);
         AtomicInteger finished = new AtomicInteger();
         try (S3Client s3 = S3Client.builder()
                 .endpointOverride(URI.create(options.getOrDefault("s3", "http://127.0.0.1:9000")))
@@ -233,7 +247,7 @@ public final class UploadBenchmark {
             ExecutorService clients = Executors.newFixedThreadPool(concurrency);
             long start = System.nanoTime();
             List<Future<?>> sent = new ArrayList<>();
-            for (int i = 0; i < files; i++) {
+            for (int i = 0; i < count; i++) {
                 int index = i;
                 sent.add(clients.submit(() -> {
                     long t0 = System.nanoTime();
@@ -250,14 +264,14 @@ public final class UploadBenchmark {
             long end = System.nanoTime();
             clients.shutdown();
             progress.finish();
-            for (int from = 0; from < files; from += 1000) {
+            for (int from = 0; from < count; from += 1000) {
                 List<ObjectIdentifier> keys = new ArrayList<>();
-                for (int i = from; i < Math.min(files, from + 1000); i++) {
+                for (int i = from; i < Math.min(count, from + 1000); i++) {
                     keys.add(ObjectIdentifier.builder().key(prefix + i).build());
                 }
                 s3.deleteObjects(b -> b.bucket(bucket).delete(d -> d.objects(keys)));
             }
-            return new Run(start, end, List.of(), done, files, 0);
+            return new Run(start, end, List.of(), done, count, 0);
         }
     }
 
