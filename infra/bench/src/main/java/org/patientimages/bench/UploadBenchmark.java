@@ -30,10 +30,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -200,30 +203,44 @@ public final class UploadBenchmark {
                 "jdbc:postgresql://127.0.0.1:5432/patients_db"), "postgres", "");
              PreparedStatement ended = db.prepareStatement(
                      "select id::text, status from jobs where id = any(?::uuid[]) and status in ('SUCCEEDED', 'FAILED')")) {
-            while (done.size() < count) {
-                // only the jobs still pending, by primary key: the benchmark's own load on the database stays small
-                ended.setArray(1, db.createArrayOf("text", started.keySet().stream()
-                        .filter(id -> !done.containsKey(id)).toArray()));
-                for (Future<?> f : sent) {
-                    if (f.isDone()) {
-                        f.get(); // an upload that was refused ends the benchmark here
-                    }
-                }
-                try (ResultSet rs = ended.executeQuery()) {
-                    long now = System.nanoTime();
-                    while (rs.next()) {
-                        String jobId = rs.getString(1);
-                        Long t0 = started.get(jobId);
-                        if (t0 != null && !done.containsKey(jobId)) {
-                            done.put(jobId, (now - t0) / 1e6);
-                            if (rs.getString(2).equals("FAILED")) {
-                                failed.incrementAndGet();
-                            }
-                            progress.set(done.size());
+            // every 20 ms on a scheduler thread; this thread waits for the last job to end
+            CompletableFuture<Void> allEnded = new CompletableFuture<>();
+            ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor();
+            poller.scheduleWithFixedDelay(() -> {
+                try {
+                    for (Future<?> f : sent) {
+                        if (f.isDone()) {
+                            f.get(); // an upload that was refused ends the benchmark here
                         }
                     }
+                    // only the jobs still pending, by primary key: the benchmark's own load on the database stays small
+                    ended.setArray(1, db.createArrayOf("text", started.keySet().stream()
+                            .filter(id -> !done.containsKey(id)).toArray()));
+                    try (ResultSet rs = ended.executeQuery()) {
+                        long now = System.nanoTime();
+                        while (rs.next()) {
+                            String jobId = rs.getString(1);
+                            Long t0 = started.get(jobId);
+                            if (t0 != null && !done.containsKey(jobId)) {
+                                done.put(jobId, (now - t0) / 1e6);
+                                if (rs.getString(2).equals("FAILED")) {
+                                    failed.incrementAndGet();
+                                }
+                                progress.set(done.size());
+                            }
+                        }
+                    }
+                    if (done.size() >= count) {
+                        allEnded.complete(null);
+                    }
+                } catch (Exception e) {
+                    allEnded.completeExceptionally(e);
                 }
-                Thread.sleep(20);
+            }, 0, 20, TimeUnit.MILLISECONDS);
+            try {
+                allEnded.get();
+            } finally {
+                poller.shutdownNow();
             }
         }
         long end = System.nanoTime();

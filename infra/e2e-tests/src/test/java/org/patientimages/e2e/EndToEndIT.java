@@ -205,9 +205,7 @@ class EndToEndIT {
         var again = api.postMultipart(images, List.of(Part.bytes("file", "again.png", "image/png",
                 TestImages.aPngImage(640, 480))));
         assertThat(again.json().path("duplicateOf").asString()).isEqualTo(png);
-        String againJob = again.json().path("jobId").asString();
-        await().atMost(Duration.ofSeconds(60)).until(() ->
-                api.get("/v1/jobs/" + againJob).json().path("status").asString().equals("SUCCEEDED"));
+        awaitSucceeded(again.json().path("jobId").asString());
         assertThat(api.get("/v1/images/" + again.json().path("imageId").asString()).json().path("duplicateOf").asString())
                 .isEqualTo(png);
     }
@@ -217,10 +215,13 @@ class EndToEndIT {
         var accepted = api.postMultipart(path, List.of(Part.bytes("file", filename, "application/octet-stream", bytes),
                 Part.json("metadata", Map.of("name", name, "tags", tags))));
         assertThat(accepted.status()).as(accepted.toString()).isEqualTo(202);
-        String jobId = accepted.json().path("jobId").asString();
+        awaitSucceeded(accepted.json().path("jobId").asString());
+        return accepted.json().path("imageId").asString();
+    }
+
+    private static void awaitSucceeded(String jobId) {
         await().atMost(Duration.ofSeconds(60)).until(() ->
                 api.get("/v1/jobs/" + jobId).json().path("status").asString().equals("SUCCEEDED"));
-        return accepted.json().path("imageId").asString();
     }
 
     private static List<String> ids(String path) {
@@ -240,8 +241,7 @@ class EndToEndIT {
                         Part.json("metadata", Map.of("tags", List.of("to-delete")))));
         String jobId = accepted.json().path("jobId").asString();
         String imageId = accepted.json().path("imageId").asString();
-        await().atMost(Duration.ofSeconds(60)).until(() ->
-                api.get("/v1/jobs/" + jobId).json().path("status").asString().equals("SUCCEEDED"));
+        awaitSucceeded(jobId);
         var retagged = api.send("PUT", "/v1/images/" + imageId + "/tags", Map.of("tags", List.of("Kept", "x-ray")));
         assertThat(retagged.json().path("tags").toString()).isEqualTo("[\"kept\",\"x-ray\"]");
         assertThat(retagged.json().has("objectKey")).isFalse();

@@ -189,7 +189,7 @@ public final class DicomFile {
                 if (e.length() < 2) {
                     throw new DicomFormatException(tag(e.tag()) + " is shorter than a US value");
                 }
-                value = Short.toUnsignedInt(bytes.order(e.tag() >>> 16 == 0x0002 ? ByteOrder.LITTLE_ENDIAN : order).getShort(0));
+                value = Short.toUnsignedInt(bytes.order(order).getShort(0));
             } else {
                 value = text(bytes.array());
                 if (((String) value).isEmpty()) {
@@ -238,15 +238,10 @@ public final class DicomFile {
 
         private Element element() throws IOException {
             count();
-            boolean meta = peekGroup() == 0x0002;
-            ByteOrder o = meta ? ByteOrder.LITTLE_ENDIAN : order;
-            ByteBuffer b = read(position, 8).order(o);
+            // the encoding in force: explicit VR little endian for the file meta group, the transfer syntax's after
+            ByteBuffer b = read(position, 8).order(order);
             int tag = (Short.toUnsignedInt(b.getShort(0)) << 16) | Short.toUnsignedInt(b.getShort(2));
-            if ((tag >>> 16) == 0xFFFE) {
-                position += 8;
-                return new Element(tag, null, Integer.toUnsignedLong(b.getInt(4)));
-            }
-            if (!explicit && !meta) {
+            if ((tag >>> 16) == 0xFFFE || !explicit) { // items and delimiters have no VR, nor has implicit VR
                 position += 8;
                 return new Element(tag, null, Integer.toUnsignedLong(b.getInt(4)));
             }
@@ -255,7 +250,7 @@ public final class DicomFile {
                 throw new DicomFormatException(tag(tag) + " has no valid VR");
             }
             if (LONG_LENGTH_VRS.contains(vr)) {
-                ByteBuffer l = read(position + 8, 4).order(o);
+                ByteBuffer l = read(position + 8, 4).order(order);
                 position += 12;
                 return new Element(tag, vr, Integer.toUnsignedLong(l.getInt(0)));
             }
