@@ -198,7 +198,7 @@ public final class SearchBenchmark {
             s.execute("insert into tags (name) select 'bench-t' || g from generate_series(0, 49) g on conflict do nothing");
         }
         long present = count(db, "select count(*) from images i join patients p on p.id = i.patient_id"
-                + " where p.username like 'bench-%'");
+                + " where p.username ~ '^bench-[0-9]{6}$'");
         String words = "array['" + String.join("','", WORDS) + "']";
         String modalities = "array['" + String.join("','", MODALITIES) + "']";
         int batch = 10_000;
@@ -206,7 +206,7 @@ public final class SearchBenchmark {
             long to = Math.min(images, from + batch - 1);
             String sql = """
                     with p as (select id, row_number() over (order by username) - 1 as n from patients
-                               where username like 'bench-%%'),
+                               where username ~ '^bench-[0-9]{6}$'),
                     src as materialized (select g, gen_random_uuid() as id from generate_series(%d, %d) g),
                     ins as (
                       insert into images (id, patient_id, name, description, status, original_filename, content_type,
@@ -252,10 +252,10 @@ public final class SearchBenchmark {
     /** Removes every row the benchmark wrote. */
     private static void clean(Connection db) throws SQLException {
         try (Statement s = db.createStatement()) {
-            String bench = "select i.id from images i join patients p on p.id = i.patient_id where p.username like 'bench-%'";
+            String bench = "select i.id from images i join patients p on p.id = i.patient_id where p.username ~ '^bench-[0-9]{6}$'";
             s.execute("delete from image_tags where image_id in (" + bench + ")");
             int images = s.executeUpdate("delete from images where id in (" + bench + ")");
-            int patients = s.executeUpdate("delete from patients where username like 'bench-%'");
+            int patients = s.executeUpdate("delete from patients where username ~ '^bench-[0-9]{6}$'");
             s.execute("delete from tags t where t.name like 'bench-t%' and not exists"
                     + " (select 1 from image_tags it where it.tag_id = t.id)");
             System.out.printf("removed %,d benchmark images of %,d patients%n", images, patients);

@@ -100,7 +100,7 @@ public final class UploadBenchmark {
     private void run() throws Exception {
         System.out.printf("Upload benchmark: %d files of %s at concurrency %d%n%s%n", files, human(size), concurrency,
                 Machine.describe());
-        String patient = post("/v1/patients", "{\"name\":\"Upload benchmark\",\"username\":\"bench-up-"
+        String patient = post("/v1/patients", "{\"name\":\"Upload benchmark\",\"username\":\"upload-bench-"
                 + UUID.randomUUID().toString().substring(0, 8) + "\"}").path("patientId").asString();
         // by default 256 MiB of uploads, at least 16 and at most 200 files
         long defaultWarmup = Math.max(16, Math.min(200, (256L << 20) / size));
