@@ -1,5 +1,14 @@
 package org.patientimages.gateway.metadata;
 
+import org.patientimages.gateway.audit.AuditContext;
+import org.patientimages.gateway.audit.AuditFilter;
+import org.patientimages.gateway.security.Roles;
+import org.slf4j.MDC;
+import org.springframework.http.HttpHeaders;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.context.SecurityContextHolder;
+import org.springframework.security.oauth2.server.resource.authentication.JwtAuthenticationToken;
+
 import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -31,6 +40,10 @@ public class MetadataClient {
                                      @DefaultValue("30s") Duration readTimeout) {
     }
 
+    /** The metadata-service's marks on a 404 that hides a denial, for the audit trail only. */
+    private static final String DENIED_HEADER = "X-Access-Denied";
+    private static final String PATIENT_HEADER = "X-Patient-Id";
+
     private final RestClient http;
     private final JsonMapper json;
 
@@ -44,18 +57,55 @@ public class MetadataClient {
         this.http = RestClient.builder()
                 .baseUrl(properties.url().toString())
                 .requestFactory(factory)
+                .requestInterceptor((request, body, execution) -> {
+                    nameTheCaller(request.getHeaders());
+                    return execution.execute(request, body);
+                })
                 .defaultStatusHandler(HttpStatusCode::isError, (request, response) -> {
+                    if ("true".equals(response.getHeaders().getFirst(DENIED_HEADER))) {
+                        AuditContext.noteDenied();
+                        AuditContext.notePatient(response.getHeaders().getFirst(PATIENT_HEADER));
+                    }
                     throw problemOf(response.getStatusCode(), response.getBody().readAllBytes());
                 })
                 .build();
     }
 
+    /**
+     * The caller (the token's user and roles) and the request id go with every internal call: the
+     * metadata-service decides from them which patients the caller may see. Background calls name no caller.
+     */
+    private static void nameTheCaller(HttpHeaders headers) {
+        Authentication caller = SecurityContextHolder.getContext().getAuthentication();
+        if (caller instanceof JwtAuthenticationToken) {
+            headers.set("X-Caller", caller.getName());
+            headers.set("X-Caller-Roles", Roles.of(caller));
+        }
+        String requestId = MDC.get(AuditFilter.REQUEST_ID_MDC);
+        if (requestId != null) {
+            headers.set(AuditFilter.REQUEST_ID_HEADER, requestId);
+        }
+    }
+
     public JsonNode get(String path, Object... uriVariables) {
-        return call(() -> http.get().uri(path, uriVariables).retrieve().body(JsonNode.class));
+        return noted(call(() -> http.get().uri(path, uriVariables).retrieve().body(JsonNode.class)));
+    }
+
+    /** A single resource names its patient: the audit record of this request will too. */
+    private static JsonNode noted(JsonNode resource) {
+        if (resource != null && resource.hasNonNull("patientId")) {
+            AuditContext.notePatient(resource.path("patientId").asString());
+        }
+        return resource;
+    }
+
+    /** Appends one record to the audit trail. */
+    public void appendAudit(Map<String, Object> record) {
+        call(() -> http.post().uri("/internal/v1/audit").body(record).retrieve().toBodilessEntity());
     }
 
     public JsonNode get(String path, Map<String, ?> query, Object... uriVariables) {
-        return call(() -> http.get().uri(u -> {
+        return noted(call(() -> http.get().uri(u -> {
             u.path(path);
             query.forEach((k, v) -> {
                 if (v != null) {
@@ -63,7 +113,7 @@ public class MetadataClient {
                 }
             });
             return u.build(uriVariables);
-        }).retrieve().body(JsonNode.class));
+        }).retrieve().body(JsonNode.class)));
     }
 
     /**
@@ -104,7 +154,9 @@ public class MetadataClient {
     }
 
     public ResponseEntity<JsonNode> post(String path, Object body) {
-        return call(() -> http.post().uri(path).body(body).retrieve().toEntity(JsonNode.class));
+        ResponseEntity<JsonNode> answer = call(() -> http.post().uri(path).body(body).retrieve().toEntity(JsonNode.class));
+        noted(answer.getBody());
+        return answer;
     }
 
     /** Any other call: the answer's status and body, or the service's problem. */
@@ -115,7 +167,9 @@ public class MetadataClient {
             if (body != null) {
                 request.body(body);
             }
-            return request.retrieve().toEntity(JsonNode.class);
+            ResponseEntity<JsonNode> answer = request.retrieve().toEntity(JsonNode.class);
+            noted(answer.getBody());
+            return answer;
         });
     }
 

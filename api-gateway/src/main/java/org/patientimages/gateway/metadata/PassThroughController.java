@@ -9,6 +9,7 @@ import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PatchMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
@@ -16,7 +17,7 @@ import tools.jackson.databind.JsonNode;
 
 import java.net.URI;
 
-/** Patients and jobs: the metadata-service's answers, unchanged. */
+/** Patients, grants, jobs and the audit trail: the metadata-service's answers, unchanged. */
 @RestController
 class PassThroughController {
 
@@ -52,6 +53,29 @@ class PassThroughController {
     @GetMapping("/v1/patients")
     JsonNode patients(@RequestParam MultiValueMap<String, String> query) {
         return metadata.page("/internal/v1/patients", query);
+    }
+
+    @GetMapping("/v1/patients/{patientId}/grants")
+    JsonNode grants(@PathVariable String patientId) {
+        return metadata.get("/internal/v1/patients/{id}/grants", patientId);
+    }
+
+    @PutMapping("/v1/patients/{patientId}/grants/{username}")
+    JsonNode grant(@PathVariable String patientId, @PathVariable String username) {
+        return metadata.exchange(HttpMethod.PUT, "/internal/v1/patients/{id}/grants/{username}", null, patientId,
+                username).getBody();
+    }
+
+    @DeleteMapping("/v1/patients/{patientId}/grants/{username}")
+    ResponseEntity<Void> revoke(@PathVariable String patientId, @PathVariable String username) {
+        metadata.exchange(HttpMethod.DELETE, "/internal/v1/patients/{id}/grants/{username}", null, patientId, username);
+        return ResponseEntity.noContent().build();
+    }
+
+    /** The audit trail, newest first: for auditors and admins. */
+    @GetMapping("/v1/audit")
+    JsonNode audit(@RequestParam MultiValueMap<String, String> query) {
+        return metadata.page("/internal/v1/audit", query);
     }
 
     @GetMapping("/v1/jobs/{jobId}")

@@ -33,6 +33,11 @@ public class DownloadLinks implements AutoCloseable {
     private final Duration expiry;
 
     DownloadLinks(StorageProperties p) {
+        if (p.downloadExpiry().isNegative() || p.downloadExpiry().isZero()
+                || p.downloadExpiry().compareTo(Duration.ofHours(1)) > 0) {
+            throw new IllegalArgumentException("patient-images.storage.download-expiry must be more than 0 and at most 1h,"
+                    + " not " + p.downloadExpiry());
+        }
         var builder = S3Presigner.builder()
                 .region(Region.of(p.region()))
                 .serviceConfiguration(S3Configuration.builder().pathStyleAccessEnabled(p.pathStyle()).build());

@@ -17,6 +17,8 @@ import java.time.Duration;
 public final class LocalPostgres implements AutoCloseable {
 
     public static final String USER = "postgres";
+    /** The metadata-service's own role: not the owner of the schema, so the audit log stays append-only for it. */
+    public static final String APP_ROLE = "patient_images_app";
 
     private final EmbeddedPostgres postgres;
 
@@ -65,7 +67,7 @@ public final class LocalPostgres implements AutoCloseable {
         return "jdbc:postgresql://127.0.0.1:" + port() + "/" + database;
     }
 
-    /** Creates the database unless it exists. */
+    /** Creates the database unless it exists, and the application's login role unless it exists. */
     public LocalPostgres createDatabase(String database) {
         if (!database.matches("[a-z_][a-z0-9_]*")) {
             throw new IllegalArgumentException("not a plain database name: " + database);
@@ -79,6 +81,10 @@ public final class LocalPostgres implements AutoCloseable {
                         create.execute("create database " + database);
                     }
                 }
+            }
+            try (var create = c.createStatement()) {
+                create.execute("do $$ begin if not exists (select 1 from pg_roles where rolname = '" + APP_ROLE
+                        + "') then create role " + APP_ROLE + " login; end if; end $$");
             }
             return this;
         } catch (SQLException e) {

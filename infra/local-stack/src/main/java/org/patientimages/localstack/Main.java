@@ -15,6 +15,7 @@ import java.util.concurrent.CountDownLatch;
  *   Main s3       --port 9000 --data DIR --access-key K --secret-key S --bucket B
  *   Main postgres --port 5432 --data DIR --database patients_db
  *   Main topics   --port 9092          (lists the broker's topics with their partition counts)
+ *   Main token    --issuer URL --user NAME [--password P] | --client ID --secret S   (prints an access token)
  * </pre>
  */
 public final class Main {
@@ -30,6 +31,14 @@ public final class Main {
         String component = args[0];
         if (component.equals("samples")) {
             writeSamples(Path.of(required(opts, "out")));
+            return;
+        }
+        if (component.equals("token")) {
+            java.net.URI issuer = java.net.URI.create(required(opts, "issuer"));
+            System.out.println(opts.containsKey("client")
+                    ? Tokens.forClient(issuer, opts.get("client"), required(opts, "secret"))
+                    : Tokens.forUser(issuer, required(opts, "user"),
+                            opts.getOrDefault("password", Tokens.devPassword(opts.get("user")))));
             return;
         }
         int port = Integer.parseInt(required(opts, "port"));
@@ -124,7 +133,8 @@ public final class Main {
     }
 
     private static void usage(String problem) {
-        System.err.println(problem + "\nusage: Main kafka|s3|postgres --port N --data DIR [options] | topics --port N | samples --out DIR");
+        System.err.println(problem + "\nusage: Main kafka|s3|postgres --port N --data DIR [options] | topics --port N | samples --out DIR"
+                + " | token --issuer URL --user NAME | token --issuer URL --client ID --secret S");
         System.exit(64);
     }
 }

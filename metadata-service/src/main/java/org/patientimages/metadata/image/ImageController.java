@@ -1,5 +1,9 @@
 package org.patientimages.metadata.image;
 
+import org.patientimages.metadata.access.Caller;
+import org.patientimages.metadata.access.PatientAccess;
+import java.util.function.Supplier;
+
 import org.patientimages.metadata.patient.PatientRepository;
 import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Ids;
@@ -26,48 +30,51 @@ class ImageController {
     private final ImageRepository images;
     private final PatientRepository patients;
     private final ImageLifecycle lifecycle;
+    private final PatientAccess access;
 
-    ImageController(ImageRepository images, PatientRepository patients, ImageLifecycle lifecycle) {
+    ImageController(ImageRepository images, PatientRepository patients, ImageLifecycle lifecycle, PatientAccess access) {
         this.images = images;
         this.patients = patients;
         this.lifecycle = lifecycle;
+        this.access = access;
     }
 
     record TagList(List<String> tags) {
     }
 
     @PutMapping("/internal/v1/images/{imageId}/tags")
-    Image replaceTags(@PathVariable String imageId, @RequestBody TagList body) {
-        lifecycle.replaceTags(id(imageId), body.tags());
-        return get(imageId);
+    Image replaceTags(@PathVariable String imageId, @RequestBody TagList body, Caller caller) {
+        lifecycle.replaceTags(id(imageId, caller), body.tags());
+        return get(imageId, caller);
     }
 
     @PostMapping("/internal/v1/images/{imageId}/tags")
-    Image addTags(@PathVariable String imageId, @RequestBody TagList body) {
-        lifecycle.addTags(id(imageId), body.tags());
-        return get(imageId);
+    Image addTags(@PathVariable String imageId, @RequestBody TagList body, Caller caller) {
+        lifecycle.addTags(id(imageId, caller), body.tags());
+        return get(imageId, caller);
     }
 
     @DeleteMapping("/internal/v1/images/{imageId}/tags/{tag}")
-    ResponseEntity<Void> removeTag(@PathVariable String imageId, @PathVariable String tag) {
-        lifecycle.removeTag(id(imageId), tag);
+    ResponseEntity<Void> removeTag(@PathVariable String imageId, @PathVariable String tag, Caller caller) {
+        lifecycle.removeTag(id(imageId, caller), tag);
         return ResponseEntity.noContent().build();
     }
 
     @PatchMapping("/internal/v1/images/{imageId}")
-    Image update(@PathVariable String imageId, @RequestBody ImageChanges changes) {
-        lifecycle.update(id(imageId), changes);
-        return get(imageId);
+    Image update(@PathVariable String imageId, @RequestBody ImageChanges changes, Caller caller) {
+        lifecycle.update(id(imageId, caller), changes);
+        return get(imageId, caller);
     }
 
     @DeleteMapping("/internal/v1/images/{imageId}")
-    ResponseEntity<Void> delete(@PathVariable String imageId) {
-        lifecycle.delete(id(imageId));
+    ResponseEntity<Void> delete(@PathVariable String imageId, Caller caller) {
+        lifecycle.delete(id(imageId, caller));
         return ResponseEntity.noContent().build();
     }
 
-    private static UUID id(String imageId) {
-        return Ids.parse(imageId).orElseThrow(() -> notFound(imageId));
+    /** The id of an image the caller may see; 404 otherwise. */
+    private UUID id(String imageId, Caller caller) {
+        return UUID.fromString(get(imageId, caller).imageId());
     }
 
     private static ApiException notFound(String imageId) {
@@ -75,23 +82,31 @@ class ImageController {
     }
 
     @GetMapping("/internal/v1/images/{imageId}")
-    Image get(@PathVariable String imageId) {
-        return Ids.parse(imageId).flatMap(images::find).orElseThrow(() -> notFound(imageId));
+    Image get(@PathVariable String imageId, Caller caller) {
+        Image image = Ids.parse(imageId).flatMap(images::find).orElseThrow(() -> notFound(imageId));
+        access.require(caller, UUID.fromString(image.patientId()), () -> notFound(imageId));
+        return image;
     }
 
     @GetMapping("/internal/v1/images")
-    Page<Image> search(@RequestParam MultiValueMap<String, String> params) {
-        return page(ImageSearch.parse(params, null));
+    Page<Image> search(@RequestParam MultiValueMap<String, String> params, Caller caller) {
+        return page(ImageSearch.parse(params, null), caller);
     }
 
     @GetMapping("/internal/v1/patients/{patientId}/images")
-    Page<Image> ofPatient(@PathVariable String patientId, @RequestParam MultiValueMap<String, String> params) {
-        UUID id = Ids.parse(patientId).filter(patients::exists)
-                .orElseThrow(() -> ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + patientId + "."));
-        return page(ImageSearch.parse(params, id));
+    Page<Image> ofPatient(@PathVariable String patientId, @RequestParam MultiValueMap<String, String> params,
+                          Caller caller) {
+        Supplier<ApiException> notFound =
+                () -> ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + patientId + ".");
+        UUID id = Ids.parse(patientId).filter(patients::exists).orElseThrow(notFound);
+        access.require(caller, id, notFound);
+        return page(ImageSearch.parse(params, id), caller);
     }
 
-    private Page<Image> page(ImageSearch search) {
+    private Page<Image> page(ImageSearch search, Caller caller) {
+        if (caller.restricted()) {
+            search = search.grantedTo(caller.name());
+        }
         Page<ImageRepository.Row> page = Paging.page(images.search(search), search.limit(), ImageRepository.Row::cursor);
         return new Page<>(page.items().stream().map(ImageRepository.Row::image).toList(), page.nextCursor());
     }

@@ -1,5 +1,8 @@
 package org.patientimages.metadata.job;
 
+import org.patientimages.metadata.access.Caller;
+import org.patientimages.metadata.access.PatientAccess;
+
 import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Ids;
 import org.patientimages.metadata.web.Page;
@@ -17,24 +20,25 @@ import java.util.UUID;
 class JobController {
 
     private final JobRepository jobs;
+    private final PatientAccess access;
 
-    JobController(JobRepository jobs) {
+    JobController(JobRepository jobs, PatientAccess access) {
         this.jobs = jobs;
+        this.access = access;
     }
 
     @GetMapping("/{jobId}")
-    Job get(@PathVariable String jobId) {
-        return jobs.find(existing(jobId)).orElseThrow(() -> notFound(jobId));
+    Job get(@PathVariable String jobId, Caller caller) {
+        Job job = jobs.find(existing(jobId)).orElseThrow(() -> notFound(jobId));
+        access.require(caller, UUID.fromString(job.patientId()), () -> notFound(jobId));
+        return job;
     }
 
     @GetMapping("/{jobId}/events")
     Page<JobEventView> events(@PathVariable String jobId,
                               @RequestParam(required = false) Integer limit,
-                              @RequestParam(required = false) String cursor) {
-        UUID id = existing(jobId);
-        if (jobs.find(id).isEmpty()) {
-            throw notFound(jobId);
-        }
+                              @RequestParam(required = false) String cursor, Caller caller) {
+        UUID id = UUID.fromString(get(jobId, caller).jobId());
         int n = Paging.limit(limit);
         String[] after = Paging.decode(cursor, 1);
         int afterSeq;

@@ -1,5 +1,8 @@
 package org.patientimages.metadata.patient;
 
+import org.patientimages.metadata.access.Caller;
+import org.patientimages.metadata.access.PatientAccess;
+
 import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Ids;
 import org.patientimages.metadata.web.Page;
@@ -28,14 +31,17 @@ class PatientController {
 
     private final PatientRepository patients;
     private final ImageLifecycle lifecycle;
+    private final PatientAccess access;
 
-    PatientController(PatientRepository patients, ImageLifecycle lifecycle) {
+    PatientController(PatientRepository patients, ImageLifecycle lifecycle, PatientAccess access) {
         this.patients = patients;
         this.lifecycle = lifecycle;
+        this.access = access;
     }
 
     @PostMapping
-    ResponseEntity<Patient> create(@RequestBody NewPatient request) {
+    @Transactional
+    ResponseEntity<Patient> create(@RequestBody NewPatient request, Caller caller) {
         NewPatient p = request.validated();
         var row = new PatientRepository.Row(UUID.randomUUID(), p.name(), p.username(), Timestamps.now(), 0);
         try {
@@ -43,30 +49,39 @@ class PatientController {
         } catch (DuplicateKeyException e) {
             throw ApiException.conflict("USERNAME_TAKEN", "username '" + p.username() + "' is already taken.");
         }
+        if (caller.isClinician()) {
+            access.grant(row.id(), caller.name(), caller.name());
+        }
         return ResponseEntity.created(URI.create("/v1/patients/" + row.id())).body(row.toApi());
     }
 
     @GetMapping("/{patientId}")
-    Patient get(@PathVariable String patientId) {
-        return Ids.parse(patientId).flatMap(patients::find)
-                .map(PatientRepository.Row::toApi)
+    Patient get(@PathVariable String patientId, Caller caller) {
+        return patients.find(existing(patientId, caller)).map(PatientRepository.Row::toApi)
                 .orElseThrow(() -> notFound(patientId));
+    }
+
+    /** The id of a patient that exists and that the caller may see; 404 otherwise. */
+    private UUID existing(String patientId, Caller caller) {
+        UUID id = Ids.parse(patientId).filter(patients::exists).orElseThrow(() -> notFound(patientId));
+        access.require(caller, id, () -> notFound(patientId));
+        return id;
     }
 
     @GetMapping
     Page<Patient> list(@RequestParam(required = false) String username,
                        @RequestParam(required = false) Integer limit,
-                       @RequestParam(required = false) String cursor) {
+                       @RequestParam(required = false) String cursor, Caller caller) {
         int n = Paging.limit(limit);
-        var rows = patients.list(username, Paging.after(cursor), n);
+        var rows = patients.list(username, caller.restricted() ? caller.name() : null, Paging.after(cursor), n);
         Page<PatientRepository.Row> page = Paging.page(rows, n, PatientRepository.Row::cursor);
         return new Page<>(page.items().stream().map(PatientRepository.Row::toApi).toList(), page.nextCursor());
     }
 
     @PatchMapping("/{patientId}")
-    Patient update(@PathVariable String patientId, @RequestBody PatientChanges changes) {
+    Patient update(@PathVariable String patientId, @RequestBody PatientChanges changes, Caller caller) {
         PatientChanges c = changes.validated();
-        UUID id = Ids.parse(patientId).orElseThrow(() -> notFound(patientId));
+        UUID id = existing(patientId, caller);
         try {
             if (!patients.update(id, c.name(), c.username())) {
                 throw notFound(patientId);
@@ -74,14 +89,15 @@ class PatientController {
         } catch (DuplicateKeyException e) {
             throw ApiException.conflict("USERNAME_TAKEN", "username '" + c.username() + "' is already taken.");
         }
-        return get(patientId);
+        return get(patientId, caller);
     }
 
     /** 409 while the patient has images, unless {@code cascade=true} deletes them too. */
     @DeleteMapping("/{patientId}")
     @Transactional
-    ResponseEntity<Void> delete(@PathVariable String patientId, @RequestParam(defaultValue = "false") boolean cascade) {
-        UUID id = Ids.parse(patientId).filter(patients::exists).orElseThrow(() -> notFound(patientId));
+    ResponseEntity<Void> delete(@PathVariable String patientId, @RequestParam(defaultValue = "false") boolean cascade,
+                                Caller caller) {
+        UUID id = existing(patientId, caller);
         var images = patients.liveImages(id);
         if (!images.isEmpty() && !cascade) {
             throw ApiException.conflict("PATIENT_HAS_IMAGES", "Patient " + patientId + " has " + images.size()

@@ -69,12 +69,17 @@ public class PatientRepository {
                 .query(Long.class).single() > 0;
     }
 
-    List<Row> list(String username, Paging.Key after, int limit) {
+    /** A page of patients; with a grantee, only the patients granted to them. */
+    List<Row> list(String username, String grantee, Paging.Key after, int limit) {
         StringBuilder sql = new StringBuilder(SELECT);
         var params = new java.util.ArrayList<Object>();
         if (username != null) {
             sql.append(" and p.username = ?");
             params.add(username);
+        }
+        if (grantee != null) {
+            sql.append(org.patientimages.metadata.access.PatientAccess.GRANTED.formatted("p.id"));
+            params.add(grantee);
         }
         if (after != null) {
             sql.append(" and (p.created_at, p.id) > (?, ?)");

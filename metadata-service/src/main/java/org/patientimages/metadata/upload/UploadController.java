@@ -1,5 +1,8 @@
 package org.patientimages.metadata.upload;
 
+import org.patientimages.metadata.access.Caller;
+import org.patientimages.metadata.access.PatientAccess;
+
 import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Ids;
 import org.springframework.http.HttpStatus;
@@ -14,22 +17,30 @@ import org.springframework.web.bind.annotation.RestController;
 class UploadController {
 
     private final UploadRegistrar registrar;
+    private final PatientAccess access;
 
-    UploadController(UploadRegistrar registrar) {
+    UploadController(UploadRegistrar registrar, PatientAccess access) {
         this.registrar = registrar;
+        this.access = access;
     }
 
     /** The upload an idempotency key already names, so that a retry need not send its bytes again. */
     @GetMapping("/internal/v1/uploads")
-    UploadRegistered byIdempotencyKey(@RequestParam String patientId, @RequestParam String idempotencyKey) {
-        return Ids.parse(patientId).flatMap(id -> registrar.replayOf(id, idempotencyKey))
+    UploadRegistered byIdempotencyKey(@RequestParam String patientId, @RequestParam String idempotencyKey,
+                                      Caller caller) {
+        return Ids.parse(patientId).filter(id -> access.permits(caller, id))
+                .flatMap(id -> registrar.replayOf(id, idempotencyKey))
                 .orElseThrow(() -> ApiException.notFound("UPLOAD_NOT_FOUND",
                         "No upload of this patient has that idempotency key."));
     }
 
     /** 201 for a new upload, 200 when the idempotency key named an earlier one. */
     @PostMapping("/internal/v1/uploads")
-    ResponseEntity<UploadRegistered> register(@RequestBody UploadRegistration registration) {
+    ResponseEntity<UploadRegistered> register(@RequestBody UploadRegistration registration, Caller caller) {
+        if (registration.patientId() != null) {
+            access.require(caller, registration.patientId(), () -> ApiException.notFound("PATIENT_NOT_FOUND",
+                    "No patient with id " + registration.patientId() + "."));
+        }
         UploadRegistered result = registrar.register(registration);
         return ResponseEntity.status(result.replayed() ? HttpStatus.OK : HttpStatus.CREATED).body(result);
     }

@@ -27,7 +27,15 @@ class ProblemHandler {
 
     @ExceptionHandler(ApiException.class)
     ResponseEntity<ProblemDetail> api(ApiException e, HttpServletRequest request) {
-        return problem(e.status(), e.code(), e.getMessage(), e.retryable(), request);
+        ResponseEntity<ProblemDetail> answer = problem(e.status(), e.code(), e.getMessage(), e.retryable(), request);
+        if (e instanceof org.patientimages.metadata.access.AccessDenied denied) {
+            // for the gateway's audit trail only; the client sees a plain 404
+            return ResponseEntity.status(answer.getStatusCode()).headers(answer.getHeaders())
+                    .header(org.patientimages.metadata.access.AccessDenied.DENIED_HEADER, "true")
+                    .header(org.patientimages.metadata.access.AccessDenied.PATIENT_HEADER, denied.patientId().toString())
+                    .body(answer.getBody());
+        }
+        return answer;
     }
 
     @ExceptionHandler(HttpMessageNotReadableException.class)

@@ -1,0 +1,74 @@
+package org.patientimages.gateway.audit;
+
+import org.springframework.http.server.PathContainer;
+import org.springframework.web.util.pattern.PathPattern;
+import org.springframework.web.util.pattern.PathPatternParser;
+
+import java.util.List;
+import java.util.Map;
+
+/** What a public call does, in the audit trail's words: its action and the resource it names. */
+final class AuditActions {
+
+    /** One kind of call; {@code idVariable} is the path variable naming the resource, if any. */
+    record Action(String name, String resourceType, String idVariable) {
+    }
+
+    /** A call matched: its action, the resource id from the path and the patient id when the path names one. */
+    record Match(Action action, String resourceId, String patientId) {
+    }
+
+    private record Route(String method, PathPattern pattern, Action action) {
+    }
+
+    private static final PathPatternParser PARSER = new PathPatternParser();
+
+    private static final List<Route> ROUTES = List.of(
+            route("POST", "/v1/patients", "patient.create", "patient", null),
+            route("GET", "/v1/patients", "patient.list", "patient", null),
+            route("GET", "/v1/patients/{patientId}", "patient.read", "patient", "patientId"),
+            route("PATCH", "/v1/patients/{patientId}", "patient.update", "patient", "patientId"),
+            route("DELETE", "/v1/patients/{patientId}", "patient.delete", "patient", "patientId"),
+            route("GET", "/v1/patients/{patientId}/grants", "grant.list", "patient", "patientId"),
+            route("PUT", "/v1/patients/{patientId}/grants/{username}", "grant.create", "grant", "username"),
+            route("DELETE", "/v1/patients/{patientId}/grants/{username}", "grant.delete", "grant", "username"),
+            route("POST", "/v1/patients/{patientId}/images", "image.upload", "image", null),
+            route("GET", "/v1/patients/{patientId}/images", "image.list", "image", null),
+            route("GET", "/v1/images", "image.search", "image", null),
+            route("GET", "/v1/images/{imageId}", "image.read", "image", "imageId"),
+            route("PATCH", "/v1/images/{imageId}", "image.update", "image", "imageId"),
+            route("DELETE", "/v1/images/{imageId}", "image.delete", "image", "imageId"),
+            route("GET", "/v1/images/{imageId}/content", "image.download", "image", "imageId"),
+            route("GET", "/v1/images/{imageId}/thumbnail", "image.thumbnail", "image", "imageId"),
+            route("PUT", "/v1/images/{imageId}/tags", "image.tag", "image", "imageId"),
+            route("POST", "/v1/images/{imageId}/tags", "image.tag", "image", "imageId"),
+            route("DELETE", "/v1/images/{imageId}/tags/{tag}", "image.tag", "image", "imageId"),
+            route("GET", "/v1/jobs/{jobId}", "job.read", "job", "jobId"),
+            route("GET", "/v1/jobs/{jobId}/events", "job.read", "job", "jobId"),
+            route("GET", "/v1/audit", "audit.read", "audit", null));
+
+    private static final Action OTHER = new Action("other", null, null);
+
+    private AuditActions() {
+    }
+
+    private static Route route(String method, String pattern, String name, String type, String idVariable) {
+        return new Route(method, PARSER.parse(pattern), new Action(name, type, idVariable));
+    }
+
+    static Match match(String method, String path) {
+        PathContainer container = PathContainer.parsePath(path);
+        for (Route route : ROUTES) {
+            if (!route.method.equals(method)) {
+                continue;
+            }
+            PathPattern.PathMatchInfo info = route.pattern.matchAndExtract(container);
+            if (info != null) {
+                Map<String, String> variables = info.getUriVariables();
+                String id = route.action.idVariable() == null ? null : variables.get(route.action.idVariable());
+                return new Match(route.action, id, variables.get("patientId"));
+            }
+        }
+        return new Match(OTHER, null, null);
+    }
+}
