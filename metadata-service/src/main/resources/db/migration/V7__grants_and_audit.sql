@@ -37,6 +37,9 @@ create trigger audit_log_no_update_or_delete before update or delete on audit_lo
 create trigger audit_log_no_truncate before truncate on audit_log
     for each statement execute function audit_log_append_only();
 
+-- The API request an outbox message came from: sent on as a Kafka header, for the logs.
+alter table outbox add column request_id text;
+
 -- The application's role, when it is not the one that runs the migrations: data rights on every table,
 -- but only read and append on the audit log, and nothing on the migration history.
 do $$

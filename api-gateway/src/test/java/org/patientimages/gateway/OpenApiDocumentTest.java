@@ -1,5 +1,8 @@
 package org.patientimages.gateway;
 
+import org.patientimages.localstack.testing.TestHttp;
+import org.springframework.boot.test.web.server.LocalServerPort;
+
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Qualifier;
@@ -15,8 +18,12 @@ import java.util.TreeSet;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The OpenAPI document and the controllers describe the same public operations. */
-@SpringBootTest(properties = "patient-images.staging.directory=target/test-staging")
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = {"patient-images.staging.directory=target/test-staging", "management.server.port=0"})
 class OpenApiDocumentTest {
+
+    @LocalServerPort
+    int port;
 
     @Autowired
     @Qualifier("requestMappingHandlerMapping")
@@ -40,5 +47,15 @@ class OpenApiDocumentTest {
         }
 
         assertThat(implemented).isNotEmpty().isEqualTo(documented);
+
+        // what springdoc generates from the code, served without a token at /v3/api-docs, says the same
+        TestHttp.Answer apiDocs = new TestHttp("http://127.0.0.1:" + port).get("/v3/api-docs");
+        assertThat(apiDocs.status()).isEqualTo(200);
+        Set<String> generated = new TreeSet<>();
+        apiDocs.json().path("paths").properties().forEach(path -> path.getValue().propertyNames()
+                .forEach(method -> generated.add(method.toUpperCase() + " " + path.getKey())));
+        assertThat(generated).isEqualTo(documented);
+        assertThat(new TestHttp("http://127.0.0.1:" + port).get("/swagger-ui/index.html").status()).isEqualTo(200);
+        assertThat(new TestHttp("http://127.0.0.1:" + port).get("/v1/patients").status()).isEqualTo(401);
     }
 }

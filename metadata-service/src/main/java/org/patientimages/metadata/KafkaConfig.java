@@ -1,5 +1,7 @@
 package org.patientimages.metadata;
 
+import org.patientimages.events.KafkaHealth;
+
 import com.google.protobuf.InvalidProtocolBufferException;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.TopicPartition;
@@ -29,6 +31,12 @@ class KafkaConfig {
     @ConfigurationProperties("patient-images.kafka")
     record KafkaTopicsProperties(@DefaultValue("12") int partitions, @DefaultValue("1") short replicationFactor,
                                  @DefaultValue("15m") Duration retryFor) {
+    }
+
+    /** Readiness: the cluster answers. */
+    @Bean("kafkaHealthIndicator")
+    KafkaHealth kafkaHealth(KafkaAdmin admin) {
+        return new KafkaHealth(admin.getConfigurationProperties());
     }
 
     @Bean

@@ -1,5 +1,12 @@
 package org.patientimages.worker;
 
+import org.springframework.kafka.config.ContainerCustomizer;
+import org.springframework.kafka.listener.ConcurrentMessageListenerContainer;
+
+import org.patientimages.events.KafkaHealth;
+
+import io.micrometer.core.instrument.MeterRegistry;
+
 import com.google.protobuf.InvalidProtocolBufferException;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -42,7 +49,18 @@ class KafkaConfig {
     @ConfigurationProperties("patient-images.worker")
     record WorkerProperties(@DefaultValue("4") int concurrency, @DefaultValue("1s") Duration retryInitial,
                             @DefaultValue("30s") Duration retryMaxInterval, @DefaultValue("5m") Duration retryFor,
-                            @DefaultValue("12") int partitions, @DefaultValue("1") short replicationFactor) {
+                            @DefaultValue("12") int partitions, @DefaultValue("1") short replicationFactor,
+                            @DefaultValue("60s") Duration shutdownGrace) {
+    }
+
+    /**
+     * Graceful stop: a stopping worker polls no more and waits up to {@code shutdown-grace} for its jobs in
+     * flight. A job that ends in time is committed; one that does not is never committed, so the group hands it
+     * to another worker, which finishes it (each step is idempotent).
+     */
+    @Bean
+    ContainerCustomizer<Object, Object, ConcurrentMessageListenerContainer<Object, Object>> gracefulStop(WorkerProperties p) {
+        return container -> container.getContainerProperties().setShutdownTimeout(p.shutdownGrace().toMillis());
     }
 
     @Bean
@@ -56,11 +74,22 @@ class KafkaConfig {
         return TopicBuilder.name(name).partitions(p.partitions()).replicas(p.replicationFactor()).build();
     }
 
+    /** Readiness: the cluster answers. */
+    @Bean("kafkaHealthIndicator")
+    KafkaHealth kafkaHealth(KafkaAdmin admin) {
+        return new KafkaHealth(admin.getConfigurationProperties());
+    }
+
     @Bean
     DefaultErrorHandler kafkaErrorHandler(KafkaOperations<Object, Object> kafka, JobReporter reporter,
-                                          UploadProcessor processor, WorkerProperties p) {
+                                          UploadProcessor processor, WorkerProperties p, MeterRegistry registry) {
         var deadLetters = new DeadLetterPublishingRecoverer(kafka,
                 (record, e) -> new TopicPartition(record.topic() + Topics.DEAD_LETTER_SUFFIX, record.partition()));
+        // at zero from the start, so that dashboards and alerts see them before the first one
+        for (String topic : List.of(Topics.UPLOADS, Topics.IMAGE_DELETIONS)) {
+            registry.counter("kafka.retries", "topic", topic);
+            registry.counter("kafka.dead.letters", "topic", topic);
+        }
         var backOff = new ExponentialBackOff(p.retryInitial().toMillis(), 2.0);
         backOff.setMaxInterval(p.retryMaxInterval().toMillis());
         backOff.setMaxElapsedTime(p.retryFor().toMillis());
@@ -76,11 +105,13 @@ class KafkaConfig {
             }
             log.error("dead-lettering record {}-{}@{}: {}", record.topic(), record.partition(), record.offset(),
                     e.getCause() == null ? e.toString() : e.getCause().toString());
+            registry.counter("kafka.dead.letters", "topic", record.topic()).increment();
             deadLetters.accept(record, e);
         }, backOff);
         handler.addNotRetryableExceptions(NOT_RETRYABLE.toArray(Class[]::new));
         handler.setRetryListeners((record, e, attempt) -> {
             UploadAccepted upload = decode(record);
+            registry.counter("kafka.retries", "topic", record.topic()).increment();
             if (upload != null && isRetryable(e)) {
                 long next = Math.min(p.retryMaxInterval().toMillis(),
                         p.retryInitial().toMillis() << Math.min(20, attempt - 1));

@@ -51,11 +51,15 @@ public class AuditFilter extends OncePerRequestFilter {
         response.setHeader(REQUEST_ID_HEADER, requestId);
         MDC.put(REQUEST_ID_MDC, requestId);
         Instant at = Instant.now();
+        long started = System.nanoTime();
         try {
             chain.doFilter(request, response);
         } finally {
             try {
                 if (request.getRequestURI().startsWith("/v1/")) {
+                    // one line per request: ids only, never the query (a search may hold a name)
+                    log.info("{} {} {} {} ms", request.getMethod(), request.getRequestURI(), response.getStatus(),
+                            (System.nanoTime() - started) / 1_000_000);
                     record(request, response, at, requestId);
                 }
             } finally {

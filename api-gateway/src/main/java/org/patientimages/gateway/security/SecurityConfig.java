@@ -12,6 +12,8 @@ import org.springframework.http.MediaType;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.oauth2.core.DelegatingOAuth2TokenValidator;
+import org.springframework.security.oauth2.core.OAuth2TokenValidator;
+import org.springframework.security.oauth2.jwt.Jwt;
 import org.springframework.security.oauth2.jwt.JwtClaimValidator;
 import org.springframework.security.oauth2.jwt.JwtDecoder;
 import org.springframework.security.oauth2.jwt.JwtDecoders;
@@ -58,7 +60,7 @@ class SecurityConfig {
                         // the management port is bound to loopback (management.server.address)
                         .requestMatchers(EndpointRequest.toAnyEndpoint()).permitAll()
                         .requestMatchers("/v3/api-docs", "/v3/api-docs/**", "/swagger-ui.html", "/swagger-ui/**",
-                                "/error").permitAll()
+                                "/openapi.yaml", "/error").permitAll()
                         .requestMatchers("/v1/audit", "/v1/audit/**").hasAnyRole(AUDITOR, ADMIN)
                         .requestMatchers("/v1/patients/*/grants", "/v1/patients/*/grants/**").hasRole(ADMIN)
                         .requestMatchers(HttpMethod.POST, "/v1/patients", "/v1/patients/*/images")
@@ -91,13 +93,17 @@ class SecurityConfig {
             NimbusJwtDecoder decoder = properties.jwkSetUri() != null
                     ? NimbusJwtDecoder.withJwkSetUri(properties.jwkSetUri().toString()).build()
                     : (NimbusJwtDecoder) JwtDecoders.fromIssuerLocation(properties.issuerUri().toString());
-            decoder.setJwtValidator(new DelegatingOAuth2TokenValidator<>(
-                    new JwtTimestampValidator(properties.clockSkew()),
-                    new JwtIssuerValidator(properties.issuerUri().toString()),
-                    new JwtClaimValidator<Collection<String>>("aud",
-                            aud -> aud != null && aud.contains(properties.audience()))));
+            decoder.setJwtValidator(tokenValidator(properties));
             return decoder;
         });
+    }
+
+    /** A signed token passes only when it is current, from our issuer and for our audience. */
+    static OAuth2TokenValidator<Jwt> tokenValidator(SecurityProperties properties) {
+        return new DelegatingOAuth2TokenValidator<>(
+                new JwtTimestampValidator(properties.clockSkew()),
+                new JwtIssuerValidator(properties.issuerUri().toString()),
+                new JwtClaimValidator<Collection<String>>("aud", aud -> aud != null && aud.contains(properties.audience())));
     }
 
     private static void problem(JsonMapper json, HttpServletRequest request, HttpServletResponse response, String code,

@@ -1,5 +1,8 @@
 package org.patientimages.gateway.upload;
 
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+
 import jakarta.servlet.http.HttpServletRequest;
 import org.apache.commons.fileupload2.core.FileItemInput;
 import org.apache.commons.fileupload2.core.FileItemInputIterator;
@@ -44,9 +47,11 @@ class UploadController {
     private final UploadProperties properties;
     private final JsonMapper json;
     private final ContentSniffer sniffer;
+    private final MeterRegistry registry;
 
     UploadController(MetadataClient metadata, StagingArea staging, UploadProperties properties, JsonMapper json,
-                     ContentSniffer sniffer) {
+                     ContentSniffer sniffer, MeterRegistry registry) {
+        this.registry = registry;
         this.metadata = metadata;
         this.staging = staging;
         this.properties = properties;
@@ -54,10 +59,23 @@ class UploadController {
         this.sniffer = sniffer;
     }
 
+    /** Counted: {@code uploads.accepted}, {@code uploads.rejected} by reason, {@code uploads.received} in bytes. */
     @PostMapping("/v1/patients/{patientId}/images")
     ResponseEntity<Map<String, Object>> upload(@PathVariable String patientId,
                                                @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey,
                                                HttpServletRequest request) throws IOException {
+        try {
+            ResponseEntity<Map<String, Object>> accepted = accept(patientId, idempotencyKey, request);
+            registry.counter("uploads.accepted").increment();
+            return accepted;
+        } catch (ApiProblem e) {
+            registry.counter("uploads.rejected", "reason", e.code()).increment();
+            throw e;
+        }
+    }
+
+    private ResponseEntity<Map<String, Object>> accept(String patientId, String idempotencyKey, HttpServletRequest request)
+            throws IOException {
         long limit = properties.maxFileSize().toBytes();
         if (!JakartaServletFileUpload.isMultipartContent(request)) {
             throw new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "MULTIPART_REQUIRED",
@@ -88,6 +106,8 @@ class UploadController {
         boolean keep = false;
         try {
             Received received = receive(request, key, limit);
+            DistributionSummary.builder("uploads.received").baseUnit("bytes").description("Bytes of files received")
+                    .register(registry).record(received.staged.sizeBytes());
             UploadMetadata meta = received.metadata.validated();
             staging.commit(received.staged, key);
             Map<String, Object> registration = new LinkedHashMap<>();

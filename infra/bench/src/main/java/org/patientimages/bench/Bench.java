@@ -31,6 +31,15 @@ final class Bench {
         return options;
     }
 
+    /** A request to the gateway, with the caller's bearer token ({@code --token}; ./dev passes an admin's). */
+    static java.net.http.HttpRequest.Builder request(String uri, String token) {
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(uri));
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        return request;
+    }
+
     /** The nearest-rank percentile (100 is the maximum); NaN of no values. */
     static double percentile(List<Double> values, int percentile) {
         if (values.isEmpty()) {

@@ -41,20 +41,23 @@ public final class SearchBenchmark {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
     private final String api;
+    private final String token;
 
-    private SearchBenchmark(String api) {
+    private SearchBenchmark(String api, String token) {
         this.api = api;
+        this.token = token;
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> options = Bench.options(args, "--images N --patients N --rounds N --api URL --jdbc URL"
-                + " --out FILE | --clean true");
+        Map<String, String> options = Bench.options(args, "--images N --patients N --rounds N --api URL --token T"
+                + " --jdbc URL --out FILE | --clean true");
         int images = Integer.parseInt(options.getOrDefault("images", "100000"));
         int patients = Integer.parseInt(options.getOrDefault("patients", "1000"));
         int rounds = Integer.parseInt(options.getOrDefault("rounds", "200"));
         String jdbc = options.getOrDefault("jdbc", "jdbc:postgresql://127.0.0.1:5432/patients_db");
         Path out = Path.of(options.getOrDefault("out", "search-benchmark.json"));
-        SearchBenchmark bench = new SearchBenchmark(options.getOrDefault("api", "http://127.0.0.1:9797"));
+        SearchBenchmark bench = new SearchBenchmark(options.getOrDefault("api", "http://127.0.0.1:9797"),
+                options.get("token"));
 
         String heavyPatient;
         long total;
@@ -155,7 +158,7 @@ public final class SearchBenchmark {
     }
 
     private JsonNode get(String path) throws IOException, InterruptedException {
-        HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(URI.create(api + path)).GET().build(),
+        HttpResponse<byte[]> response = http.send(Bench.request(api + path, token).GET().build(),
                 HttpResponse.BodyHandlers.ofByteArray());
         if (response.statusCode() != 200) {
             throw new IllegalStateException(path + " answered " + response.statusCode() + ": " + new String(response.body()));

@@ -61,6 +61,7 @@ public final class UploadBenchmark {
     private final long size;
     private final int concurrency;
     private final String api;
+    private final String token;
     private final byte[] block;
     private final HttpClient http;
 
@@ -70,6 +71,7 @@ public final class UploadBenchmark {
         this.size = parseSize(options.getOrDefault("size", "1MiB"));
         this.concurrency = Integer.parseInt(options.getOrDefault("concurrency", "16"));
         this.api = options.getOrDefault("api", "http://127.0.0.1:9797");
+        this.token = options.get("token");
         if (size > Integer.MAX_VALUE - 64) {
             throw new IllegalArgumentException("--size at most 2 GiB");
         }
@@ -90,7 +92,7 @@ public final class UploadBenchmark {
         int status = 1;
         try {
             new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N [--warmup N] [--skip-direct true]"
-                    + " [--keep true] --api URL --jdbc URL --s3 URL --out FILE")).run();
+                    + " [--keep true] --api URL --token T --jdbc URL --s3 URL --out FILE")).run();
             status = 0;
         } finally {
             System.exit(status); // the HTTP client's threads would keep the JVM alive
@@ -119,7 +121,7 @@ public final class UploadBenchmark {
         }
         if (!Boolean.parseBoolean(options.getOrDefault("keep", "false"))) {
             // after both runs: the workers deleting the objects would slow the direct run down
-            http.send(HttpRequest.newBuilder(URI.create(api + "/v1/patients/" + patient + "?cascade=true")).DELETE().build(),
+            http.send(Bench.request(api + "/v1/patients/" + patient + "?cascade=true", token).DELETE().build(),
                     HttpResponse.BodyHandlers.discarding());
         }
 
@@ -310,7 +312,7 @@ public final class UploadBenchmark {
         byte[] head = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bench-" + index
                 + ".bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
         byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
-        HttpRequest request = HttpRequest.newBuilder(URI.create(api + "/v1/patients/" + patient + "/images"))
+        HttpRequest request = Bench.request(api + "/v1/patients/" + patient + "/images", token)
                 .header("Content-Type", "multipart/form-data; boundary=" + boundary)
                 .POST(HttpRequest.BodyPublishers.concat(HttpRequest.BodyPublishers.ofByteArray(head),
                         HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> content(index)),
@@ -325,7 +327,7 @@ public final class UploadBenchmark {
     }
 
     private JsonNode post(String path, String json) throws Exception {
-        HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(URI.create(api + path))
+        HttpResponse<byte[]> response = http.send(Bench.request(api + path, token)
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
                 HttpResponse.BodyHandlers.ofByteArray());
         if (response.statusCode() != 201) {

@@ -325,6 +325,7 @@ class EndToEndIT {
             OutputStream out = socket.getOutputStream();
             String boundary = "xyz";
             out.write(("POST /v1/patients/" + patientId + "/images HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Authorization: Bearer " + stack.adminToken + "\r\n"
                     + "Content-Type: multipart/form-data; boundary=" + boundary + "\r\n"
                     + "Content-Length: " + (100L * 1024 * 1024 * 1024) + "\r\n\r\n"
                     + "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n\r\n")
@@ -353,6 +354,7 @@ class EndToEndIT {
         HttpResponse<String> answer = client.send(HttpRequest.newBuilder(
                         URI.create(gateway.url() + "/v1/patients/" + patientId + "/images"))
                 .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .header("Authorization", "Bearer " + stack.adminToken)
                 .POST(HttpRequest.BodyPublishers.ofInputStream(() -> body)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(answer.statusCode()).isEqualTo(413);
         assertThat(answer.body()).contains("FILE_TOO_LARGE");
@@ -366,6 +368,7 @@ class EndToEndIT {
             socket.setSoTimeout(20_000);
             OutputStream out = socket.getOutputStream();
             out.write(("POST /v1/patients/" + patientId + "/images HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Authorization: Bearer " + stack.adminToken + "\r\n"
                     + "Content-Type: multipart/form-data; boundary=lie\r\nContent-Length: 100000\r\n\r\n"
                     + "--lie\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
@@ -391,6 +394,50 @@ class EndToEndIT {
         await().atMost(Duration.ofSeconds(30)).until(() -> !Files.exists(halfWritten) && !Files.exists(neverRecorded));
         assertThat(fresh).as("a file still within its grace period stays").exists();
         Files.delete(fresh);
+    }
+
+    @Test
+    @Order(12)
+    void every_service_is_ready_exposes_its_metrics_and_logs_the_request_id_through_kafka() throws Exception {
+        String requestId = "e2e-trace-" + UUID.randomUUID();
+        var accepted = api.postMultipart("/v1/patients/" + patientId + "/images",
+                List.of(Part.bytes("file", "traced.bin", "application/octet-stream", randomBytes(100_000))),
+                "X-Request-Id", requestId);
+        assertThat(accepted.status()).isEqualTo(202);
+        assertThat(accepted.header("X-Request-Id")).isEqualTo(requestId);
+        awaitSucceeded(accepted.json().path("jobId").asString());
+
+        ServiceProcess worker = stack.workers.get(0);
+        for (ServiceProcess service : List.of(gateway, stack.metadata, worker)) {
+            JsonNode readiness = new TestHttp(service.managementUrl()).get("/actuator/health/readiness").json();
+            assertThat(readiness.path("status").asString()).as(service.name).isEqualTo("UP");
+        }
+        assertThat(new TestHttp(stack.metadata.managementUrl()).get("/actuator/health/readiness").json()
+                .path("components").propertyNames()).contains("db", "kafka");
+        assertThat(new TestHttp(worker.managementUrl()).get("/actuator/health/readiness").json()
+                .path("components").propertyNames()).contains("kafka", "objectStore");
+
+        assertThat(metrics(gateway)).contains("uploads_accepted_total", "uploads_received_bytes_count",
+                "uploads_rejected_total{reason=\"FILE_TOO_LARGE\"}", "http_server_requests_seconds_count");
+        assertThat(metrics(worker)).contains("upload_jobs_total{outcome=\"succeeded\"}",
+                "upload_job_duration_seconds_bucket", "s3_calls_seconds_count{operation=\"PutObject\",outcome=\"success\"}",
+                "kafka_retries_total", "kafka_dead_letters_total", "kafka_consumer_fetch_manager_records_lag",
+                "jvm_memory_used_bytes");
+        assertThat(metrics(stack.metadata)).contains("job_events_recorded_total", "audit_records_total",
+                "hikaricp_connections_active");
+
+        // the gateway's request id reaches the worker's log through the Kafka header; the file name never does
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(worker.log).contains(requestId));
+        assertThat(Files.readString(gateway.log)).contains(requestId);
+        for (ServiceProcess service : List.of(gateway, stack.metadata, worker)) {
+            assertThat(Files.readString(service.log)).as(service.name).doesNotContain("traced.bin", stack.adminToken);
+        }
+    }
+
+    private static String metrics(ServiceProcess service) {
+        TestHttp.Answer answer = new TestHttp(service.managementUrl()).get("/actuator/prometheus");
+        assertThat(answer.status()).as(service.name).isEqualTo(200);
+        return answer.text();
     }
 
     // --- helpers

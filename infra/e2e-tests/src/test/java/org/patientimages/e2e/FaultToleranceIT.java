@@ -233,6 +233,7 @@ class FaultToleranceIT {
         try (Socket socket = new Socket("127.0.0.1", stack.gateway.port)) {
             OutputStream out = socket.getOutputStream();
             out.write(("POST /v1/patients/" + patientId + "/images HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Authorization: Bearer " + stack.adminToken + "\r\n"
                     + "Idempotency-Key: killed-1\r\nContent-Type: multipart/form-data; boundary=" + boundary + "\r\n"
                     + "Content-Length: " + (content.length + 1000) + "\r\n\r\n--" + boundary + "\r\n"
                     + "Content-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\n\r\n")

@@ -17,13 +17,16 @@ final class ServiceProcess implements AutoCloseable {
 
     final String name;
     final int port;
+    /** Where its actuator answers: its own port, or the management port when it has one. */
+    final int managementPort;
     final Path log;
     private final List<String> command;
     private Process process;
 
-    private ServiceProcess(String name, int port, Path log, List<String> command) {
+    private ServiceProcess(String name, int port, int managementPort, Path log, List<String> command) {
         this.name = name;
         this.port = port;
+        this.managementPort = managementPort;
         this.log = log;
         this.command = command;
         this.process = launch();
@@ -41,22 +44,37 @@ final class ServiceProcess implements AutoCloseable {
     }
 
     static ServiceProcess start(String module, int port, String... arguments) {
-        Path jar = ROOT.resolve(module).resolve("target").resolve(module + "-" + VERSION + "-exec.jar");
+        return start(module, port, port, arguments);
+    }
+
+    /** A service whose actuator has a port of its own (the gateway's, kept off the public port). */
+    static ServiceProcess start(String module, int port, int managementPort, String... arguments) {
+        String artifact = Path.of(module).getFileName().toString();
+        Path jar = ROOT.resolve(module).resolve("target").resolve(artifact + "-" + VERSION + "-exec.jar");
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException("build the services first: " + jar + " is missing");
         }
-        return java(module, port, List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar.toString(),
-                "--server.port=" + port), arguments);
+        List<String> command = new ArrayList<>(List.of("-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar.toString(),
+                "--server.port=" + port));
+        if (managementPort != port) {
+            command.add("--management.server.port=" + managementPort);
+        }
+        return java(artifact, port, managementPort, command, arguments);
     }
 
     private static ServiceProcess java(String name, int port, List<String> jvmAndMain, String... arguments) {
+        return java(name, port, port, jvmAndMain, arguments);
+    }
+
+    private static ServiceProcess java(String name, int port, int managementPort, List<String> jvmAndMain,
+                                       String... arguments) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmAndMain);
         command.addAll(List.of(arguments));
         try {
             Path logs = Files.createDirectories(Path.of("target", "e2e-logs"));
-            return new ServiceProcess(name, port, logs.resolve(name + "-" + port + ".log"), command);
+            return new ServiceProcess(name, port, managementPort, logs.resolve(name + "-" + port + ".log"), command);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -111,6 +129,10 @@ final class ServiceProcess implements AutoCloseable {
 
     String url() {
         return "http://127.0.0.1:" + port;
+    }
+
+    String managementUrl() {
+        return "http://127.0.0.1:" + managementPort;
     }
 
     boolean isAlive() {

@@ -2,6 +2,7 @@ package org.patientimages.e2e;
 
 import org.patientimages.localstack.LocalPostgres;
 import org.patientimages.localstack.LocalS3;
+import org.patientimages.localstack.Tokens;
 import org.patientimages.localstack.testing.TestHttp;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
@@ -10,6 +11,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,10 +37,14 @@ final class TestStack implements AutoCloseable {
     final int s3Port;
     final Path s3Data;
     private LocalS3 s3;
+    /** The OpenID Connect issuer (the dev stack's own), as a process. */
+    final ServiceProcess identity;
     final ServiceProcess metadata;
     final ServiceProcess gateway;
     final List<ServiceProcess> workers = new ArrayList<>();
+    /** The gateway as an admin calls it. */
     final TestHttp api;
+    final String adminToken;
 
     private TestStack(long maxFileBytes) throws IOException {
         postgres = LocalPostgres.startTransient().createDatabase(DATABASE);
@@ -52,12 +58,32 @@ final class TestStack implements AutoCloseable {
         s3Data = Files.createTempDirectory("s3");
         s3Port = ServiceProcess.freePort();
         startS3();
+        int identityPort = ServiceProcess.freePort();
+        identity = ServiceProcess.start("infra/identity", identityPort,
+                "--spring.security.oauth2.authorizationserver.issuer=http://127.0.0.1:" + identityPort,
+                "--spring.security.oauth2.authorizationserver.client.cli.token.access-token-time-to-live=2h",
+                // a machine whose tokens live 2 s, and one whose tokens are for another service
+                "--spring.security.oauth2.authorizationserver.client.brief.registration.client-id=brief",
+                "--spring.security.oauth2.authorizationserver.client.brief.registration.client-secret={noop}brief-secret",
+                "--spring.security.oauth2.authorizationserver.client.brief.registration.client-authentication-methods=client_secret_basic",
+                "--spring.security.oauth2.authorizationserver.client.brief.registration.authorization-grant-types=client_credentials",
+                "--spring.security.oauth2.authorizationserver.client.brief.token.access-token-time-to-live=2s",
+                "--patient-images.identity.client-roles.brief=admin",
+                "--spring.security.oauth2.authorizationserver.client.elsewhere.registration.client-id=elsewhere",
+                "--spring.security.oauth2.authorizationserver.client.elsewhere.registration.client-secret={noop}elsewhere-secret",
+                "--spring.security.oauth2.authorizationserver.client.elsewhere.registration.client-authentication-methods=client_secret_basic",
+                "--spring.security.oauth2.authorizationserver.client.elsewhere.registration.authorization-grant-types=client_credentials",
+                "--patient-images.identity.client-roles.elsewhere=admin",
+                "--patient-images.identity.client-audiences.elsewhere=another-service");
         metadata = ServiceProcess.start("metadata-service",
                 "--spring.datasource.url=" + postgres.jdbcUrl(DATABASE),
                 "--spring.kafka.bootstrap-servers=" + bootstrapServers);
         awaitHealthy(metadata);
-        gateway = ServiceProcess.start("api-gateway",
+        awaitPort(identity);
+        gateway = ServiceProcess.start("api-gateway", ServiceProcess.freePort(), ServiceProcess.freePort(),
                 "--patient-images.metadata.url=" + metadata.url(),
+                "--patient-images.security.issuer-uri=" + identity.url(),
+                "--patient-images.security.clock-skew=0s",
                 "--patient-images.staging.directory=" + staging,
                 "--patient-images.storage.endpoint=" + s3Endpoint(),
                 "--patient-images.upload.max-file-size=" + maxFileBytes + "B",
@@ -65,7 +91,8 @@ final class TestStack implements AutoCloseable {
                 "--patient-images.staging.cleanup-interval=1s",
                 "--patient-images.staging.cleanup-grace=5s");
         awaitHealthy(gateway);
-        api = new TestHttp(gateway.url());
+        adminToken = token("admin");
+        api = new TestHttp(gateway.url()).withToken(adminToken);
     }
 
     static TestStack start(long maxFileBytes) {
@@ -87,6 +114,16 @@ final class TestStack implements AutoCloseable {
         workers.add(worker);
         awaitHealthy(worker);
         return worker;
+    }
+
+    /** A demo user's access token from the issuer, got through its login form. */
+    String token(String user) {
+        return Tokens.forUser(URI.create(identity.url()), user, Tokens.devPassword(user));
+    }
+
+    /** A machine's access token (client credentials). */
+    String clientToken(String clientId, String secret) {
+        return Tokens.forClient(URI.create(identity.url()), clientId, secret);
     }
 
     String s3Endpoint() {
@@ -125,7 +162,7 @@ final class TestStack implements AutoCloseable {
     }
 
     static void awaitHealthy(ServiceProcess service) {
-        TestHttp http = new TestHttp(service.url());
+        TestHttp http = new TestHttp(service.managementUrl());
         await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() -> {
             if (!service.isAlive()) {
                 throw new AssertionError(service.name + " exited; see " + service.log.toAbsolutePath());
@@ -139,6 +176,7 @@ final class TestStack implements AutoCloseable {
         List<ServiceProcess> services = new ArrayList<>(workers);
         services.add(gateway);
         services.add(metadata);
+        services.add(identity);
         for (ServiceProcess service : services) {
             if (service != null) {
                 service.close();

@@ -31,9 +31,17 @@ public class IdentityApplication {
      * @param audience      the {@code aud} of every access token
      * @param users         user name → password and roles (passwords in Spring Security's {@code {id}} form)
      * @param clientRoles   client id → roles, for tokens a client gets for itself (client_credentials)
+     * @param clientAudiences client id → the audience of its tokens, when not {@code audience} (a client of
+     *                      another service)
      */
     @ConfigurationProperties("patient-images.identity")
-    public record IdentityProperties(String audience, Map<String, DemoUser> users, Map<String, List<String>> clientRoles) {
+    public record IdentityProperties(String audience, Map<String, DemoUser> users, Map<String, List<String>> clientRoles,
+                                     Map<String, String> clientAudiences) {
+        public IdentityProperties {
+            users = users == null ? Map.of() : users;
+            clientRoles = clientRoles == null ? Map.of() : clientRoles;
+            clientAudiences = clientAudiences == null ? Map.of() : clientAudiences;
+        }
     }
 
     public record DemoUser(String password, List<String> roles) {
@@ -69,7 +77,9 @@ public class IdentityApplication {
                         .filter(a -> a.startsWith("ROLE_")).map(a -> a.substring(5)).toList();
                 context.getClaims().claim("preferred_username", principal.getName());
             }
-            context.getClaims().audience(List.of(properties.audience())).claim("roles", roles);
+            String audience = properties.clientAudiences()
+                    .getOrDefault(context.getRegisteredClient().getClientId(), properties.audience());
+            context.getClaims().audience(List.of(audience)).claim("roles", roles);
         };
     }
 }

@@ -1,5 +1,7 @@
 package org.patientimages.metadata.audit;
 
+import io.micrometer.core.instrument.MeterRegistry;
+
 import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Ids;
 import org.patientimages.metadata.web.Page;
@@ -36,9 +38,11 @@ class AuditController {
             rs.getString("client_address"), rs.getString("request_id"));
 
     private final JdbcClient jdbc;
+    private final MeterRegistry registry;
 
-    AuditController(JdbcClient jdbc) {
+    AuditController(JdbcClient jdbc, MeterRegistry registry) {
         this.jdbc = jdbc;
+        this.registry = registry;
     }
 
     /** Appends a record; the same id twice (a retry) is recorded once. */
@@ -52,6 +56,7 @@ class AuditController {
                 .params(r.id(), Timestamps.sql(r.at()), r.actor(), r.roles(), r.action(), r.outcome(), r.status(),
                         r.patientId(), r.resourceType(), r.resourceId(), r.clientAddress(), r.requestId())
                 .update();
+        registry.counter("audit.records", "outcome", r.outcome()).increment();
         return ResponseEntity.status(HttpStatus.CREATED).build();
     }
 

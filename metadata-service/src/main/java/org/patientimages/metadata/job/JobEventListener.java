@@ -1,5 +1,7 @@
 package org.patientimages.metadata.job;
 
+import io.micrometer.core.instrument.MeterRegistry;
+
 import com.google.protobuf.InvalidProtocolBufferException;
 import org.patientimages.events.Topics;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -23,9 +25,11 @@ import java.util.UUID;
 class JobEventListener {
 
     private final JobEventRecorder recorder;
+    private final MeterRegistry registry;
 
-    JobEventListener(JobEventRecorder recorder) {
+    JobEventListener(JobEventRecorder recorder, MeterRegistry registry) {
         this.recorder = recorder;
+        this.registry = registry;
     }
 
     @KafkaListener(id = "job-events", topics = Topics.JOB_EVENTS, groupId = "metadata-service", batch = "true")
@@ -42,6 +46,7 @@ class JobEventListener {
             }
         }
         recorder.recordAll(facts);
+        facts.forEach(f -> registry.counter("job.events.recorded", "type", f.fact().getClass().getSimpleName()).increment());
     }
 
     static JobFact fact(JobEvent e) throws InvalidProtocolBufferException {

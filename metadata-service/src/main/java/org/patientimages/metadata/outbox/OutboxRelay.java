@@ -1,5 +1,9 @@
 package org.patientimages.metadata.outbox;
 
+import java.nio.charset.StandardCharsets;
+
+import org.patientimages.events.Topics;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -57,7 +61,11 @@ public class OutboxRelay implements SmartLifecycle {
             }
             List<CompletableFuture<SendResult<String, byte[]>>> sends = new ArrayList<>(batch.size());
             for (OutboxRepository.Message m : batch) {
-                sends.add(kafka.send(m.topic(), m.key(), m.payload()));
+                var record = new org.apache.kafka.clients.producer.ProducerRecord<>(m.topic(), m.key(), m.payload());
+                if (m.requestId() != null) {
+                    record.headers().add(Topics.REQUEST_ID_HEADER, m.requestId().getBytes(StandardCharsets.UTF_8));
+                }
+                sends.add(kafka.send(record));
             }
             try {
                 CompletableFuture.allOf(sends.toArray(CompletableFuture[]::new))

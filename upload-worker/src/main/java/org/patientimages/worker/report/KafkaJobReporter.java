@@ -102,7 +102,13 @@ class KafkaJobReporter implements JobReporter {
     private void publish(JobEvent.Builder event) {
         JobEvent e = event.build();
         try {
-            kafka.send(Topics.JOB_EVENTS, e.getJobId(), e.toByteArray()).get(30, TimeUnit.SECONDS);
+            var record = new org.apache.kafka.clients.producer.ProducerRecord<>(Topics.JOB_EVENTS, e.getJobId(),
+                    e.toByteArray());
+            String requestId = org.slf4j.MDC.get("requestId");
+            if (requestId != null && !requestId.equals("-")) {
+                record.headers().add(Topics.REQUEST_ID_HEADER, requestId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            kafka.send(record).get(30, TimeUnit.SECONDS);
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while reporting job " + e.getJobId(), ex);

@@ -1,5 +1,10 @@
 package org.patientimages.worker.storage;
 
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.HealthIndicator;
+
+import io.micrometer.core.instrument.MeterRegistry;
+
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -13,9 +18,23 @@ import software.amazon.awssdk.services.s3.S3Client;
 @Configuration
 class S3Config {
 
+    /** Readiness: the bucket answers. */
+    @Bean("objectStoreHealthIndicator")
+    HealthIndicator objectStoreHealth(S3Client s3, StorageProperties p) {
+        return () -> {
+            try {
+                s3.headBucket(b -> b.bucket(p.bucket()));
+                return Health.up().withDetail("bucket", p.bucket()).build();
+            } catch (RuntimeException e) {
+                return Health.down().withDetail("reason", "object store unavailable").build();
+            }
+        };
+    }
+
     @Bean(destroyMethod = "close")
-    S3Client s3Client(StorageProperties p) {
+    S3Client s3Client(StorageProperties p, MeterRegistry registry) {
         var builder = S3Client.builder()
+                .overrideConfiguration(o -> o.addExecutionInterceptor(new S3Metrics(registry)))
                 .region(Region.of(p.region()))
                 .forcePathStyle(p.pathStyle())
                 // integrity is checked with our own SHA-256, not the SDK's aws-chunked trailer

@@ -1,5 +1,13 @@
 package org.patientimages.worker.upload;
 
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
+import java.nio.charset.StandardCharsets;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import org.slf4j.MDC;
+
 import com.google.protobuf.InvalidProtocolBufferException;
 import org.patientimages.events.Topics;
 import org.patientimages.events.v1.UploadAccepted;
@@ -11,14 +19,30 @@ import org.springframework.stereotype.Component;
 class UploadListener {
 
     private final UploadProcessor processor;
+    private final MeterRegistry registry;
 
-    UploadListener(UploadProcessor processor) {
+    UploadListener(UploadProcessor processor, MeterRegistry registry) {
         this.processor = processor;
+        this.registry = registry;
     }
 
     @KafkaListener(id = "uploads", topics = Topics.UPLOADS, groupId = "upload-workers",
             concurrency = "${patient-images.worker.concurrency:4}")
-    void on(byte[] payload) throws InvalidProtocolBufferException {
-        processor.process(UploadJob.of(UploadAccepted.parseFrom(payload)));
+    void on(ConsumerRecord<String, byte[]> record) throws InvalidProtocolBufferException {
+        UploadJob job = UploadJob.of(UploadAccepted.parseFrom(record.value()));
+        Header requestId = record.headers().lastHeader(Topics.REQUEST_ID_HEADER);
+        Timer.Sample sample = Timer.start(registry);
+        String outcome = "error";
+        // the job and the API request it came from, in every log line of this job (and on its job events)
+        try (var jobInLogs = MDC.putCloseable("jobId", job.jobId());
+             var requestInLogs = MDC.putCloseable("requestId",
+                     requestId == null ? "-" : new String(requestId.value(), StandardCharsets.UTF_8))) {
+            processor.process(job);
+            outcome = "succeeded";
+        } finally {
+            // one attempt: "error" attempts are retried or end FAILED (upload.jobs counts the endings)
+            sample.stop(Timer.builder("upload.job.duration").description("Time a worker spends on one attempt of a job")
+                    .tag("outcome", outcome).publishPercentileHistogram().register(registry));
+        }
     }
 }

@@ -1,5 +1,7 @@
 package org.patientimages.worker.upload;
 
+import io.micrometer.core.instrument.MeterRegistry;
+
 import org.patientimages.worker.attributes.Attributes;
 import org.patientimages.worker.attributes.ThumbnailRenderer;
 import org.patientimages.worker.attributes.UnreadableFileException;
@@ -32,12 +34,16 @@ public class UploadProcessor {
     private final JobReporter reporter;
     private final ThumbnailRenderer thumbnails;
 
-    UploadProcessor(StagingArea staging, ObjectStore store, JobReporter reporter, DerivativeProperties derivatives) {
+    UploadProcessor(StagingArea staging, ObjectStore store, JobReporter reporter, DerivativeProperties derivatives,
+                    MeterRegistry registry) {
+        this.registry = registry;
         this.staging = staging;
         this.store = store;
         this.reporter = reporter;
         this.thumbnails = new ThumbnailRenderer(derivatives.thumbnailMaxPixels());
     }
+
+    private final MeterRegistry registry;
 
     public void process(UploadJob job) {
         reporter.started(job);
@@ -118,6 +124,7 @@ public class UploadProcessor {
 
     private void succeed(UploadJob job) {
         reporter.succeeded(job);
+        registry.counter("upload.jobs", "outcome", "succeeded").increment();
         staging.delete(job.stagingKey());
         log.info("job {} succeeded", job.jobId());
     }
@@ -131,6 +138,7 @@ public class UploadProcessor {
     public void fail(UploadJob job, FailureCode code, String message) {
         log.warn("job {} failed: {}", job.jobId(), code);
         reporter.failed(job.jobId(), job.imageId(), code, message);
+        registry.counter("upload.jobs", "outcome", "failed", "code", code.name()).increment();
         staging.delete(job.stagingKey());
     }
 

@@ -27,9 +27,20 @@ public final class TestHttp {
             .followRedirects(HttpClient.Redirect.NEVER)
             .build();
     private final String base;
+    private final String bearer;
 
     public TestHttp(String base) {
+        this(base, null);
+    }
+
+    private TestHttp(String base, String bearer) {
         this.base = base;
+        this.bearer = bearer;
+    }
+
+    /** The same client, sending this access token with every request (null: none). */
+    public TestHttp withToken(String accessToken) {
+        return new TestHttp(base, accessToken);
     }
 
     /** One answer: status, headers and body. */
@@ -60,8 +71,13 @@ public final class TestHttp {
         }
     }
 
-    public Answer get(String path) {
-        return send(HttpRequest.newBuilder(uri(path)).GET());
+    /** A GET, with extra headers as name, value, name, value... */
+    public Answer get(String path, String... headers) {
+        var request = HttpRequest.newBuilder(uri(path)).GET();
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        return send(request);
     }
 
     public Answer postJson(String path, Object body) {
@@ -133,6 +149,9 @@ public final class TestHttp {
 
     private Answer send(HttpRequest.Builder request) {
         try {
+            if (bearer != null) {
+                request.setHeader("Authorization", "Bearer " + bearer);
+            }
             HttpResponse<byte[]> response = client.send(request.timeout(Duration.ofMinutes(2)).build(),
                     HttpResponse.BodyHandlers.ofByteArray());
             return new Answer(response.statusCode(), response);

@@ -1,0 +1,322 @@
+package org.patientimages.e2e;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.patientimages.localstack.LocalPostgres;
+import org.patientimages.localstack.Tokens;
+import org.patientimages.localstack.testing.TestHttp;
+import org.patientimages.localstack.testing.TestHttp.Part;
+import org.patientimages.localstack.testing.TestImages;
+import tools.jackson.databind.JsonNode;
+
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPairGenerator;
+import java.security.Signature;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Authentication, per-patient authorization and the audit trail, with real tokens from the stack's own
+ * OpenID Connect issuer (users sign in on its login form), through the gateway as clients call it.
+ */
+class SecurityIT {
+
+    static TestStack stack;
+    static TestHttp admin;
+    static TestHttp alice;
+    static TestHttp bob;
+    static TestHttp auditor;
+    static TestHttp anonymous;
+    /** alice's patient and image, and bob's. */
+    static String alicePatient;
+    static String aliceImage;
+    static String bobPatient;
+    static String bobImage;
+    static String bobJob;
+
+    @BeforeAll
+    static void startStack() throws Exception {
+        stack = TestStack.start(8L * 1024 * 1024);
+        stack.startWorker();
+        anonymous = new TestHttp(stack.gateway.url());
+        admin = stack.api;
+        alice = anonymous.withToken(stack.token("alice"));
+        bob = anonymous.withToken(stack.token("bob"));
+        auditor = anonymous.withToken(stack.token("auditor"));
+
+        // an admin registers alice's patient and grants it to her; bob registers his own (granted on creation)
+        alicePatient = admin.postJson("/v1/patients", Map.of("name", "Alice's patient", "username", "sec-a-" + UUID.randomUUID()))
+                .json().path("patientId").asString();
+        assertThat(admin.send("PUT", "/v1/patients/" + alicePatient + "/grants/alice", null).status()).isEqualTo(200);
+        var created = bob.postJson("/v1/patients", Map.of("name", "Bob's patient", "username", "sec-b-" + UUID.randomUUID()));
+        assertThat(created.status()).as(created.toString()).isEqualTo(201);
+        bobPatient = created.json().path("patientId").asString();
+
+        aliceImage = upload(alice, alicePatient, "alice-scan.png").path("imageId").asString();
+        JsonNode bobs = upload(bob, bobPatient, "bob-scan.png");
+        bobImage = bobs.path("imageId").asString();
+        bobJob = bobs.path("jobId").asString();
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                bob.get("/v1/jobs/" + bobJob).json().path("status").asString().equals("SUCCEEDED")
+                        && admin.get("/v1/images/" + aliceImage).json().path("status").asString().equals("AVAILABLE"));
+    }
+
+    @AfterAll
+    static void stopStack() {
+        if (stack != null) {
+            stack.close();
+        }
+    }
+
+    private static JsonNode upload(TestHttp as, String patientId, String filename) throws Exception {
+        var accepted = as.postMultipart("/v1/patients/" + patientId + "/images",
+                List.of(Part.bytes("file", filename, "image/png", TestImages.aPngImage(64, 48))));
+        assertThat(accepted.status()).as(accepted.toString()).isEqualTo(202);
+        return accepted.json();
+    }
+
+    // --- authentication
+
+    @Test
+    void a_call_without_a_valid_token_is_401_problem_json() {
+        for (TestHttp.Answer answer : List.of(
+                anonymous.get("/v1/patients"),
+                anonymous.get("/v1/images/" + bobImage),
+                anonymous.withToken("not-a-jwt").get("/v1/patients"),
+                anonymous.withToken(unsigned()).get("/v1/patients"),
+                anonymous.withToken(forged()).get("/v1/patients"),
+                anonymous.withToken(stack.clientToken("elsewhere", "elsewhere-secret")).get("/v1/patients"))) {
+            assertThat(answer.status()).as(answer.toString()).isEqualTo(401);
+            assertThat(answer.contentType()).isEqualTo("application/problem+json");
+            assertThat(answer.json().path("code").asString()).isEqualTo("UNAUTHENTICATED");
+            assertThat(answer.header("WWW-Authenticate")).startsWith("Bearer");
+        }
+        // the same call with a good token passes: the refusals above are the tokens'
+        assertThat(admin.get("/v1/patients").status()).isEqualTo(200);
+    }
+
+    @Test
+    void an_expired_token_is_refused() {
+        TestHttp brief = anonymous.withToken(stack.clientToken("brief", "brief-secret"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> brief.get("/v1/patients").status() == 401);
+        assertThat(brief.get("/v1/patients").header("WWW-Authenticate")).contains("expired");
+    }
+
+    @Test
+    void the_management_endpoints_are_not_on_the_public_port() {
+        assertThat(admin.get("/actuator/health").status()).isEqualTo(404);
+        assertThat(admin.get("/actuator/prometheus").status()).isEqualTo(404);
+        assertThat(new TestHttp(stack.gateway.managementUrl()).get("/actuator/health").json().path("status").asString())
+                .isEqualTo("UP");
+    }
+
+    // --- authorization
+
+    @Test
+    void a_clinician_gets_404_for_everything_of_a_patient_not_granted_to_them() {
+        assertThat(alice.get("/v1/patients/" + alicePatient).status()).isEqualTo(200);
+        assertThat(alice.get("/v1/images/" + aliceImage).status()).isEqualTo(200);
+        for (String path : List.of("/v1/patients/" + bobPatient, "/v1/patients/" + bobPatient + "/images",
+                "/v1/images/" + bobImage, "/v1/images/" + bobImage + "/content", "/v1/images/" + bobImage + "/thumbnail",
+                "/v1/jobs/" + bobJob, "/v1/jobs/" + bobJob + "/events")) {
+            TestHttp.Answer denied = alice.get(path);
+            assertThat(denied.status()).as(path + " " + denied).isEqualTo(404);
+            // exactly what an id that does not exist gets: nothing tells the two apart
+            String unknown = path.replace(bobPatient, UUID.randomUUID().toString()).replace(bobImage, UUID.randomUUID().toString())
+                    .replace(bobJob, UUID.randomUUID().toString());
+            TestHttp.Answer missing = alice.get(unknown);
+            assertThat(missing.status()).isEqualTo(404);
+            assertThat(denied.json().path("code").asString()).isEqualTo(missing.json().path("code").asString());
+            assertThat(denied.header("X-Access-Denied")).isNull();
+        }
+        assertThat(alice.send("POST", "/v1/images/" + bobImage + "/tags", Map.of("tags", List.of("x"))).status()).isEqualTo(404);
+        assertThat(alice.send("PATCH", "/v1/images/" + bobImage, Map.of("name", "x")).status()).isEqualTo(404);
+        assertThat(alice.send("DELETE", "/v1/images/" + bobImage, null).status()).isEqualTo(404);
+        assertThat(alice.postMultipart("/v1/patients/" + bobPatient + "/images",
+                List.of(Part.bytes("file", "x.bin", "application/octet-stream", new byte[]{1, 2, 3}))).status()).isEqualTo(404);
+        // and bob's image is untouched
+        JsonNode image = bob.get("/v1/images/" + bobImage).json();
+        assertThat(image.path("status").asString()).isEqualTo("AVAILABLE");
+        assertThat(image.path("tags").size()).isZero();
+    }
+
+    @Test
+    void lists_and_searches_hold_only_the_callers_patients() {
+        assertThat(ids(alice.get("/v1/images?limit=500"), "imageId")).contains(aliceImage).doesNotContain(bobImage);
+        assertThat(ids(bob.get("/v1/images?limit=500"), "imageId")).contains(bobImage).doesNotContain(aliceImage);
+        assertThat(ids(alice.get("/v1/images?patientId=" + bobPatient), "imageId")).isEmpty();
+        assertThat(ids(alice.get("/v1/patients?limit=500"), "patientId")).contains(alicePatient).doesNotContain(bobPatient);
+        assertThat(ids(admin.get("/v1/images?limit=500"), "imageId")).contains(aliceImage, bobImage);
+    }
+
+    @Test
+    void an_admin_grants_and_revokes_access_to_a_patient() {
+        String patient = admin.postJson("/v1/patients", Map.of("name", "Shared", "username", "sec-s-" + UUID.randomUUID()))
+                .json().path("patientId").asString();
+        assertThat(bob.get("/v1/patients/" + patient).status()).isEqualTo(404);
+        assertThat(admin.send("PUT", "/v1/patients/" + patient + "/grants/bob", null).status()).isEqualTo(200);
+        assertThat(bob.get("/v1/patients/" + patient).status()).isEqualTo(200);
+        assertThat(ids(admin.get("/v1/patients/" + patient + "/grants"), "username")).containsExactly("bob");
+        assertThat(admin.send("DELETE", "/v1/patients/" + patient + "/grants/bob", null).status()).isEqualTo(204);
+        assertThat(bob.get("/v1/patients/" + patient).status()).isEqualTo(404);
+        assertThat(admin.send("DELETE", "/v1/patients/" + patient + "/grants/bob", null).status()).isEqualTo(404);
+        assertThat(admin.send("PUT", "/v1/patients/" + patient + "/grants/" + "bad%20name", null).status()).isEqualTo(400);
+    }
+
+    @Test
+    void each_role_makes_only_its_own_calls() {
+        var forbidden = List.of(
+                auditor.get("/v1/patients"), auditor.get("/v1/images/" + bobImage),
+                alice.get("/v1/audit"), alice.send("PUT", "/v1/patients/" + alicePatient + "/grants/bob", null),
+                alice.send("DELETE", "/v1/patients/" + alicePatient, null));
+        for (TestHttp.Answer answer : forbidden) {
+            assertThat(answer.status()).as(answer.toString()).isEqualTo(403);
+            assertThat(answer.json().path("code").asString()).isEqualTo("FORBIDDEN");
+        }
+        // a machine uploader creates patients, uploads and follows its jobs, and reads nothing else
+        TestHttp uploader = anonymous.withToken(stack.clientToken(Tokens.UPLOADER_CLIENT, Tokens.UPLOADER_DEV_SECRET));
+        String patient = uploader.postJson("/v1/patients", Map.of("name", "From a modality", "username", "sec-u-" + UUID.randomUUID()))
+                .json().path("patientId").asString();
+        var accepted = uploader.postMultipart("/v1/patients/" + patient + "/images",
+                List.of(Part.bytes("file", "ct.bin", "application/octet-stream", new byte[]{1, 2, 3})));
+        assertThat(accepted.status()).as(accepted.toString()).isEqualTo(202);
+        assertThat(uploader.get("/v1/jobs/" + accepted.json().path("jobId").asString()).status()).isEqualTo(200);
+        assertThat(uploader.get("/v1/images").status()).isEqualTo(403);
+        assertThat(uploader.get("/v1/patients/" + patient).status()).isEqualTo(403);
+        assertThat(auditor.get("/v1/audit").status()).isEqualTo(200);
+    }
+
+    @Test
+    void downloads_are_presigned_for_ten_minutes_and_only_after_the_check() {
+        TestHttp.Answer download = bob.get("/v1/images/" + bobImage + "/content");
+        assertThat(download.status()).isEqualTo(302);
+        assertThat(download.header("Location")).contains("X-Amz-Expires=600");
+        assertThat(alice.get("/v1/images/" + bobImage + "/content").header("Location")).isNull();
+    }
+
+    // --- audit
+
+    @Test
+    void the_audit_trail_records_allowed_and_denied_calls_for_auditors() {
+        String allowedId = "audit-allowed-" + UUID.randomUUID();
+        String deniedId = "audit-denied-" + UUID.randomUUID();
+        String anonymousId = "audit-anon-" + UUID.randomUUID();
+        assertThat(send(alice, "/v1/images/" + aliceImage, allowedId)).isEqualTo(200);
+        assertThat(send(alice, "/v1/images/" + bobImage + "/content", deniedId)).isEqualTo(404);
+        assertThat(send(anonymous, "/v1/patients/" + bobPatient, anonymousId)).isEqualTo(401);
+
+        JsonNode trail = auditor.get("/v1/audit?actor=alice&limit=500").json();
+        JsonNode allowed = byRequest(trail, allowedId);
+        assertThat(allowed.path("action").asString()).isEqualTo("image.read");
+        assertThat(allowed.path("outcome").asString()).isEqualTo("ALLOWED");
+        assertThat(allowed.path("roles").asString()).isEqualTo("clinician");
+        assertThat(allowed.path("patientId").asString()).isEqualTo(alicePatient);
+        assertThat(allowed.path("resourceId").asString()).isEqualTo(aliceImage);
+        assertThat(allowed.path("clientAddress").asString()).isEqualTo("127.0.0.1");
+        assertThat(allowed.path("at").asString()).isNotEmpty();
+        JsonNode denied = byRequest(trail, deniedId);
+        assertThat(denied.path("action").asString()).isEqualTo("image.download");
+        assertThat(denied.path("outcome").asString()).isEqualTo("DENIED");
+        assertThat(denied.path("status").asInt()).isEqualTo(404);
+        assertThat(denied.path("patientId").asString()).isEqualTo(bobPatient);
+
+        JsonNode anon = byRequest(auditor.get("/v1/audit?actor=anonymous&limit=500").json(), anonymousId);
+        assertThat(anon.path("outcome").asString()).isEqualTo("UNAUTHENTICATED");
+        assertThat(anon.path("patientId").asString()).isEqualTo(bobPatient);
+
+        // filters: by patient and action; no file names or tokens in any record
+        JsonNode ofBob = auditor.get("/v1/audit?patientId=" + bobPatient + "&action=image.download&limit=500").json();
+        assertThat(ofBob.path("items").size()).isPositive();
+        ofBob.path("items").forEach(r -> assertThat(r.path("patientId").asString()).isEqualTo(bobPatient));
+        String all = auditor.get("/v1/audit?limit=500").text();
+        assertThat(all).doesNotContain("bob-scan.png", "alice-scan.png", stack.adminToken);
+        assertThat(auditor.get("/v1/audit?from=not-a-time").status()).isEqualTo(400);
+    }
+
+    @Test
+    void the_application_database_role_cannot_change_or_delete_audit_records() throws SQLException {
+        String url = stack.postgres.jdbcUrl(TestStack.DATABASE);
+        try (var app = DriverManager.getConnection(url, LocalPostgres.APP_ROLE, "");
+             var statement = app.createStatement()) {
+            try (var rs = statement.executeQuery("select count(*) from audit_log")) {
+                assertThat(rs.next() && rs.getLong(1) > 0).isTrue();
+            }
+            assertThatThrownBy(() -> statement.executeUpdate("delete from audit_log")).isInstanceOf(SQLException.class)
+                    .hasMessageContaining("permission denied");
+            assertThatThrownBy(() -> statement.executeUpdate("update audit_log set actor = 'nobody'"))
+                    .isInstanceOf(SQLException.class).hasMessageContaining("permission denied");
+            assertThatThrownBy(() -> statement.executeUpdate("truncate audit_log")).isInstanceOf(SQLException.class);
+        }
+        // not even the schema's owner deletes through the trigger
+        try (var owner = DriverManager.getConnection(url, LocalPostgres.USER, "");
+             var statement = owner.createStatement()) {
+            assertThatThrownBy(() -> statement.executeUpdate("delete from audit_log")).isInstanceOf(SQLException.class)
+                    .hasMessageContaining("append-only");
+        }
+    }
+
+    // --- helpers
+
+    private static int send(TestHttp as, String path, String requestId) {
+        return as.get(path, "X-Request-Id", requestId).status();
+    }
+
+    private static JsonNode byRequest(JsonNode page, String requestId) {
+        for (JsonNode record : page.path("items")) {
+            if (requestId.equals(record.path("requestId").asString())) {
+                return record;
+            }
+        }
+        throw new AssertionError("no audit record of request " + requestId + " in " + page);
+    }
+
+    private static List<String> ids(TestHttp.Answer answer, String field) {
+        assertThat(answer.status()).as(answer.toString()).isEqualTo(200);
+        List<String> ids = new ArrayList<>();
+        answer.json().path("items").forEach(item -> ids.add(item.path(field).asString()));
+        return ids;
+    }
+
+    /** {@code alg: none}: claims that would pass, without a signature. */
+    private static String unsigned() {
+        return b64("{\"alg\":\"none\"}") + "." + b64(claims()) + ".";
+    }
+
+    /** Claims that would pass, signed with a key the issuer never published. */
+    private static String forged() {
+        try {
+            var generator = KeyPairGenerator.getInstance("RSA");
+            generator.initialize(2048);
+            var keys = generator.generateKeyPair();
+            String signed = b64("{\"alg\":\"RS256\",\"typ\":\"JWT\"}") + "." + b64(claims());
+            Signature rsa = Signature.getInstance("SHA256withRSA");
+            rsa.initSign(keys.getPrivate());
+            rsa.update(signed.getBytes(StandardCharsets.US_ASCII));
+            return signed + "." + Base64.getUrlEncoder().withoutPadding().encodeToString(rsa.sign());
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String claims() {
+        long now = Instant.now().getEpochSecond();
+        return "{\"iss\":\"" + stack.identity.url() + "\",\"sub\":\"admin\",\"aud\":[\"patient-images\"],"
+                + "\"roles\":[\"admin\"],\"iat\":" + now + ",\"exp\":" + (now + 600) + "}";
+    }
+
+    private static String b64(String json) {
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(json.getBytes(StandardCharsets.UTF_8));
+    }
+}
