@@ -282,6 +282,62 @@ class FaultToleranceIT {
         invariants.check(accepted);
     }
 
+    @Test
+    @Order(10)
+    void a_worker_stopped_mid_job_stops_gracefully_hands_the_job_back_and_another_finishes_it_once() throws Exception {
+        stack.stopS3(); // the job cannot end while the worker stops
+        String job = upload(2 * 1024 * 1024);
+        await().atMost(Duration.ofSeconds(60)).until(() -> eventTypes(job).contains("RETRY_SCHEDULED"));
+        worker.terminate();
+        assertThat(worker.awaitExit(Duration.ofSeconds(30))).as("the worker ends by itself on SIGTERM").isTrue();
+        stack.workers.remove(worker);
+        assertThat(status(job)).as("handed back, not failed").isIn("QUEUED", "RUNNING");
+        stack.startS3();
+        worker = stack.startWorker(WORKER_TUNING);
+        await().atMost(Duration.ofSeconds(90)).until(() -> status(job).equals("SUCCEEDED"));
+        assertThat(eventTypes(job).stream().filter("SUCCEEDED"::equals).count()).isEqualTo(1);
+        awaitAllEnded();
+        invariants.check(accepted);
+    }
+
+    @Test
+    @Order(11)
+    void a_gateway_stopped_mid_upload_finishes_that_upload_before_it_exits() throws Exception {
+        byte[] content = randomBytes(2 * 1024 * 1024);
+        String boundary = "stop-" + UUID.randomUUID();
+        byte[] head = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f.bin\"\r\n\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+        byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
+        String answer;
+        try (Socket socket = new Socket("127.0.0.1", stack.gateway.port)) {
+            socket.setSoTimeout(30_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("POST /v1/patients/" + patientId + "/images HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Authorization: Bearer " + stack.adminToken + "\r\n"
+                    + "Content-Type: multipart/form-data; boundary=" + boundary + "\r\n"
+                    + "Content-Length: " + (head.length + content.length + tail.length) + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.write(head);
+            out.write(content, 0, content.length / 2);
+            out.flush();
+            await().atMost(Duration.ofSeconds(10)).until(() -> partFiles() > 0);
+            stack.gateway.terminate(); // SIGTERM while half the file is in
+            out.write(content, content.length / 2, content.length - content.length / 2);
+            out.write(tail);
+            out.flush();
+            answer = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+        }
+        assertThat(answer).startsWith("HTTP/1.1 202");
+        String jobId = answer.replaceAll("(?s).*\"jobId\":\"([^\"]+)\".*", "$1");
+        accepted.put(jobId, sha256(content));
+        assertThat(stack.gateway.awaitExit(Duration.ofSeconds(30))).as("the gateway ends by itself").isTrue();
+        stack.gateway.restart();
+        TestStack.awaitHealthy(stack.gateway);
+        awaitAllEnded();
+        assertThat(status(jobId)).isEqualTo("SUCCEEDED");
+        invariants.check(accepted);
+    }
+
     // --- helpers
 
     private static long partFiles() throws java.io.IOException {

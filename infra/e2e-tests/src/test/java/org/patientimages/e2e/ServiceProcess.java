@@ -99,6 +99,21 @@ final class ServiceProcess implements AutoCloseable {
         }
     }
 
+    /** SIGTERM, without waiting: the process shuts down gracefully on its own. */
+    void terminate() {
+        process.destroy();
+    }
+
+    /** Waits for the process to end by itself; false if it was still running after the timeout. */
+    boolean awaitExit(java.time.Duration timeout) {
+        try {
+            return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     /** Starts the same command again, on the same port. */
     void restart() {
         if (process.isAlive()) {
