@@ -4,7 +4,6 @@ import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
-import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.security.Roles;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,7 +22,8 @@ import java.util.regex.Pattern;
 /**
  * One audit record per public call on patient data, written after the call, whatever its outcome: who (user
  * and roles, or {@code anonymous}), the action and resource, the patient when known, the outcome, the time,
- * the client's address and the request id. Records go to the metadata-service, which keeps them append-only.
+ * the client's address and the request id. Records go to the metadata-service in batches ({@link AuditTrail}),
+ * which keeps them append-only.
  * Also gives every request an id ({@code X-Request-Id}, the client's if it sent a plain one), put in the logs
  * and passed on to the metadata-service.
  */
@@ -35,10 +35,10 @@ public class AuditFilter extends OncePerRequestFilter {
     private static final Logger log = LoggerFactory.getLogger(AuditFilter.class);
     private static final Pattern PLAIN_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
-    private final MetadataClient metadata;
+    private final AuditTrail trail;
 
-    public AuditFilter(MetadataClient metadata) {
-        this.metadata = metadata;
+    public AuditFilter(AuditTrail trail) {
+        this.trail = trail;
     }
 
     @Override
@@ -88,13 +88,7 @@ public class AuditFilter extends OncePerRequestFilter {
         record.put("resourceId", match.resourceId());
         record.put("clientAddress", request.getRemoteAddr());
         record.put("requestId", requestId);
-        try {
-            metadata.appendAudit(record);
-        } catch (RuntimeException e) {
-            // never the record itself: it names a patient
-            log.error("audit record of request {} ({} {}) could not be written: {}", requestId, match.action().name(),
-                    status, e.toString());
-        }
+        trail.append(record);
     }
 
     /** ALLOWED, DENIED (no grant, shown as 404), FORBIDDEN (role), UNAUTHENTICATED, NOT_FOUND, REJECTED, FAILED. */

@@ -99,9 +99,9 @@ public class MetadataClient {
         return resource;
     }
 
-    /** Appends one record to the audit trail. */
-    public void appendAudit(Map<String, Object> record) {
-        call(() -> http.post().uri("/internal/v1/audit").body(record).retrieve().toBodilessEntity());
+    /** Appends records to the audit trail, in one transaction. */
+    public void appendAudit(java.util.List<Map<String, Object>> records) {
+        call(() -> http.post().uri("/internal/v1/audit").body(Map.of("records", records)).retrieve().toBodilessEntity());
     }
 
     public JsonNode get(String path, Map<String, ?> query, Object... uriVariables) {

@@ -3,7 +3,7 @@ package org.patientimages.gateway.security;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.patientimages.gateway.audit.AuditFilter;
-import org.patientimages.gateway.metadata.MetadataClient;
+import org.patientimages.gateway.audit.AuditTrail;
 import org.springframework.boot.security.autoconfigure.actuate.web.servlet.EndpointRequest;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -47,7 +47,7 @@ import static org.patientimages.gateway.security.Roles.UPLOADER;
 class SecurityConfig {
 
     @Bean
-    SecurityFilterChain api(HttpSecurity http, JsonMapper json, MetadataClient metadata, SecurityProperties properties) {
+    SecurityFilterChain api(HttpSecurity http, JsonMapper json, AuditTrail auditTrail, SecurityProperties properties) {
         var bearer = new BearerTokenAuthenticationEntryPoint();
         var deniedHandler = new BearerTokenAccessDeniedHandler();
         AuthenticationEntryPoint unauthenticated = (request, response, e) -> {
@@ -79,7 +79,7 @@ class SecurityConfig {
                         }))
                 .exceptionHandling(e -> e.authenticationEntryPoint(unauthenticated))
                 // the audit filter sees every /v1 call, the refused ones too, with the caller once known
-                .addFilterBefore(new AuditFilter(metadata), BearerTokenAuthenticationFilter.class);
+                .addFilterBefore(new AuditFilter(auditTrail), BearerTokenAuthenticationFilter.class);
         return http.build();
     }
 

@@ -217,6 +217,14 @@ class SecurityIT {
         assertThat(send(alice, "/v1/images/" + bobImage + "/content", deniedId)).isEqualTo(404);
         assertThat(send(anonymous, "/v1/patients/" + bobPatient, anonymousId)).isEqualTo(401);
 
+        // records are sent in batches, a moment after their calls
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
+            JsonNode alices = auditor.get("/v1/audit?actor=alice&limit=500").json();
+            byRequest(alices, allowedId);
+            byRequest(alices, deniedId);
+            byRequest(auditor.get("/v1/audit?actor=anonymous&limit=500").json(), anonymousId);
+            return true;
+        });
         JsonNode trail = auditor.get("/v1/audit?actor=alice&limit=500").json();
         JsonNode allowed = byRequest(trail, allowedId);
         assertThat(allowed.path("action").asString()).isEqualTo("image.read");

@@ -9,7 +9,9 @@ import org.patientimages.metadata.web.Paging;
 import org.patientimages.metadata.web.Timestamps;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.RowMapper;
+import org.springframework.transaction.annotation.Transactional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -38,25 +40,36 @@ class AuditController {
             rs.getString("client_address"), rs.getString("request_id"));
 
     private final JdbcClient jdbc;
+    private final JdbcTemplate jdbcTemplate;
     private final MeterRegistry registry;
 
-    AuditController(JdbcClient jdbc, MeterRegistry registry) {
+    AuditController(JdbcClient jdbc, JdbcTemplate jdbcTemplate, MeterRegistry registry) {
         this.jdbc = jdbc;
+        this.jdbcTemplate = jdbcTemplate;
         this.registry = registry;
     }
 
-    /** Appends a record; the same id twice (a retry) is recorded once. */
+    record Batch(List<AuditRecord> records) {
+    }
+
+    /** Appends records in one transaction; a record whose id is already there (a batch sent again) is skipped. */
     @PostMapping("/internal/v1/audit")
-    ResponseEntity<Void> append(@RequestBody AuditRecord record) {
-        AuditRecord r = record.validated();
-        jdbc.sql("""
-                        insert into audit_log (id, at, actor, roles, action, outcome, status, patient_id, resource_type,
-                                               resource_id, client_address, request_id)
-                        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (id) do nothing""")
-                .params(r.id(), Timestamps.sql(r.at()), r.actor(), r.roles(), r.action(), r.outcome(), r.status(),
-                        r.patientId(), r.resourceType(), r.resourceId(), r.clientAddress(), r.requestId())
-                .update();
-        registry.counter("audit.records", "outcome", r.outcome()).increment();
+    @Transactional
+    ResponseEntity<Void> append(@RequestBody Batch batch) {
+        if (batch.records() == null || batch.records().isEmpty() || batch.records().size() > 1000) {
+            throw ApiException.badRequest("INVALID_AUDIT_RECORD", "Send 1 to 1000 records.");
+        }
+        List<Object[]> rows = new ArrayList<>(batch.records().size());
+        for (AuditRecord record : batch.records()) {
+            AuditRecord r = record.validated();
+            rows.add(new Object[]{r.id(), Timestamps.sql(r.at()), r.actor(), r.roles(), r.action(), r.outcome(), r.status(),
+                    r.patientId(), r.resourceType(), r.resourceId(), r.clientAddress(), r.requestId()});
+            registry.counter("audit.records", "outcome", r.outcome()).increment();
+        }
+        jdbcTemplate.batchUpdate("""
+                insert into audit_log (id, at, actor, roles, action, outcome, status, patient_id, resource_type,
+                                       resource_id, client_address, request_id)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (id) do nothing""", rows);
         return ResponseEntity.status(HttpStatus.CREATED).build();
     }
 
