@@ -1,5 +1,7 @@
 package org.patientimages.worker.storage;
 
+import java.time.Duration;
+
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 
@@ -23,7 +25,8 @@ class S3Config {
     HealthIndicator objectStoreHealth(S3Client s3, StorageProperties p) {
         return () -> {
             try {
-                s3.headBucket(b -> b.bucket(p.bucket()));
+                // bounded: a store that hangs is as unready as one that refuses
+                s3.headBucket(b -> b.bucket(p.bucket()).overrideConfiguration(o -> o.apiCallTimeout(Duration.ofSeconds(2))));
                 return Health.up().withDetail("bucket", p.bucket()).build();
             } catch (RuntimeException e) {
                 return Health.down().withDetail("reason", "object store unavailable").build();
