@@ -427,8 +427,10 @@ class EndToEndIT {
         assertThat(metrics(stack.metadata)).contains("job_events_recorded_total", "audit_records_total",
                 "hikaricp_connections_active");
 
-        // the gateway's request id reaches the worker's log through the Kafka header; the file name never does
-        await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(worker.log).contains(requestId));
+        // the gateway's request id reaches the worker's and the metadata-service's job lines through Kafka headers;
+        // the file name never does
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.readString(worker.log).contains(requestId)
+                && Files.readString(stack.metadata.log).contains(requestId));
         assertThat(Files.readString(gateway.log)).contains(requestId);
         for (ServiceProcess service : List.of(gateway, stack.metadata, worker)) {
             assertThat(Files.readString(service.log)).as(service.name).doesNotContain("traced.bin", stack.adminToken, "X-Amz-Signature");

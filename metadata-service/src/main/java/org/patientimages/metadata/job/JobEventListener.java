@@ -1,5 +1,11 @@
 package org.patientimages.metadata.job;
 
+import org.apache.kafka.common.header.Header;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import java.nio.charset.StandardCharsets;
+
 import io.micrometer.core.instrument.MeterRegistry;
 
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -24,6 +30,8 @@ import java.util.UUID;
 @Component
 class JobEventListener {
 
+    private static final Logger log = LoggerFactory.getLogger(JobEventListener.class);
+
     private final JobEventRecorder recorder;
     private final MeterRegistry registry;
 
@@ -46,7 +54,24 @@ class JobEventListener {
             }
         }
         recorder.recordAll(facts);
-        facts.forEach(f -> registry.counter("job.events.recorded", "type", f.fact().getClass().getSimpleName()).increment());
+        for (int i = 0; i < facts.size(); i++) {
+            JobEventRecorder.Fact f = facts.get(i);
+            registry.counter("job.events.recorded", "type", f.fact().getClass().getSimpleName()).increment();
+            if (f.fact() instanceof JobFact.Started || f.fact() instanceof JobFact.Succeeded
+                    || f.fact() instanceof JobFact.Failed) {
+                logTransition(records.get(i), f);
+            }
+        }
+    }
+
+    /** One line per job transition, with the job id and the id of the API request it came from. */
+    private static void logTransition(ConsumerRecord<String, byte[]> record, JobEventRecorder.Fact fact) {
+        Header requestId = record.headers().lastHeader(Topics.REQUEST_ID_HEADER);
+        try (var job = MDC.putCloseable("jobId", fact.jobId().toString());
+             var request = MDC.putCloseable("requestId",
+                     requestId == null ? "-" : new String(requestId.value(), StandardCharsets.UTF_8))) {
+            log.info("job {} {}", fact.jobId(), fact.fact().getClass().getSimpleName().toUpperCase(java.util.Locale.ROOT));
+        }
     }
 
     static JobFact fact(JobEvent e) throws InvalidProtocolBufferException {

@@ -47,6 +47,7 @@ public class UploadProcessor {
 
     public void process(UploadJob job) {
         reporter.started(job);
+        log.info("job {} started", job.jobId());
         String key = job.objectKey();
         Optional<ObjectStore.StoredObject> existing = store.head(key);
         if (existing.isPresent() && matches(existing.get(), job)) {
