@@ -1,9 +1,6 @@
 package org.patientimages.metadata.job;
 
 import org.apache.kafka.common.header.Header;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-import org.slf4j.MDC;
 import java.nio.charset.StandardCharsets;
 
 import io.micrometer.core.instrument.MeterRegistry;
@@ -30,8 +27,6 @@ import java.util.UUID;
 @Component
 class JobEventListener {
 
-    private static final Logger log = LoggerFactory.getLogger(JobEventListener.class);
-
     private final JobEventRecorder recorder;
     private final MeterRegistry registry;
 
@@ -47,31 +42,20 @@ class JobEventListener {
             try {
                 JobEvent event = JobEvent.parseFrom(records.get(i).value());
                 facts.add(new JobEventRecorder.Fact(UUID.fromString(event.getEventId()), UUID.fromString(event.getJobId()),
-                        fact(event), Instant.ofEpochMilli(event.getOccurredAtEpochMs())));
+                        fact(event), Instant.ofEpochMilli(event.getOccurredAtEpochMs()), requestId(records.get(i))));
             } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
                 recorder.recordAll(facts);
                 throw new BatchListenerFailedException("job event cannot be decoded", e, i);
             }
         }
         recorder.recordAll(facts);
-        for (int i = 0; i < facts.size(); i++) {
-            JobEventRecorder.Fact f = facts.get(i);
-            registry.counter("job.events.recorded", "type", f.fact().getClass().getSimpleName()).increment();
-            if (f.fact() instanceof JobFact.Started || f.fact() instanceof JobFact.Succeeded
-                    || f.fact() instanceof JobFact.Failed) {
-                logTransition(records.get(i), f);
-            }
-        }
+        facts.forEach(f -> registry.counter("job.events.recorded", "type", f.fact().getClass().getSimpleName()).increment());
     }
 
-    /** One line per job transition, with the job id and the id of the API request it came from. */
-    private static void logTransition(ConsumerRecord<String, byte[]> record, JobEventRecorder.Fact fact) {
-        Header requestId = record.headers().lastHeader(Topics.REQUEST_ID_HEADER);
-        try (var job = MDC.putCloseable("jobId", fact.jobId().toString());
-             var request = MDC.putCloseable("requestId",
-                     requestId == null ? "-" : new String(requestId.value(), StandardCharsets.UTF_8))) {
-            log.info("job {} {}", fact.jobId(), fact.fact().getClass().getSimpleName().toUpperCase(java.util.Locale.ROOT));
-        }
+    /** The id of the API request a record's job came from, from its Kafka header; "-" when it has none. */
+    private static String requestId(ConsumerRecord<String, byte[]> record) {
+        Header header = record.headers().lastHeader(Topics.REQUEST_ID_HEADER);
+        return header == null ? "-" : new String(header.value(), StandardCharsets.UTF_8);
     }
 
     static JobFact fact(JobEvent e) throws InvalidProtocolBufferException {

@@ -32,15 +32,21 @@ public class JobEventRecorder {
         this.json = json;
     }
 
-    /** One reported fact: its event id, its job, what it says and when it happened. */
-    public record Fact(UUID eventId, UUID jobId, JobFact fact, Instant at) {
+    /**
+     * One reported fact: its event id, its job, what it says, when it happened, and the id of the API request
+     * the job came from (for the logs; "-" when unknown).
+     */
+    public record Fact(UUID eventId, UUID jobId, JobFact fact, Instant at, String requestId) {
     }
 
-    /** Records the facts in order, in one transaction. */
+    /** Records the facts in order, in one transaction; each fact's log line carries its job and request ids. */
     @Transactional
     public void recordAll(java.util.List<Fact> facts) {
         for (Fact f : facts) {
-            record(f.eventId(), f.jobId(), f.fact(), f.at());
+            try (var job = org.slf4j.MDC.putCloseable("jobId", f.jobId().toString());
+                 var request = org.slf4j.MDC.putCloseable("requestId", f.requestId())) {
+                record(f.eventId(), f.jobId(), f.fact(), f.at());
+            }
         }
     }
 
