@@ -92,7 +92,7 @@ public final class UploadBenchmark {
         int status = 1;
         try {
             new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N [--warmup N] [--skip-direct true]"
-                    + " [--keep true] --api URL --token T --jdbc URL --s3 URL --out FILE")).run();
+                    + " [--keep true] [--verify true] [--await-workers N --kafka HOST:PORT] --api URL --token T --jdbc URL --s3 URL --out FILE")).run();
             status = 0;
         } finally {
             System.exit(status); // the HTTP client's threads would keep the JVM alive
@@ -102,6 +102,9 @@ public final class UploadBenchmark {
     private void run() throws Exception {
         System.out.printf("Upload benchmark: %d files of %s at concurrency %d%n%s%n", files, human(size), concurrency,
                 Machine.describe());
+        if (options.containsKey("await-workers")) {
+            awaitWorkers(Integer.parseInt(options.get("await-workers")));
+        }
         String patient = post("/v1/patients", "{\"name\":\"Upload benchmark\",\"username\":\"upload-bench-"
                 + UUID.randomUUID().toString().substring(0, 8) + "\"}").path("patientId").asString();
         // by default 256 MiB of uploads, at least 16 and at most 200 files
@@ -112,6 +115,8 @@ public final class UploadBenchmark {
             pipeline(patient, warmup, files, "warm-up");
         }
         Run pipeline = pipeline(patient, files, 0, "pipeline");
+        Map<String, Object> once = Boolean.parseBoolean(options.getOrDefault("verify", "false"))
+                ? exactlyOnce(pipeline.jobIds()) : null;
         Run direct = null;
         if (!Boolean.parseBoolean(options.getOrDefault("skip-direct", "false"))) {
             if (warmup > 0) {
@@ -148,12 +153,16 @@ public final class UploadBenchmark {
             report.put("direct", direct.toMap(size));
             report.put("ratio", Math.round(pipeline.filesPerSecond() / direct.filesPerSecond() * 1000) / 1000.0);
         }
+        if (once != null) {
+            report.put("exactlyOnce", once);
+        }
         Path out = Path.of(options.getOrDefault("out", "upload-benchmark.json"));
         Bench.write(out, report);
     }
 
     /** The measurements of one way of storing the files. */
-    private record Run(long startNanos, long endNanos, List<Double> accept, List<Double> done, int files, int failed) {
+    private record Run(long startNanos, long endNanos, List<Double> accept, List<Double> done, int files, int failed,
+                       List<String> jobIds) {
 
         double seconds() {
             return (endNanos - startNanos) / 1e9;
@@ -248,7 +257,80 @@ public final class UploadBenchmark {
         long end = System.nanoTime();
         clients.shutdown();
         progress.finish();
-        return new Run(start, end, accept, new ArrayList<>(done.values()), count, failed.get());
+        return new Run(start, end, accept, new ArrayList<>(done.values()), count, failed.get(),
+                new ArrayList<>(started.keySet()));
+    }
+
+    /**
+     * {@code --verify true}: every job of the run SUCCEEDED, with one SUCCEEDED and one STORED fact recorded,
+     * and its object in the bucket once; jobs a second worker started again after a rebalance are counted
+     * (their work is redone idempotently, not duplicated).
+     */
+    private Map<String, Object> exactlyOnce(List<String> jobIds) throws Exception {
+        Map<String, Object> result = new LinkedHashMap<>();
+        try (Connection db = DriverManager.getConnection(options.getOrDefault("jdbc",
+                "jdbc:postgresql://127.0.0.1:5432/patients_db"), "postgres", "");
+             PreparedStatement counts = db.prepareStatement("""
+                     select count(*) filter (where j.status = 'SUCCEEDED'),
+                            count(*) filter (where e.succeeded <> 1 or e.stored <> 1),
+                            count(*) filter (where e.started > 1),
+                            count(distinct i.object_key) filter (where i.object_key is not null)
+                     from jobs j
+                     join images i on i.id = j.image_id
+                     join (select job_id, count(*) filter (where type = 'SUCCEEDED') as succeeded,
+                                  count(*) filter (where type = 'STORED') as stored,
+                                  count(*) filter (where type = 'STARTED') as started
+                           from job_events where job_id = any(?::uuid[]) group by job_id) e on e.job_id = j.id
+                     where j.id = any(?::uuid[])""")) {
+            var ids = db.createArrayOf("text", jobIds.toArray());
+            counts.setArray(1, ids);
+            counts.setArray(2, ids);
+            try (ResultSet rs = counts.executeQuery()) {
+                rs.next();
+                result.put("jobs", jobIds.size());
+                result.put("succeeded", rs.getLong(1));
+                result.put("notExactlyOnce", rs.getLong(2));
+                result.put("startedAgain", rs.getLong(3));
+                result.put("objects", rs.getLong(4));
+            }
+        }
+        boolean ok = result.get("succeeded").equals((long) jobIds.size()) && result.get("notExactlyOnce").equals(0L)
+                && result.get("objects").equals((long) jobIds.size());
+        result.put("ok", ok);
+        System.out.printf("%nexactly once: %s: %d of %d jobs SUCCEEDED, %d without exactly one SUCCEEDED and one STORED,"
+                        + " %d objects; %d jobs started again by another worker after a rebalance%n",
+                ok ? "yes" : "NO", result.get("succeeded"), jobIds.size(), result.get("notExactlyOnce"),
+                result.get("objects"), result.get("startedAgain"));
+        return result;
+    }
+
+    /**
+     * {@code --await-workers N}: waits until the workers' consumer group is stable with N members, so that a
+     * run with more workers does not include the rebalance that adding them caused.
+     */
+    private void awaitWorkers(int members) throws Exception {
+        String bootstrap = options.getOrDefault("kafka", "127.0.0.1:9092");
+        try (var admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            CompletableFuture<Void> stable = new CompletableFuture<>();
+            ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor();
+            poller.scheduleWithFixedDelay(() -> {
+                try {
+                    var group = admin.describeConsumerGroups(List.of("upload-workers")).all().get().get("upload-workers");
+                    if (group.groupState() == org.apache.kafka.common.GroupState.STABLE && group.members().size() == members
+                            && group.members().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
+                        stable.complete(null);
+                    }
+                } catch (Exception e) {
+                    stable.completeExceptionally(e);
+                }
+            }, 0, 500, TimeUnit.MILLISECONDS);
+            try {
+                stable.get(120, TimeUnit.SECONDS);
+            } finally {
+                poller.shutdownNow();
+            }
+        }
+        System.out.printf("consumer group upload-workers stable with %d members%n", members);
     }
 
     private Run direct(int count, String label) throws Exception {
@@ -290,7 +372,7 @@ public final class UploadBenchmark {
                 }
                 s3.deleteObjects(b -> b.bucket(bucket).delete(d -> d.objects(keys)));
             }
-            return new Run(start, end, List.of(), done, count, 0);
+            return new Run(start, end, List.of(), done, count, 0, List.of());
         }
     }
 
