@@ -15,9 +15,6 @@ public final class Topics {
     /** Suffix of each topic's dead-letter topic (spring-kafka's default naming). */
     public static final String DEAD_LETTER_SUFFIX = "-dlt";
 
-    /** Kafka header with the id of the API request that led to a record, for the logs of every service. */
-    public static final String REQUEST_ID_HEADER = "request-id";
-
     private Topics() {
     }
 }

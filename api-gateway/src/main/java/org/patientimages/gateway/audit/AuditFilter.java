@@ -83,7 +83,7 @@ public class AuditFilter extends OncePerRequestFilter {
         record.put("action", match.action().name());
         record.put("outcome", outcome(status, denied));
         record.put("status", status);
-        record.put("patientId", patientId != null && PatientIds.isId(patientId) ? patientId : null);
+        record.put("patientId", isId(patientId) ? patientId : null);
         record.put("resourceType", match.action().resourceType());
         record.put("resourceId", match.resourceId());
         record.put("clientAddress", request.getRemoteAddr());
@@ -112,14 +112,11 @@ public class AuditFilter extends OncePerRequestFilter {
     }
 
     /** Only well-formed ids reach the audit log's patient column. */
-    private static final class PatientIds {
-        static boolean isId(String value) {
-            try {
-                UUID.fromString(value);
-                return value.length() == 36;
-            } catch (IllegalArgumentException e) {
-                return false;
-            }
+    private static boolean isId(String value) {
+        try {
+            return value != null && value.length() == 36 && UUID.fromString(value) != null;
+        } catch (IllegalArgumentException e) {
+            return false;
         }
     }
 }

@@ -20,20 +20,22 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Sends audit records to the metadata-service in batches, so that a busy gateway costs the audit log one
- * request and one transaction per batch instead of per call. A batch leaves at most {@code flush-interval}
- * after its first record; a batch the metadata-service does not take is sent again with back-off (records
+ * request and one transaction per batch instead of per call. A record leaves as soon as the sender is free,
+ * together with every record that arrived while the last batch was on its way; a batch the metadata-service does not take is sent again with back-off (records
  * carry their own ids, so a batch recorded twice is recorded once). A graceful stop sends what is left after
- * the last request has been answered. Records wait in memory only: a gateway killed outright loses those of
- * its last {@code flush-interval}, and when the metadata-service stays away past {@code capacity} records the
+ * the last request has been answered. Records wait in memory only: a gateway killed outright loses those not
+ * yet sent, and when the metadata-service stays away past {@code capacity} records the
  * newest are dropped and counted ({@code audit_dropped_total}) rather than the gateway running out of memory.
  */
 @Component
 public class AuditTrail implements SmartLifecycle {
 
     @ConfigurationProperties("patient-images.audit")
-    public record AuditProperties(@DefaultValue("100ms") Duration flushInterval, @DefaultValue("500") int batchSize,
-                                  @DefaultValue("100000") int capacity) {
+    public record AuditProperties(@DefaultValue("500") int batchSize, @DefaultValue("100000") int capacity) {
     }
+
+    /** How long the idle sender waits for a record before it looks whether it should stop. */
+    private static final Duration IDLE_POLL = Duration.ofMillis(200);
 
     private static final Logger log = LoggerFactory.getLogger(AuditTrail.class);
 
@@ -68,7 +70,7 @@ public class AuditTrail implements SmartLifecycle {
         while (running || !pending.isEmpty() || !batch.isEmpty()) {
             try {
                 if (batch.isEmpty()) {
-                    Map<String, Object> first = pending.poll(properties.flushInterval().toMillis(), TimeUnit.MILLISECONDS);
+                    Map<String, Object> first = pending.poll(IDLE_POLL.toMillis(), TimeUnit.MILLISECONDS);
                     if (first == null) {
                         continue;
                     }

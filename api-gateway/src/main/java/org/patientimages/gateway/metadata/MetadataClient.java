@@ -88,15 +88,15 @@ public class MetadataClient {
     }
 
     public JsonNode get(String path, Object... uriVariables) {
-        return noted(call(() -> http.get().uri(path, uriVariables).retrieve().body(JsonNode.class)));
+        return call(() -> http.get().uri(path, uriVariables).retrieve().body(JsonNode.class));
     }
 
-    /** A single resource names its patient: the audit record of this request will too. */
-    private static JsonNode noted(JsonNode resource) {
-        if (resource != null && resource.hasNonNull("patientId")) {
+    /** An answer that is a single resource names its patient: the audit record of this request will too. */
+    private static void noted(Object answer) {
+        Object body = answer instanceof ResponseEntity<?> entity ? entity.getBody() : answer;
+        if (body instanceof JsonNode resource && resource.hasNonNull("patientId")) {
             AuditContext.notePatient(resource.path("patientId").asString());
         }
-        return resource;
     }
 
     /** Appends records to the audit trail, in one transaction. */
@@ -105,7 +105,7 @@ public class MetadataClient {
     }
 
     public JsonNode get(String path, Map<String, ?> query, Object... uriVariables) {
-        return noted(call(() -> http.get().uri(u -> {
+        return call(() -> http.get().uri(u -> {
             u.path(path);
             query.forEach((k, v) -> {
                 if (v != null) {
@@ -113,7 +113,7 @@ public class MetadataClient {
                 }
             });
             return u.build(uriVariables);
-        }).retrieve().body(JsonNode.class)));
+        }).retrieve().body(JsonNode.class));
     }
 
     /**
@@ -154,9 +154,7 @@ public class MetadataClient {
     }
 
     public ResponseEntity<JsonNode> post(String path, Object body) {
-        ResponseEntity<JsonNode> answer = call(() -> http.post().uri(path).body(body).retrieve().toEntity(JsonNode.class));
-        noted(answer.getBody());
-        return answer;
+        return call(() -> http.post().uri(path).body(body).retrieve().toEntity(JsonNode.class));
     }
 
     /** Any other call: the answer's status and body, or the service's problem. */
@@ -167,9 +165,7 @@ public class MetadataClient {
             if (body != null) {
                 request.body(body);
             }
-            ResponseEntity<JsonNode> answer = request.retrieve().toEntity(JsonNode.class);
-            noted(answer.getBody());
-            return answer;
+            return request.retrieve().toEntity(JsonNode.class);
         });
     }
 
@@ -185,7 +181,9 @@ public class MetadataClient {
 
     private <T> T call(java.util.function.Supplier<T> request) {
         try {
-            return request.get();
+            T answer = request.get();
+            noted(answer);
+            return answer;
         } catch (ResourceAccessException e) {
             throw ApiProblem.unavailable("SERVICE_UNAVAILABLE",
                     "The service cannot accept this request right now; try again shortly.");

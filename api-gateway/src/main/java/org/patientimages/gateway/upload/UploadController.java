@@ -48,10 +48,13 @@ class UploadController {
     private final JsonMapper json;
     private final ContentSniffer sniffer;
     private final MeterRegistry registry;
+    private final DistributionSummary received;
 
     UploadController(MetadataClient metadata, StagingArea staging, UploadProperties properties, JsonMapper json,
                      ContentSniffer sniffer, MeterRegistry registry) {
         this.registry = registry;
+        this.received = DistributionSummary.builder("uploads.received").baseUnit("bytes")
+                .description("Bytes of files received").register(registry);
         this.metadata = metadata;
         this.staging = staging;
         this.properties = properties;
@@ -106,8 +109,7 @@ class UploadController {
         boolean keep = false;
         try {
             Received received = receive(request, key, limit);
-            DistributionSummary.builder("uploads.received").baseUnit("bytes").description("Bytes of files received")
-                    .register(registry).record(received.staged.sizeBytes());
+            this.received.record(received.staged.sizeBytes());
             UploadMetadata meta = received.metadata.validated();
             staging.commit(received.staged, key);
             Map<String, Object> registration = new LinkedHashMap<>();

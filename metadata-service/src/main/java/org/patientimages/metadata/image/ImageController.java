@@ -72,9 +72,14 @@ class ImageController {
         return ResponseEntity.noContent().build();
     }
 
-    /** The id of an image the caller may see; 404 otherwise. */
+    /** The id of an image the caller may see; 404 otherwise (for a gone image, from the lifecycle's own check). */
     private UUID id(String imageId, Caller caller) {
-        return UUID.fromString(get(imageId, caller).imageId());
+        UUID id = Ids.parse(imageId).orElseThrow(() -> notFound(imageId));
+        if (caller.restricted()) {
+            UUID patient = images.patientOf(id).orElseThrow(() -> notFound(imageId));
+            access.require(caller, patient, () -> notFound(imageId));
+        }
+        return id;
     }
 
     private static ApiException notFound(String imageId) {

@@ -49,6 +49,12 @@ class ImageRepository {
                 .map(Row::image);
     }
 
+    /** The patient of a live image. */
+    Optional<UUID> patientOf(UUID imageId) {
+        return jdbc.sql("select patient_id from images where id = ? and status <> 'DELETED'").param(imageId)
+                .query(UUID.class).optional();
+    }
+
     /** One page of a search, plus one row to tell whether another page follows. */
     List<Row> search(ImageSearch search) {
         ImageSearch.Sql sql = search.toSql();

@@ -1,7 +1,6 @@
 package org.patientimages.metadata.job;
 
-import org.apache.kafka.common.header.Header;
-import java.nio.charset.StandardCharsets;
+import org.patientimages.events.RequestIdHeader;
 
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -42,7 +41,7 @@ class JobEventListener {
             try {
                 JobEvent event = JobEvent.parseFrom(records.get(i).value());
                 facts.add(new JobEventRecorder.Fact(UUID.fromString(event.getEventId()), UUID.fromString(event.getJobId()),
-                        fact(event), Instant.ofEpochMilli(event.getOccurredAtEpochMs()), requestId(records.get(i))));
+                        fact(event), Instant.ofEpochMilli(event.getOccurredAtEpochMs()), RequestIdHeader.of(records.get(i).headers())));
             } catch (InvalidProtocolBufferException | IllegalArgumentException e) {
                 recorder.recordAll(facts);
                 throw new BatchListenerFailedException("job event cannot be decoded", e, i);
@@ -50,12 +49,6 @@ class JobEventListener {
         }
         recorder.recordAll(facts);
         facts.forEach(f -> registry.counter("job.events.recorded", "type", f.fact().getClass().getSimpleName()).increment());
-    }
-
-    /** The id of the API request a record's job came from, from its Kafka header; "-" when it has none. */
-    private static String requestId(ConsumerRecord<String, byte[]> record) {
-        Header header = record.headers().lastHeader(Topics.REQUEST_ID_HEADER);
-        return header == null ? "-" : new String(header.value(), StandardCharsets.UTF_8);
     }
 
     static JobFact fact(JobEvent e) throws InvalidProtocolBufferException {

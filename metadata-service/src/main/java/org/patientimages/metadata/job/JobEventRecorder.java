@@ -34,7 +34,7 @@ public class JobEventRecorder {
 
     /**
      * One reported fact: its event id, its job, what it says, when it happened, and the id of the API request
-     * the job came from (for the logs; "-" when unknown).
+     * the job came from (for the logs; null when unknown).
      */
     public record Fact(UUID eventId, UUID jobId, JobFact fact, Instant at, String requestId) {
     }
@@ -44,7 +44,8 @@ public class JobEventRecorder {
     public void recordAll(java.util.List<Fact> facts) {
         for (Fact f : facts) {
             try (var job = org.slf4j.MDC.putCloseable("jobId", f.jobId().toString());
-                 var request = org.slf4j.MDC.putCloseable("requestId", f.requestId())) {
+                 org.slf4j.MDC.MDCCloseable request = f.requestId() == null ? null
+                         : org.slf4j.MDC.putCloseable("requestId", f.requestId())) {
                 record(f.eventId(), f.jobId(), f.fact(), f.at());
             }
         }

@@ -1,8 +1,7 @@
 package org.patientimages.metadata.outbox;
 
-import java.nio.charset.StandardCharsets;
+import org.patientimages.events.RequestIdHeader;
 
-import org.patientimages.events.Topics;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,9 +61,7 @@ public class OutboxRelay implements SmartLifecycle {
             List<CompletableFuture<SendResult<String, byte[]>>> sends = new ArrayList<>(batch.size());
             for (OutboxRepository.Message m : batch) {
                 var record = new org.apache.kafka.clients.producer.ProducerRecord<>(m.topic(), m.key(), m.payload());
-                if (m.requestId() != null) {
-                    record.headers().add(Topics.REQUEST_ID_HEADER, m.requestId().getBytes(StandardCharsets.UTF_8));
-                }
+                RequestIdHeader.put(record.headers(), m.requestId());
                 sends.add(kafka.send(record));
             }
             try {

@@ -57,8 +57,9 @@ class PatientController {
 
     @GetMapping("/{patientId}")
     Patient get(@PathVariable String patientId, Caller caller) {
-        return patients.find(existing(patientId, caller)).map(PatientRepository.Row::toApi)
-                .orElseThrow(() -> notFound(patientId));
+        PatientRepository.Row row = Ids.parse(patientId).flatMap(patients::find).orElseThrow(() -> notFound(patientId));
+        access.require(caller, row.id(), () -> notFound(patientId));
+        return row.toApi();
     }
 
     /** The id of a patient that exists and that the caller may see; 404 otherwise. */

@@ -1,5 +1,7 @@
 package org.patientimages.worker.report;
 
+import org.patientimages.events.RequestIdHeader;
+
 import org.patientimages.events.Topics;
 import org.patientimages.events.v1.AttributesExtracted;
 import org.patientimages.events.v1.ImageStored;
@@ -104,10 +106,7 @@ class KafkaJobReporter implements JobReporter {
         try {
             var record = new org.apache.kafka.clients.producer.ProducerRecord<>(Topics.JOB_EVENTS, e.getJobId(),
                     e.toByteArray());
-            String requestId = org.slf4j.MDC.get("requestId");
-            if (requestId != null && !requestId.equals("-")) {
-                record.headers().add(Topics.REQUEST_ID_HEADER, requestId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            }
+            RequestIdHeader.put(record.headers(), org.slf4j.MDC.get("requestId"));
             kafka.send(record).get(30, TimeUnit.SECONDS);
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();

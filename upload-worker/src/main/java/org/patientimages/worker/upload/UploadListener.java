@@ -1,8 +1,7 @@
 package org.patientimages.worker.upload;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.header.Header;
-import java.nio.charset.StandardCharsets;
+import org.patientimages.events.RequestIdHeader;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -30,13 +29,12 @@ class UploadListener {
             concurrency = "${patient-images.worker.concurrency:4}")
     void on(ConsumerRecord<String, byte[]> record) throws InvalidProtocolBufferException {
         UploadJob job = UploadJob.of(UploadAccepted.parseFrom(record.value()));
-        Header requestId = record.headers().lastHeader(Topics.REQUEST_ID_HEADER);
+        String requestId = RequestIdHeader.of(record.headers());
         Timer.Sample sample = Timer.start(registry);
         String outcome = "error";
         // the job and the API request it came from, in every log line of this job (and on its job events)
         try (var jobInLogs = MDC.putCloseable("jobId", job.jobId());
-             var requestInLogs = MDC.putCloseable("requestId",
-                     requestId == null ? "-" : new String(requestId.value(), StandardCharsets.UTF_8))) {
+             MDC.MDCCloseable requestInLogs = requestId == null ? null : MDC.putCloseable("requestId", requestId)) {
             processor.process(job);
             outcome = "succeeded";
         } finally {
