@@ -4,11 +4,6 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import jakarta.servlet.http.HttpServletRequest;
-import org.apache.commons.fileupload2.core.FileItemInput;
-import org.apache.commons.fileupload2.core.FileItemInputIterator;
-import org.apache.commons.fileupload2.core.FileUploadException;
-import org.apache.commons.fileupload2.core.FileUploadSizeException;
-import org.apache.commons.fileupload2.jakarta.servlet6.JakartaServletFileUpload;
 import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.http.HttpStatus;
@@ -80,7 +75,7 @@ class UploadController {
     private ResponseEntity<Map<String, Object>> accept(String patientId, String idempotencyKey, HttpServletRequest request)
             throws IOException {
         long limit = properties.maxFileSize().toBytes();
-        if (!JakartaServletFileUpload.isMultipartContent(request)) {
+        if (!MultipartReader.isMultipart(request.getContentType())) {
             throw new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "MULTIPART_REQUIRED",
                     "Send the upload as multipart/form-data with a part named 'file'.", false);
         }
@@ -141,41 +136,36 @@ class UploadController {
     }
 
     private Received receive(HttpServletRequest request, String key, long limit) throws IOException {
-        var upload = new JakartaServletFileUpload<>();
-        upload.setMaxSize(limit + MAX_METADATA_BYTES);
         StagingArea.Staged staged = null;
         String filename = null;
         String[] contentType = {null};
         UploadMetadata meta = UploadMetadata.NONE;
         try {
-            FileItemInputIterator parts = upload.getItemIterator(request);
+            var parts = new MultipartReader(request.getContentType(), request.getInputStream(), limit + MAX_METADATA_BYTES);
             int count = 0;
-            while (parts.hasNext()) {
-                FileItemInput part = parts.next();
+            for (MultipartReader.Part part; (part = parts.next()) != null; ) {
                 if (++count > MAX_PARTS) {
                     throw ApiProblem.badRequest("TOO_MANY_PARTS", "An upload has at most " + MAX_PARTS + " parts.");
                 }
-                try (InputStream in = part.getInputStream()) {
-                    switch (part.getFieldName() == null ? "" : part.getFieldName()) {
-                        case "file" -> {
-                            if (staged != null) {
-                                throw ApiProblem.badRequest("MULTIPLE_FILES", "Send exactly one part named 'file'.");
-                            }
-                            staged = staging.write(key, in, limit, head -> contentType[0] = sniffer.check(head));
-                            filename = FileNames.sanitise(part.getName());
+                InputStream in = part.body();
+                switch (part.name() == null ? "" : part.name()) {
+                    case "file" -> {
+                        if (staged != null) {
+                            throw ApiProblem.badRequest("MULTIPLE_FILES", "Send exactly one part named 'file'.");
                         }
-                        case "metadata" -> meta = parseMetadata(in);
-                        default -> in.transferTo(java.io.OutputStream.nullOutputStream());
+                        staged = staging.write(key, in, limit, head -> contentType[0] = sniffer.check(head));
+                        filename = FileNames.sanitise(part.filename());
+                    }
+                    case "metadata" -> meta = parseMetadata(in);
+                    default -> {
+                        // read past by the next part
                     }
                 }
             }
-        } catch (StagingArea.TooLarge | FileUploadSizeException e) {
+        } catch (StagingArea.TooLarge | MultipartReader.TooLargeException e) {
             throw tooLarge(limit);
-        } catch (FileUploadException e) {
-            if (e.getCause() instanceof FileUploadSizeException) {
-                throw tooLarge(limit);
-            }
-            throw ApiProblem.badRequest("MALFORMED_MULTIPART", "The multipart body could not be read.");
+        } catch (MultipartReader.MalformedException e) {
+            throw ApiProblem.badRequest("MALFORMED_MULTIPART", "The multipart body could not be read: " + e.getMessage() + ".");
         } catch (IOException e) {
             // the client stopped sending: a Content-Length that lies, a slow drip past the read timeout, a reset
             throw new ApiProblem(HttpStatus.REQUEST_TIMEOUT, "REQUEST_TIMEOUT",

@@ -48,6 +48,11 @@ public class ObjectStore {
         return properties.bucket();
     }
 
+    /** Files larger than this go up in parts. */
+    public long multipartThreshold() {
+        return properties.multipartThreshold().toBytes();
+    }
+
     /** An object's size and the SHA-256 recorded with it, if the object exists. */
     public Optional<StoredObject> head(String key) {
         try {
@@ -77,12 +82,13 @@ public class ObjectStore {
      * Stores a file under a key, served later as an attachment of the given type, verifying on the way that
      * its bytes have the given SHA-256.
      *
-     * @param progress told the number of bytes stored so far after each part
+     * @param progress told the number of bytes stored so far after each part but the last (a file sent in one
+     *                 request has no progress to tell: the answer is the end)
      * @throws ContentMismatchException when they do not (the object or its parts are removed)
      */
     public void put(String key, Path file, long size, String sha256, String contentType, LongConsumer progress) {
         Map<String, String> metadata = Map.of(SHA256_METADATA, sha256);
-        if (size <= properties.multipartThreshold().toBytes()) {
+        if (size <= multipartThreshold()) {
             HashedSlice whole = new HashedSlice(file, 0, size, HashedSlice.newDigest());
             s3.putObject(b -> b.bucket(bucket()).key(key).contentType(contentType).contentLength(size)
                             .contentDisposition("attachment").metadata(metadata),
@@ -91,7 +97,6 @@ public class ObjectStore {
                 delete(key);
                 throw new ContentMismatchException(key);
             }
-            progress.accept(size);
             return;
         }
         abortIncompleteUploads(key);
@@ -110,7 +115,9 @@ public class ObjectStore {
                         RequestBody.fromContentProvider(part::open, length, contentType)).eTag();
                 running = part.digest();
                 parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
-                progress.accept(offset + length);
+                if (offset + length < size) {
+                    progress.accept(offset + length);
+                }
             }
             if (!HashedSlice.hex(running).equals(sha256)) {
                 throw new ContentMismatchException(key); // aborted below: the parts never become an object

@@ -49,16 +49,23 @@ public class UploadProcessor {
         reporter.started(job);
         log.info("job {} started", job.jobId());
         String key = job.objectKey();
-        Optional<ObjectStore.StoredObject> existing = store.head(key);
-        if (existing.isPresent() && matches(existing.get(), job)) {
-            log.info("job {}: object already stored by an earlier attempt", job.jobId());
-            reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
-            // the attempt that stored it may have died before deriving: derive again while the bytes are here
-            staging.find(job.stagingKey()).ifPresent(file -> derive(job, file));
-            succeed(job);
-            return;
-        }
         Path file = staging.find(job.stagingKey()).orElse(null);
+        // An earlier attempt may have stored the object already (a redelivery after a crash). Asking costs a
+        // request per job; sending again costs the file. So a large file is asked about first, a small one is
+        // only asked about when its staged bytes are gone; otherwise it is simply sent again, to the same key.
+        if (file == null || job.sizeBytes() > store.multipartThreshold()) {
+            Optional<ObjectStore.StoredObject> existing = store.head(key);
+            if (existing.isPresent() && matches(existing.get(), job)) {
+                log.info("job {}: object already stored by an earlier attempt", job.jobId());
+                reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
+                // the attempt that stored it may have died before deriving: derive again while the bytes are here
+                if (file != null) {
+                    derive(job, file);
+                }
+                succeed(job);
+                return;
+            }
+        }
         if (file == null) {
             throw new UploadFailedException(FailureCode.STAGED_FILE_MISSING,
                     "The staged upload is no longer available; upload the file again.");
@@ -71,19 +78,14 @@ public class UploadProcessor {
             throw new UncheckedIOException("reading staged upload of job " + job.jobId(), e);
         }
         try {
-            // the SHA-256 is checked while the bytes are sent: one read of the file, not two
+            // the SHA-256 is checked while the bytes are sent: one read of the file, not two. The store's answer
+            // to that request (or to the multipart completion) is what says the object is there.
             store.put(key, file, job.sizeBytes(), job.sha256(), job.contentType(), stored -> {
                 int percent = (int) (90 * stored / Math.max(1, job.sizeBytes()));
                 reporter.progressed(job, percent, stored);
             });
         } catch (ObjectStore.ContentMismatchException e) {
             throw changedOnDisk();
-        }
-        ObjectStore.StoredObject written = store.head(key)
-                .orElseThrow(() -> new IllegalStateException("object of job " + job.jobId() + " missing after upload"));
-        if (!matches(written, job)) {
-            store.delete(key);
-            throw new IllegalStateException("object of job " + job.jobId() + " does not match after upload; retrying");
         }
         reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
         derive(job, file);
