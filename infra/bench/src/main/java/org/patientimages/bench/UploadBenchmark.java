@@ -465,7 +465,7 @@ public final class UploadBenchmark {
         return Long.parseLong(v.replaceAll("[^0-9]", "")) * unit;
     }
 
-    private static String human(long bytes) {
+    static String human(long bytes) {
         return bytes >= 1 << 20 ? bytes / (1 << 20) + " MiB" : bytes >= 1024 ? bytes / 1024 + " KiB" : bytes + " B";
     }
 }
