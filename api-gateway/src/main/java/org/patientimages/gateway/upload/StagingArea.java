@@ -2,50 +2,43 @@ package org.patientimages.gateway.upload;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
-import org.springframework.stereotype.Component;
+import org.springframework.util.unit.DataSize;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
-import java.util.stream.Stream;
-import java.util.HexFormat;
 import java.util.function.Consumer;
 
 /**
- * The directory, shared with the workers, where uploads wait to be stored. A file is written under a
- * temporary name, forced to disk, then renamed to its key: a staged file under its key is always complete.
+ * Where uploads wait until a worker has stored them: a directory shared with the workers, or a staging bucket
+ * when the workers run on other hosts ({@code patient-images.staging.mode}). Whatever is under a key is complete.
  */
-@Component
-public class StagingArea {
+public interface StagingArea {
 
-    static final int SNIFF_BYTES = 8192;
-    private static final int BUFFER = 256 * 1024;
+    enum Mode { DIRECTORY, S3 }
 
     /**
+     * @param mode            {@code directory} (shared with the workers) or {@code s3} (a staging bucket in the
+     *                        object store of {@code patient-images.storage})
+     * @param partSize        in {@code s3} mode, the size of the parts a large upload is sent in; one part per
+     *                        upload in flight is held in memory
      * @param cleanupGrace    how long a staged file may sit untouched before the sweeper looks at it
      * @param cleanupInterval how often the sweeper runs
      */
     @ConfigurationProperties("patient-images.staging")
-    public record StagingProperties(@DefaultValue("data/staging") Path directory,
-                                    @DefaultValue("1h") Duration cleanupGrace,
-                                    @DefaultValue("5m") Duration cleanupInterval) {
+    record StagingProperties(@DefaultValue("directory") Mode mode,
+                             @DefaultValue("data/staging") Path directory,
+                             @DefaultValue("patient-images-staging") String bucket,
+                             @DefaultValue("8MB") DataSize partSize,
+                             @DefaultValue("1h") Duration cleanupGrace,
+                             @DefaultValue("5m") Duration cleanupInterval) {
     }
 
-    /** A file in the staging area: its key (or key + ".part") and when it was last written. */
-    public record Entry(String name, Instant modified) {
+    /** A staged upload: its key (or key + ".part" while incomplete) and when it was last written. */
+    record Entry(String name, Instant modified) {
         public boolean incomplete() {
             return name.endsWith(".part");
         }
@@ -56,130 +49,34 @@ public class StagingArea {
     }
 
     /** What streaming an upload into the staging area learnt about it. */
-    public record Staged(Path file, long sizeBytes, String sha256) {
+    record Staged(String key, long sizeBytes, String sha256) {
     }
 
     /** The upload is larger than the limit; what was written is already removed. */
-    public static final class TooLarge extends IOException {
+    final class TooLarge extends IOException {
         TooLarge(long limit) {
             super("larger than " + limit + " bytes");
         }
     }
 
-    private final Path root;
-
-    StagingArea(StagingProperties properties) throws IOException {
-        this.root = properties.directory().toAbsolutePath().normalize();
-        Files.createDirectories(root);
-    }
-
     /**
-     * Streams the bytes into a temporary file of the key, computing size and SHA-256 on the way.
-     * {@code checkHead} sees the first bytes as soon as they are in (and may throw to refuse the upload).
-     * An {@link IOException} means the request's body could not be read; a failure to write the staging
-     * area is an {@link UncheckedIOException}. Nothing is left behind when it throws.
+     * Streams the bytes in under the key, computing size and SHA-256 on the way. {@code checkHead} sees the
+     * first bytes as soon as they are in (and may throw to refuse the upload). An {@link IOException} means the
+     * request's body could not be read; a failure of the staging area itself is not one. Nothing is left
+     * behind when it throws.
      */
-    public Staged write(String key, InputStream in, long maxBytes, Consumer<byte[]> checkHead) throws IOException {
-        Path temp = root.resolve(key + ".part");
-        MessageDigest digest = sha256();
-        byte[] head = new byte[SNIFF_BYTES];
-        int headLength = 0;
-        long size = 0;
-        boolean headChecked = false;
-        boolean done = false;
-        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            byte[] buffer = new byte[BUFFER];
-            for (int n; (n = in.read(buffer)) >= 0; ) {
-                size += n;
-                if (size > maxBytes) {
-                    throw new TooLarge(maxBytes);
-                }
-                digest.update(buffer, 0, n);
-                if (headLength < SNIFF_BYTES) {
-                    int copy = Math.min(n, SNIFF_BYTES - headLength);
-                    System.arraycopy(buffer, 0, head, headLength, copy);
-                    headLength += copy;
-                    if (headLength == SNIFF_BYTES) {
-                        checkHead.accept(head);
-                        headChecked = true;
-                    }
-                }
-                writeFully(out, ByteBuffer.wrap(buffer, 0, n));
-            }
-            if (!headChecked && headLength > 0) {
-                checkHead.accept(Arrays.copyOf(head, headLength));
-            }
-            force(out);
-            done = true;
-        } finally {
-            if (!done) {
-                Files.deleteIfExists(temp);
-            }
-        }
-        return new Staged(temp, size, HexFormat.of().formatHex(digest.digest()));
-    }
+    Staged write(String key, InputStream in, long maxBytes, Consumer<byte[]> checkHead) throws IOException;
 
-    /** A failure of our own disk is the server's problem, not the request's: it is not an IOException. */
-    private static void writeFully(FileChannel out, ByteBuffer bytes) {
-        try {
-            while (bytes.hasRemaining()) {
-                out.write(bytes);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("writing to the staging area failed", e);
-        }
-    }
-
-    private static void force(FileChannel out) {
-        try {
-            out.force(true);
-        } catch (IOException e) {
-            throw new UncheckedIOException("writing to the staging area failed", e);
-        }
-    }
-
-    /** Renames a written file to its key, where the workers look for it. */
-    public void commit(Staged staged, String key) throws IOException {
-        Files.move(staged.file(), root.resolve(key), StandardCopyOption.ATOMIC_MOVE);
-    }
+    /** Makes a written upload visible to the workers under its key. */
+    void commit(Staged staged) throws IOException;
 
     /** Removes whatever is staged for the key, complete or not. */
-    public void discard(String key) {
-        try {
-            Files.deleteIfExists(root.resolve(key + ".part"));
-            Files.deleteIfExists(root.resolve(key));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
+    void discard(String key);
 
-    /** Everything in the staging area last written before {@code cutoff}. */
-    public List<Entry> olderThan(Instant cutoff) throws IOException {
-        try (Stream<Path> files = Files.list(root)) {
-            List<Entry> old = new ArrayList<>();
-            for (Path file : (Iterable<Path>) files::iterator) {
-                Instant modified = Files.getLastModifiedTime(file).toInstant();
-                if (modified.isBefore(cutoff)) {
-                    old.add(new Entry(file.getFileName().toString(), modified));
-                }
-            }
-            return old;
-        }
-    }
+    /** Everything staged last written before {@code cutoff}. */
+    List<Entry> olderThan(Instant cutoff) throws IOException;
 
-    public void delete(Entry entry) throws IOException {
-        Files.deleteIfExists(root.resolve(entry.name()));
-    }
+    void delete(Entry entry) throws IOException;
 
-    public boolean isWritable() {
-        return Files.isDirectory(root) && Files.isWritable(root);
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
+    boolean isWritable();
 }

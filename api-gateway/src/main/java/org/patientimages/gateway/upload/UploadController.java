@@ -106,7 +106,7 @@ class UploadController {
             Received received = receive(request, key, limit);
             this.received.record(received.staged.sizeBytes());
             UploadMetadata meta = received.metadata.validated();
-            staging.commit(received.staged, key);
+            staging.commit(received.staged);
             Map<String, Object> registration = new LinkedHashMap<>();
             registration.put("jobId", jobId);
             registration.put("imageId", imageId);

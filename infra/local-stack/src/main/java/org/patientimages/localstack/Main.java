@@ -12,7 +12,7 @@ import java.util.concurrent.CountDownLatch;
  * Runs one third-party server of the local stack in the foreground until SIGTERM:
  * <pre>
  *   Main kafka    --port 9092 --controller-port 9093 --data DIR
- *   Main s3       --port 9000 --data DIR --access-key K --secret-key S --bucket B
+ *   Main s3       --port 9000 --data DIR --access-key K --secret-key S --bucket B[,B2…]
  *   Main postgres --port 5432 --data DIR --database patients_db
  *   Main topics   --port 9092          (lists the broker's topics with their partition counts)
  *   Main token    --issuer URL --user NAME [--password P] | --client ID --secret S   (prints an access token)
@@ -55,8 +55,10 @@ public final class Main {
                 LocalKafka.run(port, controllerPort, data);
             }
             case "s3" -> {
-                LocalS3 s3 = LocalS3.start(port, data, required(opts, "access-key"), required(opts, "secret-key"))
-                        .createBucket(required(opts, "bucket"));
+                LocalS3 s3 = LocalS3.start(port, data, required(opts, "access-key"), required(opts, "secret-key"));
+                for (String bucket : required(opts, "bucket").split(",")) {
+                    s3.createBucket(bucket.trim());
+                }
                 System.out.println("s3 listening on " + s3.endpoint());
                 awaitShutdown(s3);
             }

@@ -6,6 +6,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.MetadataDirective;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
@@ -35,6 +36,8 @@ import java.util.function.LongConsumer;
 public class ObjectStore {
 
     static final String SHA256_METADATA = "sha256";
+    /** The largest object one CopyObject request copies. */
+    private static final long MAX_COPY = 5L << 30;
 
     private final S3Client s3;
     private final StorageProperties properties;
@@ -55,9 +58,14 @@ public class ObjectStore {
 
     /** An object's size and the SHA-256 recorded with it, if the object exists. */
     public Optional<StoredObject> head(String key) {
+        return head(bucket(), key);
+    }
+
+    /** The same, of an object of another bucket (the staging bucket). */
+    public Optional<StoredObject> head(String bucket, String key) {
         try {
-            HeadObjectResponse head = s3.headObject(b -> b.bucket(bucket()).key(key));
-            return Optional.of(new StoredObject(head.contentLength(), head.metadata().get(SHA256_METADATA)));
+            HeadObjectResponse head = s3.headObject(b -> b.bucket(bucket).key(key));
+            return Optional.of(new StoredObject(head.contentLength(), head.metadata().get(SHA256_METADATA), head.eTag()));
         } catch (NoSuchKeyException e) {
             return Optional.empty();
         } catch (S3Exception e) {
@@ -68,7 +76,8 @@ public class ObjectStore {
         }
     }
 
-    public record StoredObject(long sizeBytes, String sha256) {
+    /** @param sha256 as recorded with the object, null if none was */
+    public record StoredObject(long sizeBytes, String sha256, String eTag) {
     }
 
     /** The bytes sent do not have the SHA-256 they were accepted with; nothing of them stays in the bucket. */
@@ -134,6 +143,61 @@ public class ObjectStore {
         }
     }
 
+    /**
+     * Copies an object of another bucket into place, server-side, served as an attachment of the given type and
+     * recorded with the given SHA-256; only if the source is still the object described (its ETag). Objects
+     * larger than one copy request can take (5 GiB) are copied in parts.
+     *
+     * @param progress told the number of bytes copied so far after each part but the last
+     */
+    public void copy(String sourceBucket, String sourceKey, StoredObject source, String key, String sha256,
+                     String contentType, LongConsumer progress) {
+        Map<String, String> metadata = Map.of(SHA256_METADATA, sha256);
+        long size = source.sizeBytes();
+        if (size <= MAX_COPY) {
+            s3.copyObject(b -> b.sourceBucket(sourceBucket).sourceKey(sourceKey).copySourceIfMatch(source.eTag())
+                    .destinationBucket(bucket()).destinationKey(key).metadataDirective(MetadataDirective.REPLACE)
+                    .contentType(contentType).contentDisposition("attachment").metadata(metadata));
+            return;
+        }
+        abortIncompleteUploads(key);
+        String uploadId = s3.createMultipartUpload(b -> b.bucket(bucket()).key(key).contentType(contentType)
+                .contentDisposition("attachment").metadata(metadata)).uploadId();
+        try {
+            long partSize = Math.max(properties.partSize().toBytes(), size / 9_000 + 1); // at most 10,000 parts
+            List<CompletedPart> parts = new ArrayList<>();
+            for (long offset = 0; offset < size; offset += partSize) {
+                int number = parts.size() + 1;
+                String range = "bytes=" + offset + "-" + (Math.min(size, offset + partSize) - 1);
+                String etag = s3.uploadPartCopy(b -> b.sourceBucket(sourceBucket).sourceKey(sourceKey)
+                        .copySourceIfMatch(source.eTag()).copySourceRange(range).destinationBucket(bucket())
+                        .destinationKey(key).uploadId(uploadId).partNumber(number)).copyPartResult().eTag();
+                parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
+                if (offset + partSize < size) {
+                    progress.accept(offset + partSize);
+                }
+            }
+            s3.completeMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId)
+                    .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()));
+        } catch (RuntimeException e) {
+            try {
+                s3.abortMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId));
+            } catch (RuntimeException abortFailed) {
+                e.addSuppressed(abortFailed);
+            }
+            throw e;
+        }
+    }
+
+    /** Writes an object of a bucket to a file (replacing what it held). */
+    public void download(String bucket, String key, Path file) {
+        try (InputStream in = s3.getObject(b -> b.bucket(bucket).key(key))) {
+            java.nio.file.Files.copy(in, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException("downloading " + key, e);
+        }
+    }
+
     /** Stores a small derived object (a thumbnail), served inline with its content type. */
     public void putBytes(String key, byte[] bytes, String contentType) {
         s3.putObject(b -> b.bucket(bucket()).key(key).contentType(contentType).contentLength((long) bytes.length),
@@ -158,7 +222,11 @@ public class ObjectStore {
     }
 
     public void delete(String key) {
-        s3.deleteObject(b -> b.bucket(bucket()).key(key));
+        delete(bucket(), key);
+    }
+
+    public void delete(String bucket, String key) {
+        s3.deleteObject(b -> b.bucket(bucket).key(key));
     }
 
     /**

@@ -11,9 +11,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
@@ -49,38 +46,33 @@ public class UploadProcessor {
         reporter.started(job);
         log.info("job {} started", job.jobId());
         String key = job.objectKey();
-        Path file = staging.find(job.stagingKey()).orElse(null);
+        StagingArea.Staged staged = staging.find(job.stagingKey()).orElse(null);
         // An earlier attempt may have stored the object already (a redelivery after a crash). Asking costs a
         // request per job; sending again costs the file. So a large file is asked about first, a small one is
         // only asked about when its staged bytes are gone; otherwise it is simply sent again, to the same key.
-        if (file == null || job.sizeBytes() > store.multipartThreshold()) {
+        if (staged == null || job.sizeBytes() > store.multipartThreshold()) {
             Optional<ObjectStore.StoredObject> existing = store.head(key);
             if (existing.isPresent() && matches(existing.get(), job)) {
                 log.info("job {}: object already stored by an earlier attempt", job.jobId());
                 reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
                 // the attempt that stored it may have died before deriving: derive again while the bytes are here
-                if (file != null) {
-                    derive(job, file);
+                if (staged != null) {
+                    derive(job, staged);
                 }
                 succeed(job);
                 return;
             }
         }
-        if (file == null) {
+        if (staged == null) {
             throw new UploadFailedException(FailureCode.STAGED_FILE_MISSING,
                     "The staged upload is no longer available; upload the file again.");
         }
-        try {
-            if (Files.size(file) != job.sizeBytes()) {
-                throw changedOnDisk();
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading staged upload of job " + job.jobId(), e);
+        if (staged.sizeBytes() != job.sizeBytes()) {
+            throw changedOnDisk();
         }
         try {
-            // the SHA-256 is checked while the bytes are sent: one read of the file, not two. The store's answer
-            // to that request (or to the multipart completion) is what says the object is there.
-            store.put(key, file, job.sizeBytes(), job.sha256(), job.contentType(), stored -> {
+            // the store's answer to the request (or to the multipart completion) is what says the object is there
+            staged.storeInto(store, key, job.sha256(), job.contentType(), stored -> {
                 int percent = (int) (90 * stored / Math.max(1, job.sizeBytes()));
                 reporter.progressed(job, percent, stored);
             });
@@ -88,14 +80,24 @@ public class UploadProcessor {
             throw changedOnDisk();
         }
         reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
-        derive(job, file);
+        derive(job, staged);
         succeed(job);
     }
 
     /**
      * What is read and rendered from the stored bytes: attributes, then the thumbnail. A file that breaks its
      * format fails only the step (reported as skipped, with the reason); the image stays available without it.
+     * Only formats with something to read are looked at (in a staging bucket, they are fetched for it).
      */
+    private void derive(UploadJob job, StagingArea.Staged staged) {
+        if (!ThumbnailRenderer.renders(job.contentType())) {
+            return;
+        }
+        try (StagingArea.Local local = staged.local()) {
+            derive(job, local.file());
+        }
+    }
+
     private void derive(UploadJob job, Path file) {
         try {
             Map<String, Object> attributes = Attributes.of(file, job.contentType());
@@ -104,9 +106,6 @@ public class UploadProcessor {
             }
         } catch (UnreadableFileException e) {
             reporter.stepSkipped(job, "ATTRIBUTES", e.getMessage());
-        }
-        if (!ThumbnailRenderer.renders(job.contentType())) {
-            return;
         }
         reporter.progressed(job, 95, job.sizeBytes());
         ThumbnailRenderer.Thumbnail thumbnail;
