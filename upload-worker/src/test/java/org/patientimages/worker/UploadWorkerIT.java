@@ -3,7 +3,6 @@ package org.patientimages.worker;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.patientimages.events.Topics;
 import org.patientimages.events.v1.JobEvent;
@@ -55,6 +54,7 @@ import static org.awaitility.Awaitility.await;
 class UploadWorkerIT {
 
     static final String BUCKET = "patient-images";
+    /** Shared with {@link S3StagingWorkerIT}, which runs the same scenarios: it stops with the test JVM. */
     static final LocalS3 s3 = LocalS3.startTransient().createBucket(BUCKET);
     static final Path staging = tempDirectory();
 
@@ -70,11 +70,6 @@ class UploadWorkerIT {
     static void properties(DynamicPropertyRegistry registry) {
         registry.add("patient-images.storage.endpoint", () -> s3.endpoint().toString());
         registry.add("patient-images.staging.directory", () -> staging.toString());
-    }
-
-    @AfterAll
-    static void stop() {
-        s3.close();
     }
 
     @Autowired
@@ -96,7 +91,7 @@ class UploadWorkerIT {
                 .containsExactly("STARTED", "STORED", "SUCCEEDED");
         assertThat(events.get(1).getStored().getObjectKey()).isEqualTo("images/" + upload.getImageId() + "/original");
         assertThat(sha256(object(upload))).isEqualTo(upload.getSha256());
-        assertThat(staging.resolve(upload.getStagingKey())).doesNotExist();
+        assertThat(isStaged(upload.getStagingKey())).isFalse();
         var head = client.headObject(b -> b.bucket(BUCKET).key("images/" + upload.getImageId() + "/original"));
         assertThat(head.contentType()).isEqualTo("application/octet-stream");
         assertThat(head.contentDisposition()).isEqualTo("attachment");
@@ -220,7 +215,7 @@ class UploadWorkerIT {
         UploadAccepted small = stage(bytes(50_000));
         UploadAccepted large = stage(bytes(7 * 1024 * 1024)); // above the 6 MB multipart threshold
         for (UploadAccepted upload : List.of(small, large)) {
-            byte[] content = Files.readAllBytes(staging.resolve(upload.getStagingKey()));
+            byte[] content = staged(upload.getStagingKey());
             client.putObject(b -> b.bucket(BUCKET).key("images/" + upload.getImageId() + "/original")
                     .metadata(Map.of("sha256", upload.getSha256())), RequestBody.fromBytes(content));
             send(upload);
@@ -230,7 +225,7 @@ class UploadWorkerIT {
             assertThat(awaitFinal(upload.getJobId())).extracting(e -> e.getFactCase().name())
                     .containsExactly("STARTED", "STORED", "SUCCEEDED");
             assertThat(sha256(object(upload))).isEqualTo(upload.getSha256());
-            assertThat(staging.resolve(upload.getStagingKey())).doesNotExist();
+            assertThat(isStaged(upload.getStagingKey())).isFalse();
         }
         // sent again by the worker: its own PUT sets the disposition; not sent again: the object is the one put above
         assertThat(client.headObject(b -> b.bucket(BUCKET).key("images/" + small.getImageId() + "/original"))
@@ -258,14 +253,14 @@ class UploadWorkerIT {
         // the checksum is computed while the bytes are sent: in one PUT, and across the parts of a multipart upload
         for (int size : new int[] {50_000, 11 * 1024 * 1024}) {
             UploadAccepted upload = stage(bytes(size));
-            Files.write(staging.resolve(upload.getStagingKey()), bytes(size)); // same size, other bytes
+            putStaged(upload.getStagingKey(), bytes(size)); // same size, other bytes
             send(upload);
             List<JobEvent> events = awaitFinal(upload.getJobId());
             assertThat(events.get(events.size() - 1).getFailed().getCode()).isEqualTo("CHECKSUM_MISMATCH");
             assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix("images/" + upload.getImageId())).contents())
                     .isEmpty();
             assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads()).isEmpty();
-            assertThat(staging.resolve(upload.getStagingKey())).doesNotExist();
+            assertThat(isStaged(upload.getStagingKey())).isFalse();
         }
     }
 
@@ -294,11 +289,24 @@ class UploadWorkerIT {
 
     private UploadAccepted stage(byte[] content, String contentType) throws Exception {
         String jobId = UUID.randomUUID().toString();
-        Files.write(staging.resolve(jobId), content);
+        putStaged(jobId, content);
         return UploadAccepted.newBuilder().setEventId(UUID.randomUUID().toString()).setJobId(jobId)
                 .setImageId(UUID.randomUUID().toString()).setPatientId(UUID.randomUUID().toString())
                 .setStagingKey(jobId).setSizeBytes(content.length).setSha256(sha256(content))
                 .setContentType(contentType).setAcceptedAtEpochMs(System.currentTimeMillis()).build();
+    }
+
+    /** What the gateway does: the bytes under the key in the staging area (a directory here). */
+    void putStaged(String key, byte[] content) throws IOException {
+        Files.write(staging.resolve(key), content);
+    }
+
+    byte[] staged(String key) throws IOException {
+        return Files.readAllBytes(staging.resolve(key));
+    }
+
+    boolean isStaged(String key) {
+        return Files.exists(staging.resolve(key));
     }
 
     private void send(UploadAccepted upload) {

@@ -12,10 +12,10 @@ import java.util.Optional;
 import java.util.function.LongConsumer;
 
 /**
- * The staging area as a bucket of the same object store: the worker moves the staged object into place with a
- * server-side copy, its bytes never passing through this host, and downloads the stored object only when there
- * are attributes to read or a thumbnail to render. The SHA-256 was computed by the gateway over the bytes it
- * sent in; the copy checks the staged object is still the one of that upload (its size and ETag).
+ * The staging area as a bucket of the same object store: the worker reads the staged object through once to check
+ * its SHA-256 against the one the gateway computed as the bytes came in, then moves it into place with a
+ * server-side copy of exactly the object read (its ETag): its bytes are never sent from this host. It is
+ * fetched into a file only when there are attributes to read or a thumbnail to render.
  */
 @Component
 @ConditionalOnProperty(name = "patient-images.staging.mode", havingValue = "s3")
@@ -58,8 +58,12 @@ class S3StagingArea implements StagingArea {
             return object.sizeBytes();
         }
 
+        /** Read through once to check its SHA-256, then copied server-side: only if still the object read. */
         @Override
         public void storeInto(ObjectStore target, String key, String sha256, String contentType, LongConsumer progress) {
+            if (!store.sha256(bucket, stagingKey, object.eTag()).equals(sha256)) {
+                throw new ObjectStore.ContentMismatchException(stagingKey);
+            }
             target.copy(bucket, stagingKey, object, key, sha256, contentType, progress);
         }
 

@@ -36,8 +36,6 @@ import java.util.function.LongConsumer;
 public class ObjectStore {
 
     static final String SHA256_METADATA = "sha256";
-    /** The largest object one CopyObject request copies. */
-    private static final long MAX_COPY = 5L << 30;
 
     private final S3Client s3;
     private final StorageProperties properties;
@@ -82,7 +80,7 @@ public class ObjectStore {
 
     /** The bytes sent do not have the SHA-256 they were accepted with; nothing of them stays in the bucket. */
     public static final class ContentMismatchException extends RuntimeException {
-        ContentMismatchException(String key) {
+        public ContentMismatchException(String key) {
             super("the bytes sent for " + key + " do not have the expected SHA-256");
         }
     }
@@ -145,8 +143,9 @@ public class ObjectStore {
 
     /**
      * Copies an object of another bucket into place, server-side, served as an attachment of the given type and
-     * recorded with the given SHA-256; only if the source is still the object described (its ETag). Objects
-     * larger than one copy request can take (5 GiB) are copied in parts.
+     * recorded with the given SHA-256; only if the source is still the object described (its ETag). Objects above
+     * the multipart threshold are copied in parts, as they are sent in parts: with progress, and within what one
+     * copy request may take (5 GiB).
      *
      * @param progress told the number of bytes copied so far after each part but the last
      */
@@ -154,7 +153,7 @@ public class ObjectStore {
                      String contentType, LongConsumer progress) {
         Map<String, String> metadata = Map.of(SHA256_METADATA, sha256);
         long size = source.sizeBytes();
-        if (size <= MAX_COPY) {
+        if (size <= multipartThreshold()) {
             s3.copyObject(b -> b.sourceBucket(sourceBucket).sourceKey(sourceKey).copySourceIfMatch(source.eTag())
                     .destinationBucket(bucket()).destinationKey(key).metadataDirective(MetadataDirective.REPLACE)
                     .contentType(contentType).contentDisposition("attachment").metadata(metadata));
@@ -187,6 +186,20 @@ public class ObjectStore {
             }
             throw e;
         }
+    }
+
+    /** The SHA-256 of an object of a bucket, read through; only if it is still the object of that ETag. */
+    public String sha256(String bucket, String key, String eTag) {
+        MessageDigest digest = HashedSlice.newDigest();
+        try (InputStream in = s3.getObject(b -> b.bucket(bucket).key(key).ifMatch(eTag))) {
+            byte[] buffer = new byte[256 * 1024];
+            for (int n; (n = in.read(buffer)) >= 0; ) {
+                digest.update(buffer, 0, n);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + key, e);
+        }
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     /** Writes an object of a bucket to a file (replacing what it held). */
