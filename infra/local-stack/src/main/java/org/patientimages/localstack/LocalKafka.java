@@ -5,7 +5,6 @@ import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
-import java.util.UUID;
 
 /**
  * A single-node Kafka broker in KRaft mode (broker and controller in one process), Apache Kafka's own
@@ -45,8 +44,9 @@ public final class LocalKafka {
             p.store(w, "written by infra/local-stack on every start");
         }
         if (!Files.exists(logDir.resolve("meta.properties"))) {
-            String clusterId = java.util.Base64.getUrlEncoder().withoutPadding()
-                    .encodeToString(uuidBytes(UUID.randomUUID()));
+            // Kafka's own ids never start with '-', which the storage tool would read as an option (1 in 64 of
+            // plain base64 UUIDs did, and the broker then failed to start)
+            String clusterId = org.apache.kafka.common.Uuid.randomUuid().toString();
             int rc = kafka.tools.StorageTool.execute(new String[] {
                     "format", "-t", clusterId, "-c", config.toString(), "--ignore-formatted"}, System.out);
             if (rc != 0) {
@@ -54,12 +54,5 @@ public final class LocalKafka {
             }
         }
         kafka.Kafka.main(new String[] {config.toString()});
-    }
-
-    private static byte[] uuidBytes(UUID uuid) {
-        return java.nio.ByteBuffer.allocate(16)
-                .putLong(uuid.getMostSignificantBits())
-                .putLong(uuid.getLeastSignificantBits())
-                .array();
     }
 }

@@ -106,29 +106,47 @@ public class ObjectStore {
             }
             return;
         }
+        MessageDigest[] running = {HashedSlice.newDigest()}; // the digest of every byte sent so far
+        inParts(key, contentType, metadata, size, properties.partSize().toBytes(), (uploadId, number, offset, length) -> {
+            HashedSlice part = new HashedSlice(file, offset, length, running[0]);
+            String etag = s3.uploadPart(b -> b.bucket(bucket()).key(key).uploadId(uploadId).partNumber(number)
+                            .contentLength(length),
+                    RequestBody.fromContentProvider(part::open, length, contentType)).eTag();
+            running[0] = part.digest();
+            return etag;
+        }, () -> {
+            if (!HashedSlice.hex(running[0]).equals(sha256)) {
+                throw new ContentMismatchException(key); // aborted: the parts never become an object
+            }
+        }, progress);
+    }
+
+    /** Sends or copies the part of a multipart upload that holds bytes [offset, offset + length); its ETag. */
+    private interface PartWriter {
+        String write(String uploadId, int number, long offset, long length);
+    }
+
+    /**
+     * A multipart upload: parts left under the key by a dead attempt aborted first, the parts written in order,
+     * {@code beforeCompletion} given the last word, then completed; aborted on any failure, so that no parts stay.
+     */
+    private void inParts(String key, String contentType, Map<String, String> metadata, long size, long partSize,
+                         PartWriter writer, Runnable beforeCompletion, LongConsumer progress) {
         abortIncompleteUploads(key);
         String uploadId = s3.createMultipartUpload(b -> b.bucket(bucket()).key(key).contentType(contentType)
                 .contentDisposition("attachment").metadata(metadata)).uploadId();
         try {
-            long partSize = properties.partSize().toBytes();
             List<CompletedPart> parts = new ArrayList<>();
-            MessageDigest running = HashedSlice.newDigest();
             for (long offset = 0; offset < size; offset += partSize) {
                 int number = parts.size() + 1;
                 long length = Math.min(partSize, size - offset);
-                HashedSlice part = new HashedSlice(file, offset, length, running);
-                String etag = s3.uploadPart(b -> b.bucket(bucket()).key(key).uploadId(uploadId).partNumber(number)
-                                .contentLength(length),
-                        RequestBody.fromContentProvider(part::open, length, contentType)).eTag();
-                running = part.digest();
-                parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
+                parts.add(CompletedPart.builder().partNumber(number)
+                        .eTag(writer.write(uploadId, number, offset, length)).build());
                 if (offset + length < size) {
                     progress.accept(offset + length);
                 }
             }
-            if (!HashedSlice.hex(running).equals(sha256)) {
-                throw new ContentMismatchException(key); // aborted below: the parts never become an object
-            }
+            beforeCompletion.run();
             s3.completeMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId)
                     .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()));
         } catch (RuntimeException e) {
@@ -159,33 +177,12 @@ public class ObjectStore {
                     .contentType(contentType).contentDisposition("attachment").metadata(metadata));
             return;
         }
-        abortIncompleteUploads(key);
-        String uploadId = s3.createMultipartUpload(b -> b.bucket(bucket()).key(key).contentType(contentType)
-                .contentDisposition("attachment").metadata(metadata)).uploadId();
-        try {
-            long partSize = Math.max(properties.partSize().toBytes(), size / 9_000 + 1); // at most 10,000 parts
-            List<CompletedPart> parts = new ArrayList<>();
-            for (long offset = 0; offset < size; offset += partSize) {
-                int number = parts.size() + 1;
-                String range = "bytes=" + offset + "-" + (Math.min(size, offset + partSize) - 1);
-                String etag = s3.uploadPartCopy(b -> b.sourceBucket(sourceBucket).sourceKey(sourceKey)
-                        .copySourceIfMatch(source.eTag()).copySourceRange(range).destinationBucket(bucket())
-                        .destinationKey(key).uploadId(uploadId).partNumber(number)).copyPartResult().eTag();
-                parts.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
-                if (offset + partSize < size) {
-                    progress.accept(offset + partSize);
-                }
-            }
-            s3.completeMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId)
-                    .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()));
-        } catch (RuntimeException e) {
-            try {
-                s3.abortMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId));
-            } catch (RuntimeException abortFailed) {
-                e.addSuppressed(abortFailed);
-            }
-            throw e;
-        }
+        long partSize = Math.max(properties.partSize().toBytes(), size / 9_000 + 1); // at most 10,000 parts
+        inParts(key, contentType, metadata, size, partSize, (uploadId, number, offset, length) ->
+                s3.uploadPartCopy(b -> b.sourceBucket(sourceBucket).sourceKey(sourceKey)
+                        .copySourceIfMatch(source.eTag()).copySourceRange("bytes=" + offset + "-" + (offset + length - 1))
+                        .destinationBucket(bucket()).destinationKey(key).uploadId(uploadId).partNumber(number))
+                        .copyPartResult().eTag(), () -> { }, progress);
     }
 
     /** The SHA-256 of an object of a bucket, read through; only if it is still the object of that ETag. */
