@@ -87,7 +87,10 @@ final class TestStack implements AutoCloseable {
                 "--patient-images.staging.directory=" + staging,
                 "--patient-images.storage.endpoint=" + s3Endpoint(),
                 "--patient-images.upload.max-file-size=" + maxFileBytes + "B",
-                "--server.tomcat.connection-timeout=3s",
+                "--server.tomcat.connection-timeout=3s", // the slow-drip test's read timeout
+                // idle connections kept longer than the tests' pauses: a connection the gateway closes just as the
+                // client reuses it fails the request ("header parser received no bytes")
+                "--server.tomcat.keep-alive-timeout=10m",
                 "--patient-images.staging.cleanup-interval=1s",
                 "--patient-images.staging.cleanup-grace=5s");
         awaitHealthy(gateway);
