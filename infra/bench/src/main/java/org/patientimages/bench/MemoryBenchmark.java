@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -52,6 +53,7 @@ public final class MemoryBenchmark {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
     private final Map<String, String> metrics = new LinkedHashMap<>();
+    private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor();
 
     private MemoryBenchmark(Map<String, String> options) {
         this.options = options;
@@ -248,13 +250,23 @@ public final class MemoryBenchmark {
         return JSON.readTree(response.body());
     }
 
+    /** Polls the job every 200 ms until it has ended; its final status. */
     private String awaitEnd(String jobId) throws Exception {
-        while (true) {
-            String status = get("/v1/jobs/" + jobId).path("status").asString();
-            if (status.equals("SUCCEEDED") || status.equals("FAILED")) {
-                return status;
+        CompletableFuture<String> ended = new CompletableFuture<>();
+        var polling = poller.scheduleWithFixedDelay(() -> {
+            try {
+                String status = get("/v1/jobs/" + jobId).path("status").asString();
+                if (status.equals("SUCCEEDED") || status.equals("FAILED")) {
+                    ended.complete(status);
+                }
+            } catch (Exception e) {
+                ended.completeExceptionally(e);
             }
-            Thread.sleep(200); // a poll interval of a command-line tool, not a test's wait
+        }, 0, 200, TimeUnit.MILLISECONDS);
+        try {
+            return ended.get(1, TimeUnit.HOURS);
+        } finally {
+            polling.cancel(false);
         }
     }
 
