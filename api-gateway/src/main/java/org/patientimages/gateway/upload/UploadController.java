@@ -38,6 +38,7 @@ class UploadController {
     private static final int MAX_IDEMPOTENCY_KEY = 255;
 
     private final MetadataClient metadata;
+    private final PatientCheck patientCheck;
     private final StagingArea staging;
     private final UploadProperties properties;
     private final JsonMapper json;
@@ -45,8 +46,9 @@ class UploadController {
     private final MeterRegistry registry;
     private final DistributionSummary received;
 
-    UploadController(MetadataClient metadata, StagingArea staging, UploadProperties properties, JsonMapper json,
-                     ContentSniffer sniffer, MeterRegistry registry) {
+    UploadController(MetadataClient metadata, PatientCheck patientCheck, StagingArea staging,
+                     UploadProperties properties, JsonMapper json, ContentSniffer sniffer, MeterRegistry registry) {
+        this.patientCheck = patientCheck;
         this.registry = registry;
         this.received = DistributionSummary.builder("uploads.received").baseUnit("bytes")
                 .description("Bytes of files received").register(registry);
@@ -88,7 +90,7 @@ class UploadController {
                     "Idempotency-Key must be 1-" + MAX_IDEMPOTENCY_KEY + " visible ASCII characters.");
         }
         // 404 before a single byte of the body is read
-        metadata.get("/internal/v1/patients/{id}", patientId);
+        patientCheck.require(patientId);
         if (idempotencyKey != null) {
             Optional<JsonNode> earlier = metadata.find("/internal/v1/uploads",
                     Map.of("patientId", patientId, "idempotencyKey", idempotencyKey));

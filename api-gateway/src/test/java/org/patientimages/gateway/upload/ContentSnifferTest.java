@@ -5,6 +5,7 @@ import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.util.unit.DataSize;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 
@@ -15,7 +16,7 @@ class ContentSnifferTest {
 
     private final ContentSniffer sniffer = new ContentSniffer(new UploadProperties(DataSize.ofGigabytes(2),
             List.of("image/jpeg", "image/png", "image/tiff", "application/dicom", "application/pdf",
-                    "application/octet-stream")));
+                    "application/octet-stream"), Duration.ofSeconds(10)));
 
     @Test
     void recognises_the_allowed_formats_by_their_bytes() {

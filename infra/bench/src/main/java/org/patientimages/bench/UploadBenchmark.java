@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -50,6 +51,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the metadata-service's database (the pending jobs, by primary key, every 20 ms); throughput runs from the first request to the last
  * SUCCEEDED. Direct: the same files, {@code PutObject} by the same number of threads, from first request to
  * last answer. Afterwards the benchmark's patient is deleted with its images, and the direct objects too.
+ * <p>
+ * By default each client sends its next upload as soon as the last was accepted (a closed loop), so the accept
+ * latency is the queue in front of a saturated pipeline: by Little's law, clients ÷ accepted per second. With
+ * {@code --rate R} uploads start at R per second whatever the answers (an open loop), at most
+ * {@code --concurrency} at a time; their latencies count from the moment each was due.
  */
 public final class UploadBenchmark {
 
@@ -60,6 +66,7 @@ public final class UploadBenchmark {
     private final int files;
     private final long size;
     private final int concurrency;
+    private final double rate;
     private final String api;
     private final String token;
     private final byte[] block;
@@ -70,6 +77,7 @@ public final class UploadBenchmark {
         this.files = Integer.parseInt(options.getOrDefault("files", "64"));
         this.size = parseSize(options.getOrDefault("size", "1MiB"));
         this.concurrency = Integer.parseInt(options.getOrDefault("concurrency", "16"));
+        this.rate = Double.parseDouble(options.getOrDefault("rate", "0"));
         this.api = options.getOrDefault("api", "http://127.0.0.1:9797");
         this.token = options.get("token");
         if (size > Integer.MAX_VALUE - 64) {
@@ -91,7 +99,7 @@ public final class UploadBenchmark {
     public static void main(String[] args) throws Exception {
         int status = 1;
         try {
-            new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N [--warmup N] [--skip-direct true]"
+            new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N [--rate FILES_PER_S] [--warmup N] [--skip-direct true]"
                     + " [--keep true] [--verify true] [--await-workers N --kafka HOST:PORT] --api URL --token T --jdbc URL --s3 URL --out FILE")).run();
             status = 0;
         } finally {
@@ -100,8 +108,8 @@ public final class UploadBenchmark {
     }
 
     private void run() throws Exception {
-        System.out.printf("Upload benchmark: %d files of %s at concurrency %d%n%s%n", files, human(size), concurrency,
-                Machine.describe());
+        System.out.printf("Upload benchmark: %d files of %s at concurrency %d%s%n%s%n", files, human(size), concurrency,
+                rate > 0 ? String.format(", uploads started at %.1f/s (open loop)", rate) : "", Machine.describe());
         if (options.containsKey("await-workers")) {
             awaitWorkers(Integer.parseInt(options.get("await-workers")));
         }
@@ -112,9 +120,9 @@ public final class UploadBenchmark {
         int warmup = Integer.parseInt(options.getOrDefault("warmup", String.valueOf(defaultWarmup)));
         if (warmup > 0) {
             // the services' JIT compilers warm up on the same path first, on files of their own
-            pipeline(patient, warmup, files, "warm-up");
+            pipeline(patient, warmup, files, "warm-up", 0);
         }
-        Run pipeline = pipeline(patient, files, 0, "pipeline");
+        Run pipeline = pipeline(patient, files, 0, "pipeline", rate);
         Map<String, Object> once = Boolean.parseBoolean(options.getOrDefault("verify", "false"))
                 ? exactlyOnce(pipeline.jobIds()) : null;
         Run direct = null;
@@ -148,6 +156,9 @@ public final class UploadBenchmark {
         report.put("files", files);
         report.put("sizeBytes", size);
         report.put("concurrency", concurrency);
+        if (rate > 0) {
+            report.put("rate", rate);
+        }
         report.put("pipeline", pipeline.toMap(size));
         if (direct != null) {
             report.put("direct", direct.toMap(size));
@@ -190,25 +201,45 @@ public final class UploadBenchmark {
         }
     }
 
-    /** {@code count} uploads, files {@code first}, {@code first + 1}, …, measured. */
-    private Run pipeline(String patient, int count, int first, String label) throws Exception {
+    /**
+     * {@code count} uploads, files {@code first}, {@code first + 1}, …, measured; as fast as the clients go, or
+     * started at {@code rate} per second (an open loop).
+     */
+    private Run pipeline(String patient, int count, int first, String label, double rate) throws Exception {
         Map<String, Long> started = new ConcurrentHashMap<>();
         List<Double> accept = java.util.Collections.synchronizedList(new ArrayList<>());
         Map<String, Double> done = new ConcurrentHashMap<>();
         AtomicInteger failed = new AtomicInteger();
         Progress progress = new Progress(label, count);
         ExecutorService clients = Executors.newFixedThreadPool(concurrency);
+        // --rate: each upload has its moment, i / rate after the start, and its latencies count from that moment,
+        // so time spent waiting for a free client (the pipeline falling behind) is measured, not hidden
+        ScheduledExecutorService pacer = Executors.newSingleThreadScheduledExecutor();
         long start = System.nanoTime();
         List<Future<?>> sent = new ArrayList<>();
         for (int i = 0; i < count; i++) {
             int index = first + i;
-            sent.add(clients.submit(() -> {
-                long t0 = System.nanoTime();
+            long due = rate > 0 ? start + (long) (i * 1e9 / rate) : 0;
+            Callable<Void> upload = () -> {
+                long t0 = rate > 0 ? due : System.nanoTime();
                 String jobId = upload(patient, index);
                 accept.add((System.nanoTime() - t0) / 1e6);
                 started.put(jobId, t0);
                 return null;
-            }));
+            };
+            if (rate > 0) {
+                CompletableFuture<Void> result = new CompletableFuture<>();
+                pacer.schedule(() -> clients.submit(() -> {
+                    try {
+                        result.complete(upload.call());
+                    } catch (Exception e) {
+                        result.completeExceptionally(e);
+                    }
+                }), due - start, TimeUnit.NANOSECONDS);
+                sent.add(result);
+            } else {
+                sent.add(clients.submit(upload));
+            }
         }
         try (Connection db = DriverManager.getConnection(options.getOrDefault("jdbc",
                 "jdbc:postgresql://127.0.0.1:5432/patients_db"), "postgres", "");
@@ -256,6 +287,7 @@ public final class UploadBenchmark {
         }
         long end = System.nanoTime();
         clients.shutdown();
+        pacer.shutdown();
         progress.finish();
         return new Run(start, end, accept, new ArrayList<>(done.values()), count, failed.get(),
                 new ArrayList<>(started.keySet()));

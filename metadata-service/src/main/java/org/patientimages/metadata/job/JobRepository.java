@@ -37,12 +37,13 @@ public class JobRepository {
                 .params(patientId, key).query(JOB).optional();
     }
 
+    /** A new job, QUEUED, counting one event: its ACCEPTED event, which the caller inserts next as event 1. */
     public void insert(UUID jobId, UUID patientId, UUID imageId, String stagingKey, String idempotencyKey,
                        Instant at) {
         jdbc.sql("""
                 insert into jobs (id, type, status, patient_id, image_id, staging_key, idempotency_key,
-                                  created_at, updated_at)
-                values (?, 'UPLOAD', 'QUEUED', ?, ?, ?, ?, ?, ?)""")
+                                  created_at, updated_at, event_count)
+                values (?, 'UPLOAD', 'QUEUED', ?, ?, ?, ?, ?, ?, 1)""")
                 .params(jobId, patientId, imageId, stagingKey, idempotencyKey, Timestamps.sql(at), Timestamps.sql(at))
                 .update();
     }

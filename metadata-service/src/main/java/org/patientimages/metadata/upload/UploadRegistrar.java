@@ -160,6 +160,5 @@ class UploadRegistrar {
         jobs.insert(u.jobId(), u.patientId(), imageId, u.stagingKey(), u.idempotencyKey(), now);
         jobs.insertEvent(u.jobId(), 1, UUID.randomUUID(), "ACCEPTED", now, json.writeValueAsString(Map.of(
                 "sizeBytes", u.sizeBytes(), "sha256", u.sha256(), "contentType", u.contentType())));
-        jdbc.sql("update jobs set event_count = 1 where id = ?").param(u.jobId()).update();
     }
 }
