@@ -243,6 +243,42 @@ class MetadataServiceIT extends RealPostgres {
     }
 
     @Test
+    void facts_of_several_jobs_in_one_poll_are_each_recorded_once_even_when_sent_twice() throws Exception {
+        List<Map<String, Object>> uploads = List.of(anUpload(aPatient(), null), anUpload(aPatient(), null));
+        List<List<JobEvent>> facts = new ArrayList<>();
+        for (Map<String, Object> upload : uploads) {
+            assertThat(http.postJson("/internal/v1/uploads", upload).status()).isEqualTo(201);
+            facts.add(workerFacts(upload.get("jobId").toString(), upload.get("imageId").toString()));
+        }
+        // interleaved, every fact twice in a row, all on one partition (one key): as a loaded worker pool's
+        // facts and a redelivery arrive, most likely in one poll, so in one transaction
+        String key = uploads.get(0).get("jobId").toString();
+        List<CompletableFuture<?>> sent = new ArrayList<>();
+        for (int i = 0; i < facts.get(0).size(); i++) {
+            for (List<JobEvent> ofJob : facts) {
+                for (int copy = 0; copy < 2; copy++) {
+                    sent.add(kafka.send(Topics.JOB_EVENTS, key, ofJob.get(i).toByteArray()));
+                }
+            }
+        }
+        CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).join();
+        for (Map<String, Object> upload : uploads) {
+            String jobId = upload.get("jobId").toString();
+            await().atMost(Duration.ofSeconds(20)).until(() ->
+                    http.get("/internal/v1/jobs/" + jobId).json().path("status").asString().equals("SUCCEEDED"));
+            assertThat(eventTypes(jobId))
+                    .containsExactly("ACCEPTED", "STARTED", "PROGRESS", "STORED", "ATTRIBUTES_EXTRACTED", "SUCCEEDED");
+            JsonNode job = http.get("/internal/v1/jobs/" + jobId).json();
+            assertThat(job.path("attempts").asInt()).isEqualTo(1);
+            assertThat(job.path("progress").asInt()).isEqualTo(100);
+            JsonNode image = http.get("/internal/v1/images/" + upload.get("imageId")).json();
+            assertThat(image.path("status").asString()).isEqualTo("AVAILABLE");
+            assertThat(image.path("objectKey").asString()).isEqualTo("images/" + upload.get("imageId") + "/original");
+            assertThat(image.path("attributes").path("width").asInt()).isEqualTo(640);
+        }
+    }
+
+    @Test
     void unknown_jobs_and_images_are_404_problems() {
         for (String path : List.of("/internal/v1/jobs/" + UUID.randomUUID(), "/internal/v1/jobs/not-a-uuid",
                 "/internal/v1/images/" + UUID.randomUUID(), "/internal/v1/jobs/" + UUID.randomUUID() + "/events")) {

@@ -2,19 +2,24 @@ package org.patientimages.metadata.job;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
 
 /**
- * Records what workers report: one conditional job update plus one event row per accepted fact, in one
- * transaction, under a row lock on the job. A fact whose event id was recorded before, or that the state
+ * Records what workers report: one job update plus one event row per accepted fact, in one transaction, under
+ * row locks on the jobs. A fact whose event id was recorded before, or that the state
  * machine ignores, changes nothing, so redelivery and replay are harmless.
  */
 @Service
@@ -39,54 +44,78 @@ public class JobEventRecorder {
     public record Fact(UUID eventId, UUID jobId, JobFact fact, Instant at, String requestId) {
     }
 
-    /** Records the facts in order, in one transaction; each fact's log line carries its job and request ids. */
+    /**
+     * Records the facts in order, in one transaction; each fact's log line carries its job and request ids.
+     * Whatever the number of facts: one statement locks their jobs, one finds the events recorded before, one
+     * batch appends the new events and one updates the jobs; only the facts that change an image add their own.
+     */
     @Transactional
-    public void recordAll(java.util.List<Fact> facts) {
+    public void recordAll(List<Fact> facts) {
+        if (facts.isEmpty()) {
+            return;
+        }
+        Map<UUID, JobRepository.LockedJob> locked = jobs.lock(new TreeSet<>(facts.stream().map(Fact::jobId).toList()));
+        Set<UUID> recorded = jobs.recorded(facts.stream().map(Fact::eventId).toList());
+        Map<UUID, JobRepository.Changed> changed = new LinkedHashMap<>();
+        List<JobRepository.EventRow> events = new ArrayList<>();
         for (Fact f : facts) {
-            try (var job = org.slf4j.MDC.putCloseable("jobId", f.jobId().toString());
-                 org.slf4j.MDC.MDCCloseable request = f.requestId() == null ? null
-                         : org.slf4j.MDC.putCloseable("requestId", f.requestId())) {
-                record(f.eventId(), f.jobId(), f.fact(), f.at());
+            try (var job = MDC.putCloseable("jobId", f.jobId().toString());
+                 MDC.MDCCloseable request = f.requestId() == null ? null : MDC.putCloseable("requestId", f.requestId())) {
+                JobRepository.LockedJob before = locked.get(f.jobId());
+                if (before == null) {
+                    log.warn("job event {} names unknown job {}; ignored", f.eventId(), f.jobId());
+                    continue;
+                }
+                if (recorded.contains(f.eventId())) {
+                    continue;
+                }
+                var next = before.state().apply(f.fact());
+                if (next.isEmpty()) {
+                    log.debug("job {}: {} ignored in state {}", f.jobId(), f.fact().eventType(), before.state());
+                    continue;
+                }
+                JobState state = next.get();
+                int seq = before.eventCount() + 1;
+                locked.put(f.jobId(), new JobRepository.LockedJob(state, seq, before.imageId()));
+                recorded.add(f.eventId());
+                JobRepository.Changed earlier = changed.get(f.jobId());
+                JobFact.Failed failure = f.fact() instanceof JobFact.Failed failed ? failed
+                        : earlier == null ? null : earlier.failure();
+                changed.put(f.jobId(), new JobRepository.Changed(f.jobId(), state, seq, failure, f.at()));
+                events.add(new JobRepository.EventRow(f.jobId(), seq, f.eventId(), f.fact().eventType(), f.at(),
+                        json.writeValueAsString(detail(f.fact(), state))));
+                changeImage(before.imageId(), f.fact(), state, f.at());
+                log.info("job {} {} -> {}", f.jobId(), f.fact().eventType(), state.status());
             }
+        }
+        if (!events.isEmpty()) {
+            jobs.insertEvents(events);
+            jobs.update(changed.values());
         }
     }
 
-    /** @return whether the fact was recorded */
+    /** Records one fact, as {@link #recordAll} does. */
     @Transactional
-    public boolean record(UUID eventId, UUID jobId, JobFact fact, Instant at) {
-        var locked = jobs.lock(jobId).orElse(null);
-        if (locked == null) {
-            log.warn("job event {} names unknown job {}; ignored", eventId, jobId);
-            return false;
-        }
-        if (jobs.eventRecorded(eventId)) {
-            return false;
-        }
-        var next = locked.state().apply(fact);
-        if (next.isEmpty()) {
-            log.debug("job {}: {} ignored in state {}", jobId, fact.eventType(), locked.state());
-            return false;
-        }
-        JobState state = next.get();
-        jobs.update(jobId, state, fact instanceof JobFact.Failed f ? f : null, at);
-        jobs.insertEvent(jobId, locked.eventCount() + 1, eventId, fact.eventType(), at,
-                json.writeValueAsString(detail(fact, state)));
+    public void record(UUID eventId, UUID jobId, JobFact fact, Instant at) {
+        recordAll(List.of(new Fact(eventId, jobId, fact, at, null)));
+    }
+
+    /** What a fact changes on the job's image, if anything. */
+    private void changeImage(UUID imageId, JobFact fact, JobState state, Instant at) {
         if (fact instanceof JobFact.Stored s) {
             jdbc.sql("update images set bucket = ?, object_key = ?, stored_at = ? where id = ?")
-                    .params(s.bucket(), s.objectKey(), java.sql.Timestamp.from(at), locked.imageId())
+                    .params(s.bucket(), s.objectKey(), java.sql.Timestamp.from(at), imageId)
                     .update();
         } else if (fact instanceof JobFact.AttributesExtracted a) {
-            jdbc.sql("update images set attributes = ?::jsonb where id = ?").params(a.attributesJson(), locked.imageId())
+            jdbc.sql("update images set attributes = ?::jsonb where id = ?").params(a.attributesJson(), imageId)
                     .update();
         } else if (fact instanceof JobFact.ThumbnailRendered t) {
-            jdbc.sql("update images set thumbnail_key = ? where id = ?").params(t.objectKey(), locked.imageId()).update();
+            jdbc.sql("update images set thumbnail_key = ? where id = ?").params(t.objectKey(), imageId).update();
         } else if (state.status() == JobStatus.SUCCEEDED) {
-            setImageStatus(locked.imageId(), "AVAILABLE");
+            setImageStatus(imageId, "AVAILABLE");
         } else if (state.status() == JobStatus.FAILED) {
-            setImageStatus(locked.imageId(), "FAILED");
+            setImageStatus(imageId, "FAILED");
         }
-        log.info("job {} {} -> {}", jobId, fact.eventType(), state.status());
-        return true;
     }
 
     private void setImageStatus(UUID imageId, String status) {

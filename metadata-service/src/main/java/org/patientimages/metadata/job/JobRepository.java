@@ -1,13 +1,19 @@
 package org.patientimages.metadata.job;
 
 import org.patientimages.metadata.web.Timestamps;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.RowMapper;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
 import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 
 @Repository
@@ -23,9 +29,11 @@ public class JobRepository {
     };
 
     private final JdbcClient jdbc;
+    private final JdbcTemplate batches;
 
-    JobRepository(JdbcClient jdbc) {
+    JobRepository(JdbcClient jdbc, JdbcTemplate batches) {
         this.jdbc = jdbc;
+        this.batches = batches;
     }
 
     public Optional<Job> find(UUID jobId) {
@@ -48,44 +56,66 @@ public class JobRepository {
                 .update();
     }
 
-    /** Locks the job for the rest of the transaction and reads what its facts change. */
-    Optional<LockedJob> lock(UUID jobId) {
-        return jdbc.sql("""
-                select j.status, j.progress, j.attempts, j.event_count, j.image_id, i.object_key is not null as stored
+    /**
+     * Locks the jobs for the rest of the transaction, in the order of their ids (so that two transactions
+     * locking the same jobs cannot deadlock), and reads what their facts change. Unknown ids are left out.
+     */
+    Map<UUID, LockedJob> lock(Collection<UUID> jobIds) {
+        Map<UUID, LockedJob> locked = new HashMap<>();
+        jdbc.sql("""
+                select j.id, j.status, j.progress, j.attempts, j.event_count, j.image_id,
+                       i.object_key is not null as stored
                 from jobs j join images i on i.id = j.image_id
-                where j.id = ? for update of j""")
-                .param(jobId)
-                .query((rs, i) -> new LockedJob(
-                        new JobState(JobStatus.valueOf(rs.getString("status")), rs.getInt("progress"),
-                                rs.getInt("attempts"), rs.getBoolean("stored")),
-                        rs.getInt("event_count"), rs.getObject("image_id", UUID.class)))
-                .optional();
+                where j.id = any(?::uuid[]) order by j.id for update of j""")
+                .param(jobIds.stream().map(UUID::toString).toArray(String[]::new))
+                .query(rs -> {
+                    locked.put(rs.getObject("id", UUID.class), new LockedJob(
+                            new JobState(JobStatus.valueOf(rs.getString("status")), rs.getInt("progress"),
+                                    rs.getInt("attempts"), rs.getBoolean("stored")),
+                            rs.getInt("event_count"), rs.getObject("image_id", UUID.class)));
+                });
+        return locked;
     }
 
     record LockedJob(JobState state, int eventCount, UUID imageId) {
     }
 
-    void update(UUID jobId, JobState next, JobFact.Failed failure, Instant at) {
-        jdbc.sql("""
-                update jobs set status = ?, progress = ?, attempts = ?, event_count = event_count + 1,
-                                error_code = coalesce(?, error_code), error_message = coalesce(?, error_message),
-                                error_retryable = coalesce(?, error_retryable), updated_at = ?
-                where id = ?""")
-                .params(next.status().name(), next.progress(), next.attempts(),
-                        failure == null ? null : failure.code(), failure == null ? null : failure.message(),
-                        failure == null ? null : failure.retryable(), Timestamps.sql(at), jobId)
-                .update();
+    /** A job's state after the facts of one transaction: its last failure (if any) and the time of its last fact. */
+    record Changed(UUID jobId, JobState state, int eventCount, JobFact.Failed failure, Instant at) {
     }
 
-    public boolean eventRecorded(UUID eventId) {
-        return jdbc.sql("select count(*) from job_events where event_id = ?").param(eventId)
-                .query(Long.class).single() > 0;
+    /** Writes the jobs' new states, one batch. */
+    void update(Collection<Changed> changes) {
+        batches.batchUpdate("""
+                update jobs set status = ?, progress = ?, attempts = ?, event_count = ?,
+                                error_code = coalesce(?, error_code), error_message = coalesce(?, error_message),
+                                error_retryable = coalesce(?, error_retryable), updated_at = ?
+                where id = ?""", changes.stream().map(c -> new Object[] {
+                c.state().status().name(), c.state().progress(), c.state().attempts(), c.eventCount(),
+                c.failure() == null ? null : c.failure().code(), c.failure() == null ? null : c.failure().message(),
+                c.failure() == null ? null : c.failure().retryable(), Timestamps.sql(c.at()), c.jobId()}).toList());
+    }
+
+    /** Which of these event ids are recorded already. */
+    Set<UUID> recorded(Collection<UUID> eventIds) {
+        return new HashSet<>(jdbc.sql("select event_id from job_events where event_id = any(?::uuid[])")
+                .param(eventIds.stream().map(UUID::toString).toArray(String[]::new)).query(UUID.class).list());
     }
 
     public void insertEvent(UUID jobId, int seq, UUID eventId, String type, Instant at, String detailJson) {
-        jdbc.sql("insert into job_events (job_id, seq, event_id, type, at, detail) values (?, ?, ?, ?, ?, ?::jsonb)")
-                .params(jobId, seq, eventId, type, Timestamps.sql(at), detailJson)
-                .update();
+        insertEvents(List.of(new EventRow(jobId, seq, eventId, type, at, detailJson)));
+    }
+
+    /** One row of a job's event history. */
+    record EventRow(UUID jobId, int seq, UUID eventId, String type, Instant at, String detailJson) {
+    }
+
+    /** Appends event rows, one batch. */
+    void insertEvents(List<EventRow> rows) {
+        batches.batchUpdate(
+                "insert into job_events (job_id, seq, event_id, type, at, detail) values (?, ?, ?, ?, ?, ?::jsonb)",
+                rows.stream().map(r -> new Object[] {r.jobId(), r.seq(), r.eventId(), r.type(), Timestamps.sql(r.at()),
+                        r.detailJson()}).toList());
     }
 
     List<JobEventView> events(UUID jobId, int afterSeq, int limit) {
