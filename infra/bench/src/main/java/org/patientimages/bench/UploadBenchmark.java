@@ -50,7 +50,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code 202}; time to SUCCEEDED runs from the request's start to the moment the job is seen SUCCEEDED in
  * the metadata-service's database (the pending jobs, by primary key, every 20 ms); throughput runs from the first request to the last
  * SUCCEEDED. Direct: the same files, {@code PutObject} by the same number of threads, from first request to
- * last answer. Afterwards the benchmark's patient is deleted with its images, and the direct objects too.
+ * last answer. Afterwards the benchmark's patient is deleted with its images, and the direct objects too; the
+ * benchmark ends once the workers have deleted the images' objects, so that the next run starts on a quiet stack.
  * <p>
  * By default each client sends its next upload as soon as the last was accepted (a closed loop), so the accept
  * latency is the queue in front of a saturated pipeline: by Little's law, clients ÷ accepted per second. With
@@ -100,7 +101,7 @@ public final class UploadBenchmark {
         int status = 1;
         try {
             new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N [--rate FILES_PER_S] [--warmup N] [--skip-direct true]"
-                    + " [--keep true] [--verify true] [--await-workers N --kafka HOST:PORT] --api URL --token T --jdbc URL --s3 URL --out FILE")).run();
+                    + " [--keep true] [--verify true] [--await-workers N] [--kafka HOST:PORT] --api URL --token T --jdbc URL --s3 URL --out FILE")).run();
             status = 0;
         } finally {
             System.exit(status); // the HTTP client's threads would keep the JVM alive
@@ -134,8 +135,7 @@ public final class UploadBenchmark {
         }
         if (!Boolean.parseBoolean(options.getOrDefault("keep", "false"))) {
             // after both runs: the workers deleting the objects would slow the direct run down
-            http.send(Bench.request(api + "/v1/patients/" + patient + "?cascade=true", token).DELETE().build(),
-                    HttpResponse.BodyHandlers.discarding());
+            deleteAndAwaitObjectsGone(patient, warmup + files);
         }
 
         System.out.printf("%n%-22s %10s %10s %10s %10s %10s%n", "", "files/s", "MiB/s", "p50 ms", "p95 ms", "p99 ms");
@@ -334,6 +334,57 @@ public final class UploadBenchmark {
                 ok ? "yes" : "NO", result.get("succeeded"), jobIds.size(), result.get("notExactlyOnce"),
                 result.get("objects"), result.get("startedAgain"));
         return result;
+    }
+
+    /**
+     * Deletes the benchmark's patient with its images, then waits until the workers have deleted the images'
+     * objects too (the deletion events of at least {@code images} images published and consumed), so that a run
+     * right after this one is not measured while they do. Gives up after five minutes, saying so.
+     */
+    private void deleteAndAwaitObjectsGone(String patient, int images) throws Exception {
+        String topic = "patient-images.image-deletions";
+        String group = "upload-workers-deletions";
+        try (var admin = org.apache.kafka.clients.admin.Admin.create(
+                Map.of("bootstrap.servers", options.getOrDefault("kafka", "127.0.0.1:9092")))) {
+            long before = published(admin, topic);
+            http.send(Bench.request(api + "/v1/patients/" + patient + "?cascade=true", token).DELETE().build(),
+                    HttpResponse.BodyHandlers.discarding());
+            CompletableFuture<Void> gone = new CompletableFuture<>();
+            ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor();
+            poller.scheduleWithFixedDelay(() -> {
+                try {
+                    long end = published(admin, topic);
+                    if (end >= before + images && consumed(admin, group, topic) >= end) {
+                        gone.complete(null);
+                    }
+                } catch (Exception e) {
+                    gone.completeExceptionally(e);
+                }
+            }, 0, 500, TimeUnit.MILLISECONDS);
+            try {
+                gone.get(5, TimeUnit.MINUTES);
+            } catch (java.util.concurrent.TimeoutException e) {
+                System.err.println("the workers had not deleted the benchmark's objects after 5 minutes; not waiting longer");
+            } finally {
+                poller.shutdownNow();
+            }
+        }
+    }
+
+    /** Records ever written to the topic: the sum of its partitions' end offsets. */
+    private static long published(org.apache.kafka.clients.admin.Admin admin, String topic) throws Exception {
+        var partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().stream()
+                .map(p -> new org.apache.kafka.common.TopicPartition(topic, p.partition()))
+                .collect(java.util.stream.Collectors.toMap(tp -> tp,
+                        tp -> org.apache.kafka.clients.admin.OffsetSpec.latest()));
+        return admin.listOffsets(partitions).all().get().values().stream().mapToLong(o -> o.offset()).sum();
+    }
+
+    /** Records of the topic the group has committed: the sum of its committed offsets there. */
+    private static long consumed(org.apache.kafka.clients.admin.Admin admin, String group, String topic) throws Exception {
+        return admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get().entrySet().stream()
+                .filter(e -> e.getKey().topic().equals(topic) && e.getValue() != null)
+                .mapToLong(e -> e.getValue().offset()).sum();
     }
 
     /**
