@@ -5,13 +5,21 @@ import tools.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
-/** What the benchmarks share: their {@code --name value} options, percentiles and JSON reports. */
+/** What the benchmarks share: their {@code --name value} options, polling, percentiles and JSON reports. */
 final class Bench {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -38,6 +46,35 @@ final class Bench {
             request.header("Authorization", "Bearer " + token);
         }
         return request;
+    }
+
+    /** What a poll looks for: empty until it is there. */
+    @FunctionalInterface
+    interface Probe<T> {
+        Optional<T> look() throws Exception;
+    }
+
+    /**
+     * Asks {@code probe} every {@code every}, on a scheduler thread, until it answers, and returns the answer. An
+     * exception of the probe ends the wait with it; {@code atMost} ends it with a {@link TimeoutException}.
+     */
+    static <T> T poll(Duration every, Duration atMost, Probe<T> probe) throws Exception {
+        CompletableFuture<T> found = new CompletableFuture<>();
+        ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor();
+        poller.scheduleWithFixedDelay(() -> {
+            try {
+                probe.look().ifPresent(found::complete);
+            } catch (Exception e) {
+                found.completeExceptionally(e);
+            }
+        }, 0, every.toMillis(), TimeUnit.MILLISECONDS);
+        try {
+            return found.get(atMost.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception cause ? cause : e;
+        } finally {
+            poller.shutdownNow();
+        }
     }
 
     /** The nearest-rank percentile (100 is the maximum); NaN of no values. */

@@ -17,9 +17,9 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -53,7 +53,6 @@ public final class MemoryBenchmark {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
     private final Map<String, String> metrics = new LinkedHashMap<>();
-    private final ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor();
 
     private MemoryBenchmark(Map<String, String> options) {
         this.options = options;
@@ -252,22 +251,10 @@ public final class MemoryBenchmark {
 
     /** Polls the job every 200 ms until it has ended; its final status. */
     private String awaitEnd(String jobId) throws Exception {
-        CompletableFuture<String> ended = new CompletableFuture<>();
-        var polling = poller.scheduleWithFixedDelay(() -> {
-            try {
-                String status = get("/v1/jobs/" + jobId).path("status").asString();
-                if (status.equals("SUCCEEDED") || status.equals("FAILED")) {
-                    ended.complete(status);
-                }
-            } catch (Exception e) {
-                ended.completeExceptionally(e);
-            }
-        }, 0, 200, TimeUnit.MILLISECONDS);
-        try {
-            return ended.get(1, TimeUnit.HOURS);
-        } finally {
-            polling.cancel(false);
-        }
+        return Bench.poll(Duration.ofMillis(200), Duration.ofHours(1), () -> {
+            String status = get("/v1/jobs/" + jobId).path("status").asString();
+            return status.equals("SUCCEEDED") || status.equals("FAILED") ? Optional.of(status) : Optional.empty();
+        });
     }
 
     private JsonNode get(String path) throws Exception {

@@ -28,6 +28,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -246,44 +247,31 @@ public final class UploadBenchmark {
              PreparedStatement ended = db.prepareStatement(
                      "select id::text, status from jobs where id = any(?::uuid[]) and status in ('SUCCEEDED', 'FAILED')")) {
             // every 20 ms on a scheduler thread; this thread waits for the last job to end
-            CompletableFuture<Void> allEnded = new CompletableFuture<>();
-            ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor();
-            poller.scheduleWithFixedDelay(() -> {
-                try {
-                    for (Future<?> f : sent) {
-                        if (f.isDone()) {
-                            f.get(); // an upload that was refused ends the benchmark here
-                        }
+            Bench.poll(Duration.ofMillis(20), Duration.ofHours(6), () -> {
+                for (Future<?> f : sent) {
+                    if (f.isDone()) {
+                        f.get(); // an upload that was refused ends the benchmark here
                     }
-                    // only the jobs still pending, by primary key: the benchmark's own load on the database stays small
-                    ended.setArray(1, db.createArrayOf("text", started.keySet().stream()
-                            .filter(id -> !done.containsKey(id)).toArray()));
-                    try (ResultSet rs = ended.executeQuery()) {
-                        long now = System.nanoTime();
-                        while (rs.next()) {
-                            String jobId = rs.getString(1);
-                            Long t0 = started.get(jobId);
-                            if (t0 != null && !done.containsKey(jobId)) {
-                                done.put(jobId, (now - t0) / 1e6);
-                                if (rs.getString(2).equals("FAILED")) {
-                                    failed.incrementAndGet();
-                                }
-                                progress.set(done.size());
-                            }
-                        }
-                    }
-                    if (done.size() >= count) {
-                        allEnded.complete(null);
-                    }
-                } catch (Exception e) {
-                    allEnded.completeExceptionally(e);
                 }
-            }, 0, 20, TimeUnit.MILLISECONDS);
-            try {
-                allEnded.get();
-            } finally {
-                poller.shutdownNow();
-            }
+                // only the jobs still pending, by primary key: the benchmark's own load on the database stays small
+                ended.setArray(1, db.createArrayOf("text", started.keySet().stream()
+                        .filter(id -> !done.containsKey(id)).toArray()));
+                try (ResultSet rs = ended.executeQuery()) {
+                    long now = System.nanoTime();
+                    while (rs.next()) {
+                        String jobId = rs.getString(1);
+                        Long t0 = started.get(jobId);
+                        if (t0 != null && !done.containsKey(jobId)) {
+                            done.put(jobId, (now - t0) / 1e6);
+                            if (rs.getString(2).equals("FAILED")) {
+                                failed.incrementAndGet();
+                            }
+                            progress.set(done.size());
+                        }
+                    }
+                }
+                return done.size() >= count ? Optional.of(done.size()) : Optional.empty();
+            });
         }
         long end = System.nanoTime();
         clients.shutdown();
@@ -349,25 +337,12 @@ public final class UploadBenchmark {
             long before = published(admin, topic);
             http.send(Bench.request(api + "/v1/patients/" + patient + "?cascade=true", token).DELETE().build(),
                     HttpResponse.BodyHandlers.discarding());
-            CompletableFuture<Void> gone = new CompletableFuture<>();
-            ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor();
-            poller.scheduleWithFixedDelay(() -> {
-                try {
-                    long end = published(admin, topic);
-                    if (end >= before + images && consumed(admin, group, topic) >= end) {
-                        gone.complete(null);
-                    }
-                } catch (Exception e) {
-                    gone.completeExceptionally(e);
-                }
-            }, 0, 500, TimeUnit.MILLISECONDS);
-            try {
-                gone.get(5, TimeUnit.MINUTES);
-            } catch (java.util.concurrent.TimeoutException e) {
-                System.err.println("the workers had not deleted the benchmark's objects after 5 minutes; not waiting longer");
-            } finally {
-                poller.shutdownNow();
-            }
+            Bench.poll(Duration.ofMillis(500), Duration.ofMinutes(5), () -> {
+                long end = published(admin, topic);
+                return end >= before + images && consumed(admin, group, topic) >= end ? Optional.of(end) : Optional.empty();
+            });
+        } catch (java.util.concurrent.TimeoutException e) {
+            System.err.println("the workers had not deleted the benchmark's objects after 5 minutes; not waiting longer");
         }
     }
 
@@ -394,24 +369,12 @@ public final class UploadBenchmark {
     private void awaitWorkers(int members) throws Exception {
         String bootstrap = options.getOrDefault("kafka", "127.0.0.1:9092");
         try (var admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-            CompletableFuture<Void> stable = new CompletableFuture<>();
-            ScheduledExecutorService poller = Executors.newSingleThreadScheduledExecutor();
-            poller.scheduleWithFixedDelay(() -> {
-                try {
-                    var group = admin.describeConsumerGroups(List.of("upload-workers")).all().get().get("upload-workers");
-                    if (group.groupState() == org.apache.kafka.common.GroupState.STABLE && group.members().size() == members
-                            && group.members().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty())) {
-                        stable.complete(null);
-                    }
-                } catch (Exception e) {
-                    stable.completeExceptionally(e);
-                }
-            }, 0, 500, TimeUnit.MILLISECONDS);
-            try {
-                stable.get(120, TimeUnit.SECONDS);
-            } finally {
-                poller.shutdownNow();
-            }
+            Bench.poll(Duration.ofMillis(500), Duration.ofSeconds(120), () -> {
+                var group = admin.describeConsumerGroups(List.of("upload-workers")).all().get().get("upload-workers");
+                return group.groupState() == org.apache.kafka.common.GroupState.STABLE && group.members().size() == members
+                        && group.members().stream().allMatch(m -> !m.assignment().topicPartitions().isEmpty())
+                        ? Optional.of(group) : Optional.empty();
+            });
         }
         System.out.printf("consumer group upload-workers stable with %d members%n", members);
     }
