@@ -77,9 +77,9 @@ public class MetadataClient {
 
     /**
      * Blocking calls on the request's own thread, over kept-alive connections, as many at once as the gateway
-     * has request threads. Apache HttpClient rather than the JDK's: its asynchronous client hands every call to
-     * two other threads and back, which cost the gateway more CPU than the call itself. No automatic retries:
-     * what the metadata-service refuses or fails reaches the client as it is.
+     * has request threads. Apache HttpClient rather than the JDK's, whose asynchronous client hands every call to
+     * two other threads and back and builds an exception to close each answer. No automatic retries: what the
+     * metadata-service refuses or fails reaches the client as it is.
      */
     private static CloseableHttpClient httpClient(MetadataProperties properties) {
         var connections = PoolingHttpClientConnectionManagerBuilder.create()
