@@ -48,6 +48,26 @@ final class Bench {
         return request;
     }
 
+    /** A benchmark's run. */
+    @FunctionalInterface
+    interface Benchmark {
+        void run() throws Exception;
+    }
+
+    /**
+     * Runs a benchmark and ends the JVM with its status (0 when it ran through), whatever threads its HTTP
+     * clients left behind.
+     */
+    static void runAndExit(Benchmark benchmark) throws Exception {
+        int status = 1;
+        try {
+            benchmark.run();
+            status = 0;
+        } finally {
+            System.exit(status);
+        }
+    }
+
     /** What a poll looks for: empty until it is there. */
     @FunctionalInterface
     interface Probe<T> {

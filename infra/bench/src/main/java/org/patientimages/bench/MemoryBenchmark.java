@@ -63,14 +63,8 @@ public final class MemoryBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        int status = 1;
-        try {
-            new MemoryBenchmark(Bench.options(args, "[--sizes 1GiB,5GiB] [--small-files 400] [--rounds 3] [--pids GATEWAY,WORKER]"
-                    + " --api URL --token T [--gateway-metrics URL --worker-metrics URL] --out FILE")).run();
-            status = 0;
-        } finally {
-            System.exit(status);
-        }
+        Bench.runAndExit(() -> new MemoryBenchmark(Bench.options(args, "[--sizes 1GiB,5GiB] [--small-files 400] [--rounds 3]"
+                + " [--pids GATEWAY,WORKER] --api URL --token T [--gateway-metrics URL --worker-metrics URL] --out FILE")).run());
     }
 
     private void run() throws Exception {

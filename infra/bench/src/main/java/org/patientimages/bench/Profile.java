@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -75,14 +74,20 @@ public final class Profile {
         }
     }
 
-    /** The profiler's native library, taken from its jar on the class path into {@code dir}. */
+    /**
+     * The profiler's native library, taken from its jar on the class path into {@code dir} at {@code start};
+     * {@code stop} finds it there, the same file the services loaded.
+     */
     private static Path library(Path dir) throws IOException {
         Path library = dir.resolve("libasyncProfiler.so").toAbsolutePath();
+        if (Files.exists(library)) {
+            return library;
+        }
         try (InputStream in = Profile.class.getClassLoader().getResourceAsStream("linux-x64/libasyncProfiler.so")) {
             if (in == null) {
                 throw new IllegalStateException("async-profiler's linux-x64 library is not on the class path");
             }
-            Files.copy(in, library, StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(in, library);
         }
         return library;
     }

@@ -99,14 +99,9 @@ public final class UploadBenchmark {
     }
 
     public static void main(String[] args) throws Exception {
-        int status = 1;
-        try {
-            new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N [--rate FILES_PER_S] [--warmup N] [--skip-direct true]"
-                    + " [--keep true] [--verify true] [--await-workers N] [--kafka HOST:PORT] --api URL --token T --jdbc URL --s3 URL --out FILE")).run();
-            status = 0;
-        } finally {
-            System.exit(status); // the HTTP client's threads would keep the JVM alive
-        }
+        Bench.runAndExit(() -> new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N"
+                + " [--rate FILES_PER_S] [--warmup N] [--skip-direct true] [--keep true] [--verify true] [--await-workers N]"
+                + " [--kafka HOST:PORT] --api URL --token T --jdbc URL --s3 URL --out FILE")).run());
     }
 
     private void run() throws Exception {
