@@ -14,8 +14,8 @@ import java.util.function.LongConsumer;
 /**
  * The staging area as a bucket of the same object store: the worker reads the staged object through once to check
  * its SHA-256 against the one the gateway computed as the bytes came in, then moves it into place with a
- * server-side copy of exactly the object read (its ETag): its bytes are never sent from this host. It is
- * fetched into a file only when there are attributes to read or a thumbnail to render.
+ * server-side copy of exactly the object read (its ETag): its bytes are never sent from this host. When there are
+ * attributes to read or a thumbnail to render, that one read fetches it into a file and is the check.
  */
 @Component
 @ConditionalOnProperty(name = "patient-images.staging.mode", havingValue = "s3")
@@ -47,6 +47,8 @@ class S3StagingArea implements StagingArea {
     private final class StagedObject implements Staged {
         private final String stagingKey;
         private final ObjectStore.StoredObject object;
+        /** The SHA-256 of the bytes {@link #local()} fetched, exactly the object's (its ETag); null before. */
+        private String fetchedSha256;
 
         StagedObject(String stagingKey, ObjectStore.StoredObject object) {
             this.stagingKey = stagingKey;
@@ -58,10 +60,14 @@ class S3StagingArea implements StagingArea {
             return object.sizeBytes();
         }
 
-        /** Read through once to check its SHA-256, then copied server-side: only if still the object read. */
+        /**
+         * Checked against the SHA-256 of the bytes fetched by {@link #local()}, or else read through once to check
+         * it; then copied server-side, only if still the object read.
+         */
         @Override
         public void storeInto(ObjectStore target, String key, String sha256, String contentType, LongConsumer progress) {
-            if (!store.sha256(bucket, stagingKey, object.eTag()).equals(sha256)) {
+            String read = fetchedSha256 != null ? fetchedSha256 : store.sha256(bucket, stagingKey, object.eTag());
+            if (!read.equals(sha256)) {
                 throw new ObjectStore.ContentMismatchException(stagingKey);
             }
             target.copy(bucket, stagingKey, object, key, sha256, contentType, progress);
@@ -77,7 +83,7 @@ class S3StagingArea implements StagingArea {
             }
             Downloaded local = new Downloaded(file);
             try {
-                store.download(bucket, stagingKey, file);
+                fetchedSha256 = store.download(bucket, stagingKey, object.eTag(), file);
                 return local;
             } catch (RuntimeException e) {
                 local.close();

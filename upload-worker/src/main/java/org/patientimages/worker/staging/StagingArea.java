@@ -43,7 +43,10 @@ public interface StagingArea {
          */
         void storeInto(ObjectStore store, String key, String sha256, String contentType, LongConsumer progress);
 
-        /** A file of the bytes on this host, to read attributes and render thumbnails from. */
+        /**
+         * A file of the bytes on this host, to read attributes and render thumbnails from. Asked for before
+         * {@link #storeInto}, where the bytes have to be fetched for it, that one read is also the check.
+         */
         Local local();
     }
 

@@ -16,6 +16,7 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
@@ -187,25 +188,33 @@ public class ObjectStore {
 
     /** The SHA-256 of an object of a bucket, read through; only if it is still the object of that ETag. */
     public String sha256(String bucket, String key, String eTag) {
+        return readThrough(bucket, key, eTag, OutputStream.nullOutputStream());
+    }
+
+    /**
+     * Writes an object of a bucket to a file (replacing what it held) and tells the SHA-256 of the bytes written;
+     * only if it is still the object of that ETag.
+     */
+    public String download(String bucket, String key, String eTag, Path file) {
+        try (OutputStream out = Files.newOutputStream(file)) {
+            return readThrough(bucket, key, eTag, out);
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing " + file, e);
+        }
+    }
+
+    private String readThrough(String bucket, String key, String eTag, OutputStream out) {
         MessageDigest digest = HashedSlice.newDigest();
         try (InputStream in = s3.getObject(b -> b.bucket(bucket).key(key).ifMatch(eTag))) {
             byte[] buffer = new byte[256 * 1024];
             for (int n; (n = in.read(buffer)) >= 0; ) {
                 digest.update(buffer, 0, n);
+                out.write(buffer, 0, n);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + key, e);
         }
         return HexFormat.of().formatHex(digest.digest());
-    }
-
-    /** Writes an object of a bucket to a file (replacing what it held). */
-    public void download(String bucket, String key, Path file) {
-        try (InputStream in = s3.getObject(b -> b.bucket(bucket).key(key))) {
-            java.nio.file.Files.copy(in, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new UncheckedIOException("downloading " + key, e);
-        }
     }
 
     /** Stores a small derived object (a thumbnail), served inline with its content type. */

@@ -70,18 +70,27 @@ public class UploadProcessor {
         if (staged.sizeBytes() != job.sizeBytes()) {
             throw changedOnDisk();
         }
-        try {
-            // the store's answer to the request (or to the multipart completion) is what says the object is there
-            staged.storeInto(store, key, job.sha256(), job.contentType(), stored -> {
-                int percent = (int) (90 * stored / Math.max(1, job.sizeBytes()));
-                reporter.progressed(job, percent, stored);
-            });
-        } catch (ObjectStore.ContentMismatchException e) {
-            throw changedOnDisk();
+        // what derivatives are read from is fetched first (from a staging bucket), so that the bytes are read once
+        try (StagingArea.Local local = derives(job) ? staged.local() : null) {
+            try {
+                // the store's answer to the request (or to the multipart completion) is what says the object is there
+                staged.storeInto(store, key, job.sha256(), job.contentType(), stored -> {
+                    int percent = (int) (90 * stored / Math.max(1, job.sizeBytes()));
+                    reporter.progressed(job, percent, stored);
+                });
+            } catch (ObjectStore.ContentMismatchException e) {
+                throw changedOnDisk();
+            }
+            reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
+            if (local != null) {
+                derive(job, local.file());
+            }
         }
-        reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
-        derive(job, staged);
         succeed(job);
+    }
+
+    private static boolean derives(UploadJob job) {
+        return ThumbnailRenderer.renders(job.contentType());
     }
 
     /**
@@ -90,7 +99,7 @@ public class UploadProcessor {
      * Only formats with something to read are looked at (in a staging bucket, they are fetched for it).
      */
     private void derive(UploadJob job, StagingArea.Staged staged) {
-        if (!ThumbnailRenderer.renders(job.contentType())) {
+        if (!derives(job)) {
             return;
         }
         try (StagingArea.Local local = staged.local()) {
