@@ -48,6 +48,38 @@ final class Bench {
         return request;
     }
 
+    /**
+     * The Prometheus endpoints of the named services on this host ({@code /actuator/prometheus} on their management
+     * ports, as {@code ./dev up} runs them), each replaced by {@code --<gateway|worker|metadata>-metrics URL}.
+     */
+    static Map<String, String> metrics(Map<String, String> options, String... services) {
+        Map<String, String> urls = new LinkedHashMap<>();
+        for (String service : services) {
+            String[] optionAndPort = switch (service) {
+                case "api-gateway" -> new String[] {"gateway-metrics", "9796"};
+                case "upload-worker" -> new String[] {"worker-metrics", "9799"};
+                case "metadata-service" -> new String[] {"metadata-metrics", "9798"};
+                default -> throw new IllegalArgumentException("no metrics known for " + service);
+            };
+            urls.put(service, options.getOrDefault(optionAndPort[0],
+                    "http://127.0.0.1:" + optionAndPort[1] + "/actuator/prometheus"));
+        }
+        return urls;
+    }
+
+    /** The text of a Prometheus endpoint. */
+    static String scrape(java.net.http.HttpClient http, String url) {
+        try {
+            return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** A benchmark's run. */
     @FunctionalInterface
     interface Benchmark {

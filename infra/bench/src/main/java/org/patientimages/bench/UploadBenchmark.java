@@ -40,6 +40,8 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Upload throughput and latency through the whole pipeline of the running stack ({@code ./dev up}), against
@@ -58,11 +60,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * latency is the queue in front of a saturated pipeline: by Little's law, clients ÷ accepted per second. With
  * {@code --rate R} uploads start at R per second whatever the answers (an open loop), at most
  * {@code --concurrency} at a time; their latencies count from the moment each was due.
+ * <p>
+ * While the pipeline is measured, the CPU the gateway, the worker and the metadata-service use (per upload) and the
+ * time their JIT compilers spend are read from their Prometheus endpoints: compilers still at work mean the stack
+ * is still warming up.
  */
 public final class UploadBenchmark {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int PREFIX = 16;
+    private static final Pattern CPU_NANOS = Pattern.compile("^process_cpu_time_ns_total ([0-9.eE+-]+)$", Pattern.MULTILINE);
+    private static final Pattern JIT_MILLIS = Pattern.compile(
+            "^jvm_compilation_time_ms_total\\{[^}]*} ([0-9.eE+-]+)$", Pattern.MULTILINE);
+    /** The jobs a worker has stored: with more than one worker, each has done only its share of the uploads. */
+    private static final Pattern JOBS_DONE = Pattern.compile(
+            "^upload_jobs_total\\{outcome=\"succeeded\"} ([0-9.eE+-]+)$", Pattern.MULTILINE);
 
     private final Map<String, String> options;
     private final int files;
@@ -73,6 +85,7 @@ public final class UploadBenchmark {
     private final String token;
     private final byte[] block;
     private final HttpClient http;
+    private final Map<String, String> metrics;
 
     private UploadBenchmark(Map<String, String> options) {
         this.options = options;
@@ -82,6 +95,7 @@ public final class UploadBenchmark {
         this.rate = Double.parseDouble(options.getOrDefault("rate", "0"));
         this.api = options.getOrDefault("api", "http://127.0.0.1:9797");
         this.token = options.get("token");
+        this.metrics = Bench.metrics(options, "api-gateway", "upload-worker", "metadata-service");
         if (size > Integer.MAX_VALUE - 64) {
             throw new IllegalArgumentException("--size at most 2 GiB");
         }
@@ -101,7 +115,8 @@ public final class UploadBenchmark {
     public static void main(String[] args) throws Exception {
         Bench.runAndExit(() -> new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N"
                 + " [--rate FILES_PER_S] [--warmup N] [--skip-direct true] [--keep true] [--verify true] [--await-workers N]"
-                + " [--kafka HOST:PORT] --api URL --token T --jdbc URL --s3 URL --out FILE")).run());
+                + " [--kafka HOST:PORT] [--gateway-metrics URL --worker-metrics URL --metadata-metrics URL]"
+                + " --api URL --token T --jdbc URL --s3 URL --out FILE")).run());
     }
 
     private void run() throws Exception {
@@ -119,7 +134,9 @@ public final class UploadBenchmark {
             // the services' JIT compilers warm up on the same path first, on files of their own
             pipeline(patient, warmup, files, "warm-up", 0);
         }
+        Map<String, double[]> before = usage();
         Run pipeline = pipeline(patient, files, 0, "pipeline", rate);
+        Map<String, Map<String, Object>> services = usedSince(before, files);
         Map<String, Object> once = Boolean.parseBoolean(options.getOrDefault("verify", "false"))
                 ? exactlyOnce(pipeline.jobIds()) : null;
         Run direct = null;
@@ -147,6 +164,13 @@ public final class UploadBenchmark {
         if (pipeline.failed > 0) {
             System.out.printf("%d jobs FAILED%n", pipeline.failed);
         }
+        if (!services.isEmpty()) {
+            System.out.printf("%nwhile the pipeline was measured %18s %16s%n", "CPU ms per upload", "JIT compiling s");
+            services.forEach((service, used) -> System.out.printf("%-32s %18.1f %16.1f%n", service,
+                    used.get("cpuMsPerUpload"), used.get("jitCompilingSeconds")));
+            System.out.println("(a worker's CPU is per job it stored; JIT compiling is the time HotSpot's compiler threads"
+                    + " spent compiling, wall time: seconds of it mean a stack still warming up)");
+        }
 
         Map<String, Object> report = Bench.report("upload");
         report.put("files", files);
@@ -163,8 +187,50 @@ public final class UploadBenchmark {
         if (once != null) {
             report.put("exactlyOnce", once);
         }
+        report.put("services", services);
         Path out = Path.of(options.getOrDefault("out", "upload-benchmark.json"));
         Bench.write(out, report);
+    }
+
+    /**
+     * The CPU seconds and JIT compiling seconds each service has used since it started, and the jobs a worker has
+     * stored (NaN for the others), from their Prometheus endpoints; a service that does not answer is left out.
+     */
+    private Map<String, double[]> usage() {
+        Map<String, double[]> usage = new LinkedHashMap<>();
+        metrics.forEach((service, url) -> {
+            String text;
+            try {
+                text = Bench.scrape(http, url);
+            } catch (RuntimeException e) {
+                return;
+            }
+            usage.put(service, new double[] {value(CPU_NANOS, text) / 1e9, value(JIT_MILLIS, text) / 1e3,
+                    service.equals("upload-worker") ? value(JOBS_DONE, text) : Double.NaN});
+        });
+        return usage;
+    }
+
+    /** Per service: CPU per upload it handled (a worker: per job it stored) and JIT compiling, since {@code before}. */
+    private Map<String, Map<String, Object>> usedSince(Map<String, double[]> before, int uploads) {
+        Map<String, Map<String, Object>> used = new LinkedHashMap<>();
+        usage().forEach((service, now) -> {
+            double[] then = before.get(service);
+            if (then != null) {
+                double handled = Double.isNaN(now[2]) ? uploads : Math.max(1, now[2] - then[2]);
+                used.put(service, Map.of("cpuMsPerUpload", round((now[0] - then[0]) * 1000 / handled),
+                        "jitCompilingSeconds", round(now[1] - then[1])));
+            }
+        });
+        return used;
+    }
+
+    private static double value(Pattern metric, String text) {
+        Matcher m = metric.matcher(text);
+        if (!m.find()) {
+            throw new IllegalStateException("no " + metric.pattern() + " in the metrics");
+        }
+        return Double.parseDouble(m.group(1));
     }
 
     /** The measurements of one way of storing the files. */
