@@ -87,14 +87,16 @@ final class Bench {
     }
 
     /**
-     * Runs a benchmark and ends the JVM with its status (0 when it ran through), whatever threads its HTTP
-     * clients left behind.
+     * Runs a benchmark and ends the JVM with its status, whatever threads its HTTP clients left behind: 0 when it
+     * ran through, else 1 after printing why.
      */
-    static void runAndExit(Benchmark benchmark) throws Exception {
+    static void runAndExit(Benchmark benchmark) {
         int status = 1;
         try {
             benchmark.run();
             status = 0;
+        } catch (Exception | Error e) {
+            e.printStackTrace();
         } finally {
             System.exit(status);
         }

@@ -206,7 +206,7 @@ public final class UploadBenchmark {
                 return;
             }
             usage.put(service, new double[] {value(CPU_NANOS, text) / 1e9, value(JIT_MILLIS, text) / 1e3,
-                    service.equals("upload-worker") ? value(JOBS_DONE, text) : Double.NaN});
+                    service.equals("upload-worker") ? jobsDone(text) : Double.NaN});
         });
         return usage;
     }
@@ -223,6 +223,11 @@ public final class UploadBenchmark {
             }
         });
         return used;
+    }
+
+    /** A worker's counter of stored jobs appears with its first one. */
+    private static double jobsDone(String text) {
+        return JOBS_DONE.matcher(text).find() ? value(JOBS_DONE, text) : 0;
     }
 
     private static double value(Pattern metric, String text) {
