@@ -7,32 +7,43 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /** What the benchmarks share: their {@code --name value} options, polling, percentiles and JSON reports. */
 final class Bench {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static final Pattern OPTION = Pattern.compile("--([a-z][a-z0-9-]*)");
 
     private Bench() {
     }
 
-    /** {@code --name value} pairs, in order. */
+    /**
+     * {@code --name value} pairs, in order; only names that {@code usage} shows are taken, so that a mistyped option
+     * stops the run instead of leaving a default in its place.
+     */
     static Map<String, String> options(String[] args, String usage) {
+        Set<String> known = OPTION.matcher(usage).results().map(m -> m.group(1)).collect(Collectors.toSet());
         Map<String, String> options = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i++) {
-            if (!args[i].startsWith("--") || i + 1 == args.length) {
-                throw new IllegalArgumentException("usage: " + usage + "; got " + Arrays.toString(args));
+            // only the name is told back: values include the caller's token
+            if (!args[i].startsWith("--") || !known.contains(args[i].substring(2))) {
+                throw new IllegalArgumentException("unknown option " + args[i] + "; usage: " + usage);
+            }
+            if (i + 1 == args.length) {
+                throw new IllegalArgumentException(args[i] + " needs a value; usage: " + usage);
             }
             options.put(args[i].substring(2), args[++i]);
         }
@@ -95,6 +106,8 @@ final class Bench {
         try {
             benchmark.run();
             status = 0;
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage()); // a usage error: its message says it all
         } catch (Exception | Error e) {
             e.printStackTrace();
         } finally {

@@ -50,7 +50,7 @@ public final class SearchBenchmark {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> options = Bench.options(args, "--images N --patients N --rounds N --api URL --token T"
-                + " --jdbc URL --out FILE | --clean true");
+                + " --jdbc URL [--user U --password P] --out FILE | --clean true");
         int images = Integer.parseInt(options.getOrDefault("images", "100000"));
         int patients = Integer.parseInt(options.getOrDefault("patients", "1000"));
         int rounds = Integer.parseInt(options.getOrDefault("rounds", "200"));

@@ -116,7 +116,7 @@ public final class UploadBenchmark {
         Bench.runAndExit(() -> new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N"
                 + " [--rate FILES_PER_S] [--warmup N] [--skip-direct true] [--keep true] [--verify true] [--await-workers N]"
                 + " [--kafka HOST:PORT] [--gateway-metrics URL --worker-metrics URL --metadata-metrics URL]"
-                + " --api URL --token T --jdbc URL --s3 URL --out FILE")).run());
+                + " --api URL --token T --jdbc URL --s3 URL --access-key K --secret-key K --bucket B --out FILE")).run());
     }
 
     private void run() throws Exception {
