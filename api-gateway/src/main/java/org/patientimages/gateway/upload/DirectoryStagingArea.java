@@ -76,10 +76,17 @@ class DirectoryStagingArea implements StagingArea {
         }
     }
 
-    /** Renames the written file to its key, where the workers look for it. */
+    /**
+     * Renames the written file to its key, where the workers look for it, and forces the directory to disk: the
+     * file's bytes were forced before, but without this the new name could be lost with the power, and an
+     * accepted upload with it.
+     */
     @Override
     public void commit(Staged staged) throws IOException {
         Files.move(root.resolve(staged.key() + ".part"), root.resolve(staged.key()), StandardCopyOption.ATOMIC_MOVE);
+        try (FileChannel directory = FileChannel.open(root, StandardOpenOption.READ)) {
+            directory.force(true);
+        }
     }
 
     @Override
