@@ -74,7 +74,7 @@ public final class UploadBenchmark {
             "^jvm_compilation_time_ms_total\\{[^}]*} ([0-9.eE+-]+)$", Pattern.MULTILINE);
     /** The jobs a worker has stored: with more than one worker, each has done only its share of the uploads. */
     private static final Pattern JOBS_DONE = Pattern.compile(
-            "^upload_jobs_total\\{outcome=\"succeeded\"} ([0-9.eE+-]+)$", Pattern.MULTILINE);
+            "^upload_jobs_total\\{[^}]*outcome=\"succeeded\"[^}]*} ([0-9.eE+-]+)$", Pattern.MULTILINE);
 
     private final Map<String, String> options;
     private final int files;
