@@ -8,9 +8,9 @@ import org.springframework.test.context.DynamicPropertySource;
  * Integration tests extend this to run against a real PostgreSQL: one server for the whole test JVM, shared by
  * every test class (each works with patients of its own), stopped when the JVM exits.
  */
-abstract class RealPostgres {
+public abstract class RealPostgres {
 
-    static final LocalPostgres postgres = LocalPostgres.startTransient().createDatabase("patients_db");
+    public static final LocalPostgres postgres = LocalPostgres.startTransient().createDatabase("patients_db");
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(postgres::close, "stop-postgres"));

@@ -96,11 +96,17 @@ class UploadRegistrar {
     private record Earlier(UUID imageId, boolean available) {
     }
 
+    /**
+     * By the index on (patient, SHA-256): the SHA-256 is compared as the column's {@code char(64)}. Compared as text,
+     * the column is cast and the index can only find the patient, whose every live image is then read.
+     */
+    static final String EARLIER_WITH_SAME_BYTES = """
+            select id, status from images
+            where patient_id = ? and sha256 = cast(? as char(64)) and size_bytes = ? and status in ('PENDING', 'AVAILABLE')
+            order by uploaded_at, id limit 1""";
+
     private Optional<Earlier> earlierWithSameBytes(UploadRegistration u) {
-        return jdbc.sql("""
-                        select id, status from images
-                        where patient_id = ? and sha256 = ? and size_bytes = ? and status in ('PENDING', 'AVAILABLE')
-                        order by uploaded_at, id limit 1""")
+        return jdbc.sql(EARLIER_WITH_SAME_BYTES)
                 .params(u.patientId(), u.sha256(), u.sizeBytes())
                 .query((rs, n) -> new Earlier(rs.getObject("id", UUID.class), "AVAILABLE".equals(rs.getString("status"))))
                 .optional();
