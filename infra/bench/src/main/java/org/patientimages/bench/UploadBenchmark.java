@@ -29,6 +29,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.SplittableRandom;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -134,7 +135,7 @@ public final class UploadBenchmark {
             // the services' JIT compilers warm up on the same path first, on files of their own
             pipeline(patient, warmup, files, "warm-up", 0);
         }
-        Map<String, double[]> before = usage();
+        Map<String, Usage> before = usage();
         Run pipeline = pipeline(patient, files, 0, "pipeline", rate);
         Map<String, Map<String, Object>> services = usedSince(before, files);
         Map<String, Object> once = Boolean.parseBoolean(options.getOrDefault("verify", "false"))
@@ -192,12 +193,13 @@ public final class UploadBenchmark {
         Bench.write(out, report);
     }
 
-    /**
-     * The CPU seconds and JIT compiling seconds each service has used since it started, and the jobs a worker has
-     * stored (NaN for the others), from their Prometheus endpoints; a service that does not answer is left out.
-     */
-    private Map<String, double[]> usage() {
-        Map<String, double[]> usage = new LinkedHashMap<>();
+    /** What a service has used since it started, and what it has done: all uploads, or a worker's stored jobs. */
+    private record Usage(double cpuSeconds, double jitSeconds, OptionalDouble jobsDone) {
+    }
+
+    /** Each service's {@link Usage}, from its Prometheus endpoint; a service that does not answer is left out. */
+    private Map<String, Usage> usage() {
+        Map<String, Usage> usage = new LinkedHashMap<>();
         metrics.forEach((service, url) -> {
             String text;
             try {
@@ -205,37 +207,36 @@ public final class UploadBenchmark {
             } catch (RuntimeException e) {
                 return;
             }
-            usage.put(service, new double[] {value(CPU_NANOS, text) / 1e9, value(JIT_MILLIS, text) / 1e3,
-                    service.equals("upload-worker") ? jobsDone(text) : Double.NaN});
+            // a worker's counter of stored jobs appears with its first one
+            usage.put(service, new Usage(value(CPU_NANOS, text) / 1e9, value(JIT_MILLIS, text) / 1e3,
+                    service.equals("upload-worker") ? OptionalDouble.of(find(JOBS_DONE, text).orElse(0))
+                            : OptionalDouble.empty()));
         });
         return usage;
     }
 
     /** Per service: CPU per upload it handled (a worker: per job it stored) and JIT compiling, since {@code before}. */
-    private Map<String, Map<String, Object>> usedSince(Map<String, double[]> before, int uploads) {
+    private Map<String, Map<String, Object>> usedSince(Map<String, Usage> before, int uploads) {
         Map<String, Map<String, Object>> used = new LinkedHashMap<>();
         usage().forEach((service, now) -> {
-            double[] then = before.get(service);
+            Usage then = before.get(service);
             if (then != null) {
-                double handled = Double.isNaN(now[2]) ? uploads : Math.max(1, now[2] - then[2]);
-                used.put(service, Map.of("cpuMsPerUpload", round((now[0] - then[0]) * 1000 / handled),
-                        "jitCompilingSeconds", round(now[1] - then[1])));
+                double handled = now.jobsDone().isPresent()
+                        ? Math.max(1, now.jobsDone().getAsDouble() - then.jobsDone().orElse(0)) : uploads;
+                used.put(service, Map.of("cpuMsPerUpload", round((now.cpuSeconds() - then.cpuSeconds()) * 1000 / handled),
+                        "jitCompilingSeconds", round(now.jitSeconds() - then.jitSeconds())));
             }
         });
         return used;
     }
 
-    /** A worker's counter of stored jobs appears with its first one. */
-    private static double jobsDone(String text) {
-        return JOBS_DONE.matcher(text).find() ? value(JOBS_DONE, text) : 0;
+    private static double value(Pattern metric, String text) {
+        return find(metric, text).orElseThrow(() -> new IllegalStateException("no " + metric.pattern() + " in the metrics"));
     }
 
-    private static double value(Pattern metric, String text) {
+    private static OptionalDouble find(Pattern metric, String text) {
         Matcher m = metric.matcher(text);
-        if (!m.find()) {
-            throw new IllegalStateException("no " + metric.pattern() + " in the metrics");
-        }
-        return Double.parseDouble(m.group(1));
+        return m.find() ? OptionalDouble.of(Double.parseDouble(m.group(1))) : OptionalDouble.empty();
     }
 
     /** The measurements of one way of storing the files. */

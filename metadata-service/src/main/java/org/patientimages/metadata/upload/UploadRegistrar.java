@@ -97,8 +97,8 @@ class UploadRegistrar {
     }
 
     /**
-     * By the index on (patient, SHA-256): the SHA-256 is compared as the column's {@code char(64)}. Compared as text,
-     * the column is cast and the index can only find the patient, whose every live image is then read.
+     * By the index on the SHA-256 (migration V8), compared as the column's {@code char(64)}: compared as text, the
+     * column is cast, no index on it serves, and every live image of the patient is read.
      */
     static final String EARLIER_WITH_SAME_BYTES = """
             select id, status from images

@@ -57,7 +57,9 @@ public class UploadProcessor {
                 reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
                 // the attempt that stored it may have died before deriving: derive again while the bytes are here
                 if (staged != null) {
-                    derive(job, staged);
+                    try (StagingArea.Local local = forDerivatives(job, staged)) {
+                        derive(job, local);
+                    }
                 }
                 succeed(job);
                 return;
@@ -71,7 +73,7 @@ public class UploadProcessor {
             throw changedOnDisk();
         }
         // what derivatives are read from is fetched first (from a staging bucket), so that the bytes are read once
-        try (StagingArea.Local local = derives(job) ? staged.local() : null) {
+        try (StagingArea.Local local = forDerivatives(job, staged)) {
             try {
                 // the store's answer to the request (or to the multipart completion) is what says the object is there
                 staged.storeInto(store, key, job.sha256(), job.contentType(), stored -> {
@@ -82,32 +84,29 @@ public class UploadProcessor {
                 throw changedOnDisk();
             }
             reporter.stored(job, store.bucket(), job.sizeBytes(), job.sha256());
-            if (local != null) {
-                derive(job, local.file());
-            }
+            derive(job, local);
         }
         succeed(job);
     }
 
-    private static boolean derives(UploadJob job) {
-        return ThumbnailRenderer.renders(job.contentType());
+    /**
+     * A file of the staged bytes when the format has something to read (in a staging bucket, it is fetched for
+     * it); null, which a try-with-resources skips, when there is nothing to derive.
+     */
+    private static StagingArea.Local forDerivatives(UploadJob job, StagingArea.Staged staged) {
+        return ThumbnailRenderer.renders(job.contentType()) ? staged.local() : null;
     }
 
     /**
      * What is read and rendered from the stored bytes: attributes, then the thumbnail. A file that breaks its
      * format fails only the step (reported as skipped, with the reason); the image stays available without it.
-     * Only formats with something to read are looked at (in a staging bucket, they are fetched for it).
+     * Nothing when there is no file to read (see {@link #forDerivatives}).
      */
-    private void derive(UploadJob job, StagingArea.Staged staged) {
-        if (!derives(job)) {
+    private void derive(UploadJob job, StagingArea.Local local) {
+        if (local == null) {
             return;
         }
-        try (StagingArea.Local local = staged.local()) {
-            derive(job, local.file());
-        }
-    }
-
-    private void derive(UploadJob job, Path file) {
+        Path file = local.file();
         try {
             Map<String, Object> attributes = Attributes.of(file, job.contentType());
             if (!attributes.isEmpty()) {
