@@ -87,6 +87,10 @@ public final class UploadBenchmark {
     private final byte[] block;
     private final HttpClient http;
     private final Map<String, String> metrics;
+    /** The processes of this machine whose CPU is measured in both runs, this benchmark's own first. */
+    private final Map<String, String> processes = new LinkedHashMap<>();
+    /** At most this much CPU in a second, in clock ticks (15% of a core), and the stack counts as quiet. */
+    private static final long QUIET_TICKS_PER_SECOND = 15;
 
     private UploadBenchmark(Map<String, String> options) {
         this.options = options;
@@ -97,6 +101,11 @@ public final class UploadBenchmark {
         this.api = options.getOrDefault("api", "http://127.0.0.1:9797");
         this.token = options.get("token");
         this.metrics = Bench.metrics(options, "api-gateway", "upload-worker", "metadata-service");
+        Map<String, String> pids = ProcessCpu.pids(options.get("pids"));
+        if (!pids.isEmpty()) {
+            processes.put("benchmark (clients)", String.valueOf(ProcessHandle.current().pid()));
+            processes.putAll(pids);
+        }
         if (size > Integer.MAX_VALUE - 64) {
             throw new IllegalArgumentException("--size at most 2 GiB");
         }
@@ -117,6 +126,7 @@ public final class UploadBenchmark {
         Bench.runAndExit(() -> new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N"
                 + " [--rate FILES_PER_S] [--warmup N] [--skip-direct true] [--keep true] [--verify true] [--await-workers N]"
                 + " [--kafka HOST:PORT] [--gateway-metrics URL --worker-metrics URL --metadata-metrics URL]"
+                + " [--pids name=pid,...]"
                 + " --api URL --token T --jdbc URL --s3 URL --access-key K --secret-key K --bucket B --out FILE")).run());
     }
 
@@ -135,17 +145,24 @@ public final class UploadBenchmark {
             // the services' JIT compilers warm up on the same path first, on files of their own
             pipeline(patient, warmup, files, "warm-up", 0);
         }
+        awaitQuietStack("the pipeline");
         Map<String, Usage> before = usage();
+        MachineUse pipelineCpu = new MachineUse();
         Run pipeline = pipeline(patient, files, 0, "pipeline", rate);
+        pipelineCpu.end();
         Map<String, Map<String, Object>> services = usedSince(before, files);
         Map<String, Object> once = Boolean.parseBoolean(options.getOrDefault("verify", "false"))
                 ? exactlyOnce(pipeline.jobIds()) : null;
         Run direct = null;
+        MachineUse directCpu = null;
         if (!Boolean.parseBoolean(options.getOrDefault("skip-direct", "false"))) {
             if (warmup > 0) {
                 direct(Math.max(1, warmup / 4), "warm-up"); // the client's SDK warms up too
             }
+            awaitQuietStack("the direct PUTs");
+            directCpu = new MachineUse();
             direct = direct(files, "direct PUT");
+            directCpu.end();
         }
         if (!Boolean.parseBoolean(options.getOrDefault("keep", "false"))) {
             // after both runs: the workers deleting the objects would slow the direct run down
@@ -172,6 +189,7 @@ public final class UploadBenchmark {
             System.out.println("(a worker's CPU is per job it stored; JIT compiling is the time HotSpot's compiler threads"
                     + " spent compiling, wall time: seconds of it mean a stack still warming up)");
         }
+        Map<String, Object> cpu = printMachineUse(pipelineCpu, directCpu);
 
         Map<String, Object> report = Bench.report("upload");
         report.put("files", files);
@@ -189,8 +207,113 @@ public final class UploadBenchmark {
             report.put("exactlyOnce", once);
         }
         report.put("services", services);
+        if (!cpu.isEmpty()) {
+            report.put("cpuMsPerUpload", cpu);
+        }
         Path out = Path.of(options.getOrDefault("out", "upload-benchmark.json"));
         Bench.write(out, report);
+    }
+
+    /** The CPU the processes of {@link #processes}, and the machine as a whole, used over one run. */
+    private final class MachineUse {
+        private final Map<String, ProcessCpu.Used> start = cpuOfProcesses();
+        private final Optional<ProcessCpu.Machine> machineStart = ProcessCpu.machine();
+        private final Map<String, ProcessCpu.Used> used = new LinkedHashMap<>();
+        private Optional<ProcessCpu.Machine> machine = Optional.empty();
+
+        void end() {
+            cpuOfProcesses().forEach((name, now) -> used.put(name, now.minus(start.get(name))));
+            machine = ProcessCpu.machine().flatMap(now -> machineStart.map(now::minus));
+        }
+
+        private Map<String, ProcessCpu.Used> cpuOfProcesses() {
+            Map<String, ProcessCpu.Used> cpu = new LinkedHashMap<>();
+            processes.forEach((name, pid) -> cpu.put(name, ProcessCpu.of(pid)));
+            return cpu;
+        }
+    }
+
+    /**
+     * Prints, and returns for the report, the CPU per upload that each process of {@link #processes} and the machine
+     * as a whole used in the pipeline's run and in the direct PUTs' (null if none): on a machine the runs keep busy,
+     * the ratio of the two totals is about the inverse of the throughput ratio, so the table shows where it comes from.
+     */
+    private Map<String, Object> printMachineUse(MachineUse pipeline, MachineUse direct) {
+        Map<String, Object> table = new LinkedHashMap<>();
+        if (processes.isEmpty()) {
+            return table;
+        }
+        System.out.printf("%n%-32s %10s %10s %12s %10s%n", "CPU ms per upload, this machine", "pipeline", "of it JIT",
+                "direct PUT", "of it JIT");
+        List<MachineUse> runs = direct == null ? List.of(pipeline) : List.of(pipeline, direct);
+        List<Map<String, Object>> rows = new ArrayList<>();
+        runs.forEach(run -> rows.add(new LinkedHashMap<>()));
+        List<String> names = new ArrayList<>(processes.keySet());
+        names.add("all of these");
+        for (String name : names) {
+            StringBuilder line = new StringBuilder(String.format("%-32s", name));
+            for (int r = 0; r < runs.size(); r++) {
+                ProcessCpu.Used used = name.equals("all of these")
+                        ? runs.get(r).used.values().stream().reduce(new ProcessCpu.Used(0, 0), ProcessCpu.Used::plus)
+                        : runs.get(r).used.get(name);
+                line.append(String.format(r == 0 ? " %10.1f %10.1f" : " %12.1f %10.1f", perUpload(used.ticks()),
+                        perUpload(used.jitTicks())));
+                rows.get(r).put(name, Map.of("cpuMs", round(perUpload(used.ticks())),
+                        "jitMs", round(perUpload(used.jitTicks()))));
+            }
+            System.out.println(line);
+        }
+        StringBuilder machine = new StringBuilder(String.format("%-32s", "the whole machine (busy)"));
+        for (int r = 0; r < runs.size(); r++) {
+            runs.get(r).machine.ifPresent(used -> {
+                machine.append(String.format(machine.length() == 32 ? " %10.1f %9.0f%%" : " %12.1f %9.0f%%",
+                        perUpload(used.busyTicks()), used.busyShare() * 100));
+            });
+            int run = r;
+            runs.get(r).machine.ifPresent(used -> rows.get(run).put("whole machine",
+                    Map.of("cpuMs", round(perUpload(used.busyTicks())), "busy", round(used.busyShare()))));
+        }
+        System.out.println(machine);
+        table.put("pipeline", rows.get(0));
+        if (direct != null) {
+            table.put("direct", rows.get(1));
+        }
+        return table;
+    }
+
+    /**
+     * Waits until the stack's processes (all of {@link #processes} but this one) are quiet: what the last run left
+     * them to do (JIT compiling, above all, which can go on for seconds after a run) would otherwise be measured as
+     * part of the next. Quiet is at most {@link #QUIET_TICKS_PER_SECOND} in a second, all of them together; an idle
+     * stack uses about 5. After two minutes the run goes on anyway, and says so.
+     */
+    private void awaitQuietStack(String before) throws Exception {
+        if (processes.isEmpty()) {
+            return;
+        }
+        long start = System.nanoTime();
+        long[] last = {-1};
+        try {
+            Bench.poll(Duration.ofSeconds(1), Duration.ofMinutes(2), () -> {
+                long now = processes.entrySet().stream().skip(1) // this benchmark is the first
+                        .mapToLong(p -> ProcessCpu.of(p.getValue()).ticks()).sum();
+                boolean quiet = last[0] >= 0 && now - last[0] <= QUIET_TICKS_PER_SECOND;
+                last[0] = now;
+                return quiet ? Optional.of(true) : Optional.empty();
+            });
+        } catch (java.util.concurrent.TimeoutException e) {
+            System.out.println("(the stack was still busy two minutes after the last run; measuring " + before + " anyway)");
+            return;
+        }
+        long waited = Duration.ofNanos(System.nanoTime() - start).toSeconds();
+        if (waited > 2) {
+            System.out.printf("(waited %d s for the stack to settle before %s)%n", waited, before);
+        }
+    }
+
+    /** Clock ticks of a run as milliseconds per file of it. */
+    private double perUpload(long ticks) {
+        return ticks * 1000 / ProcessCpu.TICKS_PER_SECOND / files;
     }
 
     /** What a service has used since it started, and what it has done: all uploads, or a worker's stored jobs. */
