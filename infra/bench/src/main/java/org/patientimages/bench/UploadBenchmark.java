@@ -157,7 +157,7 @@ public final class UploadBenchmark {
         MachineUse directCpu = null;
         if (!Boolean.parseBoolean(options.getOrDefault("skip-direct", "false"))) {
             if (warmup > 0) {
-                direct(Math.max(1, warmup / 4), "warm-up"); // the client's SDK warms up too
+                direct(warmup, "warm-up"); // the client's SDK warms up as much as its pipeline side did
             }
             awaitQuietStack("the direct PUTs");
             directCpu = new MachineUse();

@@ -17,6 +17,6 @@ public record StorageProperties(@DefaultValue("http://127.0.0.1:9000") URI endpo
                                 @DefaultValue("minioadmin") String secretKey,
                                 @DefaultValue("patient-images") String bucket,
                                 @DefaultValue("true") boolean pathStyle,
-                                @DefaultValue("16MB") DataSize multipartThreshold,
+                                @DefaultValue("100MB") DataSize multipartThreshold,
                                 @DefaultValue("16MB") DataSize partSize) {
 }
