@@ -70,6 +70,8 @@ public final class UploadBenchmark {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
     private static final int PREFIX = 16;
+    /** At most this much CPU in a second, in clock ticks (15% of a core), and the stack counts as quiet. */
+    private static final long QUIET_TICKS_PER_SECOND = 15;
     private static final Pattern CPU_NANOS = Pattern.compile("^process_cpu_time_ns_total ([0-9.eE+-]+)$", Pattern.MULTILINE);
     private static final Pattern JIT_MILLIS = Pattern.compile(
             "^jvm_compilation_time_ms_total\\{[^}]*} ([0-9.eE+-]+)$", Pattern.MULTILINE);
@@ -89,8 +91,6 @@ public final class UploadBenchmark {
     private final Map<String, String> metrics;
     /** The processes of this machine whose CPU is measured in both runs, this benchmark's own first. */
     private final Map<String, String> processes = new LinkedHashMap<>();
-    /** At most this much CPU in a second, in clock ticks (15% of a core), and the stack counts as quiet. */
-    private static final long QUIET_TICKS_PER_SECOND = 15;
 
     private UploadBenchmark(Map<String, String> options) {
         this.options = options;
@@ -243,8 +243,8 @@ public final class UploadBenchmark {
         if (processes.isEmpty()) {
             return table;
         }
-        System.out.printf("%n%-32s %10s %10s %12s %10s%n", "CPU ms per upload, this machine", "pipeline", "of it JIT",
-                "direct PUT", "of it JIT");
+        System.out.printf("%n%-32s %10s %10s%s%n", "CPU ms per upload, this machine", "pipeline", "of it JIT",
+                direct == null ? "" : String.format(" %12s %10s", "direct PUT", "of it JIT"));
         List<MachineUse> runs = direct == null ? List.of(pipeline) : List.of(pipeline, direct);
         List<Map<String, Object>> rows = new ArrayList<>();
         runs.forEach(run -> rows.add(new LinkedHashMap<>()));
@@ -264,14 +264,12 @@ public final class UploadBenchmark {
             System.out.println(line);
         }
         StringBuilder machine = new StringBuilder(String.format("%-32s", "the whole machine (busy)"));
-        for (int r = 0; r < runs.size(); r++) {
-            runs.get(r).machine.ifPresent(used -> {
-                machine.append(String.format(machine.length() == 32 ? " %10.1f %9.0f%%" : " %12.1f %9.0f%%",
-                        perUpload(used.busyTicks()), used.busyShare() * 100));
-            });
-            int run = r;
-            runs.get(r).machine.ifPresent(used -> rows.get(run).put("whole machine",
-                    Map.of("cpuMs", round(perUpload(used.busyTicks())), "busy", round(used.busyShare()))));
+        for (int r = 0; r < runs.size() && runs.get(r).machine.isPresent(); r++) {
+            ProcessCpu.Machine used = runs.get(r).machine.get();
+            machine.append(String.format(r == 0 ? " %10.1f %9.0f%%" : " %12.1f %9.0f%%", perUpload(used.busyTicks()),
+                    used.busyShare() * 100));
+            rows.get(r).put("whole machine", Map.of("cpuMs", round(perUpload(used.busyTicks())), "busy",
+                    round(used.busyShare())));
         }
         System.out.println(machine);
         table.put("pipeline", rows.get(0));
