@@ -77,6 +77,8 @@ public final class UploadBenchmark {
      */
     private static final int POLL_WINDOW = 64;
     private static final int POLLS_PER_LOOK_AT_ALL = 12;
+    /** This benchmark's own process among {@link #processes}: its clients share the machine with the stack. */
+    private static final String SELF = "benchmark (clients)";
     /** At most this much CPU in a second, in clock ticks (15% of a core), and the stack counts as quiet. */
     private static final long QUIET_TICKS_PER_SECOND = 15;
     private static final Pattern CPU_NANOS = Pattern.compile("^process_cpu_time_ns_total ([0-9.eE+-]+)$", Pattern.MULTILINE);
@@ -96,7 +98,7 @@ public final class UploadBenchmark {
     private final byte[] block;
     private final HttpClient http;
     private final Map<String, String> metrics;
-    /** The processes of this machine whose CPU is measured in both runs, this benchmark's own first. */
+    /** The processes of this machine whose CPU is measured in both runs, this benchmark's own ({@link #SELF}) first. */
     private final Map<String, String> processes = new LinkedHashMap<>();
 
     private UploadBenchmark(Map<String, String> options) {
@@ -110,7 +112,7 @@ public final class UploadBenchmark {
         this.metrics = Bench.metrics(options, "api-gateway", "upload-worker", "metadata-service");
         Map<String, String> pids = ProcessCpu.pids(options.get("pids"));
         if (!pids.isEmpty()) {
-            processes.put("benchmark (clients)", String.valueOf(ProcessHandle.current().pid()));
+            processes.put(SELF, String.valueOf(ProcessHandle.current().pid()));
             processes.putAll(pids);
         }
         if (size > Integer.MAX_VALUE - 64) {
@@ -233,6 +235,13 @@ public final class UploadBenchmark {
             machine = ProcessCpu.machine().flatMap(now -> machineStart.map(now::minus));
         }
 
+        /** What each process used, then all of them together. */
+        Map<String, ProcessCpu.Used> withTotal() {
+            Map<String, ProcessCpu.Used> rows = new LinkedHashMap<>(used);
+            rows.put("all of these", used.values().stream().reduce(new ProcessCpu.Used(0, 0), ProcessCpu.Used::plus));
+            return rows;
+        }
+
         private Map<String, ProcessCpu.Used> cpuOfProcesses() {
             Map<String, ProcessCpu.Used> cpu = new LinkedHashMap<>();
             processes.forEach((name, pid) -> cpu.put(name, ProcessCpu.of(pid)));
@@ -255,28 +264,25 @@ public final class UploadBenchmark {
         List<MachineUse> runs = direct == null ? List.of(pipeline) : List.of(pipeline, direct);
         List<Map<String, Object>> rows = new ArrayList<>();
         runs.forEach(run -> rows.add(new LinkedHashMap<>()));
-        List<String> names = new ArrayList<>(processes.keySet());
-        names.add("all of these");
-        for (String name : names) {
+        List<Map<String, ProcessCpu.Used>> used = runs.stream().map(MachineUse::withTotal).toList();
+        for (String name : used.get(0).keySet()) {
             StringBuilder line = new StringBuilder(String.format("%-32s", name));
             for (int r = 0; r < runs.size(); r++) {
-                ProcessCpu.Used used = name.equals("all of these")
-                        ? runs.get(r).used.values().stream().reduce(new ProcessCpu.Used(0, 0), ProcessCpu.Used::plus)
-                        : runs.get(r).used.get(name);
-                line.append(String.format(r == 0 ? " %10.1f %10.1f" : " %12.1f %10.1f", perUpload(used.ticks()),
-                        perUpload(used.jitTicks())));
-                rows.get(r).put(name, Map.of("cpuMs", round(perUpload(used.ticks())),
-                        "jitMs", round(perUpload(used.jitTicks()))));
+                ProcessCpu.Used cpu = used.get(r).get(name);
+                line.append(String.format(r == 0 ? " %10.1f %10.1f" : " %12.1f %10.1f", perUpload(cpu.ticks()),
+                        perUpload(cpu.jitTicks())));
+                rows.get(r).put(name, Map.of("cpuMs", round(perUpload(cpu.ticks())),
+                        "jitMs", round(perUpload(cpu.jitTicks()))));
             }
             System.out.println(line);
         }
         StringBuilder machine = new StringBuilder(String.format("%-32s", "the whole machine (busy)"));
         for (int r = 0; r < runs.size() && runs.get(r).machine.isPresent(); r++) {
-            ProcessCpu.Machine used = runs.get(r).machine.get();
-            machine.append(String.format(r == 0 ? " %10.1f %9.0f%%" : " %12.1f %9.0f%%", perUpload(used.busyTicks()),
-                    used.busyShare() * 100));
-            rows.get(r).put("whole machine", Map.of("cpuMs", round(perUpload(used.busyTicks())), "busy",
-                    round(used.busyShare())));
+            ProcessCpu.Machine whole = runs.get(r).machine.get();
+            machine.append(String.format(r == 0 ? " %10.1f %9.0f%%" : " %12.1f %9.0f%%", perUpload(whole.busyTicks()),
+                    whole.busyShare() * 100));
+            rows.get(r).put("whole machine", Map.of("cpuMs", round(perUpload(whole.busyTicks())), "busy",
+                    round(whole.busyShare())));
         }
         System.out.println(machine);
         table.put("pipeline", rows.get(0));
@@ -300,7 +306,7 @@ public final class UploadBenchmark {
         long[] last = {-1};
         try {
             Bench.poll(Duration.ofSeconds(1), Duration.ofMinutes(2), () -> {
-                long now = processes.entrySet().stream().skip(1) // this benchmark is the first
+                long now = processes.entrySet().stream().filter(p -> !p.getKey().equals(SELF))
                         .mapToLong(p -> ProcessCpu.of(p.getValue()).ticks()).sum();
                 boolean quiet = last[0] >= 0 && now - last[0] <= QUIET_TICKS_PER_SECOND;
                 last[0] = now;
