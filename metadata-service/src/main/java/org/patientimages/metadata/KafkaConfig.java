@@ -4,8 +4,12 @@ import org.patientimages.events.KafkaHealth;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.TopicPartition;
 import org.patientimages.events.Topics;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.context.annotation.Bean;
@@ -15,8 +19,10 @@ import org.springframework.kafka.core.KafkaAdmin;
 import org.springframework.kafka.core.KafkaOperations;
 import org.springframework.kafka.listener.DeadLetterPublishingRecoverer;
 import org.springframework.kafka.listener.DefaultErrorHandler;
+import org.springframework.kafka.listener.RetryListener;
 import org.springframework.util.backoff.ExponentialBackOff;
 
+import java.sql.SQLException;
 import java.time.Duration;
 
 /**
@@ -27,6 +33,8 @@ import java.time.Duration;
  */
 @Configuration
 class KafkaConfig {
+
+    private static final Logger log = LoggerFactory.getLogger(KafkaConfig.class);
 
     @ConfigurationProperties("patient-images.kafka")
     record KafkaTopicsProperties(@DefaultValue("12") int partitions, @DefaultValue("1") short replicationFactor,
@@ -60,6 +68,37 @@ class KafkaConfig {
         backOff.setMaxElapsedTime(p.retryFor().toMillis());
         var handler = new DefaultErrorHandler(deadLetters, backOff);
         handler.addNotRetryableExceptions(InvalidProtocolBufferException.class, IllegalArgumentException.class);
+        handler.setRetryListeners(new RetryListener() {
+            @Override
+            public void failedDelivery(ConsumerRecord<?, ?> record, Exception e, int attempt) {
+                log.warn("record {}-{}@{} failed (attempt {}), retrying with back-off: {}", record.topic(),
+                        record.partition(), record.offset(), attempt, cause(e));
+                log.debug("the failure of record {}-{}@{}", record.topic(), record.partition(), record.offset(), e);
+            }
+
+            @Override
+            public void failedDelivery(ConsumerRecords<?, ?> records, Exception e, int attempt) {
+                log.warn("a batch of {} records failed (attempt {}), retrying with back-off: {}", records.count(),
+                        attempt, cause(e));
+                log.debug("the failure of the batch", e);
+            }
+        });
         return handler;
+    }
+
+    /**
+     * What failed, for the log: the innermost exception's class and, from the database, its SQLSTATE; not its
+     * message, which may quote values.
+     */
+    static String cause(Throwable e) {
+        Throwable root = e;
+        String sqlState = null;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+            if (root instanceof SQLException sql && sql.getSQLState() != null) {
+                sqlState = sql.getSQLState();
+            }
+        }
+        return root.getClass().getName() + (sqlState == null ? "" : " (SQLSTATE " + sqlState + ")");
     }
 }

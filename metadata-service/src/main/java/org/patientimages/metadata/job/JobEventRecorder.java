@@ -3,11 +3,13 @@ package org.patientimages.metadata.job;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
-import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
 import tools.jackson.databind.json.JsonMapper;
 
+import java.sql.Timestamp;
+import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -28,12 +30,12 @@ public class JobEventRecorder {
     private static final Logger log = LoggerFactory.getLogger(JobEventRecorder.class);
 
     private final JobRepository jobs;
-    private final JdbcClient jdbc;
+    private final JdbcTemplate batches;
     private final JsonMapper json;
 
-    JobEventRecorder(JobRepository jobs, JdbcClient jdbc, JsonMapper json) {
+    JobEventRecorder(JobRepository jobs, JdbcTemplate batches, JsonMapper json) {
         this.jobs = jobs;
-        this.jdbc = jdbc;
+        this.batches = batches;
         this.json = json;
     }
 
@@ -47,7 +49,8 @@ public class JobEventRecorder {
     /**
      * Records the facts in order, in one transaction; each fact's log line carries its job and request ids.
      * Whatever the number of facts: one statement locks their jobs, one finds the events recorded before, one
-     * batch appends the new events and one updates the jobs; only the facts that change an image add their own.
+     * batch appends the new events, one updates the jobs and one updates the images their facts change, each
+     * image once (every update of an image writes all of its indexes again: its status is in their predicates).
      */
     @Transactional
     public void recordAll(List<Fact> facts) {
@@ -57,6 +60,7 @@ public class JobEventRecorder {
         Map<UUID, JobRepository.LockedJob> locked = jobs.lock(new TreeSet<>(facts.stream().map(Fact::jobId).toList()));
         Set<UUID> recorded = jobs.recorded(facts.stream().map(Fact::eventId).toList());
         Map<UUID, JobRepository.Changed> changed = new LinkedHashMap<>();
+        Map<UUID, ImageChange> images = new LinkedHashMap<>();
         List<JobRepository.EventRow> events = new ArrayList<>();
         for (Fact f : facts) {
             try (var job = MDC.putCloseable("jobId", f.jobId().toString());
@@ -84,13 +88,19 @@ public class JobEventRecorder {
                 changed.put(f.jobId(), new JobRepository.Changed(f.jobId(), state, seq, failure, f.at()));
                 events.add(new JobRepository.EventRow(f.jobId(), seq, f.eventId(), f.fact().eventType(), f.at(),
                         json.writeValueAsString(detail(f.fact(), state))));
-                changeImage(before.imageId(), f.fact(), state, f.at());
+                ImageChange image = images.getOrDefault(before.imageId(), ImageChange.NONE).with(f.fact(), state, f.at());
+                if (image != ImageChange.NONE) {
+                    images.put(before.imageId(), image);
+                }
                 log.info("job {} {} -> {}", f.jobId(), f.fact().eventType(), state.status());
             }
         }
         if (!events.isEmpty()) {
             jobs.insertEvents(events);
             jobs.update(changed.values());
+        }
+        if (!images.isEmpty()) {
+            updateImages(images);
         }
     }
 
@@ -100,26 +110,48 @@ public class JobEventRecorder {
         recordAll(List.of(new Fact(eventId, jobId, fact, at, null)));
     }
 
-    /** What a fact changes on the job's image, if anything. */
-    private void changeImage(UUID imageId, JobFact fact, JobState state, Instant at) {
-        if (fact instanceof JobFact.Stored s) {
-            jdbc.sql("update images set bucket = ?, object_key = ?, stored_at = ? where id = ?")
-                    .params(s.bucket(), s.objectKey(), java.sql.Timestamp.from(at), imageId)
-                    .update();
-        } else if (fact instanceof JobFact.AttributesExtracted a) {
-            jdbc.sql("update images set attributes = ?::jsonb where id = ?").params(a.attributesJson(), imageId)
-                    .update();
-        } else if (fact instanceof JobFact.ThumbnailRendered t) {
-            jdbc.sql("update images set thumbnail_key = ? where id = ?").params(t.objectKey(), imageId).update();
-        } else if (state.status() == JobStatus.SUCCEEDED) {
-            setImageStatus(imageId, "AVAILABLE");
-        } else if (state.status() == JobStatus.FAILED) {
-            setImageStatus(imageId, "FAILED");
+    /**
+     * What the facts of one transaction change on one image; null where they change nothing. A later fact's value
+     * replaces an earlier one's, as one update after another would.
+     */
+    record ImageChange(String bucket, String objectKey, Instant storedAt, String attributesJson, String thumbnailKey,
+                       String status) {
+
+        static final ImageChange NONE = new ImageChange(null, null, null, null, null, null);
+
+        /** This change and what {@code fact}, which brought its job to {@code state} at {@code at}, changes. */
+        ImageChange with(JobFact fact, JobState state, Instant at) {
+            if (fact instanceof JobFact.Stored s) {
+                return new ImageChange(s.bucket(), s.objectKey(), at, attributesJson, thumbnailKey, status);
+            } else if (fact instanceof JobFact.AttributesExtracted a) {
+                return new ImageChange(bucket, objectKey, storedAt, a.attributesJson(), thumbnailKey, status);
+            } else if (fact instanceof JobFact.ThumbnailRendered t) {
+                return new ImageChange(bucket, objectKey, storedAt, attributesJson, t.objectKey(), status);
+            } else if (state.status() == JobStatus.SUCCEEDED) {
+                return new ImageChange(bucket, objectKey, storedAt, attributesJson, thumbnailKey, "AVAILABLE");
+            } else if (state.status() == JobStatus.FAILED) {
+                return new ImageChange(bucket, objectKey, storedAt, attributesJson, thumbnailKey, "FAILED");
+            }
+            return this;
         }
     }
 
-    private void setImageStatus(UUID imageId, String status) {
-        jdbc.sql("update images set status = ? where id = ?").params(status, imageId).update();
+    /** The parameters' types, so that a null needs no lookup. */
+    private static final int[] IMAGE_CHANGE_TYPES = {Types.VARCHAR, Types.VARCHAR, Types.TIMESTAMP,
+            Types.VARCHAR, Types.VARCHAR, Types.VARCHAR, Types.OTHER};
+
+    /** One batch, one statement per image; a column the image's facts leave alone keeps its value. */
+    private void updateImages(Map<UUID, ImageChange> changes) {
+        batches.batchUpdate("""
+                update images set bucket = coalesce(?, bucket), object_key = coalesce(?, object_key),
+                                  stored_at = coalesce(?::timestamptz, stored_at),
+                                  attributes = coalesce(?::jsonb, attributes),
+                                  thumbnail_key = coalesce(?, thumbnail_key), status = coalesce(?, status)
+                where id = ?""", changes.entrySet().stream().map(e -> {
+            ImageChange c = e.getValue();
+            return new Object[] {c.bucket(), c.objectKey(), c.storedAt() == null ? null : Timestamp.from(c.storedAt()),
+                    c.attributesJson(), c.thumbnailKey(), c.status(), e.getKey()};
+        }).toList(), IMAGE_CHANGE_TYPES);
     }
 
     private static Map<String, Object> detail(JobFact fact, JobState state) {
