@@ -122,6 +122,10 @@ class KafkaConfig {
                 } catch (RuntimeException reportFailed) {
                     log.warn("job {}: could not report the retry: {}", upload.getJobId(), reportFailed.toString());
                 }
+            } else if (upload == null) {
+                // an image's deletion, or a record that cannot be decoded: no job to report it on, so the log says it
+                log.warn("record {}-{}@{}: attempt {} failed ({})", record.topic(), record.partition(), record.offset(),
+                        attempt, e.getCause() == null ? e.getClass().getSimpleName() : e.getCause().getClass().getSimpleName());
             }
         });
         return handler;
