@@ -115,9 +115,7 @@ public final class UploadBenchmark {
             processes.put(SELF, String.valueOf(ProcessHandle.current().pid()));
             processes.putAll(pids);
         }
-        if (size > Integer.MAX_VALUE - 64) {
-            throw new IllegalArgumentException("--size at most 2 GiB");
-        }
+        checkSize(size);
         // one random block; each file differs in its first bytes, so every file has its own SHA-256
         this.block = new byte[(int) size];
         SplittableRandom random = new SplittableRandom(42);
@@ -129,6 +127,16 @@ public final class UploadBenchmark {
         }
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .executor(Executors.newFixedThreadPool(concurrency)).connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
+    /** The largest file this benchmark sends: it holds one file's bytes, and sends it, within a 2 GiB heap. */
+    static final long MAX_SIZE = 512L << 20;
+
+    /** Refuses a size the benchmark cannot send (a 1 GiB file ran it out of memory); larger files have their own. */
+    static void checkSize(long size) {
+        if (size < 1 || size > MAX_SIZE) {
+            throw new IllegalArgumentException("--size from 1 byte to 512 MiB; for larger files, ./dev bench-memory");
+        }
     }
 
     public static void main(String[] args) throws Exception {

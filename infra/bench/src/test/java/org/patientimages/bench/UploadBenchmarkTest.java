@@ -5,6 +5,8 @@ import org.junit.jupiter.api.Test;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
+import static org.assertj.core.api.Assertions.assertThatNoException;
 
 class UploadBenchmarkTest {
 
@@ -16,5 +18,14 @@ class UploadBenchmarkTest {
         assertThat(UploadBenchmark.pending(started, ended, 2)).containsExactly("b", "d");
         assertThat(UploadBenchmark.pending(started, ended, Integer.MAX_VALUE)).containsExactly("b", "d", "e");
         assertThat(UploadBenchmark.pending(started, Map.of("a", 1.0, "b", 1.0, "c", 1.0, "d", 1.0, "e", 1.0), 2)).isEmpty();
+    }
+
+    @Test
+    void a_file_larger_than_the_benchmark_can_hold_is_refused_with_where_to_go_instead() {
+        assertThatNoException().isThrownBy(() -> UploadBenchmark.checkSize(512L << 20));
+        assertThatNoException().isThrownBy(() -> UploadBenchmark.checkSize(1));
+        assertThatIllegalArgumentException().isThrownBy(() -> UploadBenchmark.checkSize((512L << 20) + 1))
+                .withMessageContaining("./dev bench-memory");
+        assertThatIllegalArgumentException().isThrownBy(() -> UploadBenchmark.checkSize(0));
     }
 }
