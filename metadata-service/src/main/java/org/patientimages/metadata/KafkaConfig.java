@@ -73,14 +73,12 @@ class KafkaConfig {
             public void failedDelivery(ConsumerRecord<?, ?> record, Exception e, int attempt) {
                 log.warn("record {}-{}@{} failed (attempt {}), retrying with back-off: {}", record.topic(),
                         record.partition(), record.offset(), attempt, cause(e));
-                log.debug("the failure of record {}-{}@{}", record.topic(), record.partition(), record.offset(), e);
             }
 
             @Override
             public void failedDelivery(ConsumerRecords<?, ?> records, Exception e, int attempt) {
                 log.warn("a batch of {} records failed (attempt {}), retrying with back-off: {}", records.count(),
                         attempt, cause(e));
-                log.debug("the failure of the batch", e);
             }
         });
         return handler;

@@ -112,10 +112,10 @@ class KafkaConfig {
         handler.setRetryListeners((record, e, attempt) -> {
             UploadAccepted upload = decode(record);
             registry.counter("kafka.retries", "topic", record.topic()).increment();
+            String cause = e.getCause() == null ? e.getClass().getSimpleName() : e.getCause().getClass().getSimpleName();
             if (upload != null && isRetryable(e)) {
                 long next = Math.min(p.retryMaxInterval().toMillis(),
                         p.retryInitial().toMillis() << Math.min(20, attempt - 1));
-                String cause = e.getCause() == null ? e.getClass().getSimpleName() : e.getCause().getClass().getSimpleName();
                 log.warn("job {}: attempt {} failed ({}), retrying in {} ms", upload.getJobId(), attempt, cause, next);
                 try {
                     reporter.retryScheduled(upload.getJobId(), upload.getImageId(), cause, next);
@@ -125,7 +125,7 @@ class KafkaConfig {
             } else if (upload == null) {
                 // an image's deletion, or a record that cannot be decoded: no job to report it on, so the log says it
                 log.warn("record {}-{}@{}: attempt {} failed ({})", record.topic(), record.partition(), record.offset(),
-                        attempt, e.getCause() == null ? e.getClass().getSimpleName() : e.getCause().getClass().getSimpleName());
+                        attempt, cause);
             }
         });
         return handler;

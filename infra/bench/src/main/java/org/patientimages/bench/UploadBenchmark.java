@@ -135,7 +135,8 @@ public final class UploadBenchmark {
     /** Refuses a size the benchmark cannot send (a 1 GiB file ran it out of memory); larger files have their own. */
     static void checkSize(long size) {
         if (size < 1 || size > MAX_SIZE) {
-            throw new IllegalArgumentException("--size from 1 byte to 512 MiB; for larger files, ./dev bench-memory");
+            throw new IllegalArgumentException("--size from 1 byte to " + (MAX_SIZE >> 20)
+                    + " MiB; for larger files, ./dev bench-memory");
         }
     }
 

@@ -22,9 +22,9 @@ class UploadBenchmarkTest {
 
     @Test
     void a_file_larger_than_the_benchmark_can_hold_is_refused_with_where_to_go_instead() {
-        assertThatNoException().isThrownBy(() -> UploadBenchmark.checkSize(512L << 20));
+        assertThatNoException().isThrownBy(() -> UploadBenchmark.checkSize(UploadBenchmark.MAX_SIZE));
         assertThatNoException().isThrownBy(() -> UploadBenchmark.checkSize(1));
-        assertThatIllegalArgumentException().isThrownBy(() -> UploadBenchmark.checkSize((512L << 20) + 1))
+        assertThatIllegalArgumentException().isThrownBy(() -> UploadBenchmark.checkSize(UploadBenchmark.MAX_SIZE + 1))
                 .withMessageContaining("./dev bench-memory");
         assertThatIllegalArgumentException().isThrownBy(() -> UploadBenchmark.checkSize(0));
     }
