@@ -14,7 +14,6 @@ import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -82,7 +81,7 @@ class S3StagingAreaIT {
         assertThatThrownBy(() -> staging.write(tooLarge, new ByteArrayInputStream(bytes(3 * PART)), 2L * PART + 1, h -> { }))
                 .isInstanceOf(StagingArea.TooLarge.class);
         String cutOff = UUID.randomUUID().toString();
-        assertThatThrownBy(() -> staging.write(cutOff, new Failing(bytes(PART + PART / 2)), 1 << 30, h -> { }))
+        assertThatThrownBy(() -> staging.write(cutOff, new CutOffBody(bytes(PART + PART / 2)), 1 << 30, h -> { }))
                 .isInstanceOf(IOException.class).hasMessage("connection reset");
         String refused = UUID.randomUUID().toString();
         assertThatThrownBy(() -> staging.write(refused, new ByteArrayInputStream(bytes(100)), 1 << 30, h -> {
@@ -144,29 +143,5 @@ class S3StagingAreaIT {
 
     private static String sha256(byte[] bytes) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    }
-
-    /** A body whose client goes away after the given bytes. */
-    private static final class Failing extends InputStream {
-        private final ByteArrayInputStream bytes;
-
-        Failing(byte[] bytes) {
-            this.bytes = new ByteArrayInputStream(bytes);
-        }
-
-        @Override
-        public int read() throws IOException {
-            byte[] one = new byte[1];
-            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
-        }
-
-        @Override
-        public int read(byte[] into, int offset, int length) throws IOException {
-            int n = bytes.read(into, offset, length);
-            if (n < 0) {
-                throw new IOException("connection reset");
-            }
-            return n;
-        }
     }
 }
