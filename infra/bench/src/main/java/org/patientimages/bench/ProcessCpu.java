@@ -24,6 +24,8 @@ final class ProcessCpu {
     /** CPU used: in all, and by the JIT compiler threads among it. */
     record Used(long ticks, long jitTicks) {
 
+        static final Used NONE = new Used(0, 0);
+
         Used minus(Used earlier) {
             return new Used(ticks - earlier.ticks, jitTicks - earlier.jitTicks);
         }
@@ -75,7 +77,7 @@ final class ProcessCpu {
             used = new Used(stat[0] + stat[1] + stat[2] + stat[3], 0);
             tasks = list.toList();
         } catch (IOException e) {
-            return new Used(0, 0); // gone
+            return Used.NONE; // gone
         }
         for (Path task : tasks) {
             try {

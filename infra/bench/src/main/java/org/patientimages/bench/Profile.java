@@ -63,7 +63,7 @@ public final class Profile {
             Path html = out.resolve(name + ".html");
             load(pid, library, "dump,collapsed,file=" + collapsed.toAbsolutePath());
             load(pid, library, "stop,file=" + html.toAbsolutePath());
-            ProcessCpu.Used used = ProcessCpu.of(pid).minus(before.getOrDefault(name, new ProcessCpu.Used(0, 0)));
+            ProcessCpu.Used used = ProcessCpu.of(pid).minus(before.getOrDefault(name, ProcessCpu.Used.NONE));
             System.out.printf("%-18s %12.2f %12.2f   %s%n", name, used.ticks() / ProcessCpu.TICKS_PER_SECOND,
                     used.jitTicks() / ProcessCpu.TICKS_PER_SECOND, html);
         }

@@ -247,15 +247,16 @@ public final class UploadBenchmark {
         /** What each process used, then all of them together. */
         Map<String, ProcessCpu.Used> withTotal() {
             Map<String, ProcessCpu.Used> rows = new LinkedHashMap<>(used);
-            rows.put("all of these", used.values().stream().reduce(new ProcessCpu.Used(0, 0), ProcessCpu.Used::plus));
+            rows.put("all of these", used.values().stream().reduce(ProcessCpu.Used.NONE, ProcessCpu.Used::plus));
             return rows;
         }
+    }
 
-        private Map<String, ProcessCpu.Used> cpuOfProcesses() {
-            Map<String, ProcessCpu.Used> cpu = new LinkedHashMap<>();
-            processes.forEach((name, pid) -> cpu.put(name, ProcessCpu.of(pid)));
-            return cpu;
-        }
+    /** What each process of {@link #processes} has used so far. */
+    private Map<String, ProcessCpu.Used> cpuOfProcesses() {
+        Map<String, ProcessCpu.Used> cpu = new LinkedHashMap<>();
+        processes.forEach((name, pid) -> cpu.put(name, ProcessCpu.of(pid)));
+        return cpu;
     }
 
     /**
@@ -315,8 +316,9 @@ public final class UploadBenchmark {
         long[] last = {-1};
         try {
             Bench.poll(Duration.ofSeconds(1), Duration.ofMinutes(2), () -> {
-                long now = processes.entrySet().stream().filter(p -> !p.getKey().equals(SELF))
-                        .mapToLong(p -> ProcessCpu.of(p.getValue()).ticks()).sum();
+                Map<String, ProcessCpu.Used> stack = cpuOfProcesses();
+                stack.remove(SELF);
+                long now = stack.values().stream().mapToLong(ProcessCpu.Used::ticks).sum();
                 boolean quiet = last[0] >= 0 && now - last[0] <= QUIET_TICKS_PER_SECOND;
                 last[0] = now;
                 return quiet ? Optional.of(true) : Optional.empty();
