@@ -10,11 +10,12 @@ import software.amazon.awssdk.services.s3.model.MetadataDirective;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.nio.channels.Channels;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,10 +23,16 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionService;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.Future;
 import java.util.function.LongConsumer;
 
 /**
@@ -34,16 +41,24 @@ import java.util.function.LongConsumer;
  * they are sent, in the same pass: bytes that are not what was accepted are never left in the bucket.
  */
 @Component
-public class ObjectStore {
+public class ObjectStore implements AutoCloseable {
 
     static final String SHA256_METADATA = "sha256";
 
     private final S3Client s3;
     private final StorageProperties properties;
+    private final PartSenders senders;
 
     ObjectStore(S3Client s3, StorageProperties properties) {
         this.s3 = s3;
         this.properties = properties;
+        this.senders = new PartSenders(properties.parallelParts(), Math.toIntExact(properties.partSize().toBytes()));
+    }
+
+    /** The part senders stop with the worker. */
+    @Override
+    public void close() {
+        senders.close();
     }
 
     public String bucket() {
@@ -88,76 +103,166 @@ public class ObjectStore {
 
     /**
      * Stores a file under a key, served later as an attachment of the given type, verifying on the way that
-     * its bytes have the given SHA-256.
+     * its bytes have the given SHA-256. A file above the multipart threshold is read in order, each part into a
+     * buffer and hashed there, and the parts are sent from their buffers, several at a time: the SHA-256 is
+     * still that of the bytes sent.
      *
-     * @param progress told the number of bytes stored so far after each part but the last (a file sent in one
-     *                 request has no progress to tell: the answer is the end)
+     * @param progress told the number of bytes stored so far after each part but the last to be stored (a file
+     *                 sent in one request has no progress to tell: the answer is the end)
      * @throws ContentMismatchException when they do not (the object or its parts are removed)
      */
     public void put(String key, Path file, long size, String sha256, String contentType, LongConsumer progress) {
         Map<String, String> metadata = Map.of(SHA256_METADATA, sha256);
         if (size <= multipartThreshold()) {
-            HashedSlice whole = new HashedSlice(file, 0, size, HashedSlice.newDigest());
+            HashedFile whole = new HashedFile(file, size);
             s3.putObject(b -> b.bucket(bucket()).key(key).contentType(contentType).contentLength(size)
                             .contentDisposition("attachment").metadata(metadata),
                     RequestBody.fromContentProvider(whole::open, size, contentType));
-            if (!HashedSlice.hex(whole.digest()).equals(sha256)) {
+            if (!hex(whole.digest()).equals(sha256)) {
                 delete(key);
                 throw new ContentMismatchException(key);
             }
             return;
         }
-        MessageDigest[] running = {HashedSlice.newDigest()}; // the digest of every byte sent so far
-        inParts(key, contentType, metadata, size, properties.partSize().toBytes(), (uploadId, number, offset, length) -> {
-            HashedSlice part = new HashedSlice(file, offset, length, running[0]);
-            String etag = s3.uploadPart(b -> b.bucket(bucket()).key(key).uploadId(uploadId).partNumber(number)
-                            .contentLength(length),
-                    RequestBody.fromContentProvider(part::open, length, contentType)).eTag();
-            running[0] = part.digest();
-            return etag;
-        }, () -> {
-            if (!HashedSlice.hex(running[0]).equals(sha256)) {
-                throw new ContentMismatchException(key); // aborted: the parts never become an object
-            }
-        }, progress);
+        MessageDigest read = newDigest(); // of every byte read into a part so far, in order
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            inParts(key, contentType, metadata, size, properties.partSize().toBytes(), (uploadId, number, offset, length) -> {
+                byte[] buffer = senders.take();
+                try {
+                    readFully(channel, buffer, offset, (int) length);
+                } catch (IOException | RuntimeException e) {
+                    senders.giveBack(buffer);
+                    throw e;
+                }
+                read.update(buffer, 0, (int) length);
+                return () -> {
+                    try {
+                        // a retried request reads the same buffer again: the bytes hashed are the bytes sent
+                        return s3.uploadPart(b -> b.bucket(bucket()).key(key).uploadId(uploadId).partNumber(number)
+                                        .contentLength(length),
+                                RequestBody.fromContentProvider(() -> new ByteArrayInputStream(buffer, 0, (int) length),
+                                        length, contentType)).eTag();
+                    } finally {
+                        senders.giveBack(buffer);
+                    }
+                };
+            }, () -> {
+                if (!hex(read).equals(sha256)) {
+                    throw new ContentMismatchException(key); // aborted: the parts never become an object
+                }
+            }, progress);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + file, e);
+        }
     }
 
-    /** Sends or copies the part of a multipart upload that holds bytes [offset, offset + length); its ETag. */
-    private interface PartWriter {
-        String write(String uploadId, int number, long offset, long length);
+    private static void readFully(FileChannel channel, byte[] buffer, long offset, int length) throws IOException {
+        ByteBuffer into = ByteBuffer.wrap(buffer, 0, length);
+        while (into.hasRemaining()) {
+            if (channel.read(into, offset + into.position()) < 0) {
+                throw new IOException("the file ended " + (length - into.position()) + " bytes early");
+            }
+        }
     }
 
     /**
-     * A multipart upload: parts left under the key by a dead attempt aborted first, the parts written in order,
-     * {@code beforeCompletion} given the last word, then completed; aborted on any failure, so that no parts stay.
+     * The part of a multipart upload that holds bytes [offset, offset + length): made ready on the job's thread,
+     * in order (read and hashed, or nothing to do for a copy), then sent on a sender thread, giving its ETag.
+     */
+    private interface PartWriter {
+        Callable<String> prepare(String uploadId, int number, long offset, long length)
+                throws IOException, InterruptedException;
+    }
+
+    private record SentPart(int number, long length, String eTag) {
+    }
+
+    /**
+     * A multipart upload: parts left under the key by a dead attempt aborted first, the parts made ready in order
+     * and sent several at a time ({@code patient-images.storage.parallel-parts} across the worker),
+     * {@code beforeCompletion} given the last word once all are sent, then completed. On any failure the parts
+     * still being sent are waited for and the upload is aborted, so that no parts stay.
      */
     private void inParts(String key, String contentType, Map<String, String> metadata, long size, long partSize,
                          PartWriter writer, Runnable beforeCompletion, LongConsumer progress) {
         abortIncompleteUploads(key);
         String uploadId = s3.createMultipartUpload(b -> b.bucket(bucket()).key(key).contentType(contentType)
                 .contentDisposition("attachment").metadata(metadata)).uploadId();
+        CompletionService<SentPart> sending = new ExecutorCompletionService<>(senders.threads());
+        List<CompletedPart> parts = new ArrayList<>();
+        long[] stored = {0};
+        int inFlight = 0;
         try {
-            List<CompletedPart> parts = new ArrayList<>();
             for (long offset = 0; offset < size; offset += partSize) {
-                int number = parts.size() + 1;
+                int number = (int) (offset / partSize) + 1;
                 long length = Math.min(partSize, size - offset);
-                parts.add(CompletedPart.builder().partNumber(number)
-                        .eTag(writer.write(uploadId, number, offset, length)).build());
-                if (offset + length < size) {
-                    progress.accept(offset + length);
+                Callable<String> send = writer.prepare(uploadId, number, offset, length);
+                sending.submit(() -> new SentPart(number, length, send.call()));
+                inFlight++;
+                for (Future<SentPart> sent; (sent = sending.poll()) != null; ) {
+                    inFlight--;
+                    parts.add(done(sent, size, stored, progress));
                 }
             }
+            while (inFlight > 0) {
+                Future<SentPart> sent = sending.take();
+                inFlight--;
+                parts.add(done(sent, size, stored, progress));
+            }
+            parts.sort(Comparator.comparing(CompletedPart::partNumber));
             beforeCompletion.run();
             s3.completeMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId)
                     .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()));
-        } catch (RuntimeException e) {
+        } catch (Exception e) {
+            RuntimeException failure = unchecked(e);
+            awaitSent(sending, inFlight, failure);
             try {
                 s3.abortMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId));
             } catch (RuntimeException abortFailed) {
-                e.addSuppressed(abortFailed);
+                failure.addSuppressed(abortFailed);
             }
-            throw e;
+            throw failure;
         }
+    }
+
+    /** A part that has been sent, with the progress it makes told unless it is the last. */
+    private static CompletedPart done(Future<SentPart> sent, long size, long[] stored, LongConsumer progress)
+            throws ExecutionException, InterruptedException {
+        SentPart part = sent.get();
+        stored[0] += part.length();
+        if (stored[0] < size) {
+            progress.accept(stored[0]);
+        }
+        return CompletedPart.builder().partNumber(part.number()).eTag(part.eTag()).build();
+    }
+
+    /** After a failure: the parts still being sent end before the upload is aborted (a part sent after it would stay). */
+    private static void awaitSent(CompletionService<SentPart> sending, int inFlight, Exception failure) {
+        for (; inFlight > 0; inFlight--) {
+            try {
+                sending.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                failure.addSuppressed(e);
+                return;
+            }
+        }
+    }
+
+    private static RuntimeException unchecked(Exception e) {
+        if (e instanceof ExecutionException && e.getCause() instanceof RuntimeException cause) {
+            return cause;
+        }
+        if (e instanceof RuntimeException runtime) {
+            return runtime;
+        }
+        if (e instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+        }
+        if (e instanceof IOException io) {
+            return new UncheckedIOException(io);
+        }
+        return new IllegalStateException("a part was not sent", e instanceof ExecutionException ? e.getCause() : e);
     }
 
     /**
@@ -179,7 +284,7 @@ public class ObjectStore {
             return;
         }
         long partSize = Math.max(properties.partSize().toBytes(), size / 9_000 + 1); // at most 10,000 parts
-        inParts(key, contentType, metadata, size, partSize, (uploadId, number, offset, length) ->
+        inParts(key, contentType, metadata, size, partSize, (uploadId, number, offset, length) -> () ->
                 s3.uploadPartCopy(b -> b.sourceBucket(sourceBucket).sourceKey(sourceKey)
                         .copySourceIfMatch(source.eTag()).copySourceRange("bytes=" + offset + "-" + (offset + length - 1))
                         .destinationBucket(bucket()).destinationKey(key).uploadId(uploadId).partNumber(number))
@@ -204,7 +309,7 @@ public class ObjectStore {
     }
 
     private String readThrough(String bucket, String key, String eTag, OutputStream out) {
-        MessageDigest digest = HashedSlice.newDigest();
+        MessageDigest digest = newDigest();
         try (InputStream in = s3.getObject(b -> b.bucket(bucket).key(key).ifMatch(eTag))) {
             byte[] buffer = new byte[256 * 1024];
             for (int n; (n = in.read(buffer)) >= 0; ) {
@@ -248,36 +353,47 @@ public class ObjectStore {
         s3.deleteObject(b -> b.bucket(bucket).key(key));
     }
 
+    static MessageDigest newDigest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The hex SHA-256 of what the digest has been given so far; the digest itself goes on. */
+    static String hex(MessageDigest digest) {
+        try {
+            return HexFormat.of().formatHex(((MessageDigest) digest.clone()).digest());
+        } catch (CloneNotSupportedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /**
-     * {@code length} bytes of a file from {@code offset}, hashed as they are read, continuing the digest of
-     * the bytes before them. The SDK may open the slice more than once (a retried request): the digest is that
-     * of the last stream opened, and the slice is hashed again from the file if that one was not read through.
+     * The first {@code length} bytes of a file, hashed as they are read. The SDK may open the file more than once
+     * (a retried request): the digest is that of the last stream opened, and the file is hashed again if that
+     * one was not read through.
      */
-    private static final class HashedSlice {
+    private static final class HashedFile {
         private final Path file;
-        private final long offset;
         private final long length;
-        private final MessageDigest before;
         private BoundedInputStream last;
 
-        HashedSlice(Path file, long offset, long length, MessageDigest before) {
+        HashedFile(Path file, long length) {
             this.file = file;
-            this.offset = offset;
             this.length = length;
-            this.before = before;
         }
 
         InputStream open() {
             try {
-                FileChannel channel = FileChannel.open(file, StandardOpenOption.READ).position(offset);
-                last = new BoundedInputStream(Channels.newInputStream(channel), length, copy(before));
+                last = new BoundedInputStream(Files.newInputStream(file), length, newDigest());
                 return last;
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
 
-        /** The digest of everything up to the end of this slice. */
         MessageDigest digest() {
             if (last != null && last.remaining == 0) {
                 return last.digest;
@@ -288,26 +404,6 @@ public class ObjectStore {
                 throw new UncheckedIOException(e);
             }
             return last.digest;
-        }
-
-        static MessageDigest newDigest() {
-            try {
-                return MessageDigest.getInstance("SHA-256");
-            } catch (NoSuchAlgorithmException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-
-        static String hex(MessageDigest digest) {
-            return HexFormat.of().formatHex(copy(digest).digest());
-        }
-
-        private static MessageDigest copy(MessageDigest digest) {
-            try {
-                return (MessageDigest) digest.clone();
-            } catch (CloneNotSupportedException e) {
-                throw new IllegalStateException(e);
-            }
         }
     }
 

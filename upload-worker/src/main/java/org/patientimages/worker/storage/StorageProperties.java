@@ -8,7 +8,8 @@ import java.net.URI;
 
 /**
  * Where objects go. {@code endpoint} empty means AWS S3 itself (region and the default credential chain);
- * the defaults match the local dev stack.
+ * the defaults match the local dev stack. {@code parallelParts}: how many parts of multipart uploads the worker
+ * sends at a time, across its jobs; each is held in memory while it is sent ({@code parallelParts × partSize}).
  */
 @ConfigurationProperties("patient-images.storage")
 public record StorageProperties(@DefaultValue("http://127.0.0.1:9000") URI endpoint,
@@ -18,5 +19,6 @@ public record StorageProperties(@DefaultValue("http://127.0.0.1:9000") URI endpo
                                 @DefaultValue("patient-images") String bucket,
                                 @DefaultValue("true") boolean pathStyle,
                                 @DefaultValue("100MB") DataSize multipartThreshold,
-                                @DefaultValue("16MB") DataSize partSize) {
+                                @DefaultValue("16MB") DataSize partSize,
+                                @DefaultValue("4") int parallelParts) {
 }

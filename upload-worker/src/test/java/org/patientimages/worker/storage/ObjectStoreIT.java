@@ -1,0 +1,193 @@
+package org.patientimages.worker.storage;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.patientimages.localstack.LocalS3;
+import org.springframework.util.unit.DataSize;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.core.sync.ResponseTransformer;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.UploadPartRequest;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongConsumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+/** Multipart uploads against a real S3 API server: parts sent several at a time, and every way one can end. */
+class ObjectStoreIT {
+
+    static final String BUCKET = "objects";
+    static final LocalS3 s3 = LocalS3.startTransient().createBucket(BUCKET);
+    static final int PART = 5 * 1024 * 1024;
+
+    /** Counts the parts being sent at once, and fails the parts it is told to. */
+    static final class Parts implements ExecutionInterceptor {
+        final AtomicInteger sending = new AtomicInteger();
+        final AtomicInteger mostAtOnce = new AtomicInteger();
+        volatile int failing;
+
+        @Override
+        public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+            if (context.request() instanceof UploadPartRequest part) {
+                if (part.partNumber() == failing) {
+                    throw new IllegalStateException("part " + failing + " refused by the test");
+                }
+                mostAtOnce.accumulateAndGet(sending.incrementAndGet(), Math::max);
+            }
+        }
+
+        @Override
+        public void afterExecution(Context.AfterExecution context, ExecutionAttributes attributes) {
+            if (context.request() instanceof UploadPartRequest) {
+                sending.decrementAndGet();
+            }
+        }
+    }
+
+    final Parts parts = new Parts();
+    final S3Client client = S3Client.builder()
+            .endpointOverride(s3.endpoint()).region(Region.US_EAST_1).forcePathStyle(true)
+            .credentialsProvider(StaticCredentialsProvider.create(
+                    AwsBasicCredentials.create(LocalS3.DEV_ACCESS_KEY, LocalS3.DEV_SECRET_KEY)))
+            .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
+            .overrideConfiguration(o -> o.addExecutionInterceptor(parts))
+            .build();
+
+    @TempDir
+    Path dir;
+
+    @AfterAll
+    static void stop() {
+        s3.close();
+    }
+
+    ObjectStore store(int parallelParts) {
+        return new ObjectStore(client, new StorageProperties(s3.endpoint(), "us-east-1", LocalS3.DEV_ACCESS_KEY,
+                LocalS3.DEV_SECRET_KEY, BUCKET, true, DataSize.ofMegabytes(6), DataSize.ofBytes(PART), parallelParts));
+    }
+
+    @Test
+    void parts_go_several_at_a_time_but_never_more_than_configured_and_the_object_is_the_file() throws Exception {
+        for (int parallel : new int[] {1, 4}) {
+            parts.mostAtOnce.set(0);
+            byte[] bytes = bytes(8 * PART + 12345); // 9 parts, the last a short one
+            Path file = write(bytes);
+            String key = "images/" + UUID.randomUUID() + "/original";
+            List<Long> progress = new CopyOnWriteArrayList<>();
+            try (ObjectStore store = store(parallel)) {
+                put(store, key, file, bytes.length, sha256(bytes), progress::add);
+            }
+            assertThat(client.getObject(b -> b.bucket(BUCKET).key(key), ResponseTransformer.toBytes()).asByteArray())
+                    .isEqualTo(bytes);
+            assertThat(client.headObject(b -> b.bucket(BUCKET).key(key)).metadata())
+                    .containsEntry(ObjectStore.SHA256_METADATA, sha256(bytes));
+            // told after each part but the last to be stored, growing, never the whole file
+            assertThat(progress).hasSize(8).isSorted().doesNotHaveDuplicates().allMatch(n -> n < bytes.length);
+            assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads()).isEmpty();
+            if (parallel == 1) {
+                assertThat(parts.mostAtOnce.get()).isEqualTo(1);
+            } else {
+                assertThat(parts.mostAtOnce.get()).isBetween(2, parallel);
+            }
+        }
+    }
+
+    @Test
+    void bytes_that_are_not_the_accepted_ones_leave_no_parts_and_no_object() throws Exception {
+        byte[] bytes = bytes(3 * PART);
+        Path file = write(bytes);
+        String key = "images/" + UUID.randomUUID() + "/original";
+        try (ObjectStore store = store(4)) {
+            assertThatThrownBy(() -> put(store, key, file, bytes.length, sha256(bytes(3 * PART)), n -> { }))
+                    .isInstanceOf(ObjectStore.ContentMismatchException.class);
+        }
+        assertThat(objects(key)).isEmpty();
+        assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads()).isEmpty();
+    }
+
+    @Test
+    void a_part_that_fails_fails_the_upload_once_the_others_are_sent_leaves_nothing_and_frees_its_buffers()
+            throws Exception {
+        byte[] bytes = bytes(6 * PART);
+        Path file = write(bytes);
+        String key = "images/" + UUID.randomUUID() + "/original";
+        // one buffer in all: a failed upload that kept it would leave the next one waiting for ever
+        try (ObjectStore store = store(1)) {
+            parts.failing = 3;
+            for (int attempt = 0; attempt < 2; attempt++) {
+                assertThatThrownBy(() -> put(store, key, file, bytes.length, sha256(bytes), n -> { }))
+                        .isInstanceOf(IllegalStateException.class).hasMessageContaining("part 3 refused");
+                assertThat(parts.sending.get()).isZero();
+                assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads()).isEmpty();
+                assertThat(objects(key)).isEmpty();
+            }
+            parts.failing = 0;
+            put(store, key, file, bytes.length, sha256(bytes), n -> { });
+            assertThat(store.head(key)).get().extracting(ObjectStore.StoredObject::sizeBytes).isEqualTo((long) bytes.length);
+        }
+    }
+
+    @Test
+    void a_progress_report_that_fails_aborts_the_upload() throws Exception {
+        byte[] bytes = bytes(4 * PART);
+        Path file = write(bytes);
+        String key = "images/" + UUID.randomUUID() + "/original";
+        try (ObjectStore store = store(4)) {
+            assertThatThrownBy(() -> put(store, key, file, bytes.length, sha256(bytes),
+                    n -> {
+                        throw new IllegalStateException("the report could not be sent");
+                    })).hasMessage("the report could not be sent");
+            assertThat(parts.sending.get()).isZero();
+        }
+        assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads()).isEmpty();
+        assertThat(objects(key)).isEmpty();
+    }
+
+    /** A put that does not end within a minute fails the test instead of hanging it (a part waited for in vain). */
+    private static void put(ObjectStore store, String key, Path file, long size, String sha256, LongConsumer progress) {
+        assertTimeoutPreemptively(Duration.ofMinutes(1),
+                () -> store.put(key, file, size, sha256, "application/octet-stream", progress));
+    }
+
+    private List<String> objects(String key) {
+        return client.listObjectsV2(b -> b.bucket(BUCKET).prefix(key)).contents().stream().map(o -> o.key()).toList();
+    }
+
+    private Path write(byte[] bytes) throws IOException {
+        return Files.write(dir.resolve(UUID.randomUUID().toString()), bytes);
+    }
+
+    private static byte[] bytes(int size) {
+        byte[] bytes = new byte[size];
+        new Random().nextBytes(bytes);
+        return bytes;
+    }
+
+    private static String sha256(byte[] bytes) {
+        return ObjectStore.hex(digest(bytes));
+    }
+
+    private static java.security.MessageDigest digest(byte[] bytes) {
+        java.security.MessageDigest digest = ObjectStore.newDigest();
+        digest.update(bytes);
+        return digest;
+    }
+}
