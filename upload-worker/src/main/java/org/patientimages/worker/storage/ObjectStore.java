@@ -10,7 +10,6 @@ import software.amazon.awssdk.services.s3.model.MetadataDirective;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -127,21 +126,21 @@ public class ObjectStore implements AutoCloseable {
         MessageDigest read = newDigest(); // of every byte read into a part so far, in order
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             inParts(key, contentType, metadata, size, properties.partSize().toBytes(), (uploadId, number, offset, length) -> {
-                byte[] buffer = senders.take();
+                ByteBuffer buffer = senders.take();
                 try {
-                    readFully(channel, buffer, offset, (int) length);
+                    readFully(channel, buffer.limit((int) length), offset);
                 } catch (IOException | RuntimeException e) {
                     senders.giveBack(buffer);
                     throw e;
                 }
-                read.update(buffer, 0, (int) length);
+                read.update(buffer.flip().duplicate());
                 return () -> {
                     try {
                         // a retried request reads the same buffer again: the bytes hashed are the bytes sent
                         return s3.uploadPart(b -> b.bucket(bucket()).key(key).uploadId(uploadId).partNumber(number)
                                         .contentLength(length),
-                                RequestBody.fromContentProvider(() -> new ByteArrayInputStream(buffer, 0, (int) length),
-                                        length, contentType)).eTag();
+                                RequestBody.fromContentProvider(() -> PartSenders.read(buffer), length, contentType))
+                                .eTag();
                     } finally {
                         senders.giveBack(buffer);
                     }
@@ -156,11 +155,11 @@ public class ObjectStore implements AutoCloseable {
         }
     }
 
-    private static void readFully(FileChannel channel, byte[] buffer, long offset, int length) throws IOException {
-        ByteBuffer into = ByteBuffer.wrap(buffer, 0, length);
+    /** Fills the buffer up to its limit with the file's bytes from {@code offset}. */
+    private static void readFully(FileChannel channel, ByteBuffer into, long offset) throws IOException {
         while (into.hasRemaining()) {
             if (channel.read(into, offset + into.position()) < 0) {
-                throw new IOException("the file ended " + (length - into.position()) + " bytes early");
+                throw new IOException("the file ended " + into.remaining() + " bytes early");
             }
         }
     }

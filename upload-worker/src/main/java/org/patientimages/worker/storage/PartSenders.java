@@ -1,5 +1,7 @@
 package org.patientimages.worker.storage;
 
+import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -9,15 +11,16 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The threads that send the parts of multipart uploads, and the buffers that hold the parts read from staged
  * files: at most {@code count} buffers of {@code partSize} bytes, shared by all jobs. A job that wants another
- * while all are in use waits until a part of some job has been sent, so the heap that parts take is bounded
- * by {@code count × partSize} whatever the file sizes and however many jobs run. A buffer is made when first
- * needed and kept for the next part.
+ * while all are out waits until a part of some job has been sent, so the memory that parts take is bounded by
+ * {@code count × partSize} whatever the file sizes and however many jobs run. The buffers are direct (outside
+ * the heap: a file is read into one without a copy through a temporary one), made when first needed and kept
+ * for the next part.
  */
 final class PartSenders implements AutoCloseable {
 
     private final int partSize;
     private final Semaphore available;
-    private final ConcurrentLinkedQueue<byte[]> spare = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<ByteBuffer> spare = new ConcurrentLinkedQueue<>();
     private final ExecutorService threads;
 
     PartSenders(int count, int partSize) {
@@ -34,14 +37,14 @@ final class PartSenders implements AutoCloseable {
         });
     }
 
-    /** A buffer of {@code partSize} bytes, once one is free; to be given back with {@link #giveBack}. */
-    byte[] take() throws InterruptedException {
+    /** An empty buffer of {@code partSize} bytes, once fewer than {@code count} are out; to be given back. */
+    ByteBuffer take() throws InterruptedException {
         available.acquire();
-        byte[] buffer = spare.poll();
-        return buffer != null ? buffer : new byte[partSize];
+        ByteBuffer buffer = spare.poll();
+        return buffer != null ? buffer.clear() : ByteBuffer.allocateDirect(partSize);
     }
 
-    void giveBack(byte[] buffer) {
+    void giveBack(ByteBuffer buffer) {
         spare.add(buffer);
         available.release();
     }
@@ -49,6 +52,35 @@ final class PartSenders implements AutoCloseable {
     /** Where the parts are sent from: one thread per buffer. */
     ExecutorService threads() {
         return threads;
+    }
+
+    /** The bytes of a buffer from its position to its limit, read from the start each time it is opened. */
+    static InputStream read(ByteBuffer bytes) {
+        ByteBuffer from = bytes.duplicate();
+        return new InputStream() {
+            @Override
+            public int read() {
+                return from.hasRemaining() ? from.get() & 0xff : -1;
+            }
+
+            @Override
+            public int read(byte[] into, int offset, int length) {
+                if (length == 0) {
+                    return 0;
+                }
+                if (!from.hasRemaining()) {
+                    return -1;
+                }
+                int n = Math.min(length, from.remaining());
+                from.get(into, offset, n);
+                return n;
+            }
+
+            @Override
+            public int available() {
+                return from.remaining();
+            }
+        };
     }
 
     @Override
