@@ -88,19 +88,17 @@ class ObjectStoreIT {
     void parts_go_several_at_a_time_but_never_more_than_configured_and_the_object_is_the_file() throws Exception {
         for (int parallel : new int[] {1, 4}) {
             parts.mostAtOnce.set(0);
-            byte[] bytes = bytes(8 * PART + 12345); // 9 parts, the last a short one
-            Path file = write(bytes);
-            String key = "images/" + UUID.randomUUID() + "/original";
+            Staged staged = staged(8 * PART + 12345); // 9 parts, the last a short one
             List<Long> progress = new CopyOnWriteArrayList<>();
             try (ObjectStore store = store(parallel)) {
-                put(store, key, file, bytes.length, sha256(bytes), progress::add);
+                put(store, staged, sha256(staged.bytes()), progress::add);
             }
-            assertThat(client.getObject(b -> b.bucket(BUCKET).key(key), ResponseTransformer.toBytes()).asByteArray())
-                    .isEqualTo(bytes);
-            assertThat(client.headObject(b -> b.bucket(BUCKET).key(key)).metadata())
-                    .containsEntry(ObjectStore.SHA256_METADATA, sha256(bytes));
+            assertThat(client.getObject(b -> b.bucket(BUCKET).key(staged.key()), ResponseTransformer.toBytes())
+                    .asByteArray()).isEqualTo(staged.bytes());
+            assertThat(client.headObject(b -> b.bucket(BUCKET).key(staged.key())).metadata())
+                    .containsEntry(ObjectStore.SHA256_METADATA, sha256(staged.bytes()));
             // told after each part but the last to be stored, growing, never the whole file
-            assertThat(progress).hasSize(8).isSorted().doesNotHaveDuplicates().allMatch(n -> n < bytes.length);
+            assertThat(progress).hasSize(8).isSorted().doesNotHaveDuplicates().allMatch(n -> n < staged.size());
             assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads()).isEmpty();
             if (parallel == 1) {
                 assertThat(parts.mostAtOnce.get()).isEqualTo(1);
@@ -112,67 +110,69 @@ class ObjectStoreIT {
 
     @Test
     void bytes_that_are_not_the_accepted_ones_leave_no_parts_and_no_object() throws Exception {
-        byte[] bytes = bytes(3 * PART);
-        Path file = write(bytes);
-        String key = "images/" + UUID.randomUUID() + "/original";
+        Staged staged = staged(3 * PART);
         try (ObjectStore store = store(4)) {
-            assertThatThrownBy(() -> put(store, key, file, bytes.length, sha256(bytes(3 * PART)), n -> { }))
+            assertThatThrownBy(() -> put(store, staged, sha256(bytes(3 * PART)), n -> { }))
                     .isInstanceOf(ObjectStore.ContentMismatchException.class);
         }
-        assertThat(objects(key)).isEmpty();
-        assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads()).isEmpty();
+        assertNothingLeft(staged.key());
     }
 
     @Test
     void a_part_that_fails_fails_the_upload_once_the_others_are_sent_leaves_nothing_and_frees_its_buffers()
             throws Exception {
-        byte[] bytes = bytes(6 * PART);
-        Path file = write(bytes);
-        String key = "images/" + UUID.randomUUID() + "/original";
+        Staged staged = staged(6 * PART);
         // one buffer in all: a failed upload that kept it would leave the next one waiting for ever
         try (ObjectStore store = store(1)) {
             parts.failing = 3;
             for (int attempt = 0; attempt < 2; attempt++) {
-                assertThatThrownBy(() -> put(store, key, file, bytes.length, sha256(bytes), n -> { }))
+                assertThatThrownBy(() -> put(store, staged, sha256(staged.bytes()), n -> { }))
                         .isInstanceOf(IllegalStateException.class).hasMessageContaining("part 3 refused");
                 assertThat(parts.sending.get()).isZero();
-                assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads()).isEmpty();
-                assertThat(objects(key)).isEmpty();
+                assertNothingLeft(staged.key());
             }
             parts.failing = 0;
-            put(store, key, file, bytes.length, sha256(bytes), n -> { });
-            assertThat(store.head(key)).get().extracting(ObjectStore.StoredObject::sizeBytes).isEqualTo((long) bytes.length);
+            put(store, staged, sha256(staged.bytes()), n -> { });
+            assertThat(store.head(staged.key())).get().extracting(ObjectStore.StoredObject::sizeBytes)
+                    .isEqualTo(staged.size());
         }
     }
 
     @Test
-    void a_progress_report_that_fails_aborts_the_upload() throws Exception {
-        byte[] bytes = bytes(4 * PART);
-        Path file = write(bytes);
-        String key = "images/" + UUID.randomUUID() + "/original";
+    void a_progress_report_that_fails_aborts_the_upload_once_the_parts_in_flight_are_sent() throws Exception {
+        Staged staged = staged(4 * PART);
         try (ObjectStore store = store(4)) {
-            assertThatThrownBy(() -> put(store, key, file, bytes.length, sha256(bytes),
-                    n -> {
-                        throw new IllegalStateException("the report could not be sent");
-                    })).hasMessage("the report could not be sent");
+            assertThatThrownBy(() -> put(store, staged, sha256(staged.bytes()), n -> {
+                throw new IllegalStateException("the report could not be sent");
+            })).hasMessage("the report could not be sent");
             assertThat(parts.sending.get()).isZero();
         }
-        assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads()).isEmpty();
-        assertThat(objects(key)).isEmpty();
+        assertNothingLeft(staged.key());
     }
 
     /** A put that does not end within a minute fails the test instead of hanging it (a part waited for in vain). */
-    private static void put(ObjectStore store, String key, Path file, long size, String sha256, LongConsumer progress) {
+    private static void put(ObjectStore store, Staged staged, String sha256, LongConsumer progress) {
         assertTimeoutPreemptively(Duration.ofMinutes(1),
-                () -> store.put(key, file, size, sha256, "application/octet-stream", progress));
+                () -> store.put(staged.key(), staged.file(), staged.size(), sha256, "application/octet-stream", progress));
     }
 
-    private List<String> objects(String key) {
-        return client.listObjectsV2(b -> b.bucket(BUCKET).prefix(key)).contents().stream().map(o -> o.key()).toList();
+    /** A staged file of random bytes, and the key of a new object for it. */
+    private record Staged(byte[] bytes, Path file, String key) {
+        long size() {
+            return bytes.length;
+        }
     }
 
-    private Path write(byte[] bytes) throws IOException {
-        return Files.write(dir.resolve(UUID.randomUUID().toString()), bytes);
+    private Staged staged(int size) throws IOException {
+        byte[] bytes = bytes(size);
+        return new Staged(bytes, Files.write(dir.resolve(UUID.randomUUID().toString()), bytes),
+                "images/" + UUID.randomUUID() + "/original");
+    }
+
+    /** No object under the key and no multipart upload open in the bucket. */
+    private void assertNothingLeft(String key) {
+        assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix(key)).contents()).isEmpty();
+        assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads()).isEmpty();
     }
 
     private static byte[] bytes(int size) {
