@@ -24,7 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -121,18 +121,11 @@ public final class MemoryBenchmark {
      * (outside the heap: the worker's parts in flight, the JDK's I/O buffers) until it has succeeded.
      */
     private Map<String, Object> large(String patient, long size) throws Exception {
-        Map<String, AtomicLong> maxHeap = new LinkedHashMap<>();
-        Map<String, AtomicLong> maxDirect = new LinkedHashMap<>();
-        metrics.keySet().forEach(service -> {
-            maxHeap.put(service, new AtomicLong());
-            maxDirect.put(service, new AtomicLong());
-        });
+        Map<String, AtomicReference<Memory>> most = new LinkedHashMap<>();
+        metrics.keySet().forEach(service -> most.put(service, new AtomicReference<>(new Memory(0, 0, 0))));
         ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
-        sampler.scheduleAtFixedRate(() -> metrics.forEach((service, url) -> {
-            Memory memory = memory(url);
-            maxHeap.get(service).accumulateAndGet(memory.heapUsed(), Math::max);
-            maxDirect.get(service).accumulateAndGet(memory.direct(), Math::max);
-        }), 0, 100, TimeUnit.MILLISECONDS);
+        sampler.scheduleAtFixedRate(() -> metrics.forEach((service, url) ->
+                most.get(service).accumulateAndGet(memory(url), Memory::most)), 0, 100, TimeUnit.MILLISECONDS);
         try {
             System.err.printf("uploading %s …%n", UploadBenchmark.human(size));
             MessageDigest digest = MessageDigest.getInstance("SHA-256");
@@ -150,8 +143,10 @@ public final class MemoryBenchmark {
             file.put("succeededSeconds", Math.round(succeededSeconds * 10) / 10.0);
             file.put("status", status);
             file.put("sha256Matches", sent.equals(stored));
-            maxHeap.forEach((service, max) -> file.put("maxHeapMiB-" + service, max.get() >> 20));
-            maxDirect.forEach((service, max) -> file.put("maxDirectMiB-" + service, max.get() >> 20));
+            most.forEach((service, max) -> {
+                file.put("maxHeapMiB-" + service, max.get().heapUsed() >> 20);
+                file.put("maxDirectMiB-" + service, max.get().direct() >> 20);
+            });
             return file;
         } finally {
             sampler.shutdownNow();
@@ -200,6 +195,12 @@ public final class MemoryBenchmark {
 
     /** Bytes of a service's heap, used and at most, and of its direct buffers, used. */
     private record Memory(long heapUsed, long heapMax, long direct) {
+
+        /** The larger of each. */
+        Memory most(Memory other) {
+            return new Memory(Math.max(heapUsed, other.heapUsed), Math.max(heapMax, other.heapMax),
+                    Math.max(direct, other.direct));
+        }
     }
 
     /** A service's memory, from its Prometheus endpoint. */

@@ -188,8 +188,7 @@ public class ObjectStore implements AutoCloseable {
         String uploadId = s3.createMultipartUpload(b -> b.bucket(bucket()).key(key).contentType(contentType)
                 .contentDisposition("attachment").metadata(metadata)).uploadId();
         CompletionService<SentPart> sending = new ExecutorCompletionService<>(senders.threads());
-        List<CompletedPart> parts = new ArrayList<>();
-        long[] stored = {0};
+        List<SentPart> sent = new ArrayList<>();
         int inFlight = 0;
         try {
             for (long offset = 0; offset < size; offset += partSize) {
@@ -198,18 +197,19 @@ public class ObjectStore implements AutoCloseable {
                 Callable<String> send = writer.prepare(uploadId, number, offset, length);
                 sending.submit(() -> new SentPart(number, length, send.call()));
                 inFlight++;
-                for (Future<SentPart> sent; (sent = sending.poll()) != null; ) {
+                for (Future<SentPart> part; (part = sending.poll()) != null; ) {
                     inFlight--;
-                    parts.add(done(sent, size, stored, progress));
+                    collect(part, sent, size, progress);
                 }
             }
             while (inFlight > 0) {
-                Future<SentPart> sent = sending.take();
+                Future<SentPart> part = sending.take();
                 inFlight--;
-                parts.add(done(sent, size, stored, progress));
+                collect(part, sent, size, progress);
             }
-            parts.sort(Comparator.comparing(CompletedPart::partNumber));
             beforeCompletion.run();
+            List<CompletedPart> parts = sent.stream().sorted(Comparator.comparingInt(SentPart::number))
+                    .map(p -> CompletedPart.builder().partNumber(p.number()).eTag(p.eTag()).build()).toList();
             s3.completeMultipartUpload(b -> b.bucket(bucket()).key(key).uploadId(uploadId)
                     .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()));
         } catch (Exception e) {
@@ -224,15 +224,14 @@ public class ObjectStore implements AutoCloseable {
         }
     }
 
-    /** A part that has been sent, with the progress it makes told unless it is the last. */
-    private static CompletedPart done(Future<SentPart> sent, long size, long[] stored, LongConsumer progress)
+    /** A part that has been sent, among those sent; the bytes they hold told as progress unless they are all. */
+    private static void collect(Future<SentPart> part, List<SentPart> sent, long size, LongConsumer progress)
             throws ExecutionException, InterruptedException {
-        SentPart part = sent.get();
-        stored[0] += part.length();
-        if (stored[0] < size) {
-            progress.accept(stored[0]);
+        sent.add(part.get());
+        long stored = sent.stream().mapToLong(SentPart::length).sum();
+        if (stored < size) {
+            progress.accept(stored);
         }
-        return CompletedPart.builder().partNumber(part.number()).eTag(part.eTag()).build();
     }
 
     /** After a failure: the parts still being sent end before the upload is aborted (a part sent after it would stay). */
