@@ -77,7 +77,7 @@ class KafkaConfig {
 
             @Override
             public void failedDelivery(ConsumerRecords<?, ?> records, Exception e, int attempt) {
-                log.warn("a batch of {} records failed (attempt {}), retrying with back-off: {}", records.count(),
+                log.warn("the records of a poll failed ({} of them, attempt {}), retrying with back-off: {}", records.count(),
                         attempt, cause(e));
             }
         });

@@ -90,7 +90,7 @@ public class AuditTrail implements SmartLifecycle {
                             e.toString());
                     return;
                 }
-                log.warn("audit trail: a batch of {} records could not be sent, retrying in {} ms: {}", batch.size(),
+                log.warn("audit trail: records could not be sent ({} of them), retrying in {} ms: {}", batch.size(),
                         backoff.toMillis(), e.toString());
                 try {
                     // woken early by stop()
