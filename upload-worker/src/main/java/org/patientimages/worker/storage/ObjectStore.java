@@ -1,5 +1,7 @@
 package org.patientimages.worker.storage;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -8,6 +10,7 @@ import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.MetadataDirective;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.PutObjectResponse;
 import software.amazon.awssdk.services.s3.model.S3Exception;
 
 import java.io.IOException;
@@ -19,9 +22,11 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -32,26 +37,33 @@ import java.util.concurrent.CompletionService;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorCompletionService;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongConsumer;
 
 /**
  * The bucket the images live in. Files above the multipart threshold are sent in parts; an interrupted
- * multipart upload is aborted so that no parts are left behind. The SHA-256 of the bytes is computed while
- * they are sent, in the same pass: bytes that are not what was accepted are never left in the bucket.
+ * multipart upload is aborted so that no parts are left behind. Bytes that are not what was accepted are never
+ * left in the bucket: a file sent in one request carries its accepted SHA-256, which the store checks against the
+ * bytes it receives; a file sent in parts, or to a store that does not check, is hashed by the worker while it is
+ * sent, in the same pass.
  */
 @Component
 public class ObjectStore implements AutoCloseable {
 
     static final String SHA256_METADATA = "sha256";
+    private static final Logger log = LoggerFactory.getLogger(ObjectStore.class);
 
     private final S3Client s3;
     private final StorageProperties properties;
     private final PartSenders senders;
+    /** Whether the store checks the SHA-256 sent with a request: until its answer shows that it does not. */
+    private final AtomicBoolean storeChecks;
 
     ObjectStore(S3Client s3, StorageProperties properties) {
         this.s3 = s3;
         this.properties = properties;
         this.senders = new PartSenders(properties.parallelParts(), Math.toIntExact(properties.partSize().toBytes()));
+        this.storeChecks = new AtomicBoolean(properties.checksumByStore());
     }
 
     /** The part senders stop with the worker. */
@@ -102,8 +114,9 @@ public class ObjectStore implements AutoCloseable {
 
     /**
      * Stores a file under a key, served later as an attachment of the given type, verifying on the way that
-     * its bytes have the given SHA-256. A file above the multipart threshold is read in order, each part into a
-     * buffer and hashed there, and the parts are sent from their buffers, several at a time: the SHA-256 is
+     * its bytes have the given SHA-256. A file up to the multipart threshold goes in one request, checked by the
+     * store (or hashed as it is sent, see {@link #putCheckedByStore}). A file above it is read in order, each part
+     * into a buffer and hashed there, and the parts are sent from their buffers, several at a time: the SHA-256 is
      * still that of the bytes sent.
      *
      * @param progress told the number of bytes stored so far after each part but the last to be stored (a file
@@ -113,6 +126,9 @@ public class ObjectStore implements AutoCloseable {
     public void put(String key, Path file, long size, String sha256, String contentType, LongConsumer progress) {
         Map<String, String> metadata = Map.of(SHA256_METADATA, sha256);
         if (size <= multipartThreshold()) {
+            if (storeChecks.get() && putCheckedByStore(key, file, size, sha256, contentType, metadata)) {
+                return;
+            }
             HashedFile whole = new HashedFile(file, size);
             s3.putObject(b -> b.bucket(bucket()).key(key).contentType(contentType).contentLength(size)
                             .contentDisposition("attachment").metadata(metadata),
@@ -153,6 +169,37 @@ public class ObjectStore implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + file, e);
         }
+    }
+
+    /**
+     * Sends a file in one request with its accepted SHA-256 ({@code x-amz-checksum-sha256}) for the store to check
+     * against the bytes it receives; the worker does not hash them. A store that finds other bytes refuses them
+     * ({@code BadDigest}): nothing is kept. True when the store's answer confirms that SHA-256. False when it does
+     * not, from a store that ignores the header: the caller then sends the file again, hashing it itself, and so
+     * does every later request of this worker.
+     */
+    private boolean putCheckedByStore(String key, Path file, long size, String sha256, String contentType,
+                                      Map<String, String> metadata) {
+        String checksum = Base64.getEncoder().encodeToString(HexFormat.of().parseHex(sha256));
+        PutObjectResponse answer;
+        try {
+            answer = s3.putObject(b -> b.bucket(bucket()).key(key).contentType(contentType).contentLength(size)
+                            .contentDisposition("attachment").metadata(metadata).checksumSHA256(checksum),
+                    RequestBody.fromContentProvider(() -> slice(file, size), size, contentType));
+        } catch (S3Exception e) {
+            if (e.awsErrorDetails() != null && "BadDigest".equals(e.awsErrorDetails().errorCode())) {
+                throw new ContentMismatchException(key);
+            }
+            throw e;
+        }
+        if (checksum.equals(answer.checksumSHA256())) {
+            return true;
+        }
+        if (storeChecks.compareAndSet(true, false)) {
+            log.warn("the object store does not confirm the SHA-256 sent with an object (x-amz-checksum-sha256): "
+                    + "the worker hashes what it sends from now on");
+        }
+        return false;
     }
 
     /** Fills the buffer up to its limit with the file's bytes from {@code offset}. */
@@ -368,6 +415,15 @@ public class ObjectStore implements AutoCloseable {
         }
     }
 
+    /** The first {@code length} bytes of a file. */
+    private static InputStream slice(Path file, long length) {
+        try {
+            return new BoundedInputStream(Files.newInputStream(file), length);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /**
      * The first {@code length} bytes of a file, hashed as they are read. The SDK may open the file more than once
      * (a retried request): the digest is that of the last stream opened, and the file is hashed again if that
@@ -377,6 +433,7 @@ public class ObjectStore implements AutoCloseable {
         private final Path file;
         private final long length;
         private BoundedInputStream last;
+        private MessageDigest lastDigest;
 
         HashedFile(Path file, long length) {
             this.file = file;
@@ -384,35 +441,30 @@ public class ObjectStore implements AutoCloseable {
         }
 
         InputStream open() {
-            try {
-                last = new BoundedInputStream(Files.newInputStream(file), length, newDigest());
-                return last;
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            last = (BoundedInputStream) slice(file, length);
+            lastDigest = newDigest();
+            return new DigestInputStream(last, lastDigest);
         }
 
         MessageDigest digest() {
             if (last != null && last.remaining == 0) {
-                return last.digest;
+                return lastDigest;
             }
             try (InputStream again = open()) {
                 again.transferTo(OutputStream.nullOutputStream());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            return last.digest;
+            return lastDigest;
         }
     }
 
     private static final class BoundedInputStream extends java.io.FilterInputStream {
-        private final MessageDigest digest;
         private long remaining;
 
-        BoundedInputStream(InputStream in, long length, MessageDigest digest) {
+        BoundedInputStream(InputStream in, long length) {
             super(in);
             this.remaining = length;
-            this.digest = digest;
         }
 
         @Override
@@ -423,7 +475,6 @@ public class ObjectStore implements AutoCloseable {
             int b = super.read();
             if (b >= 0) {
                 remaining--;
-                digest.update((byte) b);
             }
             return b;
         }
@@ -436,14 +487,13 @@ public class ObjectStore implements AutoCloseable {
             int n = super.read(buffer, off, (int) Math.min(len, remaining));
             if (n > 0) {
                 remaining -= n;
-                digest.update(buffer, off, n);
             }
             return n;
         }
 
         @Override
         public long skip(long n) {
-            throw new UnsupportedOperationException("a hashed slice is read, not skipped");
+            throw new UnsupportedOperationException("a slice is read, not skipped");
         }
 
         @Override

@@ -10,6 +10,8 @@ import java.net.URI;
  * Where objects go. {@code endpoint} empty means AWS S3 itself (region and the default credential chain);
  * the defaults match the local dev stack. {@code parallelParts}: how many parts of multipart uploads the worker
  * sends at a time, across its jobs; each is held in memory while it is sent ({@code parallelParts × partSize}).
+ * {@code checksumByStore}: a file sent in one request carries its accepted SHA-256 for the store to check
+ * ({@code x-amz-checksum-sha256}); false for a store that refuses the header.
  */
 @ConfigurationProperties("patient-images.storage")
 public record StorageProperties(@DefaultValue("http://127.0.0.1:9000") URI endpoint,
@@ -20,5 +22,6 @@ public record StorageProperties(@DefaultValue("http://127.0.0.1:9000") URI endpo
                                 @DefaultValue("true") boolean pathStyle,
                                 @DefaultValue("100MB") DataSize multipartThreshold,
                                 @DefaultValue("16MB") DataSize partSize,
-                                @DefaultValue("4") int parallelParts) {
+                                @DefaultValue("4") int parallelParts,
+                                @DefaultValue("true") boolean checksumByStore) {
 }

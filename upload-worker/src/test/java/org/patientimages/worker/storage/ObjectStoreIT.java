@@ -12,14 +12,19 @@ import software.amazon.awssdk.core.interceptor.Context;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.core.sync.ResponseTransformer;
+import software.amazon.awssdk.http.SdkHttpRequest;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ChecksumMode;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.UploadPartRequest;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
@@ -31,7 +36,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-/** Multipart uploads against a real S3 API server: parts sent several at a time, and every way one can end. */
+/**
+ * Uploads against a real S3 API server: a file in one request checked by the store, multipart uploads with parts
+ * sent several at a time, and every way each can end.
+ */
 class ObjectStoreIT {
 
     static final String BUCKET = "objects";
@@ -62,13 +70,35 @@ class ObjectStoreIT {
         }
     }
 
+    /**
+     * Notes whether each single-request PUT carries a SHA-256 for the store to check; takes it off when told to,
+     * as a store that ignores the header would.
+     */
+    static final class Puts implements ExecutionInterceptor {
+        final List<Boolean> carriedSha256 = new CopyOnWriteArrayList<>();
+        volatile boolean storeIgnoresSha256;
+
+        @Override
+        public SdkHttpRequest modifyHttpRequest(Context.ModifyHttpRequest context, ExecutionAttributes attributes) {
+            SdkHttpRequest request = context.httpRequest();
+            if (!(context.request() instanceof PutObjectRequest)) {
+                return request;
+            }
+            carriedSha256.add(request.firstMatchingHeader(CHECKSUM_HEADER).isPresent());
+            return storeIgnoresSha256 ? request.toBuilder().removeHeader(CHECKSUM_HEADER).build() : request;
+        }
+    }
+
+    static final String CHECKSUM_HEADER = "x-amz-checksum-sha256";
+
     final Parts parts = new Parts();
+    final Puts puts = new Puts();
     final S3Client client = S3Client.builder()
             .endpointOverride(s3.endpoint()).region(Region.US_EAST_1).forcePathStyle(true)
             .credentialsProvider(StaticCredentialsProvider.create(
                     AwsBasicCredentials.create(LocalS3.DEV_ACCESS_KEY, LocalS3.DEV_SECRET_KEY)))
             .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-            .overrideConfiguration(o -> o.addExecutionInterceptor(parts))
+            .overrideConfiguration(o -> o.addExecutionInterceptor(parts).addExecutionInterceptor(puts))
             .build();
 
     @TempDir
@@ -81,7 +111,44 @@ class ObjectStoreIT {
 
     ObjectStore store(int parallelParts) {
         return new ObjectStore(client, new StorageProperties(s3.endpoint(), "us-east-1", LocalS3.DEV_ACCESS_KEY,
-                LocalS3.DEV_SECRET_KEY, BUCKET, true, DataSize.ofMegabytes(6), DataSize.ofBytes(PART), parallelParts));
+                LocalS3.DEV_SECRET_KEY, BUCKET, true, DataSize.ofMegabytes(6), DataSize.ofBytes(PART), parallelParts,
+                true));
+    }
+
+    @Test
+    void a_file_sent_in_one_request_is_checked_by_the_store_which_refuses_other_bytes() throws Exception {
+        Staged staged = staged(PART); // under the multipart threshold: one request
+        Staged other = staged(PART);
+        try (ObjectStore store = store(4)) {
+            put(store, staged, sha256(staged.bytes()), n -> { });
+            assertThatThrownBy(() -> put(store, other, sha256(bytes(PART)), n -> { }))
+                    .isInstanceOf(ObjectStore.ContentMismatchException.class);
+        }
+        assertThat(puts.carriedSha256).containsExactly(true, true);
+        assertThat(client.headObject(b -> b.bucket(BUCKET).key(staged.key()).checksumMode(ChecksumMode.ENABLED))
+                .checksumSHA256()).isEqualTo(base64(sha256(staged.bytes())));
+        assertThat(client.getObject(b -> b.bucket(BUCKET).key(staged.key()), ResponseTransformer.toBytes())
+                .asByteArray()).isEqualTo(staged.bytes());
+        assertNothingLeft(other.key());
+    }
+
+    @Test
+    void to_a_store_that_ignores_the_sha256_the_file_goes_again_hashed_by_the_worker_and_so_do_later_ones()
+            throws Exception {
+        puts.storeIgnoresSha256 = true;
+        Staged staged = staged(PART);
+        Staged other = staged(PART);
+        try (ObjectStore store = store(4)) {
+            put(store, staged, sha256(staged.bytes()), n -> { });
+            // sent with its SHA-256, not confirmed by the answer, sent again hashed by the worker
+            assertThat(puts.carriedSha256).containsExactly(true, false);
+            assertThatThrownBy(() -> put(store, other, sha256(bytes(PART)), n -> { }))
+                    .isInstanceOf(ObjectStore.ContentMismatchException.class);
+            assertThat(puts.carriedSha256).containsExactly(true, false, false);
+        }
+        assertThat(client.getObject(b -> b.bucket(BUCKET).key(staged.key()), ResponseTransformer.toBytes())
+                .asByteArray()).isEqualTo(staged.bytes());
+        assertNothingLeft(other.key());
     }
 
     @Test
@@ -179,6 +246,10 @@ class ObjectStoreIT {
         byte[] bytes = new byte[size];
         new Random().nextBytes(bytes);
         return bytes;
+    }
+
+    private static String base64(String hexSha256) {
+        return Base64.getEncoder().encodeToString(HexFormat.of().parseHex(hexSha256));
     }
 
     private static String sha256(byte[] bytes) {
