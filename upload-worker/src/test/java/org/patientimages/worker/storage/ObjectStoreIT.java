@@ -70,6 +70,8 @@ class ObjectStoreIT {
         }
     }
 
+    static final String CHECKSUM_HEADER = "x-amz-checksum-sha256";
+
     /**
      * Notes whether each single-request PUT carries a SHA-256 for the store to check; takes it off when told to,
      * as a store that ignores the header would.
@@ -88,8 +90,6 @@ class ObjectStoreIT {
             return storeIgnoresSha256 ? request.toBuilder().removeHeader(CHECKSUM_HEADER).build() : request;
         }
     }
-
-    static final String CHECKSUM_HEADER = "x-amz-checksum-sha256";
 
     final Parts parts = new Parts();
     final Puts puts = new Puts();
@@ -110,9 +110,13 @@ class ObjectStoreIT {
     }
 
     ObjectStore store(int parallelParts) {
+        return store(parallelParts, true);
+    }
+
+    ObjectStore store(int parallelParts, boolean checksumByStore) {
         return new ObjectStore(client, new StorageProperties(s3.endpoint(), "us-east-1", LocalS3.DEV_ACCESS_KEY,
                 LocalS3.DEV_SECRET_KEY, BUCKET, true, DataSize.ofMegabytes(6), DataSize.ofBytes(PART), parallelParts,
-                true));
+                checksumByStore));
     }
 
     @Test
@@ -173,6 +177,21 @@ class ObjectStoreIT {
                 assertThat(parts.mostAtOnce.get()).isBetween(2, parallel);
             }
         }
+    }
+
+    @Test
+    void with_the_store_check_turned_off_no_request_carries_the_sha256_and_the_worker_hashes() throws Exception {
+        Staged staged = staged(PART);
+        Staged other = staged(PART);
+        try (ObjectStore store = store(4, false)) {
+            put(store, staged, sha256(staged.bytes()), n -> { });
+            assertThatThrownBy(() -> put(store, other, sha256(bytes(PART)), n -> { }))
+                    .isInstanceOf(ObjectStore.ContentMismatchException.class);
+        }
+        assertThat(puts.carriedSha256).containsExactly(false, false);
+        assertThat(client.getObject(b -> b.bucket(BUCKET).key(staged.key()), ResponseTransformer.toBytes())
+                .asByteArray()).isEqualTo(staged.bytes());
+        assertNothingLeft(other.key());
     }
 
     @Test
