@@ -4,6 +4,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
@@ -126,16 +127,8 @@ public class ObjectStore implements AutoCloseable {
     public void put(String key, Path file, long size, String sha256, String contentType, LongConsumer progress) {
         Map<String, String> metadata = Map.of(SHA256_METADATA, sha256);
         if (size <= multipartThreshold()) {
-            if (storeChecks.get() && putCheckedByStore(key, file, size, sha256, contentType, metadata)) {
-                return;
-            }
-            HashedFile whole = new HashedFile(file, size);
-            s3.putObject(b -> b.bucket(bucket()).key(key).contentType(contentType).contentLength(size)
-                            .contentDisposition("attachment").metadata(metadata),
-                    RequestBody.fromContentProvider(whole::open, size, contentType));
-            if (!hex(whole.digest()).equals(sha256)) {
-                delete(key);
-                throw new ContentMismatchException(key);
+            if (!storeChecks.get() || !putCheckedByStore(key, file, size, sha256, contentType, metadata)) {
+                putHashed(key, file, size, sha256, contentType, metadata);
             }
             return;
         }
@@ -183,9 +176,7 @@ public class ObjectStore implements AutoCloseable {
         String checksum = Base64.getEncoder().encodeToString(HexFormat.of().parseHex(sha256));
         PutObjectResponse answer;
         try {
-            answer = s3.putObject(b -> b.bucket(bucket()).key(key).contentType(contentType).contentLength(size)
-                            .contentDisposition("attachment").metadata(metadata).checksumSHA256(checksum),
-                    RequestBody.fromContentProvider(() -> slice(file, size), size, contentType));
+            answer = putWhole(key, size, contentType, metadata, checksum, () -> slice(file, size));
         } catch (S3Exception e) {
             if (e.awsErrorDetails() != null && "BadDigest".equals(e.awsErrorDetails().errorCode())) {
                 throw new ContentMismatchException(key);
@@ -200,6 +191,28 @@ public class ObjectStore implements AutoCloseable {
                     + "the worker hashes what it sends from now on");
         }
         return false;
+    }
+
+    /** Sends a file in one request, hashed as it is sent; removed again when its bytes are not the accepted ones. */
+    private void putHashed(String key, Path file, long size, String sha256, String contentType,
+                           Map<String, String> metadata) {
+        HashedFile whole = new HashedFile(file, size);
+        putWhole(key, size, contentType, metadata, null, whole::open);
+        if (!hex(whole.digest()).equals(sha256)) {
+            delete(key);
+            throw new ContentMismatchException(key);
+        }
+    }
+
+    /**
+     * One request with the whole object, served as an attachment; {@code checksum}: the base64 SHA-256 for the
+     * store to check, or null for none.
+     */
+    private PutObjectResponse putWhole(String key, long size, String contentType, Map<String, String> metadata,
+                                       String checksum, ContentStreamProvider body) {
+        return s3.putObject(b -> b.bucket(bucket()).key(key).contentType(contentType).contentLength(size)
+                        .contentDisposition("attachment").metadata(metadata).checksumSHA256(checksum),
+                RequestBody.fromContentProvider(body, size, contentType));
     }
 
     /** Fills the buffer up to its limit with the file's bytes from {@code offset}. */
