@@ -1,13 +1,15 @@
 package org.patientimages.gateway.upload;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.stereotype.Component;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -26,53 +28,61 @@ import java.util.stream.Stream;
 @ConditionalOnProperty(name = "patient-images.staging.mode", havingValue = "directory", matchIfMissing = true)
 class DirectoryStagingArea implements StagingArea {
 
+    private static final Logger log = LoggerFactory.getLogger(DirectoryStagingArea.class);
     private static final int BUFFER = 256 * 1024;
 
     private final Path root;
+    private final FileStore disk;
+    private final long minFreeBytes;
 
     DirectoryStagingArea(StagingProperties properties) throws IOException {
         this.root = properties.directory().toAbsolutePath().normalize();
         Files.createDirectories(root);
+        this.disk = Files.getFileStore(root);
+        this.minFreeBytes = properties.minFreeSpace().toBytes();
     }
 
     @Override
     public Staged write(String key, InputStream in, long maxBytes, Consumer<byte[]> checkHead) throws IOException {
         Path temp = root.resolve(key + ".part");
         Intake intake = new Intake(maxBytes, checkHead);
+        FileChannel out = ownDisk(() -> FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
         boolean done = false;
-        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        try (out) {
             byte[] buffer = new byte[BUFFER];
             for (int n; (n = in.read(buffer)) >= 0; ) {
                 intake.take(buffer, 0, n);
-                writeFully(out, ByteBuffer.wrap(buffer, 0, n));
+                ByteBuffer bytes = ByteBuffer.wrap(buffer, 0, n);
+                ownDisk(() -> {
+                    while (bytes.hasRemaining()) {
+                        out.write(bytes);
+                    }
+                    return null;
+                });
             }
             Staged staged = intake.end(key);
-            force(out);
+            ownDisk(() -> {
+                out.force(true);
+                return null;
+            });
             done = true;
             return staged;
         } finally {
             if (!done) {
-                Files.deleteIfExists(temp);
+                removeQuietly(temp);
             }
         }
     }
 
-    /** A failure of our own disk is the server's problem, not the request's: it is not an IOException. */
-    private static void writeFully(FileChannel out, ByteBuffer bytes) {
+    /**
+     * A file of an upload that was not accepted goes at once, or, when the disk will not even do that, with the
+     * sweeper: the answer the client gets is that of what went wrong first.
+     */
+    private static void removeQuietly(Path file) {
         try {
-            while (bytes.hasRemaining()) {
-                out.write(bytes);
-            }
+            Files.deleteIfExists(file);
         } catch (IOException e) {
-            throw new UncheckedIOException("writing to the staging area failed", e);
-        }
-    }
-
-    private static void force(FileChannel out) {
-        try {
-            out.force(true);
-        } catch (IOException e) {
-            throw new UncheckedIOException("writing to the staging area failed", e);
+            log.warn("a staged file of an upload not accepted stays for the sweeper: {}", e.toString());
         }
     }
 
@@ -82,21 +92,49 @@ class DirectoryStagingArea implements StagingArea {
      * accepted upload with it.
      */
     @Override
-    public void commit(Staged staged) throws IOException {
-        Files.move(root.resolve(staged.key() + ".part"), root.resolve(staged.key()), StandardCopyOption.ATOMIC_MOVE);
-        try (FileChannel directory = FileChannel.open(root, StandardOpenOption.READ)) {
-            directory.force(true);
+    public void commit(Staged staged) {
+        ownDisk(() -> {
+            Files.move(root.resolve(staged.key() + ".part"), root.resolve(staged.key()), StandardCopyOption.ATOMIC_MOVE);
+            try (FileChannel directory = FileChannel.open(root, StandardOpenOption.READ)) {
+                directory.force(true);
+            }
+            return null;
+        });
+    }
+
+    /** What the disk of the staging area does. */
+    private interface DiskCall<T> {
+        T run() throws IOException;
+    }
+
+    /**
+     * A failure of our own disk (full, gone, read-only) is the server's problem, not the request's: it is no
+     * {@link IOException}, which {@link #write} keeps for a body that could not be read, but
+     * {@code 503 STAGING_UNAVAILABLE}, logged here with its cause.
+     */
+    private static <T> T ownDisk(DiskCall<T> call) {
+        try {
+            return call.run();
+        } catch (IOException e) {
+            log.warn("the staging area cannot be written: {}", e.toString());
+            throw StagingArea.unavailable();
+        }
+    }
+
+    /** Free space as the file system reports it for the gateway's user, which is what a write may use. */
+    @Override
+    public boolean hasRoomFor(long bytes) {
+        try {
+            return disk.getUsableSpace() - bytes >= minFreeBytes;
+        } catch (IOException e) {
+            return false;
         }
     }
 
     @Override
     public void discard(String key) {
-        try {
-            Files.deleteIfExists(root.resolve(key + ".part"));
-            Files.deleteIfExists(root.resolve(key));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        removeQuietly(root.resolve(key + ".part"));
+        removeQuietly(root.resolve(key));
     }
 
     @Override

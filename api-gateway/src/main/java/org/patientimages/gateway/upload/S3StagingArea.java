@@ -1,9 +1,7 @@
 package org.patientimages.gateway.upload;
 
 import org.patientimages.gateway.storage.DownloadLinks;
-import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
-import org.springframework.http.HttpStatus;
 import org.springframework.stereotype.Component;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
@@ -164,13 +162,12 @@ class S3StagingArea implements StagingArea, AutoCloseable {
         }
     }
 
-    /** A staging bucket that cannot be reached is the server's problem, and one that passes: 503, retryable. */
+    /** A staging bucket that cannot be reached: see {@link StagingArea#unavailable()}. */
     private static <T> T unavailableIfFails(java.util.function.Supplier<T> call) {
         try {
             return call.get();
         } catch (SdkException e) {
-            throw new ApiProblem(HttpStatus.SERVICE_UNAVAILABLE, "STAGING_UNAVAILABLE",
-                    "The staging area cannot take the upload right now; send it again later.", true);
+            throw StagingArea.unavailable();
         }
     }
 

@@ -1,5 +1,6 @@
 package org.patientimages.gateway.upload;
 
+import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -27,6 +28,9 @@ public interface StagingArea {
      *                        upload in flight is held in memory
      * @param cleanupGrace    how long a staged file may sit untouched before the sweeper looks at it
      * @param cleanupInterval how often the sweeper runs
+     * @param minFreeSpace    in {@code directory} mode, the free space its disk keeps: an upload whose declared
+     *                        length would leave less is refused with {@code 503 STAGING_FULL} before its body is
+     *                        read, and the gateway is not ready while less is free
      */
     @ConfigurationProperties("patient-images.staging")
     record StagingProperties(@DefaultValue("directory") Mode mode,
@@ -34,7 +38,8 @@ public interface StagingArea {
                              @DefaultValue("patient-images-staging") String bucket,
                              @DefaultValue("8MB") DataSize partSize,
                              @DefaultValue("1h") Duration cleanupGrace,
-                             @DefaultValue("5m") Duration cleanupInterval) {
+                             @DefaultValue("5m") Duration cleanupInterval,
+                             @DefaultValue("1GB") DataSize minFreeSpace) {
     }
 
     /** A staged upload: its key (or key + ".part" while incomplete) and when it was last written. */
@@ -50,6 +55,12 @@ public interface StagingArea {
 
     /** What streaming an upload into the staging area learnt about it. */
     record Staged(String key, long sizeBytes, String sha256) {
+    }
+
+    /** A staging area that cannot take an upload is the server's problem, and one that passes: 503, retryable. */
+    static ApiProblem unavailable() {
+        return ApiProblem.unavailable("STAGING_UNAVAILABLE",
+                "The staging area cannot take the upload right now; send it again later.");
     }
 
     /** The upload is larger than the limit; what was written is already removed. */
@@ -68,7 +79,7 @@ public interface StagingArea {
     Staged write(String key, InputStream in, long maxBytes, Consumer<byte[]> checkHead) throws IOException;
 
     /** Makes a written upload visible to the workers under its key. */
-    void commit(Staged staged) throws IOException;
+    void commit(Staged staged);
 
     /** Removes whatever is staged for the key, complete or not. */
     void discard(String key);
@@ -79,4 +90,9 @@ public interface StagingArea {
     void delete(Entry entry) throws IOException;
 
     boolean isWritable();
+
+    /** Whether {@code bytes} more would leave the staging area the free space it keeps; a bucket always has room. */
+    default boolean hasRoomFor(long bytes) {
+        return true;
+    }
 }

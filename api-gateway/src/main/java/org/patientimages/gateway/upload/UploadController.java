@@ -84,6 +84,10 @@ class UploadController {
         if (request.getContentLengthLong() > limit + MAX_METADATA_BYTES) {
             throw tooLarge(limit);
         }
+        if (!staging.hasRoomFor(Math.max(0, request.getContentLengthLong()))) {
+            throw ApiProblem.unavailable("STAGING_FULL",
+                    "The staging area has no room for the upload right now; send it again later.");
+        }
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY
                 || !idempotencyKey.chars().allMatch(c -> c >= 0x21 && c <= 0x7e))) {
             throw ApiProblem.badRequest("INVALID_IDEMPOTENCY_KEY",

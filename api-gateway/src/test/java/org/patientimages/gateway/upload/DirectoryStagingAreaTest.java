@@ -2,6 +2,7 @@ package org.patientimages.gateway.upload;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.util.unit.DataSize;
 
 import java.io.ByteArrayInputStream;
@@ -15,6 +16,7 @@ import java.util.SplittableRandom;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIOException;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class DirectoryStagingAreaTest {
 
@@ -51,9 +53,38 @@ class DirectoryStagingAreaTest {
         }
     }
 
+    @Test
+    void room_is_the_disks_usable_space_less_the_free_space_it_keeps() throws Exception {
+        long usable = Files.getFileStore(root).getUsableSpace();
+
+        assertThat(staging(DataSize.ofBytes(0)).hasRoomFor(1 << 20)).isTrue();
+        assertThat(staging(DataSize.ofBytes(0)).hasRoomFor(usable + (1L << 40))).isFalse();
+        assertThat(staging(DataSize.ofBytes(usable + (1L << 40))).hasRoomFor(0)).isFalse();
+        assertThat(staging(DataSize.ofBytes(usable / 2)).hasRoomFor(usable)).isFalse();
+    }
+
+    @Test
+    void a_disk_that_cannot_be_written_is_the_servers_problem_503_not_the_requests() throws Exception {
+        DirectoryStagingArea staging = staging();
+        Files.delete(root);
+        Files.writeString(root, "not a directory any more"); // what was the staging directory is now a file
+
+        assertThatThrownBy(() -> staging.write("k3", new ByteArrayInputStream(randomBytes(1024)), LIMIT, h -> { }))
+                .isInstanceOfSatisfying(ApiProblem.class, e -> {
+                    assertThat(e.status().value()).isEqualTo(503);
+                    assertThat(e.code()).isEqualTo("STAGING_UNAVAILABLE");
+                    assertThat(e.retryable()).isTrue();
+                });
+        staging.discard("k3"); // quietly: the answer stays that of the failure
+    }
+
     private DirectoryStagingArea staging() throws IOException {
+        return staging(DataSize.ofBytes(0));
+    }
+
+    private DirectoryStagingArea staging(DataSize minFreeSpace) throws IOException {
         return new DirectoryStagingArea(new StagingArea.StagingProperties(StagingArea.Mode.DIRECTORY, root,
-                "unused", DataSize.ofMegabytes(8), Duration.ofHours(1), Duration.ofMinutes(5)));
+                "unused", DataSize.ofMegabytes(8), Duration.ofHours(1), Duration.ofMinutes(5), minFreeSpace));
     }
 
     private static byte[] randomBytes(int n) {

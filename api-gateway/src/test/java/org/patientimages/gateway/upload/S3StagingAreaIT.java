@@ -38,7 +38,7 @@ class S3StagingAreaIT {
 
     private final S3StagingArea staging = new S3StagingArea(
             new StagingArea.StagingProperties(StagingArea.Mode.S3, Path.of("unused"), BUCKET, DataSize.ofBytes(PART),
-                    Duration.ofHours(1), Duration.ofMinutes(5)),
+                    Duration.ofHours(1), Duration.ofMinutes(5), DataSize.ofGigabytes(1)),
             new DownloadLinks.StorageProperties(s3.endpoint(), "us-east-1", LocalS3.DEV_ACCESS_KEY,
                     LocalS3.DEV_SECRET_KEY, true, Duration.ofMinutes(10)));
 
@@ -124,7 +124,7 @@ class S3StagingAreaIT {
         assertThat(staging.isWritable()).isTrue();
         S3StagingArea noBucket = new S3StagingArea(
                 new StagingArea.StagingProperties(StagingArea.Mode.S3, Path.of("unused"), "no-such-bucket",
-                        DataSize.ofBytes(PART), Duration.ofHours(1), Duration.ofMinutes(5)),
+                        DataSize.ofBytes(PART), Duration.ofHours(1), Duration.ofMinutes(5), DataSize.ofGigabytes(1)),
                 new DownloadLinks.StorageProperties(s3.endpoint(), "us-east-1", LocalS3.DEV_ACCESS_KEY,
                         LocalS3.DEV_SECRET_KEY, true, Duration.ofMinutes(10)));
         assertThat(noBucket.isWritable()).isFalse();

@@ -437,6 +437,43 @@ class EndToEndIT {
         }
     }
 
+    @Test
+    @Order(13)
+    void a_gateway_whose_staging_disk_is_short_of_free_space_is_not_ready_and_answers_503_before_reading_a_body()
+            throws Exception {
+        Path ownStaging = Files.createTempDirectory("staging-full");
+        // it keeps more free space than any disk has: for it, the disk is full
+        try (ServiceProcess full = stack.startGateway(ownStaging, "--patient-images.staging.min-free-space=100000TB")) {
+            TestHttp management = new TestHttp(full.managementUrl());
+            TestHttp.Answer readiness = await().atMost(Duration.ofSeconds(120)).ignoreExceptions()
+                    .until(() -> management.get("/actuator/health/readiness"), a -> a.status() != 404);
+            assertThat(readiness.status()).isEqualTo(503);
+            assertThat(readiness.json().path("components").path("uploads").path("status").asString()).isEqualTo("DOWN");
+            assertThat(management.get("/actuator/health/liveness").json().path("status").asString()).isEqualTo("UP");
+
+            try (Socket socket = new Socket("127.0.0.1", full.port)) {
+                socket.setSoTimeout(15_000);
+                socket.getOutputStream().write(("POST /v1/patients/" + patientId + "/images HTTP/1.1\r\n"
+                        + "Host: 127.0.0.1\r\nAuthorization: Bearer " + stack.adminToken + "\r\n"
+                        + "Content-Type: multipart/form-data; boundary=full\r\nContent-Length: 1048576\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                // not one byte of the body was sent; the answer comes anyway
+                String head = new String(readHead(socket.getInputStream()), StandardCharsets.US_ASCII);
+                assertThat(head).startsWith("HTTP/1.1 503");
+                assertThat(head.toLowerCase()).contains("retry-after: 5", "content-type: application/problem+json");
+            }
+            TestHttp.Answer refused = new TestHttp(full.url()).withToken(stack.adminToken).postMultipart(
+                    "/v1/patients/" + patientId + "/images",
+                    List.of(Part.bytes("file", "f.bin", "application/octet-stream", randomBytes(10_000))));
+            expectProblem(refused, 503, "STAGING_FULL");
+            assertThat(refused.json().path("retryable").asBoolean()).isTrue();
+            try (var left = Files.list(ownStaging)) {
+                assertThat(left).isEmpty();
+            }
+            assertThat(metrics(full)).contains("uploads_rejected_total{reason=\"STAGING_FULL\"} 2.0");
+        }
+    }
+
     private static String metrics(ServiceProcess service) {
         TestHttp.Answer answer = new TestHttp(service.managementUrl()).get("/actuator/prometheus");
         assertThat(answer.status()).as(service.name).isEqualTo(200);

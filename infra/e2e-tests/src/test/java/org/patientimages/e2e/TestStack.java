@@ -80,12 +80,7 @@ final class TestStack implements AutoCloseable {
                 "--spring.kafka.bootstrap-servers=" + bootstrapServers);
         awaitHealthy(metadata);
         awaitPort(identity);
-        gateway = ServiceProcess.start("api-gateway", ServiceProcess.freePort(), ServiceProcess.freePort(),
-                "--patient-images.metadata.url=" + metadata.url(),
-                "--patient-images.security.issuer-uri=" + identity.url(),
-                "--patient-images.security.clock-skew=0s",
-                "--patient-images.staging.directory=" + staging,
-                "--patient-images.storage.endpoint=" + s3Endpoint(),
+        gateway = startGateway(staging,
                 "--patient-images.upload.max-file-size=" + maxFileBytes + "B",
                 "--server.tomcat.connection-timeout=3s", // the slow-drip test's read timeout
                 // idle connections kept longer than the tests' pauses: a connection the gateway closes just as the
@@ -104,6 +99,19 @@ final class TestStack implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A gateway process on this stack, staging into the given directory; extra arguments override its defaults. */
+    ServiceProcess startGateway(Path stagingDirectory, String... extra) {
+        List<String> args = new ArrayList<>(List.of(
+                "--patient-images.metadata.url=" + metadata.url(),
+                "--patient-images.security.issuer-uri=" + identity.url(),
+                "--patient-images.security.clock-skew=0s",
+                "--patient-images.staging.directory=" + stagingDirectory,
+                "--patient-images.storage.endpoint=" + s3Endpoint()));
+        args.addAll(List.of(extra));
+        return ServiceProcess.start("api-gateway", ServiceProcess.freePort(), ServiceProcess.freePort(),
+                args.toArray(String[]::new));
     }
 
     /** Starts one more worker process; extra arguments override its defaults. */
