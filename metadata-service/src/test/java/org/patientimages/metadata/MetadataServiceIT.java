@@ -161,6 +161,38 @@ class MetadataServiceIT extends RealPostgres {
     }
 
     @Test
+    void the_queued_jobs_and_how_long_the_oldest_waited_are_gauges_to_scale_the_workers_on() {
+        String patientId = aPatient();
+        Map<String, Object> upload = anUpload(patientId, null);
+        assertThat(http.postJson("/internal/v1/uploads", upload).status()).isEqualTo(201);
+        String jobId = upload.get("jobId").toString();
+        // as if no worker had taken it for an hour
+        jdbc.sql("update jobs set updated_at = now() - interval '1 hour' where id = ?")
+                .param(UUID.fromString(jobId)).update();
+
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+            String metrics = http.get("/actuator/prometheus").text();
+            assertThat(gauge(metrics, "jobs_queued_oldest_seconds")).isBetween(3600.0, 3700.0);
+            assertThat(gauge(metrics, "jobs_open{status=\"QUEUED\"}")).isGreaterThanOrEqualTo(1);
+            assertThat(gauge(metrics, "jobs_open{status=\"RUNNING\"}")).isGreaterThanOrEqualTo(0);
+        });
+
+        workerFacts(jobId, upload.get("imageId").toString()).forEach(this::publish);
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                http.get("/internal/v1/jobs/" + jobId).json().path("status").asString().equals("SUCCEEDED"));
+        // the other tests' queued jobs waited minutes at most
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(gauge(http.get("/actuator/prometheus").text(), "jobs_queued_oldest_seconds")).isLessThan(3600.0));
+    }
+
+    /** The value of the one Prometheus sample whose name and labels are {@code sample}. */
+    private static double gauge(String metrics, String sample) {
+        return metrics.lines().filter(line -> line.startsWith(sample + " ")).mapToDouble(
+                line -> Double.parseDouble(line.substring(sample.length() + 1).trim())).findFirst()
+                .orElseThrow(() -> new AssertionError("no sample " + sample));
+    }
+
+    @Test
     void the_same_idempotency_key_returns_the_first_job_even_when_requests_race() throws Exception {
         String patientId = aPatient();
         String key = "key-" + UUID.randomUUID();
