@@ -448,7 +448,9 @@ class EndToEndIT {
             TestHttp.Answer readiness = await().atMost(Duration.ofSeconds(120)).ignoreExceptions()
                     .until(() -> management.get("/actuator/health/readiness"), a -> a.status() != 404);
             assertThat(readiness.status()).isEqualTo(503);
-            assertThat(readiness.json().path("components").path("uploads").path("status").asString()).isEqualTo("DOWN");
+            JsonNode uploads = readiness.json().path("components").path("uploads");
+            assertThat(uploads.path("status").asString()).isEqualTo("DOWN");
+            assertThat(uploads.path("details").path("reason").asString()).contains("minimum free space");
             assertThat(management.get("/actuator/health/liveness").json().path("status").asString()).isEqualTo("UP");
 
             try (Socket socket = new Socket("127.0.0.1", full.port)) {
