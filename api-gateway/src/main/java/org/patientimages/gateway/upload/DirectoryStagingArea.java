@@ -1,5 +1,6 @@
 package org.patientimages.gateway.upload;
 
+import org.patientimages.gateway.web.ApiProblem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
@@ -46,31 +47,45 @@ class DirectoryStagingArea implements StagingArea {
     public Staged write(String key, InputStream in, long maxBytes, Consumer<byte[]> checkHead) throws IOException {
         Path temp = root.resolve(key + ".part");
         Intake intake = new Intake(maxBytes, checkHead);
-        FileChannel out = ownDisk(() -> FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE));
+        FileChannel out;
+        try {
+            out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw diskFailed(e);
+        }
         boolean done = false;
         try (out) {
             byte[] buffer = new byte[BUFFER];
             for (int n; (n = in.read(buffer)) >= 0; ) {
                 intake.take(buffer, 0, n);
-                ByteBuffer bytes = ByteBuffer.wrap(buffer, 0, n);
-                ownDisk(() -> {
-                    while (bytes.hasRemaining()) {
-                        out.write(bytes);
-                    }
-                    return null;
-                });
+                writeFully(out, ByteBuffer.wrap(buffer, 0, n));
             }
             Staged staged = intake.end(key);
-            ownDisk(() -> {
-                out.force(true);
-                return null;
-            });
+            force(out);
             done = true;
             return staged;
         } finally {
             if (!done) {
                 removeQuietly(temp);
             }
+        }
+    }
+
+    private static void writeFully(FileChannel out, ByteBuffer bytes) {
+        try {
+            while (bytes.hasRemaining()) {
+                out.write(bytes);
+            }
+        } catch (IOException e) {
+            throw diskFailed(e);
+        }
+    }
+
+    private static void force(FileChannel out) {
+        try {
+            out.force(true);
+        } catch (IOException e) {
+            throw diskFailed(e);
         }
     }
 
@@ -93,18 +108,14 @@ class DirectoryStagingArea implements StagingArea {
      */
     @Override
     public void commit(Staged staged) {
-        ownDisk(() -> {
+        try {
             Files.move(root.resolve(staged.key() + ".part"), root.resolve(staged.key()), StandardCopyOption.ATOMIC_MOVE);
             try (FileChannel directory = FileChannel.open(root, StandardOpenOption.READ)) {
                 directory.force(true);
             }
-            return null;
-        });
-    }
-
-    /** What the disk of the staging area does. */
-    private interface DiskCall<T> {
-        T run() throws IOException;
+        } catch (IOException e) {
+            throw diskFailed(e);
+        }
     }
 
     /**
@@ -112,13 +123,9 @@ class DirectoryStagingArea implements StagingArea {
      * {@link IOException}, which {@link #write} keeps for a body that could not be read, but
      * {@code 503 STAGING_UNAVAILABLE}, logged here with its cause.
      */
-    private static <T> T ownDisk(DiskCall<T> call) {
-        try {
-            return call.run();
-        } catch (IOException e) {
-            log.warn("the staging area cannot be written: {}", e.toString());
-            throw StagingArea.unavailable();
-        }
+    private static ApiProblem diskFailed(IOException e) {
+        log.warn("the staging area cannot be written: {}", e.toString());
+        return StagingArea.unavailable();
     }
 
     /** Free space as the file system reports it for the gateway's user, which is what a write may use. */

@@ -429,7 +429,7 @@ public class ObjectStore implements AutoCloseable {
     }
 
     /** The first {@code length} bytes of a file. */
-    private static InputStream slice(Path file, long length) {
+    private static BoundedInputStream slice(Path file, long length) {
         try {
             return new BoundedInputStream(Files.newInputStream(file), length);
         } catch (IOException e) {
@@ -454,7 +454,7 @@ public class ObjectStore implements AutoCloseable {
         }
 
         InputStream open() {
-            last = (BoundedInputStream) slice(file, length);
+            last = slice(file, length);
             lastDigest = newDigest();
             return new DigestInputStream(last, lastDigest);
         }
