@@ -1,8 +1,5 @@
 package org.patientimages.gateway.upload;
 
-import org.patientimages.gateway.web.ApiProblem;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.stereotype.Component;
 
@@ -29,7 +26,6 @@ import java.util.stream.Stream;
 @ConditionalOnProperty(name = "patient-images.staging.mode", havingValue = "directory", matchIfMissing = true)
 class DirectoryStagingArea implements StagingArea {
 
-    private static final Logger log = LoggerFactory.getLogger(DirectoryStagingArea.class);
     private static final int BUFFER = 256 * 1024;
 
     private final Path root;
@@ -51,53 +47,23 @@ class DirectoryStagingArea implements StagingArea {
         try {
             out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            throw diskFailed(e);
+            throw Disk.failed(e);
         }
         boolean done = false;
         try (out) {
             byte[] buffer = new byte[BUFFER];
             for (int n; (n = in.read(buffer)) >= 0; ) {
                 intake.take(buffer, 0, n);
-                writeFully(out, ByteBuffer.wrap(buffer, 0, n));
+                Disk.writeFully(out, ByteBuffer.wrap(buffer, 0, n));
             }
             Staged staged = intake.end(key);
-            force(out);
+            Disk.force(out);
             done = true;
             return staged;
         } finally {
             if (!done) {
-                removeQuietly(temp);
+                Disk.removeQuietly(temp);
             }
-        }
-    }
-
-    private static void writeFully(FileChannel out, ByteBuffer bytes) {
-        try {
-            while (bytes.hasRemaining()) {
-                out.write(bytes);
-            }
-        } catch (IOException e) {
-            throw diskFailed(e);
-        }
-    }
-
-    private static void force(FileChannel out) {
-        try {
-            out.force(true);
-        } catch (IOException e) {
-            throw diskFailed(e);
-        }
-    }
-
-    /**
-     * A file of an upload that was not accepted goes at once, or, when the disk will not even do that, with the
-     * sweeper: the answer the client gets is that of what went wrong first.
-     */
-    private static void removeQuietly(Path file) {
-        try {
-            Files.deleteIfExists(file);
-        } catch (IOException e) {
-            log.warn("a staged file of an upload not accepted stays for the sweeper: {}", e.toString());
         }
     }
 
@@ -110,22 +76,10 @@ class DirectoryStagingArea implements StagingArea {
     public void commit(Staged staged) {
         try {
             Files.move(root.resolve(staged.key() + ".part"), root.resolve(staged.key()), StandardCopyOption.ATOMIC_MOVE);
-            try (FileChannel directory = FileChannel.open(root, StandardOpenOption.READ)) {
-                directory.force(true);
-            }
         } catch (IOException e) {
-            throw diskFailed(e);
+            throw Disk.failed(e);
         }
-    }
-
-    /**
-     * A failure of our own disk (full, gone, read-only) is the server's problem, not the request's: it is no
-     * {@link IOException}, which {@link #write} keeps for a body that could not be read, but
-     * {@code 503 STAGING_UNAVAILABLE}, logged here with its cause.
-     */
-    private static ApiProblem diskFailed(IOException e) {
-        log.warn("the staging area cannot be written: {}", e.toString());
-        return StagingArea.unavailable();
+        Disk.forceDirectory(root);
     }
 
     /** Free space as the file system reports it for the gateway's user, which is what a write may use. */
@@ -140,8 +94,8 @@ class DirectoryStagingArea implements StagingArea {
 
     @Override
     public void discard(String key) {
-        removeQuietly(root.resolve(key + ".part"));
-        removeQuietly(root.resolve(key));
+        Disk.removeQuietly(root.resolve(key + ".part"));
+        Disk.removeQuietly(root.resolve(key));
     }
 
     @Override

@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import jakarta.servlet.http.HttpServletRequest;
-import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -37,7 +36,7 @@ class UploadController {
     private static final int MAX_PARTS = 10;
     private static final int MAX_IDEMPOTENCY_KEY = 255;
 
-    private final MetadataClient metadata;
+    private final UploadRecorder recorder;
     private final PatientCheck patientCheck;
     private final StagingArea staging;
     private final UploadProperties properties;
@@ -46,13 +45,13 @@ class UploadController {
     private final MeterRegistry registry;
     private final DistributionSummary received;
 
-    UploadController(MetadataClient metadata, PatientCheck patientCheck, StagingArea staging,
+    UploadController(UploadRecorder recorder, PatientCheck patientCheck, StagingArea staging,
                      UploadProperties properties, JsonMapper json, ContentSniffer sniffer, MeterRegistry registry) {
         this.patientCheck = patientCheck;
         this.registry = registry;
         this.received = DistributionSummary.builder("uploads.received").baseUnit("bytes")
                 .description("Bytes of files received").register(registry);
-        this.metadata = metadata;
+        this.recorder = recorder;
         this.staging = staging;
         this.properties = properties;
         this.json = json;
@@ -96,8 +95,7 @@ class UploadController {
         // 404 before a single byte of the body is read
         patientCheck.require(patientId);
         if (idempotencyKey != null) {
-            Optional<JsonNode> earlier = metadata.find("/internal/v1/uploads",
-                    Map.of("patientId", patientId, "idempotencyKey", idempotencyKey));
+            Optional<JsonNode> earlier = recorder.earlier(patientId, idempotencyKey);
             if (earlier.isPresent()) {
                 // a retry: the first answer again, without reading the bytes a second time
                 return accepted(earlier.get(), false);
@@ -113,23 +111,9 @@ class UploadController {
             this.received.record(received.staged.sizeBytes());
             UploadMetadata meta = received.metadata.validated();
             staging.commit(received.staged);
-            Map<String, Object> registration = new LinkedHashMap<>();
-            registration.put("jobId", jobId);
-            registration.put("imageId", imageId);
-            registration.put("patientId", patientId);
-            registration.put("name", meta.name());
-            registration.put("description", meta.description());
-            registration.put("tags", meta.tags());
-            registration.put("originalFilename", received.filename);
-            registration.put("contentType", received.contentType);
-            registration.put("sizeBytes", received.staged.sizeBytes());
-            registration.put("sha256", received.staged.sha256());
-            registration.put("declaredSha256", meta.sha256());
-            registration.put("stagingKey", key);
-            registration.put("idempotencyKey", idempotencyKey);
-            JsonNode registered = metadata.post("/internal/v1/uploads", registration).getBody();
-            // a job that failed on arrival (checksum mismatch) keeps nothing; a replay keeps the first upload's
-            keep = !registered.path("replayed").asBoolean() && "QUEUED".equals(registered.path("status").asString());
+            JsonNode registered = recorder.record(patientId, jobId, imageId, meta, received.filename,
+                    received.contentType, received.staged, idempotencyKey);
+            keep = UploadRecorder.keepsStaged(registered);
             return accepted(registered, !registered.path("replayed").asBoolean());
         } finally {
             if (!keep) {

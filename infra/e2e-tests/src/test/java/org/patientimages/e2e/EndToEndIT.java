@@ -6,6 +6,9 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import io.tus.java.client.TusClient;
+import io.tus.java.client.TusUpload;
+import io.tus.java.client.TusUploader;
 import org.patientimages.localstack.testing.TestDicom;
 import org.patientimages.localstack.testing.TestHttp;
 import org.patientimages.localstack.testing.TestHttp.Part;
@@ -19,6 +22,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.URI;
+import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -27,6 +31,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -483,6 +488,178 @@ class EndToEndIT {
     }
 
     // --- helpers
+
+    @Test
+    @Order(14)
+    void a_resumable_upload_goes_on_after_a_broken_connection_and_is_accepted_once() throws Exception {
+        byte[] content = randomBytes(3 * 1024 * 1024 + 17);
+        String metadata = "filename " + base64("../scans/ct series.bin") + ",name " + base64("CT series resumed")
+                + ",tags " + base64("ct, Resumed") + ",sha256 " + base64(sha256(content)) + ",filetype "
+                + base64("application/x-anything");
+        HttpResponse<byte[]> created = tus(stack.adminToken, "POST", "/v1/patients/" + patientId + "/uploads", null,
+                "Upload-Length", Integer.toString(content.length), "Upload-Metadata", metadata);
+        assertThat(created.statusCode()).as(new String(created.body(), StandardCharsets.UTF_8)).isEqualTo(201);
+        String location = created.headers().firstValue("Location").orElseThrow();
+        assertThat(location).matches("/v1/uploads/[0-9a-f-]{36}");
+        assertThat(created.headers().firstValue("Tus-Resumable")).hasValue("1.0.0");
+        assertThat(created.headers().firstValue("Upload-Offset")).hasValue("0");
+        assertThat(created.headers().firstValue("Upload-Expires")).isPresent();
+
+        int first = 1024 * 1024;
+        HttpResponse<byte[]> patched = tus(stack.adminToken, "PATCH", location, Arrays.copyOfRange(content, 0, first),
+                "Upload-Offset", "0");
+        assertThat(patched.statusCode()).isEqualTo(204);
+        assertThat(patched.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(first));
+
+        // the next chunk's connection stalls after 300 KiB: the read timeout ends the request, what arrived stays
+        int sent = 300 * 1024;
+        try (Socket socket = new Socket("127.0.0.1", gateway.port)) {
+            socket.setSoTimeout(20_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("PATCH " + location + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Authorization: Bearer " + stack.adminToken + "\r\nTus-Resumable: 1.0.0\r\n"
+                    + "Content-Type: application/offset+octet-stream\r\nUpload-Offset: " + first + "\r\n"
+                    + "Content-Length: " + (content.length - first) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.write(content, first, sent);
+            out.flush();
+            String head = new String(readHead(socket.getInputStream()), StandardCharsets.US_ASCII);
+            assertThat(head).startsWith("HTTP/1.1 408");
+        }
+        HttpResponse<byte[]> offset = tus(stack.adminToken, "HEAD", location, null);
+        assertThat(offset.statusCode()).isEqualTo(200);
+        assertThat(offset.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(first + sent));
+        assertThat(offset.headers().firstValue("Upload-Length")).hasValue(Integer.toString(content.length));
+        assertThat(offset.headers().firstValue("Cache-Control")).hasValue("no-store");
+        JsonNode receiving = api.get(location).json();
+        assertThat(receiving.path("status").asString()).isEqualTo("RECEIVING");
+        assertThat(receiving.path("offset").asLong()).isEqualTo(first + sent);
+
+        // bytes at the wrong offset change nothing; another user's upload is not there for anyone else
+        HttpResponse<byte[]> wrong = tus(stack.adminToken, "PATCH", location, new byte[10], "Upload-Offset", "0");
+        assertThat(wrong.statusCode()).isEqualTo(409);
+        assertThat(new String(wrong.body(), StandardCharsets.UTF_8)).contains("OFFSET_MISMATCH");
+        String alice = stack.token("alice");
+        assertThat(tus(alice, "HEAD", location, null).statusCode()).isEqualTo(404);
+        expectProblem(new TestHttp(gateway.url()).withToken(alice).get(location), 404, "UPLOAD_NOT_FOUND");
+
+        int resumeAt = first + sent;
+        HttpResponse<byte[]> last = tus(stack.adminToken, "PATCH", location,
+                Arrays.copyOfRange(content, resumeAt, content.length), "Upload-Offset", Integer.toString(resumeAt));
+        assertThat(last.statusCode()).as(new String(last.body(), StandardCharsets.UTF_8)).isEqualTo(204);
+        assertThat(last.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(content.length));
+        JsonNode accepted = api.get(location).json();
+        assertThat(accepted.path("status").asString()).isEqualTo("ACCEPTED");
+        String jobId = accepted.path("jobId").asString();
+        String imageId = accepted.path("imageId").asString();
+        assertThat(last.headers().allValues("Link")).contains("</v1/jobs/" + jobId + ">; rel=\"job\"");
+        awaitSucceeded(jobId);
+        JsonNode image = api.get("/v1/images/" + imageId).json();
+        assertThat(image.path("sha256").asString()).isEqualTo(sha256(content));
+        assertThat(image.path("sizeBytes").asLong()).isEqualTo(content.length);
+        assertThat(image.path("originalFilename").asString()).isEqualTo("ct series.bin");
+        assertThat(image.path("name").asString()).isEqualTo("CT series resumed");
+        assertThat(image.path("tags").toString()).isEqualTo("[\"ct\",\"resumed\"]");
+        var download = api.get(api.get("/v1/images/" + imageId + "/content").header("Location"));
+        assertThat(sha256(download.bytes())).isEqualTo(sha256(content));
+
+        // the last chunk's answer was lost: sent again, it gets the same answer and records nothing new
+        HttpResponse<byte[]> again = tus(stack.adminToken, "PATCH", location, new byte[0],
+                "Upload-Offset", Integer.toString(content.length));
+        assertThat(again.statusCode()).isEqualTo(204);
+        assertThat(api.get(location).json().path("jobId").asString()).isEqualTo(jobId);
+        assertThat(api.get("/v1/images?patientId=" + patientId + "&q=resumed").json().path("items")).hasSize(1);
+        assertThat(resumableFiles()).noneMatch(name -> name.endsWith(".bin"));
+
+        assertThat(tus(stack.adminToken, "DELETE", location, null).statusCode()).isEqualTo(204);
+        assertThat(tus(stack.adminToken, "HEAD", location, null).statusCode()).isEqualTo(404);
+        assertThat(api.get("/v1/images/" + imageId).json().path("status").asString()).isEqualTo("AVAILABLE");
+    }
+
+    @Test
+    @Order(15)
+    void a_tus_client_pauses_and_resumes_and_bytes_of_a_refused_type_end_their_upload_at_once() throws Exception {
+        byte[] content = randomBytes(2 * 1024 * 1024 + 5);
+        Path file = Files.write(staging.getParent().resolve("tus-" + UUID.randomUUID() + ".bin"), content);
+        TusUpload upload = new TusUpload(file.toFile());
+        upload.setMetadata(Map.of("filename", "from-tus.bin", "name", "sent with tus-java-client"));
+        TusClient client = new TusClient();
+        client.setUploadCreationURL(URI.create(gateway.url() + "/v1/patients/" + patientId + "/uploads").toURL());
+        client.setHeaders(Map.of("Authorization", "Bearer " + stack.adminToken));
+        TusUploader uploader = client.createUpload(upload);
+        uploader.setChunkSize(64 * 1024);
+        uploader.setRequestPayloadSize(256 * 1024);
+        while (uploader.getOffset() < 1024 * 1024 && uploader.uploadChunk() > -1) {
+            // a few requests, then the client stops
+        }
+        uploader.finish();
+        URL url = uploader.getUploadURL();
+        long paused = uploader.getOffset();
+        assertThat(api.get(url.getPath()).json().path("offset").asLong()).isEqualTo(paused);
+
+        // a new client (another process, after a restart) goes on from where the server says it is
+        TusClient resumed = new TusClient();
+        resumed.setHeaders(Map.of("Authorization", "Bearer " + stack.adminToken));
+        TusUploader rest = resumed.beginOrResumeUploadFromURL(new TusUpload(file.toFile()), url);
+        assertThat(rest.getOffset()).isEqualTo(paused);
+        rest.setRequestPayloadSize(1024 * 1024);
+        while (rest.uploadChunk() > -1) {
+            // to the end
+        }
+        rest.finish();
+        JsonNode accepted = api.get(url.getPath()).json();
+        assertThat(accepted.path("status").asString()).isEqualTo("ACCEPTED");
+        awaitSucceeded(accepted.path("jobId").asString());
+        JsonNode image = api.get("/v1/images/" + accepted.path("imageId").asString()).json();
+        assertThat(image.path("sha256").asString()).isEqualTo(sha256(content));
+        assertThat(image.path("originalFilename").asString()).isEqualTo("from-tus.bin");
+        Files.delete(file);
+
+        byte[] html = "<html><script>alert(1)</script></html>".getBytes(StandardCharsets.UTF_8);
+        HttpResponse<byte[]> created = tus(stack.adminToken, "POST", "/v1/patients/" + patientId + "/uploads", null,
+                "Upload-Length", Integer.toString(html.length));
+        String location = created.headers().firstValue("Location").orElseThrow();
+        HttpResponse<byte[]> refused = tus(stack.adminToken, "PATCH", location, html, "Upload-Offset", "0");
+        assertThat(refused.statusCode()).isEqualTo(415);
+        assertThat(new String(refused.body(), StandardCharsets.UTF_8)).contains("UNSUPPORTED_MEDIA_TYPE");
+        assertThat(tus(stack.adminToken, "HEAD", location, null).statusCode()).isEqualTo(404);
+        assertThat(resumableFiles()).noneMatch(name -> name.startsWith(location.substring("/v1/uploads/".length())));
+
+        expectProblem(api.send("POST", "/v1/patients/" + patientId + "/uploads", null), 400, "UPLOAD_LENGTH_REQUIRED");
+        HttpResponse<byte[]> tooLarge = tus(stack.adminToken, "POST", "/v1/patients/" + patientId + "/uploads", null,
+                "Upload-Length", Long.toString(MAX_FILE + 1));
+        assertThat(tooLarge.statusCode()).isEqualTo(413);
+        HttpResponse<byte[]> unknownPatient = tus(stack.adminToken, "POST", "/v1/patients/" + UUID.randomUUID()
+                + "/uploads", null, "Upload-Length", "10");
+        assertThat(unknownPatient.statusCode()).isEqualTo(404);
+    }
+
+    private static final HttpClient TUS = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    /** A tus request with the token; {@code body} null for none. */
+    private static HttpResponse<byte[]> tus(String token, String method, String path, byte[] body, String... headers)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(gateway.url() + path))
+                .header("Authorization", "Bearer " + token).header("Tus-Resumable", "1.0.0")
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                        : HttpRequest.BodyPublishers.ofByteArray(body));
+        if (body != null) {
+            request.header("Content-Type", "application/offset+octet-stream");
+        }
+        for (int i = 0; i < headers.length; i += 2) {
+            request.header(headers[i], headers[i + 1]);
+        }
+        return TUS.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    private static String base64(String value) {
+        return java.util.Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static List<String> resumableFiles() throws IOException {
+        try (var files = Files.list(TestStack.resumableDirectory(staging))) {
+            return files.map(p -> p.getFileName().toString()).toList();
+        }
+    }
 
     private static void expectProblem(TestHttp.Answer answer, int status, String code) {
         assertThat(answer.status()).as(answer.toString()).isEqualTo(status);

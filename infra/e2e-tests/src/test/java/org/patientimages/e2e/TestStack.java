@@ -108,10 +108,16 @@ final class TestStack implements AutoCloseable {
                 "--patient-images.security.issuer-uri=" + identity.url(),
                 "--patient-images.security.clock-skew=0s",
                 "--patient-images.staging.directory=" + stagingDirectory,
+                "--patient-images.resumable.directory=" + resumableDirectory(stagingDirectory),
                 "--patient-images.storage.endpoint=" + s3Endpoint()));
         args.addAll(List.of(extra));
         return ServiceProcess.start("api-gateway", ServiceProcess.freePort(), ServiceProcess.freePort(),
                 args.toArray(String[]::new));
+    }
+
+    /** Where a gateway staging into {@code stagingDirectory} keeps its resumable uploads in progress. */
+    static Path resumableDirectory(Path stagingDirectory) {
+        return stagingDirectory.resolveSibling(stagingDirectory.getFileName() + "-resumable");
     }
 
     /** Starts one more worker process; extra arguments override its defaults. */

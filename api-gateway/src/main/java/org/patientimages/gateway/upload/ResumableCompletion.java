@@ -1,0 +1,133 @@
+package org.patientimages.gateway.upload;
+
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.patientimages.gateway.web.ApiProblem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.JsonNode;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * A resumable upload whose bytes are all in becomes an upload like any other: its bytes are staged and it is
+ * recorded, in the request that sent its last chunk. When that fails in a way that passes (the metadata-service
+ * away, the staging area full), the bytes stay: the next {@code PATCH} at the end tries again, and so does this
+ * class's sweep, for clients that take "every byte sent" as done. The sweep also removes expired uploads.
+ */
+@Component
+class ResumableCompletion {
+
+    private static final Logger log = LoggerFactory.getLogger(ResumableCompletion.class);
+    /** A complete upload left alone this long is accepted by the sweep (its client may never come back). */
+    private static final Duration QUIET = Duration.ofMinutes(1);
+
+    private final ResumableUploads uploads;
+    private final StagingArea staging;
+    private final UploadRecorder recorder;
+    private final ContentSniffer sniffer;
+    private final MeterRegistry registry;
+    private final DistributionSummary received;
+
+    ResumableCompletion(ResumableUploads uploads, StagingArea staging, UploadRecorder recorder, ContentSniffer sniffer,
+                        MeterRegistry registry) {
+        this.uploads = uploads;
+        this.staging = staging;
+        this.recorder = recorder;
+        this.sniffer = sniffer;
+        this.registry = registry;
+        this.received = DistributionSummary.builder("uploads.received").baseUnit("bytes")
+                .description("Bytes of files received").register(registry);
+    }
+
+    /**
+     * Stages and records an upload whose bytes are all in; the caller holds its lock. An upload that can never be
+     * accepted (refused by type, its patient gone, a tag refused) is removed; one refused for now stays.
+     * Recorded with an idempotency key of the upload, so that it is recorded once whoever tries again.
+     */
+    ResumableUploads.Upload accept(ResumableUploads.Upload upload) {
+        String idempotencyKey = "resumable:" + upload.uploadId();
+        UUID jobId = UUID.randomUUID();
+        String key = jobId.toString();
+        boolean keep = false;
+        try {
+            Optional<JsonNode> earlier = recorder.earlier(upload.patientId(), idempotencyKey);
+            if (earlier.isPresent()) {
+                return accepted(upload, earlier.get());
+            }
+            if (!staging.hasRoomFor(upload.length())) {
+                throw ApiProblem.unavailable("STAGING_FULL",
+                        "The staging area has no room for the upload right now; send its last chunk again later.");
+            }
+            String[] contentType = {null};
+            StagingArea.Staged staged;
+            try (InputStream in = uploads.read(upload)) {
+                staged = staging.write(key, in, upload.length(), head -> contentType[0] = sniffer.check(head));
+            } catch (IOException e) {
+                throw Disk.failed(e); // our own file, not a client's body
+            }
+            staging.commit(staged);
+            JsonNode registered = recorder.record(upload.patientId(), jobId, UUID.randomUUID(), upload.metadata(),
+                    upload.filename(), contentType[0], staged, idempotencyKey);
+            keep = UploadRecorder.keepsStaged(registered);
+            registry.counter("uploads.accepted").increment();
+            received.record(staged.sizeBytes());
+            return accepted(upload, registered);
+        } catch (ApiProblem e) {
+            registry.counter("uploads.rejected", "reason", e.code()).increment();
+            if (!e.retryable()) {
+                uploads.delete(upload.uploadId());
+            }
+            throw e;
+        } finally {
+            if (!keep) {
+                staging.discard(key);
+            }
+        }
+    }
+
+    private ResumableUploads.Upload accepted(ResumableUploads.Upload upload, JsonNode registered) {
+        ResumableUploads.Upload done = upload.accepted(registered);
+        uploads.accepted(done);
+        return done;
+    }
+
+    @Scheduled(fixedDelayString = "${patient-images.staging.cleanup-interval:5m}",
+            initialDelayString = "${patient-images.staging.cleanup-interval:5m}")
+    void sweep() {
+        int removed = 0;
+        int accepted = 0;
+        try {
+            for (ResumableUploads.Upload upload : uploads.all()) {
+                if (uploads.expired(upload)) {
+                    uploads.delete(upload.uploadId());
+                    removed++;
+                } else if (!upload.accepted() && uploads.offset(upload) == upload.length()
+                        && uploads.idle(upload).compareTo(QUIET) > 0) {
+                    try (var chunks = uploads.lock(upload)) {
+                        accept(upload);
+                        accepted++;
+                    } catch (ApiProblem e) {
+                        log.warn("resumable upload {} has all its bytes but is not accepted yet: {} {}",
+                                upload.uploadId(), e.code(), e.getMessage());
+                    }
+                }
+            }
+            for (UUID orphan : uploads.orphans()) {
+                uploads.delete(orphan);
+                removed++;
+            }
+        } catch (IOException | ApiProblem e) {
+            log.warn("resumable upload sweep stopped early: {}", e.getMessage());
+        }
+        if (removed + accepted > 0) {
+            log.info("resumable upload sweep: {} expired removed, {} complete accepted", removed, accepted);
+        }
+    }
+}

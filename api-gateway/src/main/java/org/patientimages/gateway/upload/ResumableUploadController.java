@@ -1,0 +1,353 @@
+package org.patientimages.gateway.upload;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.servlet.http.HttpServletRequest;
+import org.patientimages.gateway.web.ApiProblem;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.context.SecurityContextHolder;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestHeader;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestMethod;
+import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.JsonNode;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * Resumable uploads, by the tus protocol 1.0.0 (core, creation, termination, expiration): a client creates an
+ * upload with its length and metadata, sends the bytes in as many {@code PATCH} requests as it likes, asks with
+ * {@code HEAD} how many arrived after a broken connection and goes on from there. Every acknowledged byte is on
+ * disk. The request that brings the last byte makes it an upload like any other: staged, recorded, {@code QUEUED};
+ * {@code GET /v1/uploads/{id}} then names its job and image.
+ */
+@RestController
+class ResumableUploadController {
+
+    static final String TUS_VERSION = "1.0.0";
+    private static final String TUS_RESUMABLE = "Tus-Resumable";
+    private static final String OFFSET_STREAM = "application/offset+octet-stream";
+    private static final int MAX_METADATA_HEADER = 16 * 1024;
+
+    private final ResumableUploads uploads;
+    private final ResumableCompletion completion;
+    private final PatientCheck patientCheck;
+    private final ContentSniffer sniffer;
+    private final UploadProperties properties;
+    private final MeterRegistry registry;
+
+    ResumableUploadController(ResumableUploads uploads, ResumableCompletion completion, PatientCheck patientCheck,
+                              ContentSniffer sniffer, UploadProperties properties, MeterRegistry registry) {
+        this.uploads = uploads;
+        this.completion = completion;
+        this.patientCheck = patientCheck;
+        this.sniffer = sniffer;
+        this.properties = properties;
+        this.registry = registry;
+    }
+
+    /** Creates an upload: {@code Upload-Length} bytes for the patient, described by {@code Upload-Metadata}. */
+    @PostMapping("/v1/patients/{patientId}/uploads")
+    ResponseEntity<Map<String, Object>> create(@PathVariable String patientId,
+                                               @RequestHeader(name = TUS_RESUMABLE, required = false) String tus,
+                                               @RequestHeader(name = "Upload-Length", required = false) String uploadLength,
+                                               @RequestHeader(name = "Upload-Metadata", required = false) String uploadMetadata) {
+        requireVersion(tus);
+        long limit = properties.maxFileSize().toBytes();
+        long length = length(uploadLength, limit);
+        Map<String, String> declared = metadata(uploadMetadata);
+        UploadMetadata meta = new UploadMetadata(declared.get("name"), declared.get("description"),
+                tags(declared.get("tags")), declared.get("sha256")).validated();
+        if (!uploads.hasRoomFor(length)) {
+            throw ApiProblem.unavailable("STAGING_FULL",
+                    "The gateway has no room for an upload of this length right now; create it again later.");
+        }
+        patientCheck.require(patientId);
+        var upload = new ResumableUploads.Upload(UUID.randomUUID(), patientId, caller(), length,
+                FileNames.sanitise(declared.get("filename")), meta.name(), meta.description(), meta.tags(), meta.sha256(),
+                Instant.now(), null);
+        uploads.create(upload);
+        registry.counter("uploads.resumable.created").increment();
+        return ResponseEntity.status(HttpStatus.CREATED)
+                .location(URI.create("/v1/uploads/" + upload.uploadId()))
+                .headers(tusHeaders(upload))
+                .body(view(upload));
+    }
+
+    /** How many bytes of the upload arrived: where to go on from. */
+    @RequestMapping(path = "/v1/uploads/{uploadId}", method = RequestMethod.HEAD)
+    ResponseEntity<Void> offset(@PathVariable String uploadId,
+                                @RequestHeader(name = TUS_RESUMABLE, required = false) String tus) {
+        requireVersion(tus);
+        ResumableUploads.Upload upload = owned(uploadId);
+        return ResponseEntity.ok().headers(tusHeaders(upload)).build();
+    }
+
+    /** The upload as JSON: its length, the bytes received, and once accepted its job and image. */
+    @GetMapping("/v1/uploads/{uploadId}")
+    ResponseEntity<Map<String, Object>> read(@PathVariable String uploadId) {
+        ResumableUploads.Upload upload = owned(uploadId);
+        return ResponseEntity.ok().headers(tusHeaders(upload)).body(view(upload));
+    }
+
+    /**
+     * Appends the body at {@code Upload-Offset}, which must be the number of bytes received so far. A body that
+     * breaks off keeps what arrived. The request that brings the last byte has the upload staged and recorded.
+     */
+    @RequestMapping(path = "/v1/uploads/{uploadId}", method = RequestMethod.PATCH)
+    ResponseEntity<Void> append(@PathVariable String uploadId,
+                                @RequestHeader(name = TUS_RESUMABLE, required = false) String tus,
+                                @RequestHeader(name = "Upload-Offset", required = false) String uploadOffset,
+                                HttpServletRequest request) throws IOException {
+        requireVersion(tus);
+        if (request.getContentType() == null || !request.getContentType().toLowerCase().startsWith(OFFSET_STREAM)) {
+            throw new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "OFFSET_STREAM_REQUIRED",
+                    "Send the bytes of an upload as " + OFFSET_STREAM + ".", false);
+        }
+        long offset = offset(uploadOffset);
+        ResumableUploads.Upload upload = owned(uploadId);
+        if (upload.accepted()) {
+            requireOffset(offset, upload.length());
+            return ResponseEntity.noContent().headers(tusHeaders(upload)).build();
+        }
+        try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
+            long received = chunks.size();
+            requireOffset(offset, received);
+            long remaining = upload.length() - received;
+            if (request.getContentLengthLong() > remaining) {
+                throw pastLength(upload);
+            }
+            if (!uploads.hasRoomFor(Math.max(request.getContentLengthLong(), 0))) {
+                throw ApiProblem.unavailable("STAGING_FULL",
+                        "The gateway has no room for these bytes right now; send them again later.");
+            }
+            ResumableUploads.Chunks.Appended appended = chunks.append(request.getInputStream(), remaining);
+            if (appended.tooLong()) {
+                throw pastLength(upload);
+            }
+            long now = received + appended.bytes();
+            checkHead(upload, chunks, received, now);
+            if (appended.brokenOff()) {
+                throw new ApiProblem(HttpStatus.REQUEST_TIMEOUT, "REQUEST_TIMEOUT", "The body ended early; "
+                        + now + " bytes of the upload are kept: ask with HEAD and go on from there.", true);
+            }
+            if (now == upload.length()) {
+                upload = completion.accept(upload);
+            }
+            return ResponseEntity.noContent().headers(tusHeaders(upload)).build();
+        }
+    }
+
+    /** The same, for clients that cannot send {@code PATCH} (Java's {@code HttpURLConnection}, tus-java-client). */
+    @PostMapping(path = "/v1/uploads/{uploadId}", headers = "X-HTTP-Method-Override=PATCH")
+    ResponseEntity<Void> appendOverridden(@PathVariable String uploadId,
+                                          @RequestHeader(name = TUS_RESUMABLE, required = false) String tus,
+                                          @RequestHeader(name = "Upload-Offset", required = false) String uploadOffset,
+                                          HttpServletRequest request) throws IOException {
+        return append(uploadId, tus, uploadOffset, request);
+    }
+
+    /** Ends the upload: its bytes are removed (an accepted upload's image stays; it is deleted as an image). */
+    @DeleteMapping("/v1/uploads/{uploadId}")
+    ResponseEntity<Void> delete(@PathVariable String uploadId,
+                                @RequestHeader(name = TUS_RESUMABLE, required = false) String tus) {
+        requireVersion(tus);
+        ResumableUploads.Upload upload = owned(uploadId);
+        if (upload.accepted()) {
+            uploads.delete(upload.uploadId());
+        } else {
+            try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
+                uploads.delete(upload.uploadId());
+            }
+        }
+        return ResponseEntity.noContent().header(TUS_RESUMABLE, TUS_VERSION).build();
+    }
+
+    /**
+     * Refuses bytes that are not allowed as soon as the first of them are in, not after the whole file: once the
+     * sniffing window (or the whole of a shorter upload) has arrived in this request.
+     */
+    private void checkHead(ResumableUploads.Upload upload, ResumableUploads.Chunks chunks, long before, long now) {
+        long window = Math.min(Intake.SNIFF_BYTES, upload.length());
+        if (before < window && now >= window) {
+            try {
+                sniffer.check(chunks.head((int) window));
+            } catch (ApiProblem e) {
+                registry.counter("uploads.rejected", "reason", e.code()).increment();
+                uploads.delete(upload.uploadId());
+                throw e;
+            }
+        }
+    }
+
+    /** The upload, if it exists and is the caller's, for a patient the caller may still see; otherwise 404. */
+    private ResumableUploads.Upload owned(String uploadId) {
+        ResumableUploads.Upload upload = uploads.find(uploadId).orElseThrow(() -> ResumableUploads.notFound(uploadId));
+        if (!Objects.equals(upload.owner(), caller())) {
+            throw ResumableUploads.notFound(uploadId);
+        }
+        patientCheck.require(upload.patientId());
+        return upload;
+    }
+
+    private static String caller() {
+        Authentication caller = SecurityContextHolder.getContext().getAuthentication();
+        return caller == null ? "" : caller.getName();
+    }
+
+    private HttpHeaders tusHeaders(ResumableUploads.Upload upload) {
+        HttpHeaders headers = new HttpHeaders();
+        headers.set(TUS_RESUMABLE, TUS_VERSION);
+        headers.set("Upload-Offset", Long.toString(uploads.offset(upload)));
+        headers.set("Upload-Length", Long.toString(upload.length()));
+        headers.set("Upload-Expires", DateTimeFormatter.RFC_1123_DATE_TIME.format(
+                uploads.expiresAt(upload).atOffset(ZoneOffset.UTC)));
+        headers.setCacheControl("no-store");
+        if (upload.accepted()) {
+            String jobId = upload.registered().path("jobId").asString();
+            String imageId = upload.registered().path("imageId").asString();
+            headers.add(HttpHeaders.LINK, "</v1/jobs/" + jobId + ">; rel=\"job\"");
+            headers.add(HttpHeaders.LINK, "</v1/images/" + imageId + ">; rel=\"image\"");
+        }
+        return headers;
+    }
+
+    private Map<String, Object> view(ResumableUploads.Upload upload) {
+        long offset = uploads.offset(upload);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("uploadId", upload.uploadId().toString());
+        body.put("patientId", upload.patientId());
+        body.put("length", upload.length());
+        body.put("offset", offset);
+        body.put("status", upload.accepted() ? "ACCEPTED" : offset == upload.length() ? "RECEIVED" : "RECEIVING");
+        body.put("createdAt", upload.createdAt().toString());
+        body.put("expiresAt", uploads.expiresAt(upload).toString());
+        Map<String, String> links = new LinkedHashMap<>();
+        links.put("self", "/v1/uploads/" + upload.uploadId());
+        if (upload.accepted()) {
+            JsonNode registered = upload.registered();
+            body.put("jobId", registered.path("jobId").asString());
+            body.put("imageId", registered.path("imageId").asString());
+            if (registered.hasNonNull("duplicateOf")) {
+                body.put("duplicateOf", registered.path("duplicateOf").asString());
+            }
+            links.put("job", "/v1/jobs/" + registered.path("jobId").asString());
+            links.put("image", "/v1/images/" + registered.path("imageId").asString());
+        }
+        body.put("links", links);
+        return body;
+    }
+
+    private static void requireVersion(String tus) {
+        if (tus != null && !TUS_VERSION.equals(tus.strip())) {
+            throw new ApiProblem(HttpStatus.PRECONDITION_FAILED, "TUS_VERSION_UNSUPPORTED",
+                    "This server speaks tus " + TUS_VERSION + " (Tus-Resumable), not " + tus + ".", false);
+        }
+    }
+
+    private static long length(String header, long limit) {
+        if (header == null) {
+            throw ApiProblem.badRequest("UPLOAD_LENGTH_REQUIRED",
+                    "Create an upload with its length in bytes in Upload-Length (deferred lengths are not supported).");
+        }
+        long length = number(header, "INVALID_UPLOAD_LENGTH", "Upload-Length");
+        if (length == 0) {
+            throw ApiProblem.badRequest("EMPTY_FILE", "The file is empty.");
+        }
+        if (length > limit) {
+            throw new ApiProblem(HttpStatus.CONTENT_TOO_LARGE, "FILE_TOO_LARGE",
+                    "The file is larger than the limit of " + limit + " bytes.", false);
+        }
+        return length;
+    }
+
+    private static long offset(String header) {
+        if (header == null) {
+            throw ApiProblem.badRequest("UPLOAD_OFFSET_REQUIRED", "Send the offset the bytes start at in Upload-Offset.");
+        }
+        return number(header, "INVALID_UPLOAD_OFFSET", "Upload-Offset");
+    }
+
+    private static long number(String header, String code, String name) {
+        try {
+            long value = Long.parseLong(header.strip());
+            if (value >= 0) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw ApiProblem.badRequest(code, name + " must be a non-negative whole number of bytes.");
+    }
+
+    private static void requireOffset(long offset, long received) {
+        if (offset != received) {
+            throw new ApiProblem(HttpStatus.CONFLICT, "OFFSET_MISMATCH", "The upload has " + received
+                    + " bytes, the request's Upload-Offset is " + offset + ": ask with HEAD and go on from there.", false);
+        }
+    }
+
+    private static ApiProblem pastLength(ResumableUploads.Upload upload) {
+        return new ApiProblem(HttpStatus.CONTENT_TOO_LARGE, "UPLOAD_LENGTH_EXCEEDED",
+                "The bytes go past the upload's declared length of " + upload.length() + "; none of them are kept.", false);
+    }
+
+    /**
+     * {@code Upload-Metadata}: comma-separated pairs of a key and its value in Base64. Known keys: filename, name,
+     * description, tags (comma-separated), sha256; others (such as tus clients' filetype) are ignored: the type is
+     * decided from the bytes.
+     */
+    static Map<String, String> metadata(String header) {
+        Map<String, String> values = new HashMap<>();
+        if (header == null || header.isBlank()) {
+            return values;
+        }
+        if (header.length() > MAX_METADATA_HEADER) {
+            throw UploadMetadata.invalid("Upload-Metadata is longer than " + MAX_METADATA_HEADER + " characters.");
+        }
+        for (String pair : header.split(",")) {
+            String[] keyValue = pair.strip().split(" ", 2);
+            String key = keyValue[0];
+            if (key.isEmpty() || values.containsKey(key)) {
+                throw UploadMetadata.invalid("Upload-Metadata must be comma-separated pairs of a key, given once, and"
+                        + " its value in Base64.");
+            }
+            try {
+                values.put(key, keyValue.length == 1 ? "" : new String(Base64.getDecoder().decode(keyValue[1].strip()),
+                        StandardCharsets.UTF_8));
+            } catch (IllegalArgumentException e) {
+                throw UploadMetadata.invalid("the value of '" + key.replaceAll("[^A-Za-z0-9_.-]", "?")
+                        + "' in Upload-Metadata is not Base64.");
+            }
+        }
+        return values;
+    }
+
+    private static List<String> tags(String value) {
+        List<String> tags = new ArrayList<>();
+        if (value != null) {
+            Arrays.stream(value.split(",")).map(String::strip).filter(t -> !t.isEmpty()).forEach(tags::add);
+        }
+        return tags;
+    }
+}

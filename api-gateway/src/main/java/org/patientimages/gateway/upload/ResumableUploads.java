@@ -1,0 +1,383 @@
+package org.patientimages.gateway.upload;
+
+import org.patientimages.gateway.web.ApiProblem;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.http.HttpStatus;
+import org.springframework.stereotype.Component;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.Stream;
+
+/**
+ * Resumable uploads in progress (the tus protocol's uploads): per upload a data file that grows chunk by chunk,
+ * each chunk forced to disk before it is acknowledged, and a small JSON file with what was declared when the
+ * upload was created (and, once it is accepted, its job). The directory may be shared by several gateways: a
+ * chunk is appended under an exclusive lock on the data file. An upload untouched for {@code expiry} is gone.
+ */
+@Component
+class ResumableUploads {
+
+    /**
+     * @param directory where uploads in progress are kept; several gateways behind one name share it (or route
+     *                  an upload's requests to the gateway that created it)
+     * @param expiry    how long an upload is kept after its last chunk (and an accepted one's answer after it was
+     *                  accepted)
+     */
+    @ConfigurationProperties("patient-images.resumable")
+    record ResumableProperties(@DefaultValue("data/resumable") Path directory, @DefaultValue("24h") Duration expiry) {
+    }
+
+    /** What was declared when the upload was created; {@code registered} is the metadata-service's answer once accepted. */
+    record Upload(UUID uploadId, String patientId, String owner, long length, String filename, String name,
+                  String description, List<String> tags, String sha256, Instant createdAt, JsonNode registered) {
+
+        Upload {
+            registered = registered == null || registered.isNull() ? null : registered; // read back as JSON null
+        }
+
+        boolean accepted() {
+            return registered != null;
+        }
+
+        UploadMetadata metadata() {
+            return new UploadMetadata(name, description, tags, sha256);
+        }
+
+        Upload accepted(JsonNode answer) {
+            return new Upload(uploadId, patientId, owner, length, filename, name, description, tags, sha256, createdAt,
+                    answer);
+        }
+    }
+
+    private static final int BUFFER = 256 * 1024;
+
+    private final Path root;
+    private final FileStore disk;
+    private final long minFreeBytes;
+    private final Duration expiry;
+    private final JsonMapper json;
+    private final Clock clock;
+
+    ResumableUploads(ResumableProperties properties, StagingArea.StagingProperties staging, JsonMapper json)
+            throws IOException {
+        this.root = properties.directory().toAbsolutePath().normalize();
+        Files.createDirectories(root);
+        this.disk = Files.getFileStore(root);
+        this.minFreeBytes = staging.minFreeSpace().toBytes();
+        this.expiry = properties.expiry();
+        this.json = json;
+        this.clock = Clock.systemUTC();
+    }
+
+    void create(Upload upload) {
+        try {
+            Files.createFile(data(upload.uploadId()));
+        } catch (IOException e) {
+            throw Disk.failed(e);
+        }
+        save(upload);
+    }
+
+    /** Writes the upload's record under a temporary name, forces it, then renames it into place. */
+    void save(Upload upload) {
+        Path record = record(upload.uploadId());
+        Path temp = root.resolve(upload.uploadId() + ".json.tmp");
+        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            Disk.writeFully(out, ByteBuffer.wrap(json.writeValueAsBytes(upload)));
+            Disk.force(out);
+        } catch (IOException e) {
+            throw Disk.failed(e);
+        }
+        try {
+            Files.move(temp, record, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw Disk.failed(e);
+        }
+        Disk.forceDirectory(root);
+    }
+
+    /** The upload of this id, unless there is none, it expired, or the id is not one of ours. */
+    Optional<Upload> find(String uploadId) {
+        UUID id;
+        try {
+            id = UUID.fromString(uploadId);
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+        return read(id).filter(upload -> expiresAt(upload).isAfter(clock.instant()));
+    }
+
+    private Optional<Upload> read(UUID id) {
+        try {
+            return Optional.of(json.readValue(Files.readAllBytes(record(id)), Upload.class));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException | JacksonException e) {
+            throw Disk.failed(e instanceof IOException io ? io : new IOException(e));
+        }
+    }
+
+    /** Bytes received so far: all of them once the upload was accepted. */
+    long offset(Upload upload) {
+        if (upload.accepted()) {
+            return upload.length();
+        }
+        try {
+            return Files.size(data(upload.uploadId()));
+        } catch (NoSuchFileException e) {
+            return 0;
+        } catch (IOException e) {
+            throw Disk.failed(e);
+        }
+    }
+
+    /** Its last chunk (or its acceptance) plus the expiry. */
+    Instant expiresAt(Upload upload) {
+        Instant touched = modified(record(upload.uploadId()));
+        Instant written = modified(data(upload.uploadId()));
+        return (written.isAfter(touched) ? written : touched).plus(expiry);
+    }
+
+    private static Instant modified(Path file) {
+        try {
+            return Files.getLastModifiedTime(file).toInstant();
+        } catch (IOException e) {
+            return Instant.EPOCH;
+        }
+    }
+
+    boolean hasRoomFor(long bytes) {
+        try {
+            return disk.getUsableSpace() - bytes >= minFreeBytes;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The upload's data file, locked for this request alone: {@code 423 UPLOAD_LOCKED} while another request
+     * (here or on another gateway sharing the directory) appends to it, {@code 404} once it is gone.
+     */
+    Chunks lock(Upload upload) {
+        FileChannel channel;
+        try {
+            channel = FileChannel.open(data(upload.uploadId()), StandardOpenOption.WRITE, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            throw notFound(upload.uploadId().toString());
+        } catch (IOException e) {
+            throw Disk.failed(e);
+        }
+        FileLock lock = null;
+        try {
+            lock = channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            // held by another request of this gateway
+        } catch (IOException e) {
+            closeQuietly(channel);
+            throw Disk.failed(e);
+        }
+        if (lock == null) {
+            closeQuietly(channel);
+            throw new ApiProblem(HttpStatus.LOCKED, "UPLOAD_LOCKED",
+                    "Another request is sending bytes of this upload; send yours when it has ended.", true);
+        }
+        return new Chunks(channel);
+    }
+
+    private static void closeQuietly(FileChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // nothing was written through it
+        }
+    }
+
+    /** The received bytes, from the start. */
+    InputStream read(Upload upload) {
+        try {
+            return Files.newInputStream(data(upload.uploadId()));
+        } catch (IOException e) {
+            throw Disk.failed(e);
+        }
+    }
+
+    /** The bytes are staged and recorded: only the answer is kept, until the upload expires. */
+    void accepted(Upload upload) {
+        save(upload);
+        Disk.removeQuietly(data(upload.uploadId()));
+    }
+
+    void delete(UUID uploadId) {
+        Disk.removeQuietly(data(uploadId));
+        Disk.removeQuietly(record(uploadId));
+        Disk.removeQuietly(root.resolve(uploadId + ".json.tmp"));
+    }
+
+    /** Every upload on record, expired or not; records that cannot be read are left out. */
+    List<Upload> all() throws IOException {
+        List<Upload> uploads = new ArrayList<>();
+        try (Stream<Path> files = Files.list(root)) {
+            for (Path file : (Iterable<Path>) files::iterator) {
+                String name = file.getFileName().toString();
+                if (name.endsWith(".json")) {
+                    try {
+                        read(UUID.fromString(name.substring(0, name.length() - ".json".length()))).ifPresent(uploads::add);
+                    } catch (IllegalArgumentException | ApiProblem e) {
+                        // not ours, or half-written: left to an operator
+                    }
+                }
+            }
+        }
+        return uploads;
+    }
+
+    /** Data files whose record is gone (the gateway stopped between the two), untouched for the expiry. */
+    List<UUID> orphans() throws IOException {
+        Instant cutoff = clock.instant().minus(expiry);
+        List<UUID> orphans = new ArrayList<>();
+        try (Stream<Path> files = Files.list(root)) {
+            for (Path file : (Iterable<Path>) files::iterator) {
+                String name = file.getFileName().toString();
+                if (name.endsWith(".bin") && modified(file).isBefore(cutoff)) {
+                    try {
+                        UUID id = UUID.fromString(name.substring(0, name.length() - ".bin".length()));
+                        if (!Files.exists(record(id))) {
+                            orphans.add(id);
+                        }
+                    } catch (IllegalArgumentException e) {
+                        // not ours
+                    }
+                }
+            }
+        }
+        return orphans;
+    }
+
+    boolean expired(Upload upload) {
+        return !expiresAt(upload).isAfter(clock.instant());
+    }
+
+    /** How long ago the upload's data was last written. */
+    Duration idle(Upload upload) {
+        return Duration.between(modified(data(upload.uploadId())), clock.instant());
+    }
+
+    static ApiProblem notFound(String uploadId) {
+        return new ApiProblem(HttpStatus.NOT_FOUND, "UPLOAD_NOT_FOUND",
+                "No upload in progress with id " + uploadId + " (an upload expires when no chunk arrives for a while).",
+                false);
+    }
+
+    private Path data(UUID uploadId) {
+        return root.resolve(uploadId + ".bin");
+    }
+
+    private Path record(UUID uploadId) {
+        return root.resolve(uploadId + ".json");
+    }
+
+    /** An upload's data file under its lock, for one request. */
+    static final class Chunks implements AutoCloseable {
+
+        /** What one request appended: the bytes kept, whether its body broke off, whether it went past the length. */
+        record Appended(long bytes, boolean brokenOff, boolean tooLong) {
+        }
+
+        private final FileChannel channel;
+
+        private Chunks(FileChannel channel) {
+            this.channel = channel;
+        }
+
+        long size() {
+            try {
+                return channel.size();
+            } catch (IOException e) {
+                throw Disk.failed(e);
+            }
+        }
+
+        /**
+         * Appends the body, at most {@code max} bytes, and forces what was kept to disk. A body that breaks off
+         * keeps what arrived (the client resumes from there); one that goes past {@code max} keeps nothing.
+         */
+        Appended append(InputStream in, long max) {
+            long start = size();
+            position(start);
+            long written = 0;
+            boolean brokenOff = false;
+            byte[] buffer = new byte[BUFFER];
+            try {
+                for (int n; (n = in.read(buffer)) >= 0; ) {
+                    if (written + n > max) {
+                        truncate(start);
+                        return new Appended(0, false, true);
+                    }
+                    Disk.writeFully(channel, ByteBuffer.wrap(buffer, 0, n));
+                    written += n;
+                }
+            } catch (IOException e) {
+                brokenOff = true;
+            }
+            Disk.force(channel);
+            return new Appended(written, brokenOff, false);
+        }
+
+        private void position(long at) {
+            try {
+                channel.position(at);
+            } catch (IOException e) {
+                throw Disk.failed(e);
+            }
+        }
+
+        private void truncate(long size) {
+            try {
+                channel.truncate(size);
+            } catch (IOException e) {
+                throw Disk.failed(e);
+            }
+        }
+
+        /** The first {@code bytes} of the upload. */
+        byte[] head(int bytes) {
+            ByteBuffer head = ByteBuffer.allocate((int) Math.min(bytes, size()));
+            try {
+                while (head.hasRemaining() && channel.read(head, head.position()) >= 0) {
+                    // reads until full
+                }
+            } catch (IOException e) {
+                throw Disk.failed(e);
+            }
+            return head.array();
+        }
+
+        @Override
+        public void close() {
+            closeQuietly(channel); // closing releases the lock
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package org.patientimages.gateway.upload;
+
+import org.patientimages.gateway.metadata.MetadataClient;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.JsonNode;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * Records a staged upload through the metadata-service: its job, image and outbox message in one transaction.
+ * Whatever way the bytes came (one multipart request, or a resumable upload's last chunk), this is the moment
+ * an upload is accepted.
+ */
+@Component
+class UploadRecorder {
+
+    private static final String UPLOADS = "/internal/v1/uploads";
+
+    private final MetadataClient metadata;
+
+    UploadRecorder(MetadataClient metadata) {
+        this.metadata = metadata;
+    }
+
+    /** The registration of an earlier request with this idempotency key for the patient, if there was one. */
+    Optional<JsonNode> earlier(String patientId, String idempotencyKey) {
+        return metadata.find(UPLOADS, Map.of("patientId", patientId, "idempotencyKey", idempotencyKey));
+    }
+
+    /** The metadata-service's answer: the job (status {@code QUEUED}, or {@code FAILED} on arrival) or a replay. */
+    JsonNode record(String patientId, UUID jobId, UUID imageId, UploadMetadata meta, String filename, String contentType,
+                    StagingArea.Staged staged, String idempotencyKey) {
+        Map<String, Object> registration = new LinkedHashMap<>();
+        registration.put("jobId", jobId);
+        registration.put("imageId", imageId);
+        registration.put("patientId", patientId);
+        registration.put("name", meta.name());
+        registration.put("description", meta.description());
+        registration.put("tags", meta.tags());
+        registration.put("originalFilename", filename);
+        registration.put("contentType", contentType);
+        registration.put("sizeBytes", staged.sizeBytes());
+        registration.put("sha256", staged.sha256());
+        registration.put("declaredSha256", meta.sha256());
+        registration.put("stagingKey", staged.key());
+        registration.put("idempotencyKey", idempotencyKey);
+        return metadata.post(UPLOADS, registration).getBody();
+    }
+
+    /**
+     * Whether the staged bytes are still needed: not for a replay (the first upload's are) nor for a job that
+     * failed on arrival (a checksum mismatch keeps nothing).
+     */
+    static boolean keepsStaged(JsonNode registered) {
+        return !registered.path("replayed").asBoolean() && "QUEUED".equals(registered.path("status").asString());
+    }
+}

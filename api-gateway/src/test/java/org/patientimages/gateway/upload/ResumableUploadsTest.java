@@ -1,0 +1,151 @@
+package org.patientimages.gateway.upload;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.patientimages.gateway.web.ApiProblem;
+import org.springframework.util.unit.DataSize;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.ByteArrayInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ResumableUploadsTest {
+
+    @TempDir
+    Path root;
+
+    private final JsonMapper json = JsonMapper.builder().build();
+
+    @Test
+    void chunks_append_at_the_end_a_broken_off_body_keeps_what_arrived_and_one_past_the_length_keeps_nothing() {
+        ResumableUploads uploads = uploads(Duration.ofHours(1));
+        ResumableUploads.Upload upload = upload(1000);
+        uploads.create(upload);
+        assertThat(uploads.offset(upload)).isZero();
+
+        try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
+            var appended = chunks.append(new ByteArrayInputStream(bytes(0, 300)), 1000);
+            assertThat(appended).isEqualTo(new ResumableUploads.Chunks.Appended(300, false, false));
+            appended = chunks.append(new CutOffBody(bytes(300, 200)), 700);
+            assertThat(appended).isEqualTo(new ResumableUploads.Chunks.Appended(200, true, false));
+            appended = chunks.append(new ByteArrayInputStream(bytes(500, 501)), 500);
+            assertThat(appended.tooLong()).isTrue();
+            assertThat(chunks.size()).isEqualTo(500);
+            assertThat(chunks.head(8192)).isEqualTo(bytes(0, 500));
+        }
+        assertThat(uploads.offset(upload)).isEqualTo(500);
+        assertThat(uploads.find(upload.uploadId().toString()).orElseThrow()).isEqualTo(upload);
+    }
+
+    @Test
+    void only_one_request_at_a_time_appends_to_an_upload() {
+        ResumableUploads uploads = uploads(Duration.ofHours(1));
+        ResumableUploads.Upload upload = upload(10);
+        uploads.create(upload);
+        try (ResumableUploads.Chunks held = uploads.lock(upload)) {
+            assertThatThrownBy(() -> uploads.lock(upload)).isInstanceOfSatisfying(ApiProblem.class, e -> {
+                assertThat(e.code()).isEqualTo("UPLOAD_LOCKED");
+                assertThat(e.status().value()).isEqualTo(423);
+                assertThat(e.retryable()).isTrue();
+            });
+        }
+        uploads.lock(upload).close(); // released with the first
+    }
+
+    @Test
+    void an_accepted_upload_keeps_only_its_answer_and_counts_as_all_received() throws Exception {
+        ResumableUploads uploads = uploads(Duration.ofHours(1));
+        ResumableUploads.Upload upload = upload(3);
+        uploads.create(upload);
+        try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
+            chunks.append(new ByteArrayInputStream(bytes(0, 3)), 3);
+        }
+        var answer = json.readTree("{\"jobId\":\"j1\",\"imageId\":\"i1\",\"status\":\"QUEUED\"}");
+        uploads.accepted(upload.accepted(answer));
+
+        ResumableUploads.Upload found = uploads.find(upload.uploadId().toString()).orElseThrow();
+        assertThat(found.accepted()).isTrue();
+        assertThat(found.registered().path("jobId").asString()).isEqualTo("j1");
+        assertThat(uploads.offset(found)).isEqualTo(3);
+        assertThat(root.resolve(upload.uploadId() + ".bin")).doesNotExist();
+        assertThatThrownBy(() -> uploads.lock(found)).isInstanceOfSatisfying(ApiProblem.class,
+                e -> assertThat(e.code()).isEqualTo("UPLOAD_NOT_FOUND"));
+    }
+
+    @Test
+    void an_upload_untouched_for_the_expiry_is_gone_and_so_is_a_data_file_without_its_record() throws Exception {
+        ResumableUploads uploads = uploads(Duration.ofMinutes(10));
+        ResumableUploads.Upload upload = upload(10);
+        uploads.create(upload);
+        assertThat(uploads.expired(upload)).isFalse();
+        assertThat(uploads.expiresAt(upload)).isAfter(Instant.now().plus(Duration.ofMinutes(9)));
+
+        FileTime old = FileTime.from(Instant.now().minus(Duration.ofMinutes(11)));
+        Files.setLastModifiedTime(root.resolve(upload.uploadId() + ".json"), old);
+        Files.setLastModifiedTime(root.resolve(upload.uploadId() + ".bin"), old);
+        assertThat(uploads.find(upload.uploadId().toString())).isEmpty();
+        assertThat(uploads.all()).containsExactly(upload);
+        assertThat(uploads.expired(upload)).isTrue();
+
+        UUID orphan = UUID.randomUUID();
+        Files.write(root.resolve(orphan + ".bin"), bytes(0, 5));
+        Files.setLastModifiedTime(root.resolve(orphan + ".bin"), old);
+        Files.write(root.resolve(UUID.randomUUID() + ".bin"), bytes(0, 5)); // recent: may still get its record
+        assertThat(uploads.orphans()).containsExactly(orphan);
+        uploads.delete(orphan);
+        uploads.delete(upload.uploadId());
+        assertThat(uploads.all()).isEmpty();
+    }
+
+    @Test
+    void ids_that_are_not_ours_find_nothing() {
+        ResumableUploads uploads = uploads(Duration.ofHours(1));
+        assertThat(uploads.find("../../etc/passwd")).isEmpty();
+        assertThat(uploads.find(UUID.randomUUID().toString())).isEmpty();
+    }
+
+    @Test
+    void upload_metadata_is_base64_pairs_and_anything_else_is_invalid_metadata() {
+        assertThat(ResumableUploadController.metadata("filename a25lZS5kY20,name S27DpGU,tags a25lZSwgbXJp,empty"))
+                .isEqualTo(Map.of("filename", "knee.dcm", "name", "Knäe", "tags", "knee, mri", "empty", ""));
+        assertThat(ResumableUploadController.metadata(null)).isEmpty();
+        for (String bad : List.of("name !!!", "name YQ,name Yg", ", name YQ")) {
+            assertThatThrownBy(() -> ResumableUploadController.metadata(bad)).isInstanceOfSatisfying(ApiProblem.class,
+                    e -> assertThat(e.code()).isEqualTo("INVALID_METADATA"));
+        }
+    }
+
+    private ResumableUploads uploads(Duration expiry) {
+        try {
+            return new ResumableUploads(new ResumableUploads.ResumableProperties(root, expiry),
+                    new StagingArea.StagingProperties(StagingArea.Mode.DIRECTORY, root.resolve("staging"), "b",
+                            DataSize.ofMegabytes(8), Duration.ofHours(1), Duration.ofMinutes(5), DataSize.ofBytes(0)),
+                    json);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static ResumableUploads.Upload upload(long length) {
+        return new ResumableUploads.Upload(UUID.randomUUID(), UUID.randomUUID().toString(), "alice", length, "a.bin",
+                "A", null, List.of("knee"), null, Instant.parse("2026-11-28T10:15:30.123Z"), null);
+    }
+
+    private static byte[] bytes(int from, int count) {
+        byte[] bytes = new byte[count];
+        for (int i = 0; i < count; i++) {
+            bytes[i] = (byte) (from + i);
+        }
+        return bytes;
+    }
+}
