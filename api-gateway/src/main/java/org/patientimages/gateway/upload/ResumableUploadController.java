@@ -94,6 +94,17 @@ class ResumableUploadController {
                 .body(view(upload));
     }
 
+    /** What this server offers of tus (discovery). */
+    @RequestMapping(path = "/v1/patients/{patientId}/uploads", method = RequestMethod.OPTIONS)
+    ResponseEntity<Void> discover(@PathVariable String patientId) {
+        return ResponseEntity.noContent()
+                .header(TUS_RESUMABLE, TUS_VERSION)
+                .header("Tus-Version", TUS_VERSION)
+                .header("Tus-Extension", "creation,termination,expiration")
+                .header("Tus-Max-Size", Long.toString(properties.maxFileSize().toBytes()))
+                .build();
+    }
+
     /** How many bytes of the upload arrived: where to go on from. */
     @RequestMapping(path = "/v1/uploads/{uploadId}", method = RequestMethod.HEAD)
     ResponseEntity<Void> offset(@PathVariable String uploadId,

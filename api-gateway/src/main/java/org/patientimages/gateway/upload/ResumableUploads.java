@@ -254,17 +254,22 @@ class ResumableUploads {
         return uploads;
     }
 
-    /** Data files whose record is gone (the gateway stopped between the two), untouched for the expiry. */
+    /**
+     * Files of uploads whose record is gone or was never written (the gateway stopped in between: a data file, a
+     * record's temporary file), untouched for the expiry.
+     */
     List<UUID> orphans() throws IOException {
         Instant cutoff = clock.instant().minus(expiry);
         List<UUID> orphans = new ArrayList<>();
         try (Stream<Path> files = Files.list(root)) {
             for (Path file : (Iterable<Path>) files::iterator) {
                 String name = file.getFileName().toString();
-                if (name.endsWith(".bin") && modified(file).isBefore(cutoff)) {
+                int dot = name.indexOf('.');
+                boolean leftOver = name.endsWith(".bin") || name.endsWith(".json.tmp");
+                if (leftOver && dot > 0 && modified(file).isBefore(cutoff)) {
                     try {
-                        UUID id = UUID.fromString(name.substring(0, name.length() - ".bin".length()));
-                        if (!Files.exists(record(id))) {
+                        UUID id = UUID.fromString(name.substring(0, dot));
+                        if (!Files.exists(record(id)) && !orphans.contains(id)) {
                             orphans.add(id);
                         }
                     } catch (IllegalArgumentException e) {

@@ -100,11 +100,16 @@ class ResumableUploadsTest {
         UUID orphan = UUID.randomUUID();
         Files.write(root.resolve(orphan + ".bin"), bytes(0, 5));
         Files.setLastModifiedTime(root.resolve(orphan + ".bin"), old);
+        UUID halfCreated = UUID.randomUUID();
+        Files.write(root.resolve(halfCreated + ".json.tmp"), bytes(0, 5));
+        Files.setLastModifiedTime(root.resolve(halfCreated + ".json.tmp"), old);
         Files.write(root.resolve(UUID.randomUUID() + ".bin"), bytes(0, 5)); // recent: may still get its record
-        assertThat(uploads.orphans()).containsExactly(orphan);
+        assertThat(uploads.orphans()).containsExactlyInAnyOrder(orphan, halfCreated);
         uploads.delete(orphan);
+        uploads.delete(halfCreated);
         uploads.delete(upload.uploadId());
         assertThat(uploads.all()).isEmpty();
+        assertThat(uploads.orphans()).isEmpty();
     }
 
     @Test

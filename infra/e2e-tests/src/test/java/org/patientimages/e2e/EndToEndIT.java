@@ -631,6 +631,11 @@ class EndToEndIT {
         HttpResponse<byte[]> unknownPatient = tus(stack.adminToken, "POST", "/v1/patients/" + UUID.randomUUID()
                 + "/uploads", null, "Upload-Length", "10");
         assertThat(unknownPatient.statusCode()).isEqualTo(404);
+        HttpResponse<byte[]> discovery = tus(stack.adminToken, "OPTIONS", "/v1/patients/" + patientId + "/uploads", null);
+        assertThat(discovery.statusCode()).isEqualTo(204);
+        assertThat(discovery.headers().firstValue("Tus-Version")).hasValue("1.0.0");
+        assertThat(discovery.headers().firstValue("Tus-Extension")).hasValue("creation,termination,expiration");
+        assertThat(discovery.headers().firstValue("Tus-Max-Size")).hasValue(Long.toString(MAX_FILE));
     }
 
     private static final HttpClient TUS = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
