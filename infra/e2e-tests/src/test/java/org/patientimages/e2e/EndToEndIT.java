@@ -493,9 +493,9 @@ class EndToEndIT {
     @Order(14)
     void a_resumable_upload_goes_on_after_a_broken_connection_and_is_accepted_once() throws Exception {
         byte[] content = randomBytes(3 * 1024 * 1024 + 17);
-        String metadata = "filename " + base64("../scans/ct series.bin") + ",name " + base64("CT series resumed")
-                + ",tags " + base64("ct, Resumed") + ",sha256 " + base64(sha256(content)) + ",filetype "
-                + base64("application/x-anything");
+        String metadata = "filename " + Tus.base64("../scans/ct series.bin") + ",name " + Tus.base64("CT series resumed")
+                + ",tags " + Tus.base64("ct, Resumed") + ",sha256 " + Tus.base64(sha256(content)) + ",filetype "
+                + Tus.base64("application/x-anything");
         HttpResponse<byte[]> created = tus(stack.adminToken, "POST", "/v1/patients/" + patientId + "/uploads", null,
                 "Upload-Length", Integer.toString(content.length), "Upload-Metadata", metadata);
         assertThat(created.statusCode()).as(new String(created.body(), StandardCharsets.UTF_8)).isEqualTo(201);
@@ -638,26 +638,9 @@ class EndToEndIT {
         assertThat(discovery.headers().firstValue("Tus-Max-Size")).hasValue(Long.toString(MAX_FILE));
     }
 
-    private static final HttpClient TUS = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-
-    /** A tus request with the token; {@code body} null for none. */
     private static HttpResponse<byte[]> tus(String token, String method, String path, byte[] body, String... headers)
             throws IOException, InterruptedException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(gateway.url() + path))
-                .header("Authorization", "Bearer " + token).header("Tus-Resumable", "1.0.0")
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofByteArray(body));
-        if (body != null) {
-            request.header("Content-Type", "application/offset+octet-stream");
-        }
-        for (int i = 0; i < headers.length; i += 2) {
-            request.header(headers[i], headers[i + 1]);
-        }
-        return TUS.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
-    }
-
-    private static String base64(String value) {
-        return java.util.Base64.getEncoder().encodeToString(value.getBytes(StandardCharsets.UTF_8));
+        return Tus.send(gateway, token, method, path, body, headers);
     }
 
     private static List<String> resumableFiles() throws IOException {

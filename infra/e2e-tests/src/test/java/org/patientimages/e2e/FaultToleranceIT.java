@@ -24,7 +24,9 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -153,7 +155,19 @@ class FaultToleranceIT {
         }
         // every upload event is published; the facts the worker reports from now on wait in Kafka
         await().atMost(Duration.ofSeconds(60)).until(() -> jobs.stream().noneMatch(j -> status(j).equals("QUEUED")));
+        // a resumable upload whose last chunk comes while nobody can record it
+        byte[] resumable = randomBytes(2 * 1024 * 1024);
+        String upload = Tus.create(stack.gateway, stack.adminToken, patientId, resumable.length);
+        int first = resumable.length - 1000;
+        assertThat(Tus.send(stack.gateway, stack.adminToken, "PATCH", upload, Arrays.copyOfRange(resumable, 0, first),
+                "Upload-Offset", "0").statusCode()).isEqualTo(204);
         stack.metadata.kill();
+        var last = Tus.send(stack.gateway, stack.adminToken, "PATCH", upload,
+                Arrays.copyOfRange(resumable, first, resumable.length), "Upload-Offset", Integer.toString(first));
+        assertThat(last.statusCode()).as(new String(last.body(), StandardCharsets.UTF_8)).isEqualTo(503);
+        Path received = TestStack.resumableDirectory(stack.staging)
+                .resolve(upload.substring("/v1/uploads/".length()) + ".bin");
+        assertThat(java.nio.file.Files.size(received)).as("every byte kept").isEqualTo(resumable.length);
         TestHttp.Answer refused = api.postMultipart("/v1/patients/" + patientId + "/images",
                 List.of(Part.bytes("file", "x.bin", "application/octet-stream", randomBytes(1000))));
         assertThat(refused.status()).isEqualTo(503);
@@ -166,6 +180,14 @@ class FaultToleranceIT {
 
         stack.metadata.restart();
         TestStack.awaitHealthy(stack.metadata);
+        // the client sends the end again (nothing more): now the upload is recorded, once
+        var retried = Tus.send(stack.gateway, stack.adminToken, "PATCH", upload, new byte[0],
+                "Upload-Offset", Integer.toString(resumable.length));
+        assertThat(retried.statusCode()).as(new String(retried.body(), StandardCharsets.UTF_8)).isEqualTo(204);
+        String resumedJob = api.get(upload).json().path("jobId").asString();
+        assertThat(retried.headers().allValues("Link")).contains("</v1/jobs/" + resumedJob + ">; rel=\"job\"");
+        accepted.put(resumedJob, sha256(resumable));
+        assertThat(received).doesNotExist();
         awaitAllEnded();
         invariants.check(accepted);
     }
@@ -230,6 +252,11 @@ class FaultToleranceIT {
     @Order(8)
     void a_gateway_killed_mid_upload_answers_nothing_leaves_nothing_and_the_retry_makes_one_job() throws Exception {
         byte[] content = randomBytes(3 * 1024 * 1024);
+        // and a resumable upload of the same bytes, its first MiB acknowledged before the kill
+        String upload = Tus.create(stack.gateway, stack.adminToken, patientId, content.length);
+        int acknowledged = 1024 * 1024;
+        assertThat(Tus.send(stack.gateway, stack.adminToken, "PATCH", upload,
+                Arrays.copyOfRange(content, 0, acknowledged), "Upload-Offset", "0").statusCode()).isEqualTo(204);
         String boundary = "kill-" + UUID.randomUUID();
         try (Socket socket = new Socket("127.0.0.1", stack.gateway.port)) {
             OutputStream out = socket.getOutputStream();
@@ -256,6 +283,16 @@ class FaultToleranceIT {
         assertThat(retry.status()).isEqualTo(202);
         assertThat(again.json().path("jobId").asString()).isEqualTo(retry.json().path("jobId").asString());
         accepted.put(retry.json().path("jobId").asString(), sha256(content));
+
+        // the restarted gateway knows the resumable upload and every acknowledged byte; the client goes on
+        var offset = Tus.send(stack.gateway, stack.adminToken, "HEAD", upload, null);
+        assertThat(offset.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(acknowledged));
+        var rest = Tus.send(stack.gateway, stack.adminToken, "PATCH", upload,
+                Arrays.copyOfRange(content, acknowledged, content.length), "Upload-Offset", Integer.toString(acknowledged));
+        assertThat(rest.statusCode()).isEqualTo(204);
+        JsonNode resumed = api.get(upload).json();
+        assertThat(resumed.path("duplicateOf").asString()).isEqualTo(retry.json().path("imageId").asString());
+        accepted.put(resumed.path("jobId").asString(), sha256(content));
         awaitAllEnded();
         invariants.check(accepted);
     }
