@@ -19,24 +19,25 @@ import java.util.UUID;
  * A resumable upload whose bytes are all in becomes an upload like any other: its bytes are staged and it is
  * recorded, in the request that sent its last chunk. When that fails in a way that passes (the metadata-service
  * away, the staging area full), the bytes stay: the next {@code PATCH} at the end tries again, and so does this
- * class's sweep, for clients that take "every byte sent" as done. The sweep also removes expired uploads.
+ * class's sweep once the upload was left alone for {@code accept-after}, for clients that take "every byte sent"
+ * as done. The sweep also removes expired uploads.
  */
 @Component
 class ResumableCompletion {
 
     private static final Logger log = LoggerFactory.getLogger(ResumableCompletion.class);
-    /** A complete upload left alone this long is accepted by the sweep (its client may never come back). */
-    private static final Duration QUIET = Duration.ofMinutes(1);
-
     private final ResumableUploads uploads;
     private final StagingArea staging;
     private final UploadRecorder recorder;
     private final ContentSniffer sniffer;
     private final MeterRegistry registry;
     private final DistributionSummary received;
+    /** A complete upload left alone this long is accepted by the sweep (its client may never come back). */
+    private final Duration acceptAfter;
 
     ResumableCompletion(ResumableUploads uploads, StagingArea staging, UploadRecorder recorder, ContentSniffer sniffer,
-                        MeterRegistry registry) {
+                        MeterRegistry registry, ResumableUploads.ResumableProperties properties) {
+        this.acceptAfter = properties.acceptAfter();
         this.uploads = uploads;
         this.staging = staging;
         this.recorder = recorder;
@@ -109,7 +110,7 @@ class ResumableCompletion {
                     uploads.delete(upload.uploadId());
                     removed++;
                 } else if (!upload.accepted() && uploads.offset(upload) == upload.length()
-                        && uploads.idle(upload).compareTo(QUIET) > 0) {
+                        && uploads.idle(upload).compareTo(acceptAfter) >= 0) {
                     try (var chunks = uploads.lock(upload)) {
                         accept(upload);
                         accepted++;

@@ -42,11 +42,14 @@ class ResumableUploads {
     /**
      * @param directory where uploads in progress are kept; several gateways behind one name share it (or route
      *                  an upload's requests to the gateway that created it)
-     * @param expiry    how long an upload is kept after its last chunk (and an accepted one's answer after it was
-     *                  accepted)
+     * @param expiry      how long an upload is kept after its last chunk (and an accepted one's answer after it
+     *                    was accepted)
+     * @param acceptAfter how long an upload with all its bytes but not accepted (recording failed when its last
+     *                    chunk came) is left to its client before the gateway's sweep accepts it
      */
     @ConfigurationProperties("patient-images.resumable")
-    record ResumableProperties(@DefaultValue("data/resumable") Path directory, @DefaultValue("24h") Duration expiry) {
+    record ResumableProperties(@DefaultValue("data/resumable") Path directory, @DefaultValue("24h") Duration expiry,
+                               @DefaultValue("1m") Duration acceptAfter) {
     }
 
     /** What was declared when the upload was created; {@code registered} is the metadata-service's answer once accepted. */

@@ -132,7 +132,7 @@ class ResumableUploadsTest {
 
     private ResumableUploads uploads(Duration expiry) {
         try {
-            return new ResumableUploads(new ResumableUploads.ResumableProperties(root, expiry),
+            return new ResumableUploads(new ResumableUploads.ResumableProperties(root, expiry, Duration.ofMinutes(1)),
                     new StagingArea.StagingProperties(StagingArea.Mode.DIRECTORY, root.resolve("staging"), "b",
                             DataSize.ofMegabytes(8), Duration.ofHours(1), Duration.ofMinutes(5), DataSize.ofBytes(0)),
                     json);

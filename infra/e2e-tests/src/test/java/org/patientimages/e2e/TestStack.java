@@ -87,7 +87,8 @@ final class TestStack implements AutoCloseable {
                 // client reuses it fails the request ("header parser received no bytes")
                 "--server.tomcat.keep-alive-timeout=10m",
                 "--patient-images.staging.cleanup-interval=1s",
-                "--patient-images.staging.cleanup-grace=5s");
+                "--patient-images.staging.cleanup-grace=5s",
+                "--patient-images.resumable.accept-after=2s");
         awaitHealthy(gateway);
         adminToken = token("admin");
         api = new TestHttp(gateway.url()).withToken(adminToken);
