@@ -68,6 +68,37 @@ class DirectoryStagingArea implements StagingArea {
     }
 
     /**
+     * A file on the staging directory's own file system is not copied: a second name (a hard link) is made for it
+     * under {@code <key>.part}, and it is read through once for its size, SHA-256 and head. Its bytes were forced to
+     * disk as they arrived; {@link #commit} forces the new name. Discarding the key removes only that name. A file
+     * elsewhere is copied.
+     */
+    @Override
+    public Staged adopt(String key, Path file, long maxBytes, Consumer<byte[]> checkHead) throws IOException {
+        Path temp = root.resolve(key + ".part");
+        try {
+            Files.createLink(temp, file);
+        } catch (IOException | UnsupportedOperationException e) {
+            return StagingArea.super.adopt(key, file, maxBytes, checkHead);
+        }
+        boolean done = false;
+        try (InputStream in = Files.newInputStream(temp)) {
+            Intake intake = new Intake(maxBytes, checkHead);
+            byte[] buffer = new byte[BUFFER];
+            for (int n; (n = in.read(buffer)) >= 0; ) {
+                intake.take(buffer, 0, n);
+            }
+            Staged staged = intake.end(key);
+            done = true;
+            return staged;
+        } finally {
+            if (!done) {
+                Disk.removeQuietly(temp);
+            }
+        }
+    }
+
+    /**
      * Renames the written file to its key, where the workers look for it, and forces the directory to disk: the
      * file's bytes were forced before, but without this the new name could be lost with the power, and an
      * accepted upload with it.

@@ -10,7 +10,6 @@ import org.springframework.stereotype.Component;
 import tools.jackson.databind.JsonNode;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.UUID;
@@ -68,8 +67,9 @@ class ResumableCompletion {
             }
             String[] contentType = {null};
             StagingArea.Staged staged;
-            try (InputStream in = uploads.read(upload)) {
-                staged = staging.write(key, in, upload.length(), head -> contentType[0] = sniffer.check(head));
+            try {
+                staged = staging.adopt(key, uploads.file(upload), upload.length(),
+                        head -> contentType[0] = sniffer.check(head));
             } catch (IOException e) {
                 throw Disk.failed(e); // our own file, not a client's body
             }

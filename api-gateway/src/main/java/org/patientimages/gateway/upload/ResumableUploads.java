@@ -218,13 +218,9 @@ class ResumableUploads {
         }
     }
 
-    /** The received bytes, from the start. */
-    InputStream read(Upload upload) {
-        try {
-            return Files.newInputStream(data(upload.uploadId()));
-        } catch (IOException e) {
-            throw Disk.failed(e);
-        }
+    /** The file of the received bytes. */
+    Path file(Upload upload) {
+        return data(upload.uploadId());
     }
 
     /** The bytes are staged and recorded: only the answer is kept, until the upload expires. */

@@ -7,6 +7,7 @@ import org.springframework.util.unit.DataSize;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -77,6 +78,16 @@ public interface StagingArea {
      * behind when it throws.
      */
     Staged write(String key, InputStream in, long maxBytes, Consumer<byte[]> checkHead) throws IOException;
+
+    /**
+     * Stages a file of the gateway's own (a resumable upload's received bytes) under the key, as {@link #write}
+     * stages a body; the file itself stays where it is. An {@link IOException} is a failure to read it.
+     */
+    default Staged adopt(String key, Path file, long maxBytes, Consumer<byte[]> checkHead) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            return write(key, in, maxBytes, checkHead);
+        }
+    }
 
     /** Makes a written upload visible to the workers under its key. */
     void commit(Staged staged);

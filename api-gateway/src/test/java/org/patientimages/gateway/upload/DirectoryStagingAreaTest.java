@@ -54,6 +54,28 @@ class DirectoryStagingAreaTest {
     }
 
     @Test
+    void a_file_of_the_gateways_own_is_staged_under_a_second_name_not_copied_and_discarding_it_keeps_the_file(
+            @TempDir Path elsewhere) throws Exception {
+        DirectoryStagingArea staging = staging();
+        byte[] body = randomBytes(1024 * 1024 + 5);
+        Path file = Files.write(elsewhere.resolve("upload.bin"), body);
+
+        StagingArea.Staged staged = staging.adopt("k4", file, LIMIT, h -> { });
+        assertThat(staged.sizeBytes()).isEqualTo(body.length);
+        assertThat(staged.sha256()).isEqualTo(sha256(body));
+        assertThat(Files.isSameFile(root.resolve("k4.part"), file)).as("the same file, not a copy").isTrue();
+        staging.commit(staged);
+        assertThat(Files.readAllBytes(root.resolve("k4"))).isEqualTo(body);
+        staging.discard("k4");
+        assertThat(root.resolve("k4")).doesNotExist();
+        assertThat(Files.readAllBytes(file)).isEqualTo(body);
+
+        assertThatThrownBy(() -> staging.adopt("k5", file, 100, h -> { })).isInstanceOf(StagingArea.TooLarge.class);
+        assertThat(root.resolve("k5.part")).doesNotExist();
+        assertThat(file).exists();
+    }
+
+    @Test
     void room_is_the_disks_usable_space_less_the_free_space_it_keeps() throws Exception {
         long usable = Files.getFileStore(root).getUsableSpace();
 
