@@ -48,6 +48,9 @@ class ResumableUploadController {
     private static final String TUS_RESUMABLE = "Tus-Resumable";
     private static final String OFFSET_STREAM = "application/offset+octet-stream";
     private static final int MAX_METADATA_HEADER = 16 * 1024;
+    /** The API's timestamps: ISO-8601 UTC with milliseconds. */
+    private static final DateTimeFormatter TIMESTAMP =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
 
     private final ResumableUploads uploads;
     private final ResumableCompletion completion;
@@ -251,8 +254,8 @@ class ResumableUploadController {
         body.put("length", upload.length());
         body.put("offset", offset);
         body.put("status", upload.accepted() ? "ACCEPTED" : offset == upload.length() ? "RECEIVED" : "RECEIVING");
-        body.put("createdAt", upload.createdAt().toString());
-        body.put("expiresAt", uploads.expiresAt(upload).toString());
+        body.put("createdAt", TIMESTAMP.format(upload.createdAt()));
+        body.put("expiresAt", TIMESTAMP.format(uploads.expiresAt(upload)));
         Map<String, String> links = new LinkedHashMap<>();
         links.put("self", "/v1/uploads/" + upload.uploadId());
         if (upload.accepted()) {

@@ -533,6 +533,8 @@ class EndToEndIT {
         JsonNode receiving = api.get(location).json();
         assertThat(receiving.path("status").asString()).isEqualTo("RECEIVING");
         assertThat(receiving.path("offset").asLong()).isEqualTo(first + sent);
+        assertThat(receiving.path("createdAt").asString()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z");
+        assertThat(receiving.path("expiresAt").asString()).matches("\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z");
 
         // bytes at the wrong offset change nothing; another user's upload is not there for anyone else
         HttpResponse<byte[]> wrong = tus(stack.adminToken, "PATCH", location, new byte[10], "Upload-Offset", "0");

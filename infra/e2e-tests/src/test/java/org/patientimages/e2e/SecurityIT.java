@@ -207,6 +207,45 @@ class SecurityIT {
     }
 
     @Test
+    void a_resumable_upload_is_its_creators_alone_for_a_patient_they_may_see_and_is_audited() throws Exception {
+        String aliceToken = stack.token("alice");
+        String bobToken = stack.token("bob");
+        var notHers = Tus.send(stack.gateway, aliceToken, "POST", "/v1/patients/" + bobPatient + "/uploads", null,
+                "Upload-Length", "10");
+        assertThat(notHers.statusCode()).isEqualTo(404);
+
+        String upload = Tus.create(stack.gateway, bobToken, bobPatient, 10);
+        for (String other : List.of(aliceToken, stack.adminToken)) {
+            assertThat(Tus.send(stack.gateway, other, "HEAD", upload, null).statusCode()).isEqualTo(404);
+            assertThat(Tus.send(stack.gateway, other, "PATCH", upload, new byte[10], "Upload-Offset", "0").statusCode())
+                    .isEqualTo(404);
+            assertThat(Tus.send(stack.gateway, other, "DELETE", upload, null).statusCode()).isEqualTo(404);
+        }
+        String auditorToken = stack.token("auditor");
+        assertThat(Tus.send(stack.gateway, auditorToken, "POST", "/v1/patients/" + bobPatient + "/uploads", null,
+                "Upload-Length", "10").statusCode()).isEqualTo(403);
+        assertThat(Tus.send(stack.gateway, auditorToken, "HEAD", upload, null).statusCode()).isEqualTo(403);
+        String machine = stack.clientToken(Tokens.UPLOADER_CLIENT, Tokens.UPLOADER_DEV_SECRET);
+        String fromMachine = Tus.create(stack.gateway, machine, bobPatient, 3);
+        assertThat(Tus.send(stack.gateway, machine, "PATCH", fromMachine, new byte[] {1, 2, 3}, "Upload-Offset", "0")
+                .statusCode()).isEqualTo(204);
+        assertThat(Tus.send(stack.gateway, bobToken, "HEAD", upload, null).headers().firstValue("Upload-Offset"))
+                .hasValue("0");
+        assertThat(bob.send("DELETE", upload, null).status()).isEqualTo(204);
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            JsonNode bobs = auditor.get("/v1/audit?actor=bob&limit=500").json();
+            List<String> actions = new java.util.ArrayList<>();
+            bobs.path("items").forEach(item -> {
+                if (bobPatient.equals(item.path("patientId").asString())) {
+                    actions.add(item.path("action").asString());
+                }
+            });
+            assertThat(actions).contains("upload.create", "upload.read", "upload.delete");
+        });
+    }
+
+    @Test
     void downloads_are_presigned_for_ten_minutes_and_only_after_the_check() {
         TestHttp.Answer download = bob.get("/v1/images/" + bobImage + "/content");
         assertThat(download.status()).isEqualTo(302);
