@@ -113,14 +113,9 @@ class DirectoryStagingArea implements StagingArea {
         Disk.forceDirectory(root);
     }
 
-    /** Free space as the file system reports it for the gateway's user, which is what a write may use. */
     @Override
     public boolean hasRoomFor(long bytes) {
-        try {
-            return disk.getUsableSpace() - bytes >= minFreeBytes;
-        } catch (IOException e) {
-            return false;
-        }
+        return Disk.hasRoom(disk, bytes, minFreeBytes);
     }
 
     @Override

@@ -7,6 +7,7 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -47,6 +48,18 @@ final class Disk {
             channel.force(true);
         } catch (IOException e) {
             throw failed(e);
+        }
+    }
+
+    /**
+     * Whether {@code bytes} more would leave the disk {@code minFree}, by the free space the file system reports
+     * for the gateway's user, which is what a write may use; a disk that cannot say has no room.
+     */
+    static boolean hasRoom(FileStore disk, long bytes, long minFree) {
+        try {
+            return disk.getUsableSpace() - bytes >= minFree;
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -30,6 +30,7 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
@@ -134,7 +135,7 @@ class ResumableUploadController {
                                 @RequestHeader(name = "Upload-Offset", required = false) String uploadOffset,
                                 HttpServletRequest request) throws IOException {
         requireVersion(tus);
-        if (request.getContentType() == null || !request.getContentType().toLowerCase().startsWith(OFFSET_STREAM)) {
+        if (request.getContentType() == null || !request.getContentType().toLowerCase(Locale.ROOT).startsWith(OFFSET_STREAM)) {
             throw new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "OFFSET_STREAM_REQUIRED",
                     "Send the bytes of an upload as " + OFFSET_STREAM + ".", false);
         }
@@ -289,8 +290,7 @@ class ResumableUploadController {
             throw ApiProblem.badRequest("EMPTY_FILE", "The file is empty.");
         }
         if (length > limit) {
-            throw new ApiProblem(HttpStatus.CONTENT_TOO_LARGE, "FILE_TOO_LARGE",
-                    "The file is larger than the limit of " + limit + " bytes.", false);
+            throw UploadController.tooLarge(limit);
         }
         return length;
     }

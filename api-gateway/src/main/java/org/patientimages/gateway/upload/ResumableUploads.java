@@ -172,12 +172,9 @@ class ResumableUploads {
         }
     }
 
+    /** Whether {@code bytes} more leave its disk the free space the staging area keeps ({@code min-free-space}). */
     boolean hasRoomFor(long bytes) {
-        try {
-            return disk.getUsableSpace() - bytes >= minFreeBytes;
-        } catch (IOException e) {
-            return false;
-        }
+        return Disk.hasRoom(disk, bytes, minFreeBytes);
     }
 
     /**

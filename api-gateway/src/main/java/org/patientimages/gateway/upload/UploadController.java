@@ -201,7 +201,7 @@ class UploadController {
         return response.body(body);
     }
 
-    private static ApiProblem tooLarge(long limit) {
+    static ApiProblem tooLarge(long limit) {
         return new ApiProblem(HttpStatus.CONTENT_TOO_LARGE, "FILE_TOO_LARGE",
                 "The file is larger than the limit of " + limit + " bytes.", false);
     }
