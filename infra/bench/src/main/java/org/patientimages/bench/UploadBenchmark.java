@@ -25,6 +25,7 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -98,6 +99,8 @@ public final class UploadBenchmark {
     private final byte[] block;
     private final HttpClient http;
     private final Map<String, String> metrics;
+    /** With {@code --tus-chunk}: files are sent as resumable uploads (tus) in pieces of this many bytes. */
+    private final int tusChunk;
     /** The processes of this machine whose CPU is measured in both runs, this benchmark's own ({@link #SELF}) first. */
     private final Map<String, String> processes = new LinkedHashMap<>();
 
@@ -107,6 +110,8 @@ public final class UploadBenchmark {
         this.size = parseSize(options.getOrDefault("size", "1MiB"));
         this.concurrency = Integer.parseInt(options.getOrDefault("concurrency", "16"));
         this.rate = Double.parseDouble(options.getOrDefault("rate", "0"));
+        this.tusChunk = options.containsKey("tus-chunk") ? (int) Math.min(Integer.MAX_VALUE,
+                parseSize(options.get("tus-chunk"))) : 0;
         this.api = options.getOrDefault("api", "http://127.0.0.1:9797");
         this.token = options.get("token");
         this.metrics = Bench.metrics(options, "api-gateway", "upload-worker", "metadata-service");
@@ -142,15 +147,16 @@ public final class UploadBenchmark {
 
     public static void main(String[] args) throws Exception {
         Bench.runAndExit(() -> new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N"
-                + " [--rate FILES_PER_S] [--warmup N] [--skip-direct true] [--keep true] [--verify true] [--await-workers N]"
+                + " [--rate FILES_PER_S] [--tus-chunk SIZE] [--warmup N] [--skip-direct true] [--keep true] [--verify true] [--await-workers N]"
                 + " [--kafka HOST:PORT] [--gateway-metrics URL --worker-metrics URL --metadata-metrics URL]"
                 + " [--pids name=pid,...]"
                 + " --api URL --token T --jdbc URL --s3 URL --access-key K --secret-key K --bucket B --out FILE")).run());
     }
 
     private void run() throws Exception {
-        System.out.printf("Upload benchmark: %d files of %s at concurrency %d%s%n%s%n", files, human(size), concurrency,
-                rate > 0 ? String.format(", uploads started at %.1f/s (open loop)", rate) : "", Machine.describe());
+        System.out.printf("Upload benchmark: %d files of %s at concurrency %d%s%s%n%s%n", files, human(size), concurrency,
+                rate > 0 ? String.format(", uploads started at %.1f/s (open loop)", rate) : "",
+                tusChunk > 0 ? ", as resumable uploads (tus) in pieces of " + human(tusChunk) : "", Machine.describe());
         if (options.containsKey("await-workers")) {
             awaitWorkers(Integer.parseInt(options.get("await-workers")));
         }
@@ -215,6 +221,9 @@ public final class UploadBenchmark {
         report.put("concurrency", concurrency);
         if (rate > 0) {
             report.put("rate", rate);
+        }
+        if (tusChunk > 0) {
+            report.put("tusChunkBytes", tusChunk);
         }
         report.put("pipeline", pipeline.toMap(size));
         if (direct != null) {
@@ -661,25 +670,73 @@ public final class UploadBenchmark {
         return head;
     }
 
+    /** Sends file {@code index} and returns its job id, once the upload is accepted. */
     private String upload(String patient, int index) throws Exception {
+        return tusChunk > 0 ? uploadResumable(patient, index) : uploadMultipart(patient, index);
+    }
+
+    private String uploadMultipart(String patient, int index) throws Exception {
         String boundary = "bench" + UUID.randomUUID().toString().replace("-", "");
         byte[] head = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bench-" + index
                 + ".bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
         byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
-        byte[] marker = marker(index);
         HttpRequest request = Bench.request(api + "/v1/patients/" + patient + "/images", token)
                 .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                // straight from the shared block, as curl sends a file: the client's own copying is not measured
                 .POST(HttpRequest.BodyPublishers.concat(HttpRequest.BodyPublishers.ofByteArray(head),
-                        HttpRequest.BodyPublishers.ofByteArray(marker),
-                        HttpRequest.BodyPublishers.ofByteArray(block, marker.length, block.length - marker.length),
-                        HttpRequest.BodyPublishers.ofByteArray(tail)))
+                        bytes(index, 0, block.length), HttpRequest.BodyPublishers.ofByteArray(tail)))
                 .build();
-        HttpResponse<byte[]> response = http.send(request, HttpResponse.BodyHandlers.ofByteArray());
-        if (response.statusCode() != 202) {
-            throw new IllegalStateException("upload answered " + response.statusCode() + ": " + new String(response.body()));
+        return JSON.readTree(expect(http.send(request, HttpResponse.BodyHandlers.ofByteArray()), 202)).path("jobId")
+                .asString();
+    }
+
+    /**
+     * The same file as a resumable upload (tus): created, then sent in {@code --tus-chunk} pieces, one request
+     * each; the last request's answer names the job ({@code Link: </v1/jobs/…>; rel="job"}).
+     */
+    private String uploadResumable(String patient, int index) throws Exception {
+        HttpRequest create = Bench.request(api + "/v1/patients/" + patient + "/uploads", token)
+                .header("Tus-Resumable", "1.0.0").header("Upload-Length", Integer.toString(block.length))
+                .header("Upload-Metadata", "filename " + Base64.getEncoder().encodeToString(
+                        ("bench-" + index + ".bin").getBytes(StandardCharsets.UTF_8)))
+                .POST(HttpRequest.BodyPublishers.noBody()).build();
+        HttpResponse<byte[]> created = http.send(create, HttpResponse.BodyHandlers.ofByteArray());
+        expect(created, 201);
+        String location = api + created.headers().firstValue("Location").orElseThrow();
+        HttpResponse<byte[]> last = null;
+        for (int from = 0; from < block.length; from += tusChunk) {
+            int to = (int) Math.min(block.length, (long) from + tusChunk);
+            HttpRequest chunk = Bench.request(location, token).header("Tus-Resumable", "1.0.0")
+                    .header("Upload-Offset", Integer.toString(from))
+                    .header("Content-Type", "application/offset+octet-stream")
+                    .method("PATCH", bytes(index, from, to)).build();
+            last = http.send(chunk, HttpResponse.BodyHandlers.ofByteArray());
+            expect(last, 204);
         }
-        return JSON.readTree(response.body()).path("jobId").asString();
+        String job = last.headers().allValues("Link").stream().filter(link -> link.endsWith("rel=\"job\""))
+                .findFirst().orElseThrow(() -> new IllegalStateException("the last chunk's answer names no job"));
+        return job.substring(job.indexOf("/v1/jobs/") + "/v1/jobs/".length(), job.indexOf('>'));
+    }
+
+    /**
+     * Bytes {@code from} to {@code to} of file {@code index}, straight from the shared block, as curl sends a file:
+     * the client's own copying is not measured.
+     */
+    private HttpRequest.BodyPublisher bytes(int index, int from, int to) {
+        byte[] marker = marker(index);
+        if (from >= marker.length) {
+            return HttpRequest.BodyPublishers.ofByteArray(block, from, to - from);
+        }
+        int end = Math.min(to, marker.length);
+        return HttpRequest.BodyPublishers.concat(HttpRequest.BodyPublishers.ofByteArray(marker, from, end - from),
+                HttpRequest.BodyPublishers.ofByteArray(block, end, to - end));
+    }
+
+    private static byte[] expect(HttpResponse<byte[]> response, int status) {
+        if (response.statusCode() != status) {
+            throw new IllegalStateException(response.request().method() + " " + response.uri().getPath() + " answered "
+                    + response.statusCode() + ": " + new String(response.body(), StandardCharsets.UTF_8));
+        }
+        return response.body();
     }
 
     private JsonNode post(String path, String json) throws Exception {
