@@ -2,6 +2,7 @@ package org.patientimages.gateway.upload;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.patientimages.gateway.storage.DownloadLinks;
 import org.patientimages.localstack.LocalS3;
 import org.springframework.util.unit.DataSize;
@@ -14,6 +15,7 @@ import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -73,6 +75,21 @@ class S3StagingAreaIT {
         assertThat(staged.sha256()).isEqualTo(sha256(bytes));
         assertThat(object(key)).isEqualTo(bytes);
         assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads()).isEmpty();
+    }
+
+    @Test
+    void a_resumable_uploads_file_is_copied_into_the_bucket_and_stays_where_it_was(@TempDir Path elsewhere)
+            throws Exception {
+        byte[] bytes = bytes(PART + 777);
+        Path file = Files.write(elsewhere.resolve("upload.bin"), bytes);
+        String key = UUID.randomUUID().toString();
+
+        StagingArea.Staged staged = staging.adopt(key, file, 1 << 30, head -> { });
+        staging.commit(staged);
+
+        assertThat(staged.sha256()).isEqualTo(sha256(bytes));
+        assertThat(object(key)).isEqualTo(bytes);
+        assertThat(Files.readAllBytes(file)).isEqualTo(bytes);
     }
 
     @Test
