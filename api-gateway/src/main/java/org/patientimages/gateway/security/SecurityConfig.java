@@ -26,11 +26,16 @@ import org.springframework.security.oauth2.server.resource.web.access.BearerToke
 import org.springframework.security.oauth2.server.resource.web.authentication.BearerTokenAuthenticationFilter;
 import org.springframework.security.web.AuthenticationEntryPoint;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.web.cors.CorsConfiguration;
+import org.springframework.web.cors.CorsConfigurationSource;
+import org.springframework.web.cors.UrlBasedCorsConfigurationSource;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.patientimages.gateway.security.Roles.ADMIN;
@@ -55,6 +60,7 @@ class SecurityConfig {
             problem(json, request, response, "UNAUTHENTICATED", "Send a valid bearer access token of the service's issuer.");
         };
         http.csrf(csrf -> csrf.disable())
+                .cors(cors -> cors.configurationSource(browserOrigins(properties)))
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
                 .authorizeHttpRequests(a -> a
                         // the management port is bound to loopback (management.server.address)
@@ -82,6 +88,29 @@ class SecurityConfig {
                 // the audit filter sees every /v1 call, the refused ones too, with the caller once known
                 .addFilterBefore(new AuditFilter(auditTrail), BearerTokenAuthenticationFilter.class);
         return http.build();
+    }
+
+    /**
+     * Browser pages of the configured origins may call {@code /v1/**} (CORS), with the headers the API and tus
+     * clients send and read; no cookies (the API takes bearer tokens). A preflight is answered before any token
+     * is asked for; one from another origin is refused (403). With no origin configured, there is no CORS at all.
+     */
+    static CorsConfigurationSource browserOrigins(SecurityProperties properties) {
+        UrlBasedCorsConfigurationSource source = new UrlBasedCorsConfigurationSource();
+        if (!properties.allowedOrigins().isEmpty()) {
+            CorsConfiguration cors = new CorsConfiguration();
+            cors.setAllowedOrigins(properties.allowedOrigins());
+            cors.setAllowedMethods(List.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"));
+            cors.setAllowedHeaders(List.of("Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id",
+                    "Tus-Resumable", "Upload-Length", "Upload-Metadata", "Upload-Offset", "X-HTTP-Method-Override"));
+            cors.setExposedHeaders(List.of("Location", "Link", "Retry-After", "Idempotent-Replayed", "X-Request-Id",
+                    "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Upload-Offset", "Upload-Length",
+                    "Upload-Expires"));
+            cors.setAllowCredentials(false);
+            cors.setMaxAge(Duration.ofHours(1));
+            source.registerCorsConfiguration("/v1/**", cors);
+        }
+        return source;
     }
 
     /**

@@ -18,7 +18,7 @@ class TokenValidationTest {
 
     private static final String ISSUER = "https://login.hospital.example/realms/imaging";
     private final org.springframework.security.oauth2.core.OAuth2TokenValidator<Jwt> validator = SecurityConfig.tokenValidator(new SecurityProperties(URI.create(ISSUER), null,
-            "patient-images", "roles", Duration.ofSeconds(30)));
+            "patient-images", "roles", Duration.ofSeconds(30), null));
 
     private static Jwt.Builder token() {
         Instant now = Instant.now();

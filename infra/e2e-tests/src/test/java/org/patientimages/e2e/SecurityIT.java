@@ -15,6 +15,10 @@ import java.security.KeyPairGenerator;
 import java.security.Signature;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -243,6 +247,45 @@ class SecurityIT {
             });
             assertThat(actions).contains("upload.create", "upload.read", "upload.delete");
         });
+    }
+
+    @Test
+    void a_browser_page_of_the_allowed_origin_may_call_the_api_and_read_the_tus_headers_and_others_may_not()
+            throws Exception {
+        String path = "/v1/patients/" + bobPatient + "/uploads";
+        var preflight = preflight(path, TestStack.BROWSER_ORIGIN, "POST",
+                "authorization,tus-resumable,upload-length,upload-metadata");
+        assertThat(preflight.statusCode()).isEqualTo(200);
+        assertThat(preflight.headers().firstValue("Access-Control-Allow-Origin")).hasValue(TestStack.BROWSER_ORIGIN);
+        assertThat(preflight.headers().firstValue("Access-Control-Allow-Methods").orElse("")).contains("PATCH");
+        assertThat(preflight.headers().firstValue("Access-Control-Allow-Headers").orElse("").toLowerCase())
+                .contains("upload-length", "upload-metadata", "tus-resumable", "authorization");
+        assertThat(preflight.headers().firstValue("Access-Control-Allow-Credentials")).isEmpty();
+
+        // the page's own request: answered with the headers a tus client reads, readable by the page
+        HttpResponse<byte[]> created = Tus.send(stack.gateway, stack.token("bob"), "POST", path, null,
+                "Upload-Length", "10", "Origin", TestStack.BROWSER_ORIGIN);
+        assertThat(created.statusCode()).isEqualTo(201);
+        assertThat(created.headers().firstValue("Access-Control-Allow-Origin")).hasValue(TestStack.BROWSER_ORIGIN);
+        assertThat(created.headers().firstValue("Access-Control-Expose-Headers").orElse(""))
+                .contains("Location", "Upload-Offset", "Upload-Expires", "Link");
+
+        var elsewhere = preflight(path, "https://attacker.example", "POST", "authorization,upload-length");
+        assertThat(elsewhere.statusCode()).isEqualTo(403);
+        assertThat(elsewhere.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
+        HttpResponse<byte[]> fromElsewhere = Tus.send(stack.gateway, stack.token("bob"), "POST", path, null,
+                "Upload-Length", "10", "Origin", "https://attacker.example");
+        assertThat(fromElsewhere.statusCode()).isEqualTo(403);
+    }
+
+    private static HttpResponse<byte[]> preflight(String path, String origin, String method, String headers)
+            throws Exception {
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
+                HttpRequest.newBuilder(URI.create(stack.gateway.url() + path))
+                        .method("OPTIONS", HttpRequest.BodyPublishers.noBody())
+                        .header("Origin", origin).header("Access-Control-Request-Method", method)
+                        .header("Access-Control-Request-Headers", headers).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
     }
 
     @Test

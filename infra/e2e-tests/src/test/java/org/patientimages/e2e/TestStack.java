@@ -88,7 +88,8 @@ final class TestStack implements AutoCloseable {
                 "--server.tomcat.keep-alive-timeout=10m",
                 "--patient-images.staging.cleanup-interval=1s",
                 "--patient-images.staging.cleanup-grace=5s",
-                "--patient-images.resumable.accept-after=2s");
+                "--patient-images.resumable.accept-after=2s",
+                "--patient-images.security.allowed-origins=" + BROWSER_ORIGIN);
         awaitHealthy(gateway);
         adminToken = token("admin");
         api = new TestHttp(gateway.url()).withToken(adminToken);
@@ -115,6 +116,9 @@ final class TestStack implements AutoCloseable {
         return ServiceProcess.start("api-gateway", ServiceProcess.freePort(), ServiceProcess.freePort(),
                 args.toArray(String[]::new));
     }
+
+    /** The one web origin whose pages may call the stack's gateway from a browser. */
+    static final String BROWSER_ORIGIN = "https://viewer.hospital.example";
 
     /** Where a gateway staging into {@code stagingDirectory} keeps its resumable uploads in progress. */
     static Path resumableDirectory(Path stagingDirectory) {
