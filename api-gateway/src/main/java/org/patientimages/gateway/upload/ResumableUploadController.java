@@ -56,12 +56,15 @@ class ResumableUploadController {
     private final ResumableUploads uploads;
     private final ResumableCompletion completion;
     private final PatientCheck patientCheck;
+    private final UploadRecorder recorder;
     private final ContentSniffer sniffer;
     private final UploadProperties properties;
     private final MeterRegistry registry;
 
     ResumableUploadController(ResumableUploads uploads, ResumableCompletion completion, PatientCheck patientCheck,
-                              ContentSniffer sniffer, UploadProperties properties, MeterRegistry registry) {
+                              UploadRecorder recorder, ContentSniffer sniffer, UploadProperties properties,
+                              MeterRegistry registry) {
+        this.recorder = recorder;
         this.uploads = uploads;
         this.completion = completion;
         this.patientCheck = patientCheck;
@@ -87,8 +90,10 @@ class ResumableUploadController {
                     "The gateway has no room for an upload of this length right now; create it again later.");
         }
         patientCheck.require(patientId);
+        // checked now, not after the last byte
+        List<String> tags = recorder.checkTags(meta.tags());
         var upload = new ResumableUploads.Upload(UUID.randomUUID(), patientId, caller(), length,
-                FileNames.sanitise(declared.get("filename")), meta.name(), meta.description(), meta.tags(), meta.sha256(),
+                FileNames.sanitise(declared.get("filename")), meta.name(), meta.description(), tags, meta.sha256(),
                 Instant.now(), null);
         uploads.create(upload);
         registry.counter("uploads.resumable.created").increment();

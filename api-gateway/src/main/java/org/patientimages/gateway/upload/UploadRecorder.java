@@ -4,7 +4,9 @@ import org.patientimages.gateway.metadata.MetadataClient;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.JsonNode;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -28,6 +30,20 @@ class UploadRecorder {
     /** The registration of an earlier request with this idempotency key for the patient, if there was one. */
     Optional<JsonNode> earlier(String patientId, String idempotencyKey) {
         return metadata.find(UPLOADS, Map.of("patientId", patientId, "idempotencyKey", idempotencyKey));
+    }
+
+    /**
+     * The tags normalised as the upload's registration will store them, or its {@code 400 INVALID_METADATA} now:
+     * the rules live in the metadata-service. For uploads whose registration comes long after their creation.
+     */
+    List<String> checkTags(List<String> tags) {
+        if (tags.isEmpty()) {
+            return tags;
+        }
+        List<String> normalised = new ArrayList<>();
+        metadata.post(UPLOADS + "/tags", Map.of("tags", tags)).getBody().path("tags")
+                .forEach(tag -> normalised.add(tag.asString()));
+        return normalised;
     }
 
     /** The metadata-service's answer: the job (status {@code QUEUED}, or {@code FAILED} on arrival) or a replay. */

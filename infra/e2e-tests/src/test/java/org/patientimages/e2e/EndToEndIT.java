@@ -627,6 +627,11 @@ class EndToEndIT {
         assertThat(resumableFiles()).noneMatch(name -> name.startsWith(location.substring("/v1/uploads/".length())));
 
         expectProblem(api.send("POST", "/v1/patients/" + patientId + "/uploads", null), 400, "UPLOAD_LENGTH_REQUIRED");
+        // a tag the registration would refuse is refused before a byte is sent
+        HttpResponse<byte[]> badTag = tus(stack.adminToken, "POST", "/v1/patients/" + patientId + "/uploads", null,
+                "Upload-Length", "10", "Upload-Metadata", "tags " + Tus.base64("knee, not a tag!"));
+        assertThat(badTag.statusCode()).isEqualTo(400);
+        assertThat(new String(badTag.body(), StandardCharsets.UTF_8)).contains("INVALID_METADATA", "not a tag!");
         HttpResponse<byte[]> tooLarge = tus(stack.adminToken, "POST", "/v1/patients/" + patientId + "/uploads", null,
                 "Upload-Length", Long.toString(MAX_FILE + 1));
         assertThat(tooLarge.statusCode()).isEqualTo(413);

@@ -2,6 +2,7 @@ package org.patientimages.metadata.upload;
 
 import org.patientimages.metadata.access.Caller;
 import org.patientimages.metadata.access.PatientAccess;
+import org.patientimages.metadata.image.Tags;
 
 import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Ids;
@@ -12,6 +13,9 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RestController;
+
+import java.util.List;
+import java.util.Map;
 
 @RestController
 class UploadController {
@@ -32,6 +36,15 @@ class UploadController {
                 .flatMap(id -> registrar.replayOf(id, idempotencyKey))
                 .orElseThrow(() -> ApiException.notFound("UPLOAD_NOT_FOUND",
                         "No upload of this patient has that idempotency key."));
+    }
+
+    /**
+     * An upload's tags normalised, or 400 {@code INVALID_METADATA} as its registration would answer: for a
+     * resumable upload, whose tags are checked when it is created rather than after its last byte.
+     */
+    @PostMapping("/internal/v1/uploads/tags")
+    Map<String, List<String>> checkTags(@RequestBody Map<String, List<String>> body) {
+        return Map.of("tags", Tags.normalise(body.get("tags"), UploadRegistrar.INVALID_METADATA));
     }
 
     /** 201 for a new upload, 200 when the idempotency key named an earlier one. */

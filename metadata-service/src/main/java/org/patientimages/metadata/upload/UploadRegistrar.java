@@ -34,6 +34,9 @@ import java.util.UUID;
 @Service
 class UploadRegistrar {
 
+    /** The code of an upload whose declared name, description or tags are refused. */
+    static final String INVALID_METADATA = "INVALID_METADATA";
+
     private final JdbcClient jdbc;
     private final TransactionTemplate tx;
     private final PatientRepository patients;
@@ -116,7 +119,7 @@ class UploadRegistrar {
         if (!patients.exists(u.patientId())) {
             throw ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + u.patientId() + ".");
         }
-        List<String> tags = Tags.normalise(u.tags(), "INVALID_METADATA");
+        List<String> tags = Tags.normalise(u.tags(), INVALID_METADATA);
         Instant now = Timestamps.now();
         Optional<Earlier> earlier = u.checksumMismatch() ? Optional.empty() : earlierWithSameBytes(u);
         if (earlier.isPresent() && earlier.get().available() && duplicates.policy() == DuplicatePolicy.Mode.SKIP) {
