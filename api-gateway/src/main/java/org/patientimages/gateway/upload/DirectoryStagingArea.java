@@ -70,8 +70,8 @@ class DirectoryStagingArea implements StagingArea {
     /**
      * A file on the staging directory's own file system is not copied: a second name (a hard link) is made for it
      * under {@code <key>.part}, and it is read through once for its size, SHA-256 and head. Its bytes were forced to
-     * disk as they arrived; {@link #commit} forces the new name. Discarding the key removes only that name. A file
-     * elsewhere is copied.
+     * disk as they arrived; {@link #commit} forces the new name. Discarding the key removes only that name. It takes
+     * no room; a file elsewhere is copied, when there is room for it.
      */
     @Override
     public Staged adopt(String key, Path file, long maxBytes, Consumer<byte[]> checkHead) throws IOException {

@@ -1,7 +1,5 @@
 package org.patientimages.gateway.upload;
 
-import io.micrometer.core.instrument.DistributionSummary;
-import io.micrometer.core.instrument.MeterRegistry;
 import org.patientimages.gateway.web.ApiProblem;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,21 +27,18 @@ class ResumableCompletion {
     private final StagingArea staging;
     private final UploadRecorder recorder;
     private final ContentSniffer sniffer;
-    private final MeterRegistry registry;
-    private final DistributionSummary received;
+    private final UploadMetrics metrics;
     /** A complete upload left alone this long is accepted by the sweep (its client may never come back). */
     private final Duration acceptAfter;
 
     ResumableCompletion(ResumableUploads uploads, StagingArea staging, UploadRecorder recorder, ContentSniffer sniffer,
-                        MeterRegistry registry, ResumableUploads.ResumableProperties properties) {
+                        UploadMetrics metrics, ResumableUploads.ResumableProperties properties) {
         this.acceptAfter = properties.acceptAfter();
         this.uploads = uploads;
         this.staging = staging;
         this.recorder = recorder;
         this.sniffer = sniffer;
-        this.registry = registry;
-        this.received = DistributionSummary.builder("uploads.received").baseUnit("bytes")
-                .description("Bytes of files received").register(registry);
+        this.metrics = metrics;
     }
 
     /**
@@ -61,10 +56,6 @@ class ResumableCompletion {
             if (earlier.isPresent()) {
                 return accepted(upload, earlier.get());
             }
-            if (!staging.hasRoomFor(upload.length())) {
-                throw ApiProblem.unavailable("STAGING_FULL",
-                        "The staging area has no room for the upload right now; send its last chunk again later.");
-            }
             String[] contentType = {null};
             StagingArea.Staged staged;
             try {
@@ -77,11 +68,11 @@ class ResumableCompletion {
             JsonNode registered = recorder.record(upload.patientId(), jobId, UUID.randomUUID(), upload.metadata(),
                     upload.filename(), contentType[0], staged, idempotencyKey);
             keep = UploadRecorder.keepsStaged(registered);
-            registry.counter("uploads.accepted").increment();
-            received.record(staged.sizeBytes());
+            metrics.accepted();
+            metrics.received(staged.sizeBytes());
             return accepted(upload, registered);
         } catch (ApiProblem e) {
-            registry.counter("uploads.rejected", "reason", e.code()).increment();
+            metrics.rejected(e.code());
             if (!e.retryable()) {
                 uploads.delete(upload.uploadId());
             }

@@ -1,6 +1,5 @@
 package org.patientimages.gateway.upload;
 
-import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.servlet.http.HttpServletRequest;
 import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.http.HttpHeaders;
@@ -59,18 +58,18 @@ class ResumableUploadController {
     private final UploadRecorder recorder;
     private final ContentSniffer sniffer;
     private final UploadProperties properties;
-    private final MeterRegistry registry;
+    private final UploadMetrics metrics;
 
     ResumableUploadController(ResumableUploads uploads, ResumableCompletion completion, PatientCheck patientCheck,
                               UploadRecorder recorder, ContentSniffer sniffer, UploadProperties properties,
-                              MeterRegistry registry) {
+                              UploadMetrics metrics) {
         this.recorder = recorder;
         this.uploads = uploads;
         this.completion = completion;
         this.patientCheck = patientCheck;
         this.sniffer = sniffer;
         this.properties = properties;
-        this.registry = registry;
+        this.metrics = metrics;
     }
 
     /** Creates an upload: {@code Upload-Length} bytes for the patient, described by {@code Upload-Metadata}. */
@@ -86,8 +85,7 @@ class ResumableUploadController {
         UploadMetadata meta = new UploadMetadata(declared.get("name"), declared.get("description"),
                 tags(declared.get("tags")), declared.get("sha256")).validated();
         if (!uploads.hasRoomFor(length)) {
-            throw ApiProblem.unavailable("STAGING_FULL",
-                    "The gateway has no room for an upload of this length right now; create it again later.");
+            throw StagingArea.full();
         }
         patientCheck.require(patientId);
         // checked now, not after the last byte
@@ -96,7 +94,7 @@ class ResumableUploadController {
                 FileNames.sanitise(declared.get("filename")), meta.name(), meta.description(), tags, meta.sha256(),
                 Instant.now(), null);
         uploads.create(upload);
-        registry.counter("uploads.resumable.created").increment();
+        metrics.resumableCreated();
         return ResponseEntity.status(HttpStatus.CREATED)
                 .location(URI.create("/v1/uploads/" + upload.uploadId()))
                 .headers(tusHeaders(upload))
@@ -158,8 +156,7 @@ class ResumableUploadController {
                 throw pastLength(upload);
             }
             if (!uploads.hasRoomFor(Math.max(request.getContentLengthLong(), 0))) {
-                throw ApiProblem.unavailable("STAGING_FULL",
-                        "The gateway has no room for these bytes right now; send them again later.");
+                throw StagingArea.full();
             }
             ResumableUploads.Chunks.Appended appended = chunks.append(request.getInputStream(), remaining);
             if (appended.tooLong()) {
@@ -213,7 +210,7 @@ class ResumableUploadController {
             try {
                 sniffer.check(chunks.head((int) window));
             } catch (ApiProblem e) {
-                registry.counter("uploads.rejected", "reason", e.code()).increment();
+                metrics.rejected(e.code());
                 uploads.delete(upload.uploadId());
                 throw e;
             }

@@ -64,6 +64,12 @@ public interface StagingArea {
                 "The staging area cannot take the upload right now; send it again later.");
     }
 
+    /** No room for the upload right now: the server's problem, and one that passes: 503, retryable. */
+    static ApiProblem full() {
+        return ApiProblem.unavailable("STAGING_FULL",
+                "The staging area has no room for the upload right now; send it again later.");
+    }
+
     /** The upload is larger than the limit; what was written is already removed. */
     final class TooLarge extends IOException {
         TooLarge(long limit) {
@@ -81,9 +87,13 @@ public interface StagingArea {
 
     /**
      * Stages a file of the gateway's own (a resumable upload's received bytes) under the key, as {@link #write}
-     * stages a body; the file itself stays where it is. An {@link IOException} is a failure to read it.
+     * stages a body, when there is room for it ({@code 503 STAGING_FULL} otherwise); the file itself stays where it
+     * is. An {@link IOException} is a failure to read it.
      */
     default Staged adopt(String key, Path file, long maxBytes, Consumer<byte[]> checkHead) throws IOException {
+        if (!hasRoomFor(Files.size(file))) {
+            throw full();
+        }
         try (InputStream in = Files.newInputStream(file)) {
             return write(key, in, maxBytes, checkHead);
         }

@@ -1,7 +1,5 @@
 package org.patientimages.gateway.upload;
 
-import io.micrometer.core.instrument.DistributionSummary;
-import io.micrometer.core.instrument.MeterRegistry;
 
 import jakarta.servlet.http.HttpServletRequest;
 import org.patientimages.gateway.web.ApiProblem;
@@ -42,15 +40,12 @@ class UploadController {
     private final UploadProperties properties;
     private final JsonMapper json;
     private final ContentSniffer sniffer;
-    private final MeterRegistry registry;
-    private final DistributionSummary received;
+    private final UploadMetrics metrics;
 
     UploadController(UploadRecorder recorder, PatientCheck patientCheck, StagingArea staging,
-                     UploadProperties properties, JsonMapper json, ContentSniffer sniffer, MeterRegistry registry) {
+                     UploadProperties properties, JsonMapper json, ContentSniffer sniffer, UploadMetrics metrics) {
         this.patientCheck = patientCheck;
-        this.registry = registry;
-        this.received = DistributionSummary.builder("uploads.received").baseUnit("bytes")
-                .description("Bytes of files received").register(registry);
+        this.metrics = metrics;
         this.recorder = recorder;
         this.staging = staging;
         this.properties = properties;
@@ -58,17 +53,17 @@ class UploadController {
         this.sniffer = sniffer;
     }
 
-    /** Counted: {@code uploads.accepted}, {@code uploads.rejected} by reason, {@code uploads.received} in bytes. */
+    /** Counted ({@link UploadMetrics}): accepted, rejected by reason, bytes received. */
     @PostMapping("/v1/patients/{patientId}/images")
     ResponseEntity<Map<String, Object>> upload(@PathVariable String patientId,
                                                @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey,
                                                HttpServletRequest request) throws IOException {
         try {
             ResponseEntity<Map<String, Object>> accepted = accept(patientId, idempotencyKey, request);
-            registry.counter("uploads.accepted").increment();
+            metrics.accepted();
             return accepted;
         } catch (ApiProblem e) {
-            registry.counter("uploads.rejected", "reason", e.code()).increment();
+            metrics.rejected(e.code());
             throw e;
         }
     }
@@ -84,8 +79,7 @@ class UploadController {
             throw tooLarge(limit);
         }
         if (!staging.hasRoomFor(Math.max(0, request.getContentLengthLong()))) {
-            throw ApiProblem.unavailable("STAGING_FULL",
-                    "The staging area has no room for the upload right now; send it again later.");
+            throw StagingArea.full();
         }
         if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY
                 || !idempotencyKey.chars().allMatch(c -> c >= 0x21 && c <= 0x7e))) {
@@ -108,7 +102,7 @@ class UploadController {
         boolean keep = false;
         try {
             Received received = receive(request, key, limit);
-            this.received.record(received.staged.sizeBytes());
+            metrics.received(received.staged.sizeBytes());
             UploadMetadata meta = received.metadata.validated();
             staging.commit(received.staged);
             JsonNode registered = recorder.record(patientId, jobId, imageId, meta, received.filename,

@@ -59,6 +59,56 @@ final class Bench {
         return request;
     }
 
+    /** The pieces of a resumable upload: bytes {@code from} (inclusive) to {@code to} (exclusive) of the file. */
+    interface Pieces {
+        java.net.http.HttpRequest.BodyPublisher bytes(long from, long to) throws IOException;
+    }
+
+    /** The job and the image of an accepted upload. */
+    record Accepted(String jobId, String imageId) {
+    }
+
+    /**
+     * Sends a file as a resumable upload (tus) for the patient: created, then sent in pieces of {@code piece} bytes,
+     * one {@code PATCH} each; the last one's answer names the job and the image ({@code Link}).
+     */
+    static Accepted resumable(java.net.http.HttpClient http, String api, String token, String patient, long size,
+                              long piece, String filename, Pieces pieces) throws Exception {
+        var create = request(api + "/v1/patients/" + patient + "/uploads", token)
+                .header("Tus-Resumable", "1.0.0").header("Upload-Length", Long.toString(size))
+                .header("Upload-Metadata", "filename " + java.util.Base64.getEncoder().encodeToString(
+                        filename.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build();
+        String location = api + expect(http.send(create, java.net.http.HttpResponse.BodyHandlers.ofString()), 201)
+                .headers().firstValue("Location").orElseThrow();
+        java.net.http.HttpResponse<String> last = null;
+        for (long from = 0; from < size; from += piece) {
+            long to = Math.min(size, from + piece);
+            var patch = request(location, token).header("Tus-Resumable", "1.0.0")
+                    .header("Upload-Offset", Long.toString(from))
+                    .header("Content-Type", "application/offset+octet-stream")
+                    .method("PATCH", pieces.bytes(from, to)).build();
+            last = expect(http.send(patch, java.net.http.HttpResponse.BodyHandlers.ofString()), 204);
+        }
+        return new Accepted(linked(last, "job"), linked(last, "image"));
+    }
+
+    /** The id in an answer's {@code Link: </v1/<rel>s/<id>>; rel="<rel>"}. */
+    private static String linked(java.net.http.HttpResponse<?> response, String rel) {
+        String link = response.headers().allValues("Link").stream().filter(l -> l.endsWith("rel=\"" + rel + "\""))
+                .findFirst().orElseThrow(() -> new IllegalStateException("the last piece's answer names no " + rel));
+        return link.substring(link.lastIndexOf('/', link.indexOf('>')) + 1, link.indexOf('>'));
+    }
+
+    /** The answer, when it has the status expected. */
+    static <T> java.net.http.HttpResponse<T> expect(java.net.http.HttpResponse<T> response, int status) {
+        if (response.statusCode() != status) {
+            throw new IllegalStateException(response.request().method() + " " + response.uri().getPath() + " answered "
+                    + response.statusCode() + ": " + response.body());
+        }
+        return response;
+    }
+
     /**
      * The Prometheus endpoints of the named services on this host ({@code /actuator/prometheus} on their management
      * ports, as {@code ./dev up} runs them), each replaced by {@code --<gateway|worker|metadata>-metrics URL}.

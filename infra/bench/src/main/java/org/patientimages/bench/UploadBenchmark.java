@@ -25,7 +25,6 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -685,36 +684,14 @@ public final class UploadBenchmark {
                 .POST(HttpRequest.BodyPublishers.concat(HttpRequest.BodyPublishers.ofByteArray(head),
                         bytes(index, 0, block.length), HttpRequest.BodyPublishers.ofByteArray(tail)))
                 .build();
-        return JSON.readTree(expect(http.send(request, HttpResponse.BodyHandlers.ofByteArray()), 202)).path("jobId")
-                .asString();
+        return JSON.readTree(Bench.expect(http.send(request, HttpResponse.BodyHandlers.ofString()), 202).body())
+                .path("jobId").asString();
     }
 
-    /**
-     * The same file as a resumable upload (tus): created, then sent in {@code --tus-chunk} pieces, one request
-     * each; the last request's answer names the job ({@code Link: </v1/jobs/…>; rel="job"}).
-     */
+    /** The same file as a resumable upload (tus), in {@code --tus-chunk} pieces. */
     private String uploadResumable(String patient, int index) throws Exception {
-        HttpRequest create = Bench.request(api + "/v1/patients/" + patient + "/uploads", token)
-                .header("Tus-Resumable", "1.0.0").header("Upload-Length", Integer.toString(block.length))
-                .header("Upload-Metadata", "filename " + Base64.getEncoder().encodeToString(
-                        ("bench-" + index + ".bin").getBytes(StandardCharsets.UTF_8)))
-                .POST(HttpRequest.BodyPublishers.noBody()).build();
-        HttpResponse<byte[]> created = http.send(create, HttpResponse.BodyHandlers.ofByteArray());
-        expect(created, 201);
-        String location = api + created.headers().firstValue("Location").orElseThrow();
-        HttpResponse<byte[]> last = null;
-        for (int from = 0; from < block.length; from += tusChunk) {
-            int to = (int) Math.min(block.length, (long) from + tusChunk);
-            HttpRequest chunk = Bench.request(location, token).header("Tus-Resumable", "1.0.0")
-                    .header("Upload-Offset", Integer.toString(from))
-                    .header("Content-Type", "application/offset+octet-stream")
-                    .method("PATCH", bytes(index, from, to)).build();
-            last = http.send(chunk, HttpResponse.BodyHandlers.ofByteArray());
-            expect(last, 204);
-        }
-        String job = last.headers().allValues("Link").stream().filter(link -> link.endsWith("rel=\"job\""))
-                .findFirst().orElseThrow(() -> new IllegalStateException("the last chunk's answer names no job"));
-        return job.substring(job.indexOf("/v1/jobs/") + "/v1/jobs/".length(), job.indexOf('>'));
+        return Bench.resumable(http, api, token, patient, block.length, tusChunk, "bench-" + index + ".bin",
+                (from, to) -> bytes(index, (int) from, (int) to)).jobId();
     }
 
     /**
@@ -729,14 +706,6 @@ public final class UploadBenchmark {
         int end = Math.min(to, marker.length);
         return HttpRequest.BodyPublishers.concat(HttpRequest.BodyPublishers.ofByteArray(marker, from, end - from),
                 HttpRequest.BodyPublishers.ofByteArray(block, end, to - end));
-    }
-
-    private static byte[] expect(HttpResponse<byte[]> response, int status) {
-        if (response.statusCode() != status) {
-            throw new IllegalStateException(response.request().method() + " " + response.uri().getPath() + " answered "
-                    + response.statusCode() + ": " + new String(response.body(), StandardCharsets.UTF_8));
-        }
-        return response.body();
     }
 
     private JsonNode post(String path, String json) throws Exception {
