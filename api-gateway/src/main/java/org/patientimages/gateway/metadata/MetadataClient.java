@@ -14,11 +14,13 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ResponseEntity;
+import org.apache.hc.client5.http.ConnectTimeoutException;
 import org.apache.hc.client5.http.config.ConnectionConfig;
 import org.apache.hc.client5.http.config.RequestConfig;
 import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
 import org.apache.hc.client5.http.impl.classic.HttpClients;
 import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.core5.http.ConnectionRequestTimeoutException;
 import org.apache.hc.core5.util.TimeValue;
 import org.apache.hc.core5.util.Timeout;
 import org.springframework.http.client.HttpComponentsClientHttpRequestFactory;
@@ -28,6 +30,7 @@ import org.springframework.web.client.RestClient;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
+import java.net.ConnectException;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
@@ -52,6 +55,7 @@ public class MetadataClient {
 
     /** At least the request threads of the gateway (Tomcat's 200), each of which may call at once. */
     private static final int MAX_CONNECTIONS = 256;
+    private static final String UNAVAILABLE = "The service cannot accept this request right now; try again shortly.";
 
     private final RestClient http;
     private final JsonMapper json;
@@ -214,8 +218,28 @@ public class MetadataClient {
             noted(answer);
             return answer;
         } catch (ResourceAccessException e) {
-            throw ApiProblem.unavailable("SERVICE_UNAVAILABLE",
-                    "The service cannot accept this request right now; try again shortly.");
+            if (neverSent(e)) {
+                throw ApiProblem.unavailable("SERVICE_UNAVAILABLE", UNAVAILABLE);
+            }
+            throw new AnswerLost();
+        }
+    }
+
+    /** The connection was never made (refused, timed out, no pooled connection free): the request did not arrive. */
+    private static boolean neverSent(ResourceAccessException e) {
+        return e.getCause() instanceof ConnectException || e.getCause() instanceof ConnectTimeoutException
+                || e.getCause() instanceof ConnectionRequestTimeoutException;
+    }
+
+    /**
+     * The request went out but its answer never came (the connection broke, the read timed out, the service died
+     * mid-call): the service may have done what was asked. The client gets the same 503; a caller whose request
+     * changes something must not undo its own side as if it had been refused. Any 5xx answer, by contrast, is
+     * the service's own: its transaction was rolled back.
+     */
+    public static final class AnswerLost extends ApiProblem {
+        AnswerLost() {
+            super(org.springframework.http.HttpStatus.SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", UNAVAILABLE, true);
         }
     }
 
@@ -229,7 +253,6 @@ public class MetadataClient {
                 // fall through: not a problem document
             }
         }
-        return ApiProblem.unavailable("SERVICE_UNAVAILABLE",
-                "The service cannot accept this request right now; try again shortly.");
+        return ApiProblem.unavailable("SERVICE_UNAVAILABLE", UNAVAILABLE);
     }
 }

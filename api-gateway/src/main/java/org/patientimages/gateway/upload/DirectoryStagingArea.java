@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -71,7 +72,9 @@ class DirectoryStagingArea implements StagingArea {
      * A file on the staging directory's own file system is not copied: a second name (a hard link) is made for it
      * under {@code <key>.part}, and it is read through once for its size, SHA-256 and head. Its bytes were forced to
      * disk as they arrived; {@link #commit} forces the new name. Discarding the key removes only that name. It takes
-     * no room; a file elsewhere is copied, when there is room for it.
+     * no room; a file elsewhere is copied, when there is room for it. Both names share one modification time, which
+     * is set to now: the staging sweeper judges a staged file by its age, and the file's last byte may have come
+     * long before (a client retrying the end an hour later), which would make a just staged upload look abandoned.
      */
     @Override
     public Staged adopt(String key, Path file, long maxBytes, Consumer<byte[]> checkHead) throws IOException {
@@ -83,6 +86,7 @@ class DirectoryStagingArea implements StagingArea {
         }
         boolean done = false;
         try (InputStream in = Files.newInputStream(temp)) {
+            Files.setLastModifiedTime(temp, FileTime.from(Instant.now()));
             Intake intake = new Intake(maxBytes, checkHead);
             byte[] buffer = new byte[BUFFER];
             for (int n; (n = in.read(buffer)) >= 0; ) {

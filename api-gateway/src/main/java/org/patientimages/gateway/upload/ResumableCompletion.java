@@ -50,7 +50,7 @@ class ResumableCompletion {
         String idempotencyKey = "resumable:" + upload.uploadId();
         UUID jobId = UUID.randomUUID();
         String key = jobId.toString();
-        boolean keep = false;
+        boolean handedOver = false; // to the recorder, which keeps or discards the staged file
         try {
             Optional<JsonNode> earlier = recorder.earlier(upload.patientId(), idempotencyKey);
             if (earlier.isPresent()) {
@@ -65,9 +65,9 @@ class ResumableCompletion {
                 throw Disk.failed(e); // our own file, not a client's body
             }
             staging.commit(staged);
+            handedOver = true;
             JsonNode registered = recorder.record(upload.patientId(), jobId, UUID.randomUUID(), upload.metadata(),
                     upload.filename(), contentType[0], staged, idempotencyKey);
-            keep = UploadRecorder.keepsStaged(registered);
             metrics.accepted();
             metrics.received(staged.sizeBytes());
             return accepted(upload, registered);
@@ -78,7 +78,7 @@ class ResumableCompletion {
             }
             throw e;
         } finally {
-            if (!keep) {
+            if (!handedOver) {
                 staging.discard(key);
             }
         }

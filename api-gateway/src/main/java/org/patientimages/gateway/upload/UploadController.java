@@ -99,18 +99,18 @@ class UploadController {
         UUID jobId = UUID.randomUUID();
         UUID imageId = UUID.randomUUID();
         String key = jobId.toString();
-        boolean keep = false;
+        boolean handedOver = false; // to the recorder, which keeps or discards the staged file
         try {
             Received received = receive(request, key, limit);
             metrics.received(received.staged.sizeBytes());
             UploadMetadata meta = received.metadata.validated();
             staging.commit(received.staged);
+            handedOver = true;
             JsonNode registered = recorder.record(patientId, jobId, imageId, meta, received.filename,
                     received.contentType, received.staged, idempotencyKey);
-            keep = UploadRecorder.keepsStaged(registered);
             return accepted(registered, !registered.path("replayed").asBoolean());
         } finally {
-            if (!keep) {
+            if (!handedOver) {
                 staging.discard(key);
             }
         }

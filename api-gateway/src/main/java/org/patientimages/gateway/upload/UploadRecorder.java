@@ -22,9 +22,11 @@ class UploadRecorder {
     private static final String UPLOADS = "/internal/v1/uploads";
 
     private final MetadataClient metadata;
+    private final StagingArea staging;
 
-    UploadRecorder(MetadataClient metadata) {
+    UploadRecorder(MetadataClient metadata, StagingArea staging) {
         this.metadata = metadata;
+        this.staging = staging;
     }
 
     /** The registration of an earlier request with this idempotency key for the patient, if there was one. */
@@ -46,7 +48,14 @@ class UploadRecorder {
         return normalised;
     }
 
-    /** The metadata-service's answer: the job (status {@code QUEUED}, or {@code FAILED} on arrival) or a replay. */
+    /**
+     * Records a committed staged upload; the metadata-service's answer is the job (status {@code QUEUED}, or
+     * {@code FAILED} on arrival) or a replay. From this call on, the staged file is this method's to keep or let go:
+     * it stays while a worker will read it, and also when the answer was lost, since the upload may be recorded all
+     * the same (the staging sweeper removes it after its grace if no job needs it). Otherwise it is discarded: not
+     * needed by a replay (the first upload's file is), by a job that failed on arrival (a checksum mismatch keeps
+     * nothing) or by a refused registration.
+     */
     JsonNode record(String patientId, UUID jobId, UUID imageId, UploadMetadata meta, String filename, String contentType,
                     StagingArea.Staged staged, String idempotencyKey) {
         Map<String, Object> registration = new LinkedHashMap<>();
@@ -63,14 +72,18 @@ class UploadRecorder {
         registration.put("declaredSha256", meta.sha256());
         registration.put("stagingKey", staged.key());
         registration.put("idempotencyKey", idempotencyKey);
-        return metadata.post(UPLOADS, registration).getBody();
-    }
-
-    /**
-     * Whether the staged bytes are still needed: not for a replay (the first upload's are) nor for a job that
-     * failed on arrival (a checksum mismatch keeps nothing).
-     */
-    static boolean keepsStaged(JsonNode registered) {
-        return !registered.path("replayed").asBoolean() && "QUEUED".equals(registered.path("status").asString());
+        boolean keep = false;
+        try {
+            JsonNode registered = metadata.post(UPLOADS, registration).getBody();
+            keep = !registered.path("replayed").asBoolean() && "QUEUED".equals(registered.path("status").asString());
+            return registered;
+        } catch (MetadataClient.AnswerLost e) {
+            keep = true;
+            throw e;
+        } finally {
+            if (!keep) {
+                staging.discard(staged.key());
+            }
+        }
     }
 }

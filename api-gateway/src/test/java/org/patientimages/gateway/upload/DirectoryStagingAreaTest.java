@@ -9,8 +9,10 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.SplittableRandom;
 
@@ -73,6 +75,20 @@ class DirectoryStagingAreaTest {
         assertThatThrownBy(() -> staging.adopt("k5", file, 100, h -> { })).isInstanceOf(StagingArea.TooLarge.class);
         assertThat(root.resolve("k5.part")).doesNotExist();
         assertThat(file).exists();
+    }
+
+    @Test
+    void a_file_whose_last_byte_came_long_ago_is_staged_as_new_so_the_sweeper_leaves_it_to_its_job(
+            @TempDir Path elsewhere) throws Exception {
+        DirectoryStagingArea staging = staging();
+        Path file = Files.write(elsewhere.resolve("upload.bin"), randomBytes(1000));
+        Files.setLastModifiedTime(file, FileTime.from(Instant.now().minus(Duration.ofHours(3))));
+
+        staging.commit(staging.adopt("k6", file, LIMIT, h -> { }));
+
+        assertThat(staging.olderThan(Instant.now().minus(Duration.ofHours(1)))).isEmpty();
+        assertThat(Files.getLastModifiedTime(root.resolve("k6")).toInstant())
+                .isAfter(Instant.now().minus(Duration.ofMinutes(1)));
     }
 
     @Test
