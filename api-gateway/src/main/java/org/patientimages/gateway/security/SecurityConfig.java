@@ -102,10 +102,11 @@ class SecurityConfig {
             cors.setAllowedOrigins(properties.allowedOrigins());
             cors.setAllowedMethods(List.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"));
             cors.setAllowedHeaders(List.of("Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id",
-                    "Tus-Resumable", "Upload-Length", "Upload-Metadata", "Upload-Offset", "X-HTTP-Method-Override"));
+                    "Tus-Resumable", "Upload-Length", "Upload-Metadata", "Upload-Offset", "Upload-Checksum",
+                    "X-HTTP-Method-Override"));
             cors.setExposedHeaders(List.of("Location", "Link", "Retry-After", "Idempotent-Replayed", "X-Request-Id",
-                    "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Upload-Offset", "Upload-Length",
-                    "Upload-Expires"));
+                    "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm", "Upload-Offset",
+                    "Upload-Length", "Upload-Expires"));
             cors.setAllowCredentials(false);
             cors.setMaxAge(Duration.ofHours(1));
             source.registerCorsConfiguration("/v1/**", cors);

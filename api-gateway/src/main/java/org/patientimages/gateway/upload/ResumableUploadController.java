@@ -4,6 +4,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.HttpStatusCode;
 import org.springframework.http.ResponseEntity;
 import org.springframework.security.core.Authentication;
 import org.springframework.security.core.context.SecurityContextHolder;
@@ -35,8 +36,8 @@ import java.util.Objects;
 import java.util.UUID;
 
 /**
- * Resumable uploads, by the tus protocol 1.0.0 (core, creation, termination, expiration): a client creates an
- * upload with its length and metadata, sends the bytes in as many {@code PATCH} requests as it likes, asks with
+ * Resumable uploads, by the tus protocol 1.0.0 (core, creation, creation-with-upload, termination, expiration,
+ * checksum): a client creates an upload with its length and metadata, sends the bytes in as many {@code PATCH} requests as it likes, asks with
  * {@code HEAD} how many arrived after a broken connection and goes on from there. Every acknowledged byte is on
  * disk. The request that brings the last byte makes it an upload like any other: staged, recorded, {@code QUEUED};
  * {@code GET /v1/uploads/{id}} then names its job and image.
@@ -47,6 +48,9 @@ class ResumableUploadController {
     static final String TUS_VERSION = "1.0.0";
     private static final String TUS_RESUMABLE = "Tus-Resumable";
     private static final String OFFSET_STREAM = "application/offset+octet-stream";
+    private static final String UPLOAD_CHECKSUM = "Upload-Checksum";
+    /** tus's status for bytes that do not match their {@code Upload-Checksum}. */
+    private static final int CHECKSUM_MISMATCH = 460;
     private static final int MAX_METADATA_HEADER = 16 * 1024;
     /** The API's timestamps: ISO-8601 UTC with milliseconds. */
     private static final DateTimeFormatter TIMESTAMP =
@@ -77,8 +81,12 @@ class ResumableUploadController {
     ResponseEntity<Map<String, Object>> create(@PathVariable String patientId,
                                                @RequestHeader(name = TUS_RESUMABLE, required = false) String tus,
                                                @RequestHeader(name = "Upload-Length", required = false) String uploadLength,
-                                               @RequestHeader(name = "Upload-Metadata", required = false) String uploadMetadata) {
+                                               @RequestHeader(name = "Upload-Metadata", required = false) String uploadMetadata,
+                                               @RequestHeader(name = UPLOAD_CHECKSUM, required = false) String uploadChecksum,
+                                               HttpServletRequest request) throws IOException {
         requireVersion(tus);
+        boolean withUpload = isOffsetStream(request);
+        ChunkChecksum checksum = withUpload ? ChunkChecksum.parse(uploadChecksum) : null;
         long limit = properties.maxFileSize().toBytes();
         long length = length(uploadLength, limit);
         Map<String, String> declared = metadata(uploadMetadata);
@@ -95,6 +103,9 @@ class ResumableUploadController {
                 Instant.now(), null);
         uploads.create(upload);
         metrics.resumableCreated();
+        if (withUpload) {
+            upload = firstChunk(upload, checksum, request);
+        }
         return ResponseEntity.status(HttpStatus.CREATED)
                 .location(URI.create("/v1/uploads/" + upload.uploadId()))
                 .headers(tusHeaders(upload))
@@ -107,8 +118,9 @@ class ResumableUploadController {
         return ResponseEntity.noContent()
                 .header(TUS_RESUMABLE, TUS_VERSION)
                 .header("Tus-Version", TUS_VERSION)
-                .header("Tus-Extension", "creation,termination,expiration")
+                .header("Tus-Extension", "creation,creation-with-upload,termination,expiration,checksum")
                 .header("Tus-Max-Size", Long.toString(properties.maxFileSize().toBytes()))
+                .header("Tus-Checksum-Algorithm", ChunkChecksum.OFFERED)
                 .build();
     }
 
@@ -136,43 +148,76 @@ class ResumableUploadController {
     ResponseEntity<Void> append(@PathVariable String uploadId,
                                 @RequestHeader(name = TUS_RESUMABLE, required = false) String tus,
                                 @RequestHeader(name = "Upload-Offset", required = false) String uploadOffset,
+                                @RequestHeader(name = UPLOAD_CHECKSUM, required = false) String uploadChecksum,
                                 HttpServletRequest request) throws IOException {
         requireVersion(tus);
-        if (request.getContentType() == null || !request.getContentType().toLowerCase(Locale.ROOT).startsWith(OFFSET_STREAM)) {
+        if (!isOffsetStream(request)) {
             throw new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "OFFSET_STREAM_REQUIRED",
                     "Send the bytes of an upload as " + OFFSET_STREAM + ".", false);
         }
         long offset = offset(uploadOffset);
+        ChunkChecksum checksum = ChunkChecksum.parse(uploadChecksum);
         ResumableUploads.Upload upload = owned(uploadId);
         if (upload.accepted()) {
             requireOffset(offset, upload.length());
             return ResponseEntity.noContent().headers(tusHeaders(upload)).build();
         }
         try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
-            long received = chunks.size();
-            requireOffset(offset, received);
-            long remaining = upload.length() - received;
-            if (request.getContentLengthLong() > remaining) {
-                throw pastLength(upload);
-            }
-            if (!uploads.hasRoomFor(Math.max(request.getContentLengthLong(), 0))) {
-                throw StagingArea.full();
-            }
-            ResumableUploads.Chunks.Appended appended = chunks.append(request.getInputStream(), remaining);
-            if (appended.tooLong()) {
-                throw pastLength(upload);
-            }
-            long now = received + appended.bytes();
-            checkHead(upload, chunks, received, now);
-            if (appended.brokenOff()) {
-                throw new ApiProblem(HttpStatus.REQUEST_TIMEOUT, "REQUEST_TIMEOUT", "The body ended early; "
-                        + now + " bytes of the upload are kept: ask with HEAD and go on from there.", true);
-            }
-            if (now == upload.length()) {
-                upload = completion.accept(upload);
-            }
+            requireOffset(offset, chunks.size());
+            upload = appendBody(upload, chunks, checksum, request);
             return ResponseEntity.noContent().headers(tusHeaders(upload)).build();
         }
+    }
+
+    /**
+     * The body of a creation request (creation-with-upload): a small file in one request, or the first chunk of a
+     * large one. When it fails the upload is removed, since its client never learnt where it is; except when all
+     * its bytes are in and only recording them must wait: that is left to the sweep, and the answer is {@code 201}.
+     */
+    private ResumableUploads.Upload firstChunk(ResumableUploads.Upload upload, ChunkChecksum checksum,
+                                               HttpServletRequest request) throws IOException {
+        try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
+            try {
+                return appendBody(upload, chunks, checksum, request);
+            } catch (ApiProblem e) {
+                if (e.retryable() && chunks.size() == upload.length()) {
+                    return upload;
+                }
+                uploads.delete(upload.uploadId());
+                throw e;
+            }
+        }
+    }
+
+    /** Appends the request's body at the end of the upload, whose lock the caller holds; its last byte has it accepted. */
+    private ResumableUploads.Upload appendBody(ResumableUploads.Upload upload, ResumableUploads.Chunks chunks,
+                                               ChunkChecksum checksum, HttpServletRequest request) throws IOException {
+        long received = chunks.size();
+        long remaining = upload.length() - received;
+        if (request.getContentLengthLong() > remaining) {
+            throw pastLength(upload);
+        }
+        if (!uploads.hasRoomFor(Math.max(request.getContentLengthLong(), 0))) {
+            throw StagingArea.full();
+        }
+        ResumableUploads.Chunks.Appended appended = chunks.append(request.getInputStream(), remaining, checksum);
+        if (appended.tooLong()) {
+            throw pastLength(upload);
+        }
+        if (appended.mismatch()) {
+            throw new ApiProblem(HttpStatusCode.valueOf(CHECKSUM_MISMATCH), "CHECKSUM_MISMATCH", "The bytes do not"
+                    + " match the request's Upload-Checksum; none of them are kept: send them again.", true);
+        }
+        long now = received + appended.bytes();
+        checkHead(upload, chunks, received, now);
+        if (appended.brokenOff()) {
+            throw new ApiProblem(HttpStatus.REQUEST_TIMEOUT, "REQUEST_TIMEOUT", "The body ended early; "
+                    + now + " bytes of the upload are kept: ask with HEAD and go on from there.", true);
+        }
+        if (now == upload.length()) {
+            return completion.accept(upload);
+        }
+        return upload;
     }
 
     /** The same, for clients that cannot send {@code PATCH} (Java's {@code HttpURLConnection}, tus-java-client). */
@@ -180,8 +225,9 @@ class ResumableUploadController {
     ResponseEntity<Void> appendOverridden(@PathVariable String uploadId,
                                           @RequestHeader(name = TUS_RESUMABLE, required = false) String tus,
                                           @RequestHeader(name = "Upload-Offset", required = false) String uploadOffset,
+                                          @RequestHeader(name = UPLOAD_CHECKSUM, required = false) String uploadChecksum,
                                           HttpServletRequest request) throws IOException {
-        return append(uploadId, tus, uploadOffset, request);
+        return append(uploadId, tus, uploadOffset, uploadChecksum, request);
     }
 
     /** Ends the upload: its bytes are removed (an accepted upload's image stays; it is deleted as an image). */
@@ -273,6 +319,11 @@ class ResumableUploadController {
         }
         body.put("links", links);
         return body;
+    }
+
+    private static boolean isOffsetStream(HttpServletRequest request) {
+        return request.getContentType() != null
+                && request.getContentType().toLowerCase(Locale.ROOT).startsWith(OFFSET_STREAM);
     }
 
     private static void requireVersion(String tus) {

@@ -21,6 +21,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -303,8 +304,11 @@ class ResumableUploads {
     /** An upload's data file under its lock, for one request. */
     static final class Chunks implements AutoCloseable {
 
-        /** What one request appended: the bytes kept, whether its body broke off, whether it went past the length. */
-        record Appended(long bytes, boolean brokenOff, boolean tooLong) {
+        /**
+         * What one request appended: the bytes kept, whether its body broke off, whether it went past the length,
+         * whether its bytes did not match the checksum the client declared for them.
+         */
+        record Appended(long bytes, boolean brokenOff, boolean tooLong, boolean mismatch) {
         }
 
         private final FileChannel channel;
@@ -323,28 +327,39 @@ class ResumableUploads {
 
         /**
          * Appends the body, at most {@code max} bytes, and forces what was kept to disk. A body that breaks off
-         * keeps what arrived (the client resumes from there); one that goes past {@code max} keeps nothing.
+         * keeps what arrived (the client resumes from there); one that goes past {@code max} keeps nothing. With a
+         * checksum, the body is kept only whole and matching it: one that broke off cannot be checked, so it keeps
+         * nothing either.
          */
-        Appended append(InputStream in, long max) {
+        Appended append(InputStream in, long max, ChunkChecksum checksum) {
             long start = size();
             position(start);
             long written = 0;
             boolean brokenOff = false;
+            MessageDigest digest = checksum == null ? null : checksum.digest();
             byte[] buffer = new byte[BUFFER];
             try {
                 for (int n; (n = in.read(buffer)) >= 0; ) {
                     if (written + n > max) {
                         truncate(start);
-                        return new Appended(0, false, true);
+                        return new Appended(0, false, true, false);
                     }
                     Disk.writeFully(channel, ByteBuffer.wrap(buffer, 0, n));
+                    if (digest != null) {
+                        digest.update(buffer, 0, n);
+                    }
                     written += n;
                 }
             } catch (IOException e) {
                 brokenOff = true;
             }
+            if (digest != null && (brokenOff || !checksum.matches(digest))) {
+                truncate(start);
+                Disk.force(channel);
+                return new Appended(0, brokenOff, false, !brokenOff);
+            }
             Disk.force(channel);
-            return new Appended(written, brokenOff, false);
+            return new Appended(written, brokenOff, false, false);
         }
 
         private void position(long at) {

@@ -34,17 +34,64 @@ class ResumableUploadsTest {
         assertThat(uploads.offset(upload)).isZero();
 
         try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
-            var appended = chunks.append(new ByteArrayInputStream(bytes(0, 300)), 1000);
-            assertThat(appended).isEqualTo(new ResumableUploads.Chunks.Appended(300, false, false));
-            appended = chunks.append(new CutOffBody(bytes(300, 200)), 700);
-            assertThat(appended).isEqualTo(new ResumableUploads.Chunks.Appended(200, true, false));
-            appended = chunks.append(new ByteArrayInputStream(bytes(500, 501)), 500);
+            var appended = chunks.append(new ByteArrayInputStream(bytes(0, 300)), 1000, null);
+            assertThat(appended).isEqualTo(new ResumableUploads.Chunks.Appended(300, false, false, false));
+            appended = chunks.append(new CutOffBody(bytes(300, 200)), 700, null);
+            assertThat(appended).isEqualTo(new ResumableUploads.Chunks.Appended(200, true, false, false));
+            appended = chunks.append(new ByteArrayInputStream(bytes(500, 501)), 500, null);
             assertThat(appended.tooLong()).isTrue();
             assertThat(chunks.size()).isEqualTo(500);
             assertThat(chunks.head(8192)).isEqualTo(bytes(0, 500));
         }
         assertThat(uploads.offset(upload)).isEqualTo(500);
         assertThat(uploads.find(upload.uploadId().toString()).orElseThrow()).isEqualTo(upload);
+    }
+
+    @Test
+    void a_chunk_with_a_checksum_is_kept_only_whole_and_matching() throws Exception {
+        ResumableUploads uploads = uploads(Duration.ofHours(1));
+        ResumableUploads.Upload upload = upload(1000);
+        uploads.create(upload);
+
+        try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
+            var appended = chunks.append(new ByteArrayInputStream(bytes(0, 300)), 1000,
+                    ChunkChecksum.parse("sha256 " + digest("SHA-256", bytes(0, 300))));
+            assertThat(appended).isEqualTo(new ResumableUploads.Chunks.Appended(300, false, false, false));
+
+            appended = chunks.append(new ByteArrayInputStream(bytes(300, 200)), 700,
+                    ChunkChecksum.parse("sha1 " + digest("SHA-1", bytes(300, 199))));
+            assertThat(appended).isEqualTo(new ResumableUploads.Chunks.Appended(0, false, false, true));
+            assertThat(chunks.size()).as("nothing of the mismatching chunk").isEqualTo(300);
+
+            appended = chunks.append(new CutOffBody(bytes(300, 200)), 700,
+                    ChunkChecksum.parse("md5 " + digest("MD5", bytes(300, 200))));
+            assertThat(appended).as("a broken-off body cannot be checked")
+                    .isEqualTo(new ResumableUploads.Chunks.Appended(0, true, false, false));
+            assertThat(chunks.size()).isEqualTo(300);
+
+            appended = chunks.append(new ByteArrayInputStream(bytes(300, 200)), 700,
+                    ChunkChecksum.parse("SHA1 " + digest("SHA-1", bytes(300, 200))));
+            assertThat(appended.bytes()).isEqualTo(200);
+            assertThat(chunks.head(8192)).isEqualTo(bytes(0, 500));
+        }
+    }
+
+    @Test
+    void an_upload_checksum_header_names_an_offered_algorithm_and_its_digest_in_base64() {
+        assertThat(ChunkChecksum.parse(null)).isNull();
+        for (String header : List.of("crc32 AAAAAA==", "sha512 " + "A".repeat(88))) {
+            assertThatThrownBy(() -> ChunkChecksum.parse(header)).isInstanceOfSatisfying(ApiProblem.class,
+                    e -> assertThat(e.code()).isEqualTo("CHECKSUM_ALGORITHM_UNSUPPORTED"));
+        }
+        for (String header : List.of("sha1", "sha1 not*base64", "sha256 AAAA", "sha1 " + "A".repeat(44))) {
+            assertThatThrownBy(() -> ChunkChecksum.parse(header)).as(header).isInstanceOfSatisfying(ApiProblem.class,
+                    e -> assertThat(e.code()).isEqualTo("INVALID_UPLOAD_CHECKSUM"));
+        }
+    }
+
+    private static String digest(String algorithm, byte[] bytes) throws Exception {
+        return java.util.Base64.getEncoder().encodeToString(
+                java.security.MessageDigest.getInstance(algorithm).digest(bytes));
     }
 
     @Test
@@ -68,7 +115,7 @@ class ResumableUploadsTest {
         ResumableUploads.Upload upload = upload(3);
         uploads.create(upload);
         try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
-            chunks.append(new ByteArrayInputStream(bytes(0, 3)), 3);
+            chunks.append(new ByteArrayInputStream(bytes(0, 3)), 3, null);
         }
         var answer = json.readTree("{\"jobId\":\"j1\",\"imageId\":\"i1\",\"status\":\"QUEUED\"}");
         uploads.accepted(upload.accepted(answer));

@@ -641,8 +641,78 @@ class EndToEndIT {
         HttpResponse<byte[]> discovery = tus(stack.adminToken, "OPTIONS", "/v1/patients/" + patientId + "/uploads", null);
         assertThat(discovery.statusCode()).isEqualTo(204);
         assertThat(discovery.headers().firstValue("Tus-Version")).hasValue("1.0.0");
-        assertThat(discovery.headers().firstValue("Tus-Extension")).hasValue("creation,termination,expiration");
+        assertThat(discovery.headers().firstValue("Tus-Extension"))
+                .hasValue("creation,creation-with-upload,termination,expiration,checksum");
         assertThat(discovery.headers().firstValue("Tus-Max-Size")).hasValue(Long.toString(MAX_FILE));
+        assertThat(discovery.headers().firstValue("Tus-Checksum-Algorithm")).hasValue("sha1,sha256,md5");
+    }
+
+    @Test
+    @Order(16)
+    void a_small_file_is_one_creation_request_and_chunks_with_a_checksum_are_kept_only_when_they_match()
+            throws Exception {
+        String create = "/v1/patients/" + patientId + "/uploads";
+        // creation-with-upload: the whole file in the creation request, accepted by it
+        byte[] small = randomBytes(300_000);
+        HttpResponse<byte[]> whole = tus(stack.adminToken, "POST", create, small, "Upload-Length",
+                Integer.toString(small.length), "Upload-Checksum", "sha256 " + base64Digest("SHA-256", small),
+                "Upload-Metadata", "filename " + Tus.base64("one-go.bin"));
+        assertThat(whole.statusCode()).as(new String(whole.body(), StandardCharsets.UTF_8)).isEqualTo(201);
+        assertThat(whole.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(small.length));
+        JsonNode accepted = tools.jackson.databind.json.JsonMapper.builder().build().readTree(whole.body());
+        assertThat(accepted.path("status").asString()).isEqualTo("ACCEPTED");
+        String jobId = accepted.path("jobId").asString();
+        assertThat(whole.headers().allValues("Link")).contains("</v1/jobs/" + jobId + ">; rel=\"job\"");
+        awaitSucceeded(jobId);
+        assertThat(api.get("/v1/images/" + accepted.path("imageId").asString()).json().path("sha256").asString())
+                .isEqualTo(sha256(small));
+
+        // the first chunk with the creation, the rest by PATCH; a chunk that does not match its checksum is dropped
+        byte[] content = randomBytes(1024 * 1024 + 3);
+        int first = 400_000;
+        HttpResponse<byte[]> created = tus(stack.adminToken, "POST", create, Arrays.copyOfRange(content, 0, first),
+                "Upload-Length", Integer.toString(content.length));
+        assertThat(created.statusCode()).isEqualTo(201);
+        assertThat(created.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(first));
+        String location = created.headers().firstValue("Location").orElseThrow();
+        byte[] rest = Arrays.copyOfRange(content, first, content.length);
+        byte[] damaged = rest.clone();
+        damaged[damaged.length / 2] ^= 1;
+        HttpResponse<byte[]> mismatch = tus(stack.adminToken, "PATCH", location, damaged, "Upload-Offset",
+                Integer.toString(first), "Upload-Checksum", "sha1 " + base64Digest("SHA-1", rest));
+        assertThat(mismatch.statusCode()).isEqualTo(460);
+        assertThat(mismatch.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+        assertThat(new String(mismatch.body(), StandardCharsets.UTF_8)).contains("CHECKSUM_MISMATCH");
+        assertThat(tus(stack.adminToken, "HEAD", location, null).headers().firstValue("Upload-Offset"))
+                .as("nothing of the damaged chunk").hasValue(Integer.toString(first));
+        HttpResponse<byte[]> unknown = tus(stack.adminToken, "PATCH", location, rest, "Upload-Offset",
+                Integer.toString(first), "Upload-Checksum", "crc32 AAAAAA==");
+        assertThat(unknown.statusCode()).isEqualTo(400);
+        assertThat(new String(unknown.body(), StandardCharsets.UTF_8)).contains("CHECKSUM_ALGORITHM_UNSUPPORTED");
+        HttpResponse<byte[]> sent = tus(stack.adminToken, "PATCH", location, rest, "Upload-Offset",
+                Integer.toString(first), "Upload-Checksum", "sha1 " + base64Digest("SHA-1", rest));
+        assertThat(sent.statusCode()).isEqualTo(204);
+        JsonNode done = api.get(location).json();
+        assertThat(done.path("status").asString()).isEqualTo("ACCEPTED");
+        awaitSucceeded(done.path("jobId").asString());
+        assertThat(api.get("/v1/images/" + done.path("imageId").asString()).json().path("sha256").asString())
+                .isEqualTo(sha256(content));
+
+        // a creation whose body fails creates nothing: a damaged body, and HTML
+        List<String> before = resumableFiles();
+        HttpResponse<byte[]> badFirst = tus(stack.adminToken, "POST", create, damaged, "Upload-Length",
+                Integer.toString(content.length), "Upload-Checksum", "md5 " + base64Digest("MD5", rest));
+        assertThat(badFirst.statusCode()).isEqualTo(460);
+        assertThat(badFirst.headers().firstValue("Location")).isEmpty();
+        byte[] html = "<html><script>alert(1)</script></html>".getBytes(StandardCharsets.UTF_8);
+        HttpResponse<byte[]> refused = tus(stack.adminToken, "POST", create, html, "Upload-Length",
+                Integer.toString(html.length));
+        assertThat(refused.statusCode()).isEqualTo(415);
+        assertThat(resumableFiles()).isSubsetOf(before);
+    }
+
+    private static String base64Digest(String algorithm, byte[] bytes) throws Exception {
+        return java.util.Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance(algorithm).digest(bytes));
     }
 
     private static HttpResponse<byte[]> tus(String token, String method, String path, byte[] body, String... headers)
