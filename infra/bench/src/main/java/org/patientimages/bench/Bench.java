@@ -69,20 +69,23 @@ final class Bench {
     }
 
     /**
-     * Sends a file as a resumable upload (tus) for the patient: created, then sent in pieces of {@code piece} bytes,
-     * one {@code PATCH} each; the last one's answer names the job and the image ({@code Link}).
+     * Sends a file as a resumable upload (tus) for the patient in pieces of {@code piece} bytes: the first with the
+     * creation request (creation-with-upload, as tus-js-client's {@code uploadDataDuringCreation}), each other in a
+     * {@code PATCH}; the last answer names the job and the image ({@code Link}).
      */
     static Accepted resumable(java.net.http.HttpClient http, String api, String token, String patient, long size,
                               long piece, String filename, Pieces pieces) throws Exception {
+        long first = Math.min(size, piece);
         var create = request(api + "/v1/patients/" + patient + "/uploads", token)
                 .header("Tus-Resumable", "1.0.0").header("Upload-Length", Long.toString(size))
                 .header("Upload-Metadata", "filename " + java.util.Base64.getEncoder().encodeToString(
                         filename.getBytes(java.nio.charset.StandardCharsets.UTF_8)))
-                .POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build();
-        String location = api + expect(http.send(create, java.net.http.HttpResponse.BodyHandlers.ofString()), 201)
-                .headers().firstValue("Location").orElseThrow();
-        java.net.http.HttpResponse<String> last = null;
-        for (long from = 0; from < size; from += piece) {
+                .header("Content-Type", "application/offset+octet-stream")
+                .POST(pieces.bytes(0, first)).build();
+        java.net.http.HttpResponse<String> last = expect(http.send(create,
+                java.net.http.HttpResponse.BodyHandlers.ofString()), 201);
+        String location = api + last.headers().firstValue("Location").orElseThrow();
+        for (long from = first; from < size; from += piece) {
             long to = Math.min(size, from + piece);
             var patch = request(location, token).header("Tus-Resumable", "1.0.0")
                     .header("Upload-Offset", Long.toString(from))
