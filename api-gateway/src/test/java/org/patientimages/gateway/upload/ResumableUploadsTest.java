@@ -29,8 +29,7 @@ class ResumableUploadsTest {
     @Test
     void chunks_append_at_the_end_a_broken_off_body_keeps_what_arrived_and_one_past_the_length_keeps_nothing() {
         ResumableUploads uploads = uploads(Duration.ofHours(1));
-        ResumableUploads.Upload upload = upload(1000);
-        uploads.create(upload);
+        ResumableUploads.Upload upload = created(uploads, 1000);
         assertThat(uploads.offset(upload)).isZero();
 
         try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
@@ -50,8 +49,7 @@ class ResumableUploadsTest {
     @Test
     void a_chunk_with_a_checksum_is_kept_only_whole_and_matching() throws Exception {
         ResumableUploads uploads = uploads(Duration.ofHours(1));
-        ResumableUploads.Upload upload = upload(1000);
-        uploads.create(upload);
+        ResumableUploads.Upload upload = created(uploads, 1000);
 
         try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
             var appended = chunks.append(new ByteArrayInputStream(bytes(0, 300)), 1000,
@@ -97,8 +95,7 @@ class ResumableUploadsTest {
     @Test
     void only_one_request_at_a_time_appends_to_an_upload() {
         ResumableUploads uploads = uploads(Duration.ofHours(1));
-        ResumableUploads.Upload upload = upload(10);
-        uploads.create(upload);
+        ResumableUploads.Upload upload = created(uploads, 10);
         try (ResumableUploads.Chunks held = uploads.lock(upload)) {
             assertThatThrownBy(() -> uploads.lock(upload)).isInstanceOfSatisfying(ApiProblem.class, e -> {
                 assertThat(e.code()).isEqualTo("UPLOAD_LOCKED");
@@ -112,8 +109,7 @@ class ResumableUploadsTest {
     @Test
     void an_accepted_upload_keeps_only_its_answer_and_counts_as_all_received() throws Exception {
         ResumableUploads uploads = uploads(Duration.ofHours(1));
-        ResumableUploads.Upload upload = upload(3);
-        uploads.create(upload);
+        ResumableUploads.Upload upload = created(uploads, 3);
         try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
             chunks.append(new ByteArrayInputStream(bytes(0, 3)), 3, null);
         }
@@ -132,8 +128,7 @@ class ResumableUploadsTest {
     @Test
     void an_upload_untouched_for_the_expiry_is_gone_and_so_is_a_data_file_without_its_record() throws Exception {
         ResumableUploads uploads = uploads(Duration.ofMinutes(10));
-        ResumableUploads.Upload upload = upload(10);
-        uploads.create(upload);
+        ResumableUploads.Upload upload = created(uploads, 10);
         assertThat(uploads.expired(upload)).isFalse();
         assertThat(uploads.expiresAt(upload)).isAfter(Instant.now().plus(Duration.ofMinutes(9)));
 
@@ -175,6 +170,12 @@ class ResumableUploadsTest {
             assertThatThrownBy(() -> ResumableUploadController.metadata(bad)).isInstanceOfSatisfying(ApiProblem.class,
                     e -> assertThat(e.code()).isEqualTo("INVALID_METADATA"));
         }
+    }
+
+    private static ResumableUploads.Upload created(ResumableUploads uploads, long length) {
+        ResumableUploads.Upload upload = upload(length);
+        uploads.create(upload);
+        return upload;
     }
 
     private ResumableUploads uploads(Duration expiry) {
