@@ -31,6 +31,7 @@ import tools.jackson.databind.JsonNode;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -158,6 +159,62 @@ class MetadataServiceIT extends RealPostgres {
         assertThat(eventTypes(jobId))
                 .containsExactly("ACCEPTED", "STARTED", "PROGRESS", "STORED", "ATTRIBUTES_EXTRACTED", "SUCCEEDED");
         assertThat(http.get("/internal/v1/jobs/" + jobId).json()).isEqualTo(finished);
+    }
+
+    @Test
+    void the_files_of_an_archive_are_registered_all_or_none_and_a_retry_gets_the_same_jobs() throws Exception {
+        String patientId = aPatient();
+        List<Map<String, Object>> files = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            files.add(anUpload(patientId, "archive-1#" + i));
+        }
+        // one refused file refuses the archive: nothing of it is recorded
+        Map<String, Object> refused = new HashMap<>(files.get(2));
+        refused.put("tags", List.of("not a tag!"));
+        var answer = http.postJson("/internal/v1/uploads/batch",
+                Map.of("registrations", List.of(files.get(0), files.get(1), refused)));
+        assertThat(answer.status()).isEqualTo(400);
+        assertThat(answer.json().path("code").asString()).isEqualTo("INVALID_METADATA");
+        for (Map<String, Object> file : files) {
+            assertThat(http.get("/internal/v1/jobs/" + file.get("jobId")).status()).isEqualTo(404);
+        }
+        assertThat(http.get("/internal/v1/uploads/batch?patientId=" + patientId + "&idempotencyKey=archive-1")
+                .status()).isEqualTo(404);
+
+        var registered = http.postJson("/internal/v1/uploads/batch", Map.of("registrations", files));
+        assertThat(registered.status()).isEqualTo(201);
+        List<String> jobIds = new ArrayList<>();
+        registered.json().path("items").forEach(item -> jobIds.add(item.path("jobId").asString()));
+        assertThat(jobIds).containsExactlyElementsOf(files.stream().map(f -> f.get("jobId").toString()).toList());
+        for (String jobId : jobIds) {
+            UploadAccepted event = UploadAccepted.parseFrom(awaitRecord(Topics.UPLOADS, jobId).value());
+            assertThat(event.getJobId()).isEqualTo(jobId);
+        }
+
+        // the retry, with new ids as the gateway would make them, gets the first jobs and creates nothing
+        List<Map<String, Object>> retry = files.stream()
+                .map(f -> anUpload(patientId, (String) f.get("idempotencyKey"))).toList();
+        var replayed = http.postJson("/internal/v1/uploads/batch", Map.of("registrations", retry));
+        assertThat(replayed.status()).isEqualTo(200);
+        List<String> replayedIds = new ArrayList<>();
+        replayed.json().path("items").forEach(item -> {
+            assertThat(item.path("replayed").asBoolean()).isTrue();
+            replayedIds.add(item.path("jobId").asString());
+        });
+        assertThat(replayedIds).isEqualTo(jobIds);
+        for (Map<String, Object> file : retry) {
+            assertThat(http.get("/internal/v1/jobs/" + file.get("jobId")).status()).isEqualTo(404);
+        }
+        List<String> found = new ArrayList<>();
+        http.get("/internal/v1/uploads/batch?patientId=" + patientId + "&idempotencyKey=archive-1").json()
+                .path("items").forEach(item -> found.add(item.path("jobId").asString()));
+        assertThat(found).isEqualTo(jobIds);
+
+        assertThat(http.postJson("/internal/v1/uploads/batch", Map.of("registrations", List.of())).status())
+                .isEqualTo(400);
+        assertThat(http.postJson("/internal/v1/uploads/batch", Map.of("registrations",
+                List.of(anUpload(patientId, null), anUpload(aPatient(), null)))).json().path("code").asString())
+                .isEqualTo("INVALID_BATCH");
     }
 
     @Test

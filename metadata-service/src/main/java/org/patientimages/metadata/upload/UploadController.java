@@ -16,6 +16,7 @@ import org.springframework.web.bind.annotation.RestController;
 
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 
 @RestController
 class UploadController {
@@ -45,6 +46,39 @@ class UploadController {
     @PostMapping("/internal/v1/uploads/tags")
     Map<String, List<String>> checkTags(@RequestBody Map<String, List<String>> body) {
         return Map.of("tags", Tags.normalise(body.get("tags"), UploadRegistrar.INVALID_METADATA));
+    }
+
+    /** The uploads of an archive sent with this idempotency key, so that a retry need not send it again. */
+    @GetMapping("/internal/v1/uploads/batch")
+    Map<String, List<UploadRegistered>> batchByIdempotencyKey(@RequestParam String patientId,
+                                                            @RequestParam String idempotencyKey, Caller caller) {
+        return Ids.parse(patientId).filter(id -> access.permits(caller, id))
+                .flatMap(id -> registrar.replayOfBatch(id, idempotencyKey)).map(items -> Map.of("items", items))
+                .orElseThrow(() -> ApiException.notFound("UPLOAD_NOT_FOUND",
+                        "No archive of this patient has that idempotency key."));
+    }
+
+    /** The uploads that came together, such as the files of one archive. */
+    record Batch(List<UploadRegistration> registrations) {
+    }
+
+    /**
+     * The files of one archive, all for one patient, registered in one transaction: all of them or none. 201, or
+     * 200 when their idempotency keys named earlier uploads.
+     */
+    @PostMapping("/internal/v1/uploads/batch")
+    ResponseEntity<Map<String, List<UploadRegistered>>> registerAll(@RequestBody Batch batch, Caller caller) {
+        List<UploadRegistration> registrations = batch.registrations() == null ? List.of() : batch.registrations();
+        if (registrations.isEmpty() || registrations.stream().map(UploadRegistration::patientId).distinct().count() != 1
+                || registrations.get(0).patientId() == null) {
+            throw ApiException.badRequest("INVALID_BATCH", "A batch is one or more uploads of one patient.");
+        }
+        UUID patientId = registrations.get(0).patientId();
+        access.require(caller, patientId, () -> ApiException.notFound("PATIENT_NOT_FOUND",
+                "No patient with id " + patientId + "."));
+        List<UploadRegistered> result = registrar.registerAll(registrations);
+        return ResponseEntity.status(result.get(0).replayed() ? HttpStatus.OK : HttpStatus.CREATED)
+                .body(Map.of("items", result));
     }
 
     /** 201 for a new upload, 200 when the idempotency key named an earlier one. */

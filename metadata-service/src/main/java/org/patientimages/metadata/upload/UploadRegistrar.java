@@ -21,6 +21,7 @@ import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -64,25 +65,61 @@ class UploadRegistrar {
     }
 
     UploadRegistered register(UploadRegistration u) {
-        UploadRegistered result;
+        return registerAll(List.of(u)).get(0);
+    }
+
+    /**
+     * Registers uploads that came together (the files of one archive) in one transaction: all of them or none.
+     * When their idempotency keys name earlier uploads, those are the answer and nothing new is created.
+     */
+    List<UploadRegistered> registerAll(List<UploadRegistration> batch) {
+        List<UploadRegistered> result;
         try {
-            result = tx.execute(status -> replayOf(u).orElseGet(() -> insert(u)));
+            result = tx.execute(status -> replayOf(batch).orElseGet(() -> batch.stream().map(this::insert).toList()));
         } catch (DuplicateKeyException raced) {
-            // another request with the same idempotency key committed first: answer with its job
-            result = replayOf(u).orElseThrow(() -> raced);
+            // another request with the same idempotency keys committed first: answer with its jobs
+            result = replayOf(batch).orElseThrow(() -> raced);
         }
-        if (!result.replayed() && result.status() == JobStatus.QUEUED) {
+        if (result.stream().anyMatch(r -> !r.replayed() && r.status() == JobStatus.QUEUED)) {
             relay.wake();
         }
         return result;
     }
 
-    private Optional<UploadRegistered> replayOf(UploadRegistration u) {
-        return u.idempotencyKey() == null ? Optional.empty() : replayOf(u.patientId(), u.idempotencyKey());
+    /** The earlier uploads of the batch's idempotency keys, if every one of them names one. */
+    private Optional<List<UploadRegistered>> replayOf(List<UploadRegistration> batch) {
+        List<UploadRegistered> earlier = new ArrayList<>();
+        for (UploadRegistration u : batch) {
+            Optional<UploadRegistered> replay = u.idempotencyKey() == null ? Optional.empty()
+                    : replayOf(u.patientId(), u.idempotencyKey());
+            if (replay.isEmpty()) {
+                return Optional.empty();
+            }
+            earlier.add(replay.get());
+        }
+        return Optional.of(earlier);
     }
 
     Optional<UploadRegistered> replayOf(UUID patientId, String idempotencyKey) {
         return jobs.findByIdempotencyKey(patientId, idempotencyKey).map(this::replayed);
+    }
+
+    /**
+     * The uploads of a batch registered with the idempotency keys {@code <key>#0}, {@code <key>#1}, … (the files of
+     * one archive), in that order; empty when there was none.
+     */
+    Optional<List<UploadRegistered>> replayOfBatch(UUID patientId, String idempotencyKey) {
+        List<UploadRegistered> earlier = new ArrayList<>();
+        for (Optional<UploadRegistered> next; (next = replayOf(patientId, batchKey(idempotencyKey, earlier.size())))
+                .isPresent(); ) {
+            earlier.add(next.get());
+        }
+        return earlier.isEmpty() ? Optional.empty() : Optional.of(earlier);
+    }
+
+    /** The idempotency key of the {@code index}th upload of a batch sent with {@code key}. */
+    static String batchKey(String key, int index) {
+        return key + "#" + index;
     }
 
     private UploadRegistered replayed(Job job) {
