@@ -33,6 +33,7 @@ final class AuditActions {
             route("PUT", "/v1/patients/{patientId}/grants/{username}", "grant.create", "grant", "username"),
             route("DELETE", "/v1/patients/{patientId}/grants/{username}", "grant.delete", "grant", "username"),
             route("POST", "/v1/patients/{patientId}/images", "image.upload", "image", null),
+            route("POST", "/v1/patients/{patientId}/images/archive", "image.upload-archive", "image", null),
             route("GET", "/v1/patients/{patientId}/images", "image.list", "image", null),
             route("POST", "/v1/patients/{patientId}/uploads", "upload.create", "upload", null),
             route("HEAD", "/v1/uploads/{uploadId}", "upload.read", "upload", "uploadId"),

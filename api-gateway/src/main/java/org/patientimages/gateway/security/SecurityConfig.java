@@ -70,7 +70,8 @@ class SecurityConfig {
                         .requestMatchers("/v1/audit", "/v1/audit/**").hasAnyRole(AUDITOR, ADMIN)
                         .requestMatchers("/v1/patients/*/grants", "/v1/patients/*/grants/**").hasRole(ADMIN)
                         .requestMatchers(HttpMethod.POST, "/v1/patients", "/v1/patients/*/images",
-                                "/v1/patients/*/uploads").hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
+                                "/v1/patients/*/images/archive", "/v1/patients/*/uploads")
+                        .hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
                         .requestMatchers("/v1/uploads/*").hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
                         .requestMatchers(HttpMethod.GET, "/v1/jobs/**").hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
                         .requestMatchers(HttpMethod.DELETE, "/v1/patients/*").hasRole(ADMIN)

@@ -18,6 +18,7 @@ import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -25,7 +26,8 @@ import java.util.UUID;
 /**
  * {@code POST /v1/patients/{patientId}/images}: streams the {@code file} part into the staging area
  * (computing size and SHA-256 on the way, never holding the file in memory), records the upload through the
- * metadata-service and answers 202. Whatever fails before the answer leaves nothing staged.
+ * metadata-service and answers 202. Whatever fails before the answer leaves nothing staged. {@code …/images/archive}
+ * does the same for each file of a ZIP archive.
  */
 @RestController
 class UploadController {
@@ -71,6 +73,76 @@ class UploadController {
     private ResponseEntity<Map<String, Object>> accept(String patientId, String idempotencyKey, HttpServletRequest request)
             throws IOException {
         long limit = properties.maxFileSize().toBytes();
+        checkBeforeReading(patientId, idempotencyKey, request, limit);
+        if (idempotencyKey != null) {
+            Optional<JsonNode> earlier = recorder.earlier(patientId, idempotencyKey);
+            if (earlier.isPresent()) {
+                // a retry: the first answer again, without reading the bytes a second time
+                return accepted(earlier.get(), false);
+            }
+        }
+        return acceptNew(patientId, idempotencyKey, request, limit);
+    }
+
+    /**
+     * {@code POST /v1/patients/{patientId}/images/archive}: a ZIP archive whose files become images of the patient,
+     * one job each, all of them or none: a file of a refused type, too many files, their bytes together past the
+     * limit or an archive that cannot be read refuse it whole and leave nothing staged. The {@code metadata} part's
+     * name, description and tags go to every file; its {@code sha256} is the archive's.
+     */
+    @PostMapping("/v1/patients/{patientId}/images/archive")
+    ResponseEntity<Map<String, Object>> uploadArchive(@PathVariable String patientId,
+                                                      @RequestHeader(name = "Idempotency-Key", required = false)
+                                                      String idempotencyKey,
+                                                      HttpServletRequest request) throws IOException {
+        try {
+            ResponseEntity<Map<String, Object>> accepted = acceptArchive(patientId, idempotencyKey, request);
+            metrics.accepted();
+            return accepted;
+        } catch (ApiProblem e) {
+            metrics.rejected(e.code());
+            throw e;
+        }
+    }
+
+    private ResponseEntity<Map<String, Object>> acceptArchive(String patientId, String idempotencyKey,
+                                                              HttpServletRequest request) throws IOException {
+        long limit = properties.maxFileSize().toBytes();
+        checkBeforeReading(patientId, idempotencyKey, request, limit);
+        if (idempotencyKey != null) {
+            Optional<List<JsonNode>> earlier = recorder.earlierArchive(patientId, idempotencyKey);
+            if (earlier.isPresent()) {
+                return acceptedArchive(earlier.get(), false);
+            }
+        }
+        ArchiveUnpacker unpacker = new ArchiveUnpacker(staging, sniffer, limit, properties.maxArchiveFiles());
+        boolean handedOver = false; // to the recorder, which keeps or discards the staged files
+        try {
+            Received<ArchiveUnpacker.Unpacked> received = receive(request, limit, (in, filename) -> unpacker.unpack(in));
+            UploadMetadata meta = received.metadata().validated();
+            ArchiveUnpacker.Unpacked archive = received.file();
+            if (meta.sha256() != null && !meta.sha256().equals(archive.sha256())) {
+                throw new ApiProblem(HttpStatus.UNPROCESSABLE_CONTENT, "CHECKSUM_MISMATCH", "The archive's SHA-256 is "
+                        + archive.sha256() + ", not the declared " + meta.sha256() + "; nothing of it is kept.", false);
+            }
+            for (UploadRecorder.File file : archive.files()) {
+                staging.commit(file.staged());
+                metrics.received(file.staged().sizeBytes());
+            }
+            handedOver = true;
+            List<JsonNode> registered = recorder.recordAll(patientId,
+                    new UploadMetadata(meta.name(), meta.description(), meta.tags(), null), archive.files(),
+                    idempotencyKey);
+            return acceptedArchive(registered, !registered.get(0).path("replayed").asBoolean());
+        } finally {
+            if (!handedOver) {
+                unpacker.keys().forEach(staging::discard);
+            }
+        }
+    }
+
+    /** What every upload is checked for before a byte of its body is read. */
+    private void checkBeforeReading(String patientId, String idempotencyKey, HttpServletRequest request, long limit) {
         if (!MultipartReader.isMultipart(request.getContentType())) {
             throw new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "MULTIPART_REQUIRED",
                     "Send the upload as multipart/form-data with a part named 'file'.", false);
@@ -88,26 +160,29 @@ class UploadController {
         }
         // 404 before a single byte of the body is read
         patientCheck.require(patientId);
-        if (idempotencyKey != null) {
-            Optional<JsonNode> earlier = recorder.earlier(patientId, idempotencyKey);
-            if (earlier.isPresent()) {
-                // a retry: the first answer again, without reading the bytes a second time
-                return accepted(earlier.get(), false);
-            }
-        }
+    }
 
+    private ResponseEntity<Map<String, Object>> acceptNew(String patientId, String idempotencyKey,
+                                                          HttpServletRequest request, long limit) throws IOException {
         UUID jobId = UUID.randomUUID();
         UUID imageId = UUID.randomUUID();
         String key = jobId.toString();
         boolean handedOver = false; // to the recorder, which keeps or discards the staged file
         try {
-            Received received = receive(request, key, limit);
-            metrics.received(received.staged.sizeBytes());
-            UploadMetadata meta = received.metadata.validated();
-            staging.commit(received.staged);
+            String[] contentType = {null};
+            Received<UploadRecorder.File> received = receive(request, limit, (in, filename) -> new UploadRecorder.File(
+                    jobId, imageId, FileNames.sanitise(filename), null,
+                    staging.write(key, in, limit, head -> contentType[0] = sniffer.check(head))));
+            UploadRecorder.File file = received.file();
+            if (file.staged().sizeBytes() == 0) {
+                throw ApiProblem.badRequest("EMPTY_FILE", "The file is empty.");
+            }
+            metrics.received(file.staged().sizeBytes());
+            UploadMetadata meta = received.metadata().validated();
+            staging.commit(file.staged());
             handedOver = true;
-            JsonNode registered = recorder.record(patientId, jobId, imageId, meta, received.filename,
-                    received.contentType, received.staged, idempotencyKey);
+            JsonNode registered = recorder.record(patientId, jobId, imageId, meta, file.filename(), contentType[0],
+                    file.staged(), idempotencyKey);
             return accepted(registered, !registered.path("replayed").asBoolean());
         } finally {
             if (!handedOver) {
@@ -116,13 +191,18 @@ class UploadController {
         }
     }
 
-    private record Received(StagingArea.Staged staged, String contentType, String filename, UploadMetadata metadata) {
+    /** The multipart form's {@code file}, as what was made of its bytes, and its {@code metadata}. */
+    private record Received<T>(T file, UploadMetadata metadata) {
     }
 
-    private Received receive(HttpServletRequest request, String key, long limit) throws IOException {
-        StagingArea.Staged staged = null;
-        String filename = null;
-        String[] contentType = {null};
+    /** What is made of the {@code file} part's bytes as they stream in. */
+    private interface FileIntake<T> {
+        T take(InputStream in, String filename) throws IOException;
+    }
+
+    private <T> Received<T> receive(HttpServletRequest request, long limit, FileIntake<T> intake) throws IOException {
+        T file = null;
+        boolean seen = false;
         UploadMetadata meta = UploadMetadata.NONE;
         try {
             var parts = new MultipartReader(request.getContentType(), request.getInputStream(), limit + MAX_METADATA_BYTES);
@@ -134,11 +214,11 @@ class UploadController {
                 InputStream in = part.body();
                 switch (part.name() == null ? "" : part.name()) {
                     case "file" -> {
-                        if (staged != null) {
+                        if (seen) {
                             throw ApiProblem.badRequest("MULTIPLE_FILES", "Send exactly one part named 'file'.");
                         }
-                        staged = staging.write(key, in, limit, head -> contentType[0] = sniffer.check(head));
-                        filename = FileNames.sanitise(part.filename());
+                        seen = true;
+                        file = intake.take(in, part.filename());
                     }
                     case "metadata" -> meta = parseMetadata(in);
                     default -> {
@@ -155,13 +235,10 @@ class UploadController {
             throw new ApiProblem(HttpStatus.REQUEST_TIMEOUT, "REQUEST_TIMEOUT",
                     "The request body arrived too slowly or ended before its declared length; send it again.", true);
         }
-        if (staged == null) {
+        if (!seen) {
             throw ApiProblem.badRequest("FILE_MISSING", "The upload has no part named 'file'.");
         }
-        if (staged.sizeBytes() == 0) {
-            throw ApiProblem.badRequest("EMPTY_FILE", "The file is empty.");
-        }
-        return new Received(staged, contentType[0], filename, meta);
+        return new Received<>(file, meta);
     }
 
     private UploadMetadata parseMetadata(InputStream in) throws IOException {
@@ -178,6 +255,25 @@ class UploadController {
     }
 
     private static ResponseEntity<Map<String, Object>> accepted(JsonNode registered, boolean created) {
+        var response = ResponseEntity.status(HttpStatus.ACCEPTED)
+                .location(URI.create("/v1/jobs/" + registered.path("jobId").asString()));
+        if (!created) {
+            response.header("Idempotent-Replayed", "true");
+        }
+        return response.body(view(registered));
+    }
+
+    /** An archive's answer: its files' jobs and images, in the archive's order. */
+    private static ResponseEntity<Map<String, Object>> acceptedArchive(List<JsonNode> registered, boolean created) {
+        var response = ResponseEntity.status(HttpStatus.ACCEPTED);
+        if (!created) {
+            response.header("Idempotent-Replayed", "true");
+        }
+        return response.body(Map.of("items", registered.stream().map(UploadController::view).toList()));
+    }
+
+    /** An accepted upload as the client sees it. */
+    private static Map<String, Object> view(JsonNode registered) {
         String jobId = registered.path("jobId").asString();
         String imageId = registered.path("imageId").asString();
         Map<String, Object> body = new LinkedHashMap<>();
@@ -188,11 +284,7 @@ class UploadController {
             body.put("duplicateOf", registered.path("duplicateOf").asString());
         }
         body.put("links", Map.of("job", "/v1/jobs/" + jobId, "image", "/v1/images/" + imageId));
-        var response = ResponseEntity.status(HttpStatus.ACCEPTED).location(URI.create("/v1/jobs/" + jobId));
-        if (!created) {
-            response.header("Idempotent-Replayed", "true");
-        }
-        return response.body(body);
+        return body;
     }
 
     static ApiProblem tooLarge(long limit) {

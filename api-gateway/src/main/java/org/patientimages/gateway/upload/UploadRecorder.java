@@ -5,11 +5,13 @@ import org.springframework.stereotype.Component;
 import tools.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Function;
 
 /**
  * Records a staged upload through the metadata-service: its job, image and outbox message in one transaction.
@@ -48,6 +50,10 @@ class UploadRecorder {
         return normalised;
     }
 
+    /** One file of an upload: its ids, what it is, and where its bytes are staged. */
+    record File(UUID jobId, UUID imageId, String filename, String contentType, StagingArea.Staged staged) {
+    }
+
     /**
      * Records a committed staged upload; the metadata-service's answer is the job (status {@code QUEUED}, or
      * {@code FAILED} on arrival) or a replay. From this call on, the staged file is this method's to keep or let go:
@@ -58,31 +64,80 @@ class UploadRecorder {
      */
     JsonNode record(String patientId, UUID jobId, UUID imageId, UploadMetadata meta, String filename, String contentType,
                     StagingArea.Staged staged, String idempotencyKey) {
+        File file = new File(jobId, imageId, filename, contentType, staged);
+        return registered(UPLOADS, registration(patientId, meta, file, idempotencyKey), List.of(file), List::of).get(0);
+    }
+
+    /**
+     * Records the files of one archive, all or none, as {@link #record} does one; the {@code n}th file's
+     * idempotency key is {@code <key>#<n>}. The answers are in the files' order.
+     */
+    List<JsonNode> recordAll(String patientId, UploadMetadata meta, List<File> files, String idempotencyKey) {
+        List<Map<String, Object>> registrations = new ArrayList<>();
+        for (int i = 0; i < files.size(); i++) {
+            registrations.add(registration(patientId, meta, files.get(i),
+                    idempotencyKey == null ? null : batchKey(idempotencyKey, i)));
+        }
+        return registered(UPLOADS + "/batch", Map.of("registrations", registrations), files, answer -> {
+            List<JsonNode> items = new ArrayList<>();
+            answer.path("items").forEach(items::add);
+            return items;
+        });
+    }
+
+    /** The registrations of an archive sent earlier with this idempotency key, if there was one. */
+    Optional<List<JsonNode>> earlierArchive(String patientId, String idempotencyKey) {
+        return metadata.find(UPLOADS + "/batch", Map.of("patientId", patientId, "idempotencyKey", idempotencyKey))
+                .map(answer -> {
+                    List<JsonNode> items = new ArrayList<>();
+                    answer.path("items").forEach(items::add);
+                    return items;
+                });
+    }
+
+    /** The idempotency key of the {@code index}th file of an archive sent with {@code key}. */
+    static String batchKey(String key, int index) {
+        return key + "#" + index;
+    }
+
+    private static Map<String, Object> registration(String patientId, UploadMetadata meta, File file,
+                                                    String idempotencyKey) {
         Map<String, Object> registration = new LinkedHashMap<>();
-        registration.put("jobId", jobId);
-        registration.put("imageId", imageId);
+        registration.put("jobId", file.jobId());
+        registration.put("imageId", file.imageId());
         registration.put("patientId", patientId);
         registration.put("name", meta.name());
         registration.put("description", meta.description());
         registration.put("tags", meta.tags());
-        registration.put("originalFilename", filename);
-        registration.put("contentType", contentType);
-        registration.put("sizeBytes", staged.sizeBytes());
-        registration.put("sha256", staged.sha256());
+        registration.put("originalFilename", file.filename());
+        registration.put("contentType", file.contentType());
+        registration.put("sizeBytes", file.staged().sizeBytes());
+        registration.put("sha256", file.staged().sha256());
         registration.put("declaredSha256", meta.sha256());
-        registration.put("stagingKey", staged.key());
+        registration.put("stagingKey", file.staged().key());
         registration.put("idempotencyKey", idempotencyKey);
-        boolean keep = false;
+        return registration;
+    }
+
+    /** Sends registrations, then keeps or lets go of each file's staged bytes as {@link #record} says. */
+    private List<JsonNode> registered(String path, Object body, List<File> files,
+                                      Function<JsonNode, List<JsonNode>> answers) {
+        boolean[] keep = new boolean[files.size()];
         try {
-            JsonNode registered = metadata.post(UPLOADS, registration).getBody();
-            keep = !registered.path("replayed").asBoolean() && "QUEUED".equals(registered.path("status").asString());
+            List<JsonNode> registered = answers.apply(metadata.post(path, body).getBody());
+            for (int i = 0; i < keep.length; i++) {
+                JsonNode answer = registered.get(i);
+                keep[i] = !answer.path("replayed").asBoolean() && "QUEUED".equals(answer.path("status").asString());
+            }
             return registered;
         } catch (MetadataClient.AnswerLost e) {
-            keep = true;
+            Arrays.fill(keep, true);
             throw e;
         } finally {
-            if (!keep) {
-                staging.discard(staged.key());
+            for (int i = 0; i < keep.length; i++) {
+                if (!keep[i]) {
+                    staging.discard(files.get(i).staged().key());
+                }
             }
         }
     }

@@ -14,9 +14,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class ContentSnifferTest {
 
-    private final ContentSniffer sniffer = new ContentSniffer(new UploadProperties(DataSize.ofGigabytes(2),
+    static final UploadProperties DEFAULTS = new UploadProperties(DataSize.ofGigabytes(2),
             List.of("image/jpeg", "image/png", "image/tiff", "application/dicom", "application/pdf",
-                    "application/octet-stream"), Duration.ofSeconds(10)));
+                    "application/octet-stream"), Duration.ofSeconds(10), 1000);
+
+    private final ContentSniffer sniffer = new ContentSniffer(DEFAULTS);
 
     @Test
     void recognises_the_allowed_formats_by_their_bytes() {

@@ -711,6 +711,101 @@ class EndToEndIT {
         assertThat(resumableFiles()).isSubsetOf(before);
     }
 
+    @Test
+    @Order(17)
+    void a_zip_archive_becomes_one_image_per_file_all_or_none_and_its_retry_makes_nothing_new() throws Exception {
+        String archive = "/v1/patients/" + patientId + "/images/archive";
+        byte[] png = TestImages.aPngImage(64, 48);
+        byte[] dicom = TestDicom.ctSlice(64, 64).toBytes();
+        byte[] blob = randomBytes(700_000);
+        Map<String, byte[]> files = new java.util.LinkedHashMap<>();
+        files.put("export/", null);
+        files.put("export/series1/IM0001", dicom);
+        files.put("export/photo.png", png);
+        files.put("export/.DS_Store", randomBytes(20));
+        files.put("__MACOSX/export/._photo.png", randomBytes(20));
+        files.put("../../notes.bin", blob);
+        byte[] zip = zip(files);
+        List<Part> form = List.of(Part.bytes("file", "series.zip", "application/zip", zip),
+                Part.json("metadata", Map.of("description", "CT export", "tags", List.of("ct", "archive"),
+                        "sha256", sha256(zip))));
+
+        String key = "archive-" + UUID.randomUUID();
+        var accepted = api.postMultipart(archive, form, "Idempotency-Key", key);
+        assertThat(accepted.status()).as(accepted.toString()).isEqualTo(202);
+        JsonNode items = accepted.json().path("items");
+        assertThat(items).hasSize(3);
+        List<String> names = new ArrayList<>();
+        List<byte[]> expected = List.of(dicom, png, blob);
+        for (int i = 0; i < 3; i++) {
+            JsonNode item = items.get(i);
+            assertThat(item.path("status").asString()).isEqualTo("QUEUED");
+            awaitSucceeded(item.path("jobId").asString());
+            JsonNode image = api.get("/v1/images/" + item.path("imageId").asString()).json();
+            assertThat(image.path("sha256").asString()).isEqualTo(sha256(expected.get(i)));
+            assertThat(image.path("description").asString()).isEqualTo("CT export");
+            assertThat(image.path("tags").valueStream().map(JsonNode::asString).toList())
+                    .containsExactlyInAnyOrder("ct", "archive");
+            names.add(image.path("originalFilename").asString());
+        }
+        assertThat(names).containsExactly("IM0001", "photo.png", "notes.bin");
+        assertThat(api.get("/v1/images/" + items.get(0).path("imageId").asString()).json().path("contentType")
+                .asString()).isEqualTo("application/dicom");
+
+        // the retry gets the same jobs without a byte read again, and creates nothing
+        var again = api.postMultipart(archive, form, "Idempotency-Key", key);
+        assertThat(again.status()).isEqualTo(202);
+        assertThat(again.header("Idempotent-Replayed")).isEqualTo("true");
+        assertThat(again.json().path("items")).isEqualTo(items);
+
+        // refused whole: a file of a refused type, a declared checksum that does not match, an inflating bomb
+        long imagesBefore = countImages();
+        Map<String, byte[]> withHtml = new java.util.LinkedHashMap<>();
+        withHtml.put("ok.bin", randomBytes(50_000));
+        withHtml.put("page.html", "<html><script>alert(1)</script></html>".getBytes(StandardCharsets.UTF_8));
+        var refused = api.postMultipart(archive, List.of(Part.bytes("file", "mixed.zip", "application/zip",
+                zip(withHtml))));
+        expectProblem(refused, 415, "UNSUPPORTED_MEDIA_TYPE");
+        assertThat(refused.json().path("detail").asString()).startsWith("'page.html' in the archive");
+        var mismatch = api.postMultipart(archive, List.of(Part.bytes("file", "series.zip", "application/zip", zip),
+                Part.json("metadata", Map.of("sha256", sha256(blob)))));
+        expectProblem(mismatch, 422, "CHECKSUM_MISMATCH");
+        var bomb = api.postMultipart(archive, List.of(Part.bytes("file", "bomb.zip", "application/zip",
+                zip(Map.of("zeros.bin", new byte[(int) MAX_FILE + 1])))));
+        expectProblem(bomb, 413, "FILE_TOO_LARGE");
+        expectProblem(api.postMultipart(archive, List.of(Part.bytes("file", "x.zip", "application/zip",
+                randomBytes(3000)))), 400, "EMPTY_ARCHIVE");
+        assertThat(countImages()).isEqualTo(imagesBefore);
+        await().atMost(Duration.ofSeconds(30)).until(() -> stagedFiles().stream().noneMatch(n -> n.endsWith(".part")));
+    }
+
+    private static long countImages() {
+        long count = 0;
+        String cursor = null;
+        do {
+            JsonNode page = api.get("/v1/patients/" + patientId + "/images?limit=500"
+                    + (cursor == null ? "" : "&cursor=" + cursor)).json();
+            count += page.path("items").size();
+            cursor = page.path("nextCursor").isNull() ? null : page.path("nextCursor").asString();
+        } while (cursor != null);
+        return count;
+    }
+
+    /** A ZIP of the entries in order; a null value is a folder. */
+    private static byte[] zip(Map<String, byte[]> entries) throws IOException {
+        var bytes = new java.io.ByteArrayOutputStream();
+        try (var zip = new java.util.zip.ZipOutputStream(bytes)) {
+            for (var entry : entries.entrySet()) {
+                zip.putNextEntry(new java.util.zip.ZipEntry(entry.getKey()));
+                if (entry.getValue() != null) {
+                    zip.write(entry.getValue());
+                }
+                zip.closeEntry();
+            }
+        }
+        return bytes.toByteArray();
+    }
+
     private static String base64Digest(String algorithm, byte[] bytes) throws Exception {
         return java.util.Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance(algorithm).digest(bytes));
     }
