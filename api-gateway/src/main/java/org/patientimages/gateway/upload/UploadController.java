@@ -60,9 +60,18 @@ class UploadController {
     ResponseEntity<Map<String, Object>> upload(@PathVariable String patientId,
                                                @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey,
                                                HttpServletRequest request) throws IOException {
+        return counted(() -> accept(patientId, idempotencyKey, request));
+    }
+
+    private interface Acceptance {
+        ResponseEntity<Map<String, Object>> accept() throws IOException;
+    }
+
+    /** The answer, counted: every upload it accepted (an archive's files one by one), or why it was refused. */
+    private ResponseEntity<Map<String, Object>> counted(Acceptance acceptance) throws IOException {
         try {
-            ResponseEntity<Map<String, Object>> accepted = accept(patientId, idempotencyKey, request);
-            metrics.accepted();
+            ResponseEntity<Map<String, Object>> accepted = acceptance.accept();
+            metrics.accepted(accepted.getBody().get("items") instanceof List<?> files ? files.size() : 1);
             return accepted;
         } catch (ApiProblem e) {
             metrics.rejected(e.code());
@@ -95,14 +104,7 @@ class UploadController {
                                                       @RequestHeader(name = "Idempotency-Key", required = false)
                                                       String idempotencyKey,
                                                       HttpServletRequest request) throws IOException {
-        try {
-            ResponseEntity<Map<String, Object>> accepted = acceptArchive(patientId, idempotencyKey, request);
-            metrics.accepted();
-            return accepted;
-        } catch (ApiProblem e) {
-            metrics.rejected(e.code());
-            throw e;
-        }
+        return counted(() -> acceptArchive(patientId, idempotencyKey, request));
     }
 
     private ResponseEntity<Map<String, Object>> acceptArchive(String patientId, String idempotencyKey,

@@ -21,7 +21,11 @@ class UploadMetrics {
     }
 
     void accepted() {
-        registry.counter("uploads.accepted").increment();
+        accepted(1);
+    }
+
+    void accepted(int uploads) {
+        registry.counter("uploads.accepted").increment(uploads);
     }
 
     void rejected(String reason) {
