@@ -66,8 +66,9 @@ class ResumableCompletion {
             }
             staging.commit(staged);
             handedOver = true;
-            JsonNode registered = recorder.record(upload.patientId(), jobId, UUID.randomUUID(), upload.metadata(),
-                    upload.filename(), contentType[0], staged, idempotencyKey);
+            JsonNode registered = recorder.record(upload.patientId(), upload.metadata(),
+                    new UploadRecorder.File(jobId, UUID.randomUUID(), upload.filename(), contentType[0], staged),
+                    idempotencyKey);
             metrics.accepted();
             metrics.received(staged.sizeBytes());
             return accepted(upload, registered);

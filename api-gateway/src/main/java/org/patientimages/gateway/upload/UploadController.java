@@ -171,10 +171,11 @@ class UploadController {
         String key = jobId.toString();
         boolean handedOver = false; // to the recorder, which keeps or discards the staged file
         try {
-            String[] contentType = {null};
-            Received<UploadRecorder.File> received = receive(request, limit, (in, filename) -> new UploadRecorder.File(
-                    jobId, imageId, FileNames.sanitise(filename), null,
-                    staging.write(key, in, limit, head -> contentType[0] = sniffer.check(head))));
+            Received<UploadRecorder.File> received = receive(request, limit, (in, filename) -> {
+                String[] contentType = {null};
+                StagingArea.Staged staged = staging.write(key, in, limit, head -> contentType[0] = sniffer.check(head));
+                return new UploadRecorder.File(jobId, imageId, FileNames.sanitise(filename), contentType[0], staged);
+            });
             UploadRecorder.File file = received.file();
             if (file.staged().sizeBytes() == 0) {
                 throw ApiProblem.badRequest("EMPTY_FILE", "The file is empty.");
@@ -183,8 +184,7 @@ class UploadController {
             UploadMetadata meta = received.metadata().validated();
             staging.commit(file.staged());
             handedOver = true;
-            JsonNode registered = recorder.record(patientId, jobId, imageId, meta, file.filename(), contentType[0],
-                    file.staged(), idempotencyKey);
+            JsonNode registered = recorder.record(patientId, meta, file, idempotencyKey);
             return accepted(registered, !registered.path("replayed").asBoolean());
         } finally {
             if (!handedOver) {

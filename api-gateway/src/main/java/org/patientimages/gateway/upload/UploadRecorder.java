@@ -62,9 +62,7 @@ class UploadRecorder {
      * needed by a replay (the first upload's file is), by a job that failed on arrival (a checksum mismatch keeps
      * nothing) or by a refused registration.
      */
-    JsonNode record(String patientId, UUID jobId, UUID imageId, UploadMetadata meta, String filename, String contentType,
-                    StagingArea.Staged staged, String idempotencyKey) {
-        File file = new File(jobId, imageId, filename, contentType, staged);
+    JsonNode record(String patientId, UploadMetadata meta, File file, String idempotencyKey) {
         return registered(UPLOADS, registration(patientId, meta, file, idempotencyKey), List.of(file), List::of).get(0);
     }
 

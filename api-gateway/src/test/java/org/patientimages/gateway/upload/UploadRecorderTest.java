@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -111,9 +112,32 @@ class UploadRecorderTest {
         assertThat(root.resolve("k7")).exists();
     }
 
+    @Test
+    void the_files_of_an_archive_are_kept_or_let_go_each_by_its_own_answer_and_all_kept_when_the_answer_is_lost()
+            throws Exception {
+        UploadRecorder recorder = recorder(answering("201 Created",
+                "{\"items\":[{\"jobId\":\"a\",\"status\":\"QUEUED\"},{\"jobId\":\"b\",\"status\":\"FAILED\"}]}"));
+        var files = List.of(file(staged("a1")), file(staged("a2")));
+        var registered = recorder.recordAll(PATIENT, UploadMetadata.NONE, files, "archive-1");
+        assertThat(registered).extracting(r -> r.path("jobId").asString()).containsExactly("a", "b");
+        assertThat(root.resolve("a1")).exists();
+        assertThat(root.resolve("a2")).doesNotExist();
+        closePeer();
+
+        UploadRecorder lost = recorder(answering(null, null));
+        var kept = List.of(file(staged("b1")), file(staged("b2")));
+        assertThatThrownBy(() -> lost.recordAll(PATIENT, UploadMetadata.NONE, kept, null))
+                .isInstanceOf(MetadataClient.AnswerLost.class);
+        assertThat(root.resolve("b1")).exists();
+        assertThat(root.resolve("b2")).exists();
+    }
+
+    private static UploadRecorder.File file(StagingArea.Staged staged) {
+        return new UploadRecorder.File(UUID.randomUUID(), UUID.randomUUID(), "scan.png", "image/png", staged);
+    }
+
     private static tools.jackson.databind.JsonNode record(UploadRecorder recorder, StagingArea.Staged staged) {
-        return recorder.record(PATIENT, UUID.randomUUID(), UUID.randomUUID(), UploadMetadata.NONE, "scan.png",
-                "image/png", staged, null);
+        return recorder.record(PATIENT, UploadMetadata.NONE, file(staged), null);
     }
 
     private UploadRecorder recorder(URI metadata) throws IOException {
