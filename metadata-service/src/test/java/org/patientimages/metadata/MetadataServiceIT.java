@@ -218,6 +218,49 @@ class MetadataServiceIT extends RealPostgres {
     }
 
     @Test
+    void a_cancelled_job_ends_its_image_is_deleted_and_whatever_a_worker_stores_after_goes_too() throws Exception {
+        String patientId = aPatient();
+        Map<String, Object> upload = anUpload(patientId, null);
+        assertThat(http.postJson("/internal/v1/uploads", upload).status()).isEqualTo(201);
+        String jobId = upload.get("jobId").toString();
+        String imageId = upload.get("imageId").toString();
+        // a worker has started it
+        publish(fact(jobId, imageId).setStarted(JobStarted.newBuilder().setWorkerId("w1")).build());
+        await().atMost(Duration.ofSeconds(20)).until(() -> eventTypes(jobId).contains("STARTED"));
+
+        var cancelled = http.postJson("/internal/v1/jobs/" + jobId + "/cancel", Map.of());
+        assertThat(cancelled.status()).isEqualTo(200);
+        assertThat(cancelled.json().path("status").asString()).isEqualTo("CANCELLED");
+        assertThat(eventTypes(jobId)).containsExactly("ACCEPTED", "STARTED", "CANCELLED");
+        assertThat(http.get("/internal/v1/images/" + imageId).status()).isEqualTo(404);
+        assertThat(ImageDeleted.parseFrom(awaitRecord(Topics.IMAGE_DELETIONS, imageId).value()).getObjectPrefix())
+                .isEqualTo("images/" + imageId + "/");
+        // again: the same answer, nothing new
+        assertThat(http.postJson("/internal/v1/jobs/" + jobId + "/cancel", Map.of()).json().path("status").asString())
+                .isEqualTo("CANCELLED");
+
+        // the worker did not know: it stores the file and reports the end, which changes nothing but has the
+        // image's objects deleted once more
+        workerFacts(jobId, imageId).forEach(this::publish);
+        assertThat(awaitRecords(Topics.IMAGE_DELETIONS, imageId, 2)).hasSize(2);
+        assertThat(eventTypes(jobId)).containsExactly("ACCEPTED", "STARTED", "CANCELLED");
+        assertThat(http.get("/internal/v1/jobs/" + jobId).json().path("status").asString()).isEqualTo("CANCELLED");
+        assertThat(http.get("/internal/v1/images/" + imageId).status()).isEqualTo(404);
+
+        // a job that ended otherwise is not cancelled
+        Map<String, Object> done = anUpload(patientId, null);
+        http.postJson("/internal/v1/uploads", done);
+        workerFacts(done.get("jobId").toString(), done.get("imageId").toString()).forEach(this::publish);
+        await().atMost(Duration.ofSeconds(20)).until(() -> http.get("/internal/v1/jobs/" + done.get("jobId")).json()
+                .path("status").asString().equals("SUCCEEDED"));
+        var ended = http.postJson("/internal/v1/jobs/" + done.get("jobId") + "/cancel", Map.of());
+        assertThat(ended.status()).isEqualTo(409);
+        assertThat(ended.json().path("code").asString()).isEqualTo("JOB_ENDED");
+        assertThat(http.postJson("/internal/v1/jobs/" + UUID.randomUUID() + "/cancel", Map.of()).status())
+                .isEqualTo(404);
+    }
+
+    @Test
     void the_queued_jobs_and_how_long_the_oldest_waited_are_gauges_to_scale_the_workers_on() {
         String patientId = aPatient();
         Map<String, Object> upload = anUpload(patientId, null);
@@ -597,6 +640,11 @@ class MetadataServiceIT extends RealPostgres {
     }
 
     private ConsumerRecord<String, byte[]> awaitRecord(String topic, String key) {
+        return awaitRecords(topic, key, 1).get(0);
+    }
+
+    /** At least {@code count} records of the key on the topic, from its start. */
+    private List<ConsumerRecord<String, byte[]>> awaitRecords(String topic, String key, int count) {
         Map<String, Object> props = KafkaTestUtils.consumerProps(broker, "test-" + UUID.randomUUID(), false);
         props.put("auto.offset.reset", "earliest");
         try (Consumer<String, byte[]> consumer = new DefaultKafkaConsumerFactory<>(props, new StringDeserializer(),
@@ -609,9 +657,9 @@ class MetadataServiceIT extends RealPostgres {
                         found.add(r);
                     }
                 });
-                return !found.isEmpty();
+                return found.size() >= count;
             });
-            return found.get(0);
+            return found;
         }
     }
 }

@@ -13,7 +13,6 @@ import org.springframework.transaction.annotation.Transactional;
 import org.springframework.transaction.support.TransactionSynchronization;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
 
-import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
 
@@ -88,12 +87,40 @@ public class ImageLifecycle {
             throw new ApiException(HttpStatus.CONFLICT, "IMAGE_BUSY",
                     "Image " + imageId + " is still being stored; delete it once its job has ended.", true);
         }
-        Instant now = Timestamps.now();
+        markDeleted(imageId);
+    }
+
+    /**
+     * Deletes the image of a job a client cancelled, while it is still being stored. A worker may store objects of
+     * it after this: when it reports the end of that job, {@link #deleteObjectsAgain} removes them.
+     */
+    @Transactional
+    public void deleteCancelled(UUID imageId) {
+        lockLive(imageId);
+        markDeleted(imageId);
+    }
+
+    /** Removes a deleted image's objects once more: a worker stored some after the image was deleted. */
+    @Transactional
+    public void deleteObjectsAgain(UUID imageId) {
+        String bucket = jdbc.sql("select coalesce(bucket, '') from images where id = ? and status = 'DELETED'")
+                .param(imageId).query(String.class).optional().orElse(null);
+        if (bucket != null) {
+            publishDeletion(imageId, bucket);
+        }
+    }
+
+    private void markDeleted(UUID imageId) {
         String bucket = jdbc.sql("update images set status = 'DELETED', deleted_at = ? where id = ? returning coalesce(bucket, '')")
-                .params(Timestamps.sql(now), imageId).query(String.class).single();
+                .params(Timestamps.sql(Timestamps.now()), imageId).query(String.class).single();
+        publishDeletion(imageId, bucket);
+    }
+
+    /** An {@code ImageDeleted} event in the outbox, by which a worker removes the image's objects. */
+    private void publishDeletion(UUID imageId, String bucket) {
         ImageDeleted event = ImageDeleted.newBuilder().setEventId(UUID.randomUUID().toString())
                 .setImageId(imageId.toString()).setBucket(bucket).setObjectPrefix("images/" + imageId + "/").build();
-        outbox.add(Topics.IMAGE_DELETIONS, imageId.toString(), event.toByteArray(), now);
+        outbox.add(Topics.IMAGE_DELETIONS, imageId.toString(), event.toByteArray(), Timestamps.now());
         TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
             @Override
             public void afterCommit() {

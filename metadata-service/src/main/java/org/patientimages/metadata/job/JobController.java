@@ -8,6 +8,7 @@ import org.patientimages.metadata.web.Ids;
 import org.patientimages.metadata.web.Page;
 import org.patientimages.metadata.web.Paging;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
@@ -21,10 +22,12 @@ class JobController {
 
     private final JobRepository jobs;
     private final PatientAccess access;
+    private final JobCancellation cancellation;
 
-    JobController(JobRepository jobs, PatientAccess access) {
+    JobController(JobRepository jobs, PatientAccess access, JobCancellation cancellation) {
         this.jobs = jobs;
         this.access = access;
+        this.cancellation = cancellation;
     }
 
     @GetMapping("/{jobId}")
@@ -48,6 +51,13 @@ class JobController {
             throw ApiException.badRequest("INVALID_CURSOR", "cursor is not one this service issued.");
         }
         return Paging.page(jobs.events(id, afterSeq, n), n, e -> Paging.encode(Integer.toString(e.seq())));
+    }
+
+    /** Cancels a job that has not ended; its image is deleted. */
+    @PostMapping("/{jobId}/cancel")
+    Job cancel(@PathVariable String jobId, Caller caller) {
+        UUID id = UUID.fromString(get(jobId, caller).jobId());
+        return cancellation.cancel(id, caller.name());
     }
 
     private static UUID existing(String jobId) {

@@ -1,5 +1,6 @@
 package org.patientimages.metadata.job;
 
+import org.patientimages.metadata.image.ImageLifecycle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -22,7 +23,9 @@ import java.util.UUID;
 /**
  * Records what workers report: one job update plus one event row per accepted fact, in one transaction, under
  * row locks on the jobs. A fact whose event id was recorded before, or that the state
- * machine ignores, changes nothing, so redelivery and replay are harmless.
+ * machine ignores, changes nothing, so redelivery and replay are harmless; except that a worker's end of a job
+ * cancelled meanwhile has the image's objects deleted again, since the worker may have stored some after the
+ * cancellation's deletion ran.
  */
 @Service
 public class JobEventRecorder {
@@ -32,11 +35,13 @@ public class JobEventRecorder {
     private final JobRepository jobs;
     private final JdbcTemplate batches;
     private final JsonMapper json;
+    private final ImageLifecycle imageLifecycle;
 
-    JobEventRecorder(JobRepository jobs, JdbcTemplate batches, JsonMapper json) {
+    JobEventRecorder(JobRepository jobs, JdbcTemplate batches, JsonMapper json, ImageLifecycle imageLifecycle) {
         this.jobs = jobs;
         this.batches = batches;
         this.json = json;
+        this.imageLifecycle = imageLifecycle;
     }
 
     /**
@@ -62,6 +67,7 @@ public class JobEventRecorder {
         Map<UUID, JobRepository.Changed> changed = new LinkedHashMap<>();
         Map<UUID, ImageChange> images = new LinkedHashMap<>();
         List<JobRepository.EventRow> events = new ArrayList<>();
+        Set<UUID> storedAfterCancel = new TreeSet<>();
         for (Fact f : facts) {
             try (var job = MDC.putCloseable("jobId", f.jobId().toString());
                  MDC.MDCCloseable request = f.requestId() == null ? null : MDC.putCloseable("requestId", f.requestId())) {
@@ -76,6 +82,11 @@ public class JobEventRecorder {
                 var next = before.state().apply(f.fact());
                 if (next.isEmpty()) {
                     log.debug("job {}: {} ignored in state {}", f.jobId(), f.fact().eventType(), before.state());
+                    if (before.state().status() == JobStatus.CANCELLED
+                            && (f.fact() instanceof JobFact.Succeeded || f.fact() instanceof JobFact.Failed)) {
+                        // a worker finished a job cancelled meanwhile: whatever it stored goes too
+                        storedAfterCancel.add(before.imageId());
+                    }
                     continue;
                 }
                 JobState state = next.get();
@@ -102,6 +113,7 @@ public class JobEventRecorder {
         if (!images.isEmpty()) {
             updateImages(images);
         }
+        storedAfterCancel.forEach(imageLifecycle::deleteObjectsAgain);
     }
 
     /** Records one fact, as {@link #recordAll} does. */
@@ -180,6 +192,8 @@ public class JobEventRecorder {
         } else if (fact instanceof JobFact.SkippedAsDuplicate k) {
             d.put("duplicateOf", k.existingImageId());
             d.put("skipped", true);
+        } else if (fact instanceof JobFact.Cancelled c) {
+            d.put("by", c.by());
         } else if (fact instanceof JobFact.RetryScheduled r) {
             d.put("reason", r.reason());
             d.put("backoffMs", r.backoffMs());

@@ -1,6 +1,6 @@
 package org.patientimages.metadata.job;
 
-/** What a worker reports about a job, free of Kafka and protobuf types. */
+/** What a worker reports about a job (and a client's cancellation), free of Kafka and protobuf types. */
 public sealed interface JobFact {
 
     /** The job event type recorded for this fact. */
@@ -64,6 +64,13 @@ public sealed interface JobFact {
     record Failed(String code, String message, boolean retryable) implements JobFact {
         public String eventType() {
             return "FAILED";
+        }
+    }
+
+    /** A client cancelled the job before it ended; its image is deleted. Not a worker's fact. */
+    record Cancelled(String by) implements JobFact {
+        public String eventType() {
+            return "CANCELLED";
         }
     }
 

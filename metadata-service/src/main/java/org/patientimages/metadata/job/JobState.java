@@ -41,6 +41,9 @@ public record JobState(JobStatus status, int progress, int attempts, boolean sto
                     ? Optional.of(new JobState(JobStatus.SUCCEEDED, 100, 0, true))
                     : Optional.empty();
         }
+        if (fact instanceof JobFact.Cancelled) {
+            return Optional.of(new JobState(JobStatus.CANCELLED, progress, attempts, stored));
+        }
         if (fact instanceof JobFact.Failed) {
             return Optional.of(new JobState(JobStatus.FAILED, progress, attempts, stored));
         }

@@ -2,6 +2,8 @@ package org.patientimages.metadata.job;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 class JobStateTest {
@@ -53,6 +55,19 @@ class JobStateTest {
         JobState again = QUEUED.apply(STARTED).orElseThrow().apply(new JobFact.Progressed(50, 1)).orElseThrow()
                 .apply(STARTED).orElseThrow();
         assertThat(again).isEqualTo(new JobState(JobStatus.RUNNING, 50, 2, false));
+    }
+
+    @Test
+    void a_queued_or_running_job_can_be_cancelled_and_then_no_worker_fact_changes_it() {
+        JobFact cancel = new JobFact.Cancelled("alice");
+        assertThat(QUEUED.apply(cancel)).contains(new JobState(JobStatus.CANCELLED, 0, 0, false));
+        JobState stored = QUEUED.apply(STARTED).orElseThrow().apply(STORED).orElseThrow();
+        JobState cancelled = stored.apply(cancel).orElseThrow();
+        assertThat(cancelled).isEqualTo(new JobState(JobStatus.CANCELLED, 0, 1, true));
+        for (JobFact late : List.of(STARTED, STORED, SUCCEEDED, FAILED, cancel)) {
+            assertThat(cancelled.apply(late)).as(late.toString()).isEmpty();
+        }
+        assertThat(new JobState(JobStatus.SUCCEEDED, 100, 1, true).apply(cancel)).isEmpty();
     }
 
     @Test

@@ -1,0 +1,49 @@
+package org.patientimages.metadata.job;
+
+import org.patientimages.metadata.image.ImageLifecycle;
+import org.patientimages.metadata.web.ApiException;
+import org.patientimages.metadata.web.Timestamps;
+import org.springframework.http.HttpStatus;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.annotation.Transactional;
+
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * A client's cancellation of a job that has not ended (an upload to the wrong patient, a file sent by mistake):
+ * the job ends {@code CANCELLED} and its image is deleted, in one transaction. Workers are not told: one that
+ * stores the file meanwhile has its objects removed when it reports the job's end (see {@link JobEventRecorder}).
+ */
+@Service
+public class JobCancellation {
+
+    private final JobRepository jobs;
+    private final JobEventRecorder recorder;
+    private final ImageLifecycle images;
+
+    JobCancellation(JobRepository jobs, JobEventRecorder recorder, ImageLifecycle images) {
+        this.jobs = jobs;
+        this.recorder = recorder;
+        this.images = images;
+    }
+
+    /** The job, cancelled; again for a job cancelled before; {@code 409 JOB_ENDED} for one that ended otherwise. */
+    @Transactional
+    public Job cancel(UUID jobId, String by) {
+        JobRepository.LockedJob job = jobs.lock(List.of(jobId)).get(jobId);
+        if (job == null) {
+            throw ApiException.notFound("JOB_NOT_FOUND", "No job with id " + jobId + ".");
+        }
+        JobStatus status = job.state().status();
+        if (status != JobStatus.CANCELLED) {
+            if (status.isTerminal()) {
+                throw new ApiException(HttpStatus.CONFLICT, "JOB_ENDED", "Job " + jobId + " has ended " + status
+                        + "; delete its image instead.", false);
+            }
+            recorder.record(UUID.randomUUID(), jobId, new JobFact.Cancelled(by), Timestamps.now());
+            images.deleteCancelled(job.imageId());
+        }
+        return jobs.find(jobId).orElseThrow();
+    }
+}
