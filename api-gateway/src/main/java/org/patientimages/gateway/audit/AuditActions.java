@@ -52,6 +52,7 @@ final class AuditActions {
             route("DELETE", "/v1/images/{imageId}/tags/{tag}", "image.tag", "image", "imageId"),
             route("GET", "/v1/jobs/{jobId}", "job.read", "job", "jobId"),
             route("GET", "/v1/jobs/{jobId}/events", "job.read", "job", "jobId"),
+            route("POST", "/v1/jobs/{jobId}/cancel", "job.cancel", "job", "jobId"),
             route("GET", "/v1/audit", "audit.read", "audit", null));
 
     private static final Action OTHER = new Action("other", null, null);

@@ -83,6 +83,12 @@ class PassThroughController {
         return metadata.get("/internal/v1/jobs/{id}", jobId);
     }
 
+    /** Cancels a job that has not ended; its image is deleted. */
+    @PostMapping("/v1/jobs/{jobId}/cancel")
+    JsonNode cancelJob(@PathVariable String jobId) {
+        return metadata.exchange(HttpMethod.POST, "/internal/v1/jobs/{id}/cancel", null, jobId).getBody();
+    }
+
     @GetMapping("/v1/jobs/{jobId}/events")
     JsonNode jobEvents(@PathVariable String jobId, @RequestParam MultiValueMap<String, String> query) {
         return metadata.page("/internal/v1/jobs/{id}/events", query, jobId);

@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.patientimages.localstack.testing.TestHttp;
 import org.patientimages.localstack.testing.TestHttp.Part;
+import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import tools.jackson.databind.JsonNode;
 
@@ -384,6 +385,40 @@ class FaultToleranceIT {
         TestStack.awaitHealthy(stack.gateway);
         awaitAllEnded();
         assertThat(status(jobId)).isEqualTo("SUCCEEDED");
+        invariants.check(accepted);
+    }
+
+    @Test
+    @Order(12)
+    void a_job_cancelled_before_its_worker_came_ends_cancelled_and_what_the_worker_stores_of_it_is_removed()
+            throws Exception {
+        worker.pause(); // so that the job is still queued when it is cancelled
+        byte[] content = randomBytes(2 * 1024 * 1024);
+        TestHttp.Answer answer = api.postMultipart("/v1/patients/" + patientId + "/images",
+                List.of(Part.bytes("file", "wrong-patient.bin", "application/octet-stream", content)));
+        assertThat(answer.status()).isEqualTo(202);
+        String jobId = answer.json().path("jobId").asString();
+        String imageId = answer.json().path("imageId").asString();
+
+        TestHttp.Answer cancelled = api.send("POST", "/v1/jobs/" + jobId + "/cancel", null);
+        assertThat(cancelled.status()).as(cancelled.toString()).isEqualTo(200);
+        assertThat(cancelled.json().path("status").asString()).isEqualTo("CANCELLED");
+        assertThat(api.get("/v1/images/" + imageId).status()).isEqualTo(404);
+        assertThat(api.send("POST", "/v1/jobs/" + jobId + "/cancel", null).json().path("status").asString())
+                .isEqualTo("CANCELLED");
+
+        // the worker does not know: it stores the file, reports the end, and the object is removed after it
+        worker.resume();
+        S3Client s3 = stack.s3Client();
+        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() ->
+                !java.nio.file.Files.exists(stack.staging.resolve(jobId))
+                        && s3.listObjectsV2(b -> b.bucket(TestStack.BUCKET).prefix("images/" + imageId + "/"))
+                        .keyCount() == 0);
+        assertThat(status(jobId)).isEqualTo("CANCELLED");
+        assertThat(eventTypes(jobId)).containsExactly("ACCEPTED", "CANCELLED");
+        TestHttp.Answer ended = api.send("POST", "/v1/jobs/" + accepted.keySet().iterator().next() + "/cancel", null);
+        assertThat(ended.status()).isEqualTo(409);
+        assertThat(ended.json().path("code").asString()).isEqualTo("JOB_ENDED");
         invariants.check(accepted);
     }
 

@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The invariants of reliability.md, read from the database, the bucket and the staging area after a fault:
- * every job ended; every SUCCEEDED image has exactly one object of its size and SHA-256; no object without
+ * every job ended (a cancelled one with its image deleted and no object of it left); every SUCCEEDED image has exactly one object of its size and SHA-256; no object without
  * its image (a thumbnail only where the image records it); one event row per transition; the status never
  * went back.
  */
@@ -82,13 +82,13 @@ final class Invariants {
             assertThat(job.sha256()).isEqualTo(expected.getValue());
         }
         for (JobRow job : jobs.values()) {
-            assertThat(job.status()).as("job %s is not stuck", job.jobId()).isIn("SUCCEEDED", "FAILED");
+            assertThat(job.status()).as("job %s is not stuck", job.jobId()).isIn("SUCCEEDED", "FAILED", "CANCELLED");
             assertThat(job.seqs()).as("events of %s are numbered 1..n", job.jobId())
                     .isEqualTo(java.util.stream.IntStream.rangeClosed(1, job.seqs().size()).boxed().toList());
             assertThat(job.eventCounts().get("ACCEPTED")).as("ACCEPTED of %s", job.jobId()).isEqualTo(1);
             assertThat(job.eventCounts().getOrDefault("STORED", 0)).as("STORED of %s", job.jobId()).isLessThanOrEqualTo(1);
-            assertThat(job.eventCounts().getOrDefault("SUCCEEDED", 0) + job.eventCounts().getOrDefault("FAILED", 0))
-                    .as("one end of %s", job.jobId()).isEqualTo(1);
+            assertThat(job.eventCounts().getOrDefault("SUCCEEDED", 0) + job.eventCounts().getOrDefault("FAILED", 0)
+                    + job.eventCounts().getOrDefault("CANCELLED", 0)).as("one end of %s", job.jobId()).isEqualTo(1);
             assertThat(Files.exists(stack.staging.resolve(job.jobId()))).as("staged file of ended job %s", job.jobId())
                     .isFalse();
             String key = "images/" + job.imageId() + "/original";
@@ -101,6 +101,10 @@ final class Invariants {
                         .asByteArray();
                 assertThat(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)))
                         .as("checksum of the stored object of %s", job.jobId()).isEqualTo(job.sha256());
+            } else if (job.status().equals("CANCELLED")) {
+                assertThat(job.imageStatus()).isEqualTo("DELETED");
+                assertThat(objects.keySet()).as("objects of cancelled job %s", job.jobId())
+                        .noneMatch(k -> k.startsWith("images/" + job.imageId() + "/"));
             } else {
                 assertThat(job.imageStatus()).isEqualTo("FAILED");
                 assertThat(objects).as("object of failed job %s", job.jobId()).doesNotContainKey(key);
