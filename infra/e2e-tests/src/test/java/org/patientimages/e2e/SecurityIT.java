@@ -150,6 +150,7 @@ class SecurityIT {
         assertThat(alice.send("DELETE", "/v1/images/" + bobImage, null).status()).isEqualTo(404);
         assertThat(alice.postMultipart("/v1/patients/" + bobPatient + "/images",
                 List.of(Part.bytes("file", "x.bin", "application/octet-stream", new byte[]{1, 2, 3}))).status()).isEqualTo(404);
+        assertThat(alice.send("POST", "/v1/jobs/" + bobJob + "/cancel", null).status()).isEqualTo(404);
         assertThat(alice.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
                 List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))).status()).isEqualTo(404);
         // and bob's image is untouched
@@ -195,6 +196,7 @@ class SecurityIT {
                 auditor.get("/v1/patients"), auditor.get("/v1/images/" + bobImage),
                 alice.get("/v1/audit"), alice.send("PUT", "/v1/patients/" + alicePatient + "/grants/bob", null),
                 alice.send("DELETE", "/v1/patients/" + alicePatient, null),
+                auditor.send("POST", "/v1/jobs/" + bobJob + "/cancel", null),
                 auditor.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
                         List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))));
         for (TestHttp.Answer answer : forbidden) {
