@@ -107,8 +107,8 @@ class SecurityConfig {
                     "Tus-Resumable", "Upload-Length", "Upload-Metadata", "Upload-Offset", "Upload-Checksum",
                     "X-HTTP-Method-Override"));
             cors.setExposedHeaders(List.of("Location", "Link", "Retry-After", "Idempotent-Replayed", "X-Request-Id",
-                    "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm", "Upload-Offset",
-                    "Upload-Length", "Upload-Expires"));
+                    "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm",
+                    "Upload-Offset", "Upload-Length", "Upload-Expires"));
             cors.setAllowCredentials(false);
             cors.setMaxAge(Duration.ofHours(1));
             source.registerCorsConfiguration("/v1/**", cors);

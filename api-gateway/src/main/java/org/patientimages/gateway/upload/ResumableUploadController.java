@@ -37,8 +37,8 @@ import java.util.UUID;
 
 /**
  * Resumable uploads, by the tus protocol 1.0.0 (core, creation, creation-with-upload, termination, expiration,
- * checksum): a client creates an upload with its length and metadata, sends the bytes in as many {@code PATCH} requests as it likes, asks with
- * {@code HEAD} how many arrived after a broken connection and goes on from there. Every acknowledged byte is on
+ * checksum): a client creates an upload with its length and metadata, sends the bytes in as many {@code PATCH}
+ * requests as it likes, asks with {@code HEAD} how many arrived after a broken connection and goes on from there. Every acknowledged byte is on
  * disk. The request that brings the last byte makes it an upload like any other: staged, recorded, {@code QUEUED};
  * {@code GET /v1/uploads/{id}} then names its job and image.
  */
