@@ -213,6 +213,9 @@ class MetadataServiceIT extends RealPostgres {
         assertThat(http.postJson("/internal/v1/uploads/batch", Map.of("registrations", List.of())).status())
                 .isEqualTo(400);
         assertThat(http.postJson("/internal/v1/uploads/batch", Map.of("registrations",
+                List.of(anUpload(patientId, "k".repeat(256))))).json().path("code").asString())
+                .isEqualTo("INVALID_IDEMPOTENCY_KEY");
+        assertThat(http.postJson("/internal/v1/uploads/batch", Map.of("registrations",
                 List.of(anUpload(patientId, null), anUpload(aPatient(), null)))).json().path("code").asString())
                 .isEqualTo("INVALID_BATCH");
     }

@@ -111,6 +111,12 @@ class UploadController {
                                                               HttpServletRequest request) throws IOException {
         long limit = properties.maxFileSize().toBytes();
         checkBeforeReading(patientId, idempotencyKey, request, limit);
+        // each file's key is <key>#<n>, within the same bound as any key
+        int maxKey = MAX_IDEMPOTENCY_KEY - UploadRecorder.batchKey("", properties.maxArchiveFiles() - 1).length();
+        if (idempotencyKey != null && idempotencyKey.length() > maxKey) {
+            throw ApiProblem.badRequest("INVALID_IDEMPOTENCY_KEY",
+                    "The Idempotency-Key of an archive is at most " + maxKey + " characters.");
+        }
         if (idempotencyKey != null) {
             Optional<List<JsonNode>> earlier = recorder.earlierArchive(patientId, idempotencyKey);
             if (earlier.isPresent()) {

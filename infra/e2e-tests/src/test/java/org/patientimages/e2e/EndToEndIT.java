@@ -775,6 +775,9 @@ class EndToEndIT {
         expectProblem(bomb, 413, "FILE_TOO_LARGE");
         expectProblem(api.postMultipart(archive, List.of(Part.bytes("file", "x.zip", "application/zip",
                 randomBytes(3000)))), 400, "EMPTY_ARCHIVE");
+        // each file's key is <key>#<n>: an archive's key leaves room for that
+        expectProblem(api.postMultipart(archive, form, "Idempotency-Key", "k".repeat(255)), 400,
+                "INVALID_IDEMPOTENCY_KEY");
         assertThat(countImages()).isEqualTo(imagesBefore);
         await().atMost(Duration.ofSeconds(30)).until(() -> stagedFiles().stream().noneMatch(n -> n.endsWith(".part")));
     }

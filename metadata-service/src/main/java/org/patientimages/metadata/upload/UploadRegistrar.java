@@ -37,6 +37,8 @@ class UploadRegistrar {
 
     /** The code of an upload whose declared name, description or tags are refused. */
     static final String INVALID_METADATA = "INVALID_METADATA";
+    /** The length of {@code jobs.idempotency_key}. */
+    private static final int MAX_IDEMPOTENCY_KEY = 255;
 
     private final JdbcClient jdbc;
     private final TransactionTemplate tx;
@@ -73,6 +75,12 @@ class UploadRegistrar {
      * When their idempotency keys name earlier uploads, those are the answer and nothing new is created.
      */
     List<UploadRegistered> registerAll(List<UploadRegistration> batch) {
+        for (UploadRegistration u : batch) {
+            if (u.idempotencyKey() != null && u.idempotencyKey().length() > MAX_IDEMPOTENCY_KEY) {
+                throw ApiException.badRequest("INVALID_IDEMPOTENCY_KEY",
+                        "An idempotency key is at most " + MAX_IDEMPOTENCY_KEY + " characters.");
+            }
+        }
         List<UploadRegistered> result;
         try {
             result = tx.execute(status -> replayOf(batch).orElseGet(() -> batch.stream().map(this::insert).toList()));
