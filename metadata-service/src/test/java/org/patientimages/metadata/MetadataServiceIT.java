@@ -250,6 +250,16 @@ class MetadataServiceIT extends RealPostgres {
         assertThat(http.get("/internal/v1/jobs/" + jobId).json().path("status").asString()).isEqualTo("CANCELLED");
         assertThat(http.get("/internal/v1/images/" + imageId).status()).isEqualTo(404);
 
+        // the retry of an upload whose job was cancelled before any worker took it answers what the first answer
+        // said, and creates nothing
+        Map<String, Object> keyed = anUpload(patientId, "cancel-" + UUID.randomUUID());
+        http.postJson("/internal/v1/uploads", keyed);
+        http.postJson("/internal/v1/jobs/" + keyed.get("jobId") + "/cancel", Map.of());
+        var replay = http.postJson("/internal/v1/uploads", keyed);
+        assertThat(replay.status()).isEqualTo(200);
+        assertThat(replay.json().path("status").asString()).isEqualTo("QUEUED");
+        assertThat(replay.json().path("replayed").asBoolean()).isTrue();
+
         // a job that ended otherwise is not cancelled
         Map<String, Object> done = anUpload(patientId, null);
         http.postJson("/internal/v1/uploads", done);

@@ -131,8 +131,9 @@ class UploadRegistrar {
     }
 
     private UploadRegistered replayed(Job job) {
-        // a job that ended before any attempt ended when it was accepted (checksum mismatch, skipped duplicate)
-        boolean endedOnArrival = job.status().isTerminal() && job.attempts() == 0;
+        // a job that ended before any attempt ended when it was accepted (checksum mismatch, skipped duplicate),
+        // unless a client cancelled it since
+        boolean endedOnArrival = job.status().isTerminal() && job.attempts() == 0 && job.status() != JobStatus.CANCELLED;
         JobStatus accepted = endedOnArrival ? job.status() : JobStatus.QUEUED;
         String duplicateOf = endedOnArrival && job.status() == JobStatus.SUCCEEDED ? job.imageId()
                 : jdbc.sql("select duplicate_of::text from images where id = ?::uuid").param(job.imageId())
