@@ -100,6 +100,8 @@ public final class UploadBenchmark {
     private final Map<String, String> metrics;
     /** With {@code --tus-chunk}: files are sent as resumable uploads (tus) in pieces of this many bytes. */
     private final int tusChunk;
+    /** With {@code --archive N}: files are sent N at a time, as the files of one ZIP archive. */
+    private final int archive;
     /** The processes of this machine whose CPU is measured in both runs, this benchmark's own ({@link #SELF}) first. */
     private final Map<String, String> processes = new LinkedHashMap<>();
 
@@ -111,6 +113,10 @@ public final class UploadBenchmark {
         this.rate = Double.parseDouble(options.getOrDefault("rate", "0"));
         this.tusChunk = options.containsKey("tus-chunk") ? (int) Math.min(Integer.MAX_VALUE,
                 parseSize(options.get("tus-chunk"))) : 0;
+        this.archive = Integer.parseInt(options.getOrDefault("archive", "0"));
+        if (archive > 0 && tusChunk > 0) {
+            throw new IllegalArgumentException("--archive and --tus-chunk are two ways of sending: choose one");
+        }
         this.api = options.getOrDefault("api", "http://127.0.0.1:9797");
         this.token = options.get("token");
         this.metrics = Bench.metrics(options, "api-gateway", "upload-worker", "metadata-service");
@@ -146,7 +152,7 @@ public final class UploadBenchmark {
 
     public static void main(String[] args) throws Exception {
         Bench.runAndExit(() -> new UploadBenchmark(Bench.options(args, "--files N --size 1MiB --concurrency N"
-                + " [--rate FILES_PER_S] [--tus-chunk SIZE] [--warmup N] [--skip-direct true] [--keep true] [--verify true] [--await-workers N]"
+                + " [--rate FILES_PER_S] [--tus-chunk SIZE] [--archive N] [--warmup N] [--skip-direct true] [--keep true] [--verify true] [--await-workers N]"
                 + " [--kafka HOST:PORT] [--gateway-metrics URL --worker-metrics URL --metadata-metrics URL]"
                 + " [--pids name=pid,...]"
                 + " --api URL --token T --jdbc URL --s3 URL --access-key K --secret-key K --bucket B --out FILE")).run());
@@ -155,7 +161,8 @@ public final class UploadBenchmark {
     private void run() throws Exception {
         System.out.printf("Upload benchmark: %d files of %s at concurrency %d%s%s%n%s%n", files, human(size), concurrency,
                 rate > 0 ? String.format(", uploads started at %.1f/s (open loop)", rate) : "",
-                tusChunk > 0 ? ", as resumable uploads (tus) in pieces of " + human(tusChunk) : "", Machine.describe());
+                tusChunk > 0 ? ", as resumable uploads (tus) in pieces of " + human(tusChunk)
+                        : archive > 0 ? ", " + archive + " to a ZIP archive" : "", Machine.describe());
         if (options.containsKey("await-workers")) {
             awaitWorkers(Integer.parseInt(options.get("await-workers")));
         }
@@ -223,6 +230,9 @@ public final class UploadBenchmark {
         }
         if (tusChunk > 0) {
             report.put("tusChunkBytes", tusChunk);
+        }
+        if (archive > 0) {
+            report.put("filesPerArchive", archive);
         }
         report.put("pipeline", pipeline.toMap(size));
         if (direct != null) {
@@ -444,14 +454,16 @@ public final class UploadBenchmark {
         ScheduledExecutorService pacer = Executors.newSingleThreadScheduledExecutor();
         long start = System.nanoTime();
         List<Future<?>> sent = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
+        int step = Math.max(archive, 1); // files per request
+        for (int i = 0; i < count; i += step) {
             int index = first + i;
+            int n = Math.min(step, count - i);
             long due = rate > 0 ? start + (long) (i * 1e9 / rate) : 0;
             Callable<Void> upload = () -> {
                 long t0 = rate > 0 ? due : System.nanoTime();
-                String jobId = upload(patient, index);
+                List<String> jobIds = archive > 0 ? uploadArchive(patient, index, n) : List.of(upload(patient, index));
                 accept.add((System.nanoTime() - t0) / 1e6);
-                started.put(jobId, t0);
+                jobIds.forEach(jobId -> started.put(jobId, t0));
                 return null;
             };
             if (rate > 0) {
@@ -675,17 +687,51 @@ public final class UploadBenchmark {
     }
 
     private String uploadMultipart(String patient, int index) throws Exception {
+        return postFile("/v1/patients/" + patient + "/images", "bench-" + index + ".bin", "application/octet-stream",
+                bytes(index, 0, block.length)).path("jobId").asString();
+    }
+
+    /** A multipart form with one part, {@code file}, and the 202's JSON. */
+    private JsonNode postFile(String path, String filename, String type, HttpRequest.BodyPublisher body)
+            throws Exception {
         String boundary = "bench" + UUID.randomUUID().toString().replace("-", "");
-        byte[] head = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"bench-" + index
-                + ".bin\"\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] head = ("--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + filename
+                + "\"\r\nContent-Type: " + type + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
         byte[] tail = ("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII);
-        HttpRequest request = Bench.request(api + "/v1/patients/" + patient + "/images", token)
+        HttpRequest request = Bench.request(api + path, token)
                 .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                .POST(HttpRequest.BodyPublishers.concat(HttpRequest.BodyPublishers.ofByteArray(head),
-                        bytes(index, 0, block.length), HttpRequest.BodyPublishers.ofByteArray(tail)))
+                .POST(HttpRequest.BodyPublishers.concat(HttpRequest.BodyPublishers.ofByteArray(head), body,
+                        HttpRequest.BodyPublishers.ofByteArray(tail)))
                 .build();
-        return JSON.readTree(Bench.expect(http.send(request, HttpResponse.BodyHandlers.ofString()), 202).body())
-                .path("jobId").asString();
+        return JSON.readTree(Bench.expect(http.send(request, HttpResponse.BodyHandlers.ofString()), 202).body());
+    }
+
+    /**
+     * Files {@code first} to {@code first + n - 1} as the files of one ZIP archive, stored rather than deflated (their
+     * bytes are random), and the job ids of the answer.
+     */
+    private List<String> uploadArchive(String patient, int first, int n) throws Exception {
+        java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream(n * (block.length + 128));
+        try (var zip = new java.util.zip.ZipOutputStream(zipped)) {
+            for (int index = first; index < first + n; index++) {
+                byte[] file = content(index).readAllBytes();
+                var crc = new java.util.zip.CRC32();
+                crc.update(file);
+                var entry = new java.util.zip.ZipEntry("bench/bench-" + index + ".bin");
+                entry.setMethod(java.util.zip.ZipEntry.STORED);
+                entry.setSize(file.length);
+                entry.setCompressedSize(file.length);
+                entry.setCrc(crc.getValue());
+                zip.putNextEntry(entry);
+                zip.write(file);
+                zip.closeEntry();
+            }
+        }
+        List<String> jobIds = new ArrayList<>();
+        postFile("/v1/patients/" + patient + "/images/archive", "bench-" + first + ".zip", "application/zip",
+                HttpRequest.BodyPublishers.ofByteArray(zipped.toByteArray()))
+                .path("items").forEach(item -> jobIds.add(item.path("jobId").asString()));
+        return jobIds;
     }
 
     /** The same file as a resumable upload (tus), in {@code --tus-chunk} pieces. */
