@@ -60,8 +60,8 @@ final class ArchiveUnpacker {
         try (ZipInputStream zip = new ZipInputStream(source, StandardCharsets.UTF_8)) {
             for (ZipEntry entry; (entry = zip.getNextEntry()) != null; ) {
                 String name = FileNames.sanitise(entry.getName());
-                if (entry.isDirectory() || entry.getName().startsWith("__MACOSX/") || lastPart(entry).startsWith(".")
-                        || name == null) {
+                if (entry.isDirectory() || entry.getName().startsWith("__MACOSX/")
+                        || FileNames.lastPart(entry.getName()).startsWith(".") || name == null) {
                     continue;
                 }
                 if (files.size() == maxFiles) {
@@ -107,11 +107,6 @@ final class ArchiveUnpacker {
             throw ApiProblem.badRequest("EMPTY_FILE", "'" + name + "' in the archive is empty.");
         }
         return new UploadRecorder.File(jobId, UUID.randomUUID(), name, contentType[0], staged);
-    }
-
-    private static String lastPart(ZipEntry entry) {
-        String path = entry.getName();
-        return path.substring(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
     }
 
     /** The request's part as read: hashed on the way, and whether it failed itself (not the archive in it). */

@@ -18,11 +18,7 @@ public final class FileNames {
         if (name == null) {
             return null;
         }
-        String last = name;
-        int slash = Math.max(last.lastIndexOf('/'), last.lastIndexOf('\\'));
-        if (slash >= 0) {
-            last = last.substring(slash + 1);
-        }
+        String last = lastPart(name);
         StringBuilder kept = new StringBuilder(last.length());
         last.codePoints()
                 .filter(c -> !Character.isISOControl(c) && !isBidiControl(c) && c != ':' && Character.isDefined(c))
@@ -33,6 +29,11 @@ public final class FileNames {
         }
         clean = truncate(clean.strip(), MAX_BYTES);
         return clean.isEmpty() ? null : clean;
+    }
+
+    /** What follows the last {@code /} or {@code \\} of a path: a file's own name. */
+    static String lastPart(String path) {
+        return path.substring(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1);
     }
 
     private static boolean isBidiControl(int c) {

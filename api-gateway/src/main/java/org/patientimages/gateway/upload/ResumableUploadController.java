@@ -106,10 +106,11 @@ class ResumableUploadController {
         if (withUpload) {
             upload = firstChunk(upload, checksum, request);
         }
+        ResumableUploads.Progress progress = uploads.progress(upload);
         return ResponseEntity.status(HttpStatus.CREATED)
                 .location(URI.create("/v1/uploads/" + upload.uploadId()))
-                .headers(tusHeaders(upload))
-                .body(view(upload));
+                .headers(tusHeaders(upload, progress))
+                .body(view(upload, progress));
     }
 
     /** What this server offers of tus (discovery). */
@@ -137,7 +138,8 @@ class ResumableUploadController {
     @GetMapping("/v1/uploads/{uploadId}")
     ResponseEntity<Map<String, Object>> read(@PathVariable String uploadId) {
         ResumableUploads.Upload upload = owned(uploadId);
-        return ResponseEntity.ok().headers(tusHeaders(upload)).body(view(upload));
+        ResumableUploads.Progress progress = uploads.progress(upload);
+        return ResponseEntity.ok().headers(tusHeaders(upload, progress)).body(view(upload, progress));
     }
 
     /**
@@ -279,12 +281,16 @@ class ResumableUploadController {
     }
 
     private HttpHeaders tusHeaders(ResumableUploads.Upload upload) {
+        return tusHeaders(upload, uploads.progress(upload));
+    }
+
+    private static HttpHeaders tusHeaders(ResumableUploads.Upload upload, ResumableUploads.Progress progress) {
         HttpHeaders headers = new HttpHeaders();
         headers.set(TUS_RESUMABLE, TUS_VERSION);
-        headers.set("Upload-Offset", Long.toString(uploads.offset(upload)));
+        headers.set("Upload-Offset", Long.toString(progress.offset()));
         headers.set("Upload-Length", Long.toString(upload.length()));
         headers.set("Upload-Expires", DateTimeFormatter.RFC_1123_DATE_TIME.format(
-                uploads.expiresAt(upload).atOffset(ZoneOffset.UTC)));
+                progress.expiresAt().atOffset(ZoneOffset.UTC)));
         headers.setCacheControl("no-store");
         if (upload.accepted()) {
             String jobId = upload.registered().path("jobId").asString();
@@ -295,8 +301,8 @@ class ResumableUploadController {
         return headers;
     }
 
-    private Map<String, Object> view(ResumableUploads.Upload upload) {
-        long offset = uploads.offset(upload);
+    private static Map<String, Object> view(ResumableUploads.Upload upload, ResumableUploads.Progress progress) {
+        long offset = progress.offset();
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("uploadId", upload.uploadId().toString());
         body.put("patientId", upload.patientId());
@@ -304,7 +310,7 @@ class ResumableUploadController {
         body.put("offset", offset);
         body.put("status", upload.accepted() ? "ACCEPTED" : offset == upload.length() ? "RECEIVED" : "RECEIVING");
         body.put("createdAt", TIMESTAMP.format(upload.createdAt()));
-        body.put("expiresAt", TIMESTAMP.format(uploads.expiresAt(upload)));
+        body.put("expiresAt", TIMESTAMP.format(progress.expiresAt()));
         Map<String, String> links = new LinkedHashMap<>();
         links.put("self", "/v1/uploads/" + upload.uploadId());
         if (upload.accepted()) {

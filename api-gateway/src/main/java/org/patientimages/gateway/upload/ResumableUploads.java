@@ -21,6 +21,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
@@ -144,25 +145,36 @@ class ResumableUploads {
         }
     }
 
-    /** Bytes received so far: all of them once the upload was accepted. */
-    long offset(Upload upload) {
-        if (upload.accepted()) {
-            return upload.length();
-        }
+    /** Where an upload stands: the bytes received so far (all of them once accepted) and when it expires. */
+    record Progress(long offset, Instant expiresAt) {
+    }
+
+    /** The upload's progress, from one look at each of its two files. */
+    Progress progress(Upload upload) {
+        long size = 0;
+        Instant written = Instant.EPOCH;
         try {
-            return Files.size(data(upload.uploadId()));
+            BasicFileAttributes data = Files.readAttributes(data(upload.uploadId()), BasicFileAttributes.class);
+            size = data.size();
+            written = data.lastModifiedTime().toInstant();
         } catch (NoSuchFileException e) {
-            return 0;
+            // none received yet, or accepted: its record says
         } catch (IOException e) {
             throw Disk.failed(e);
         }
+        Instant touched = modified(record(upload.uploadId()));
+        return new Progress(upload.accepted() ? upload.length() : size,
+                (written.isAfter(touched) ? written : touched).plus(expiry));
+    }
+
+    /** Bytes received so far: all of them once the upload was accepted. */
+    long offset(Upload upload) {
+        return progress(upload).offset();
     }
 
     /** Its last chunk (or its acceptance) plus the expiry. */
     Instant expiresAt(Upload upload) {
-        Instant touched = modified(record(upload.uploadId()));
-        Instant written = modified(data(upload.uploadId()));
-        return (written.isAfter(touched) ? written : touched).plus(expiry);
+        return progress(upload).expiresAt();
     }
 
     private static Instant modified(Path file) {

@@ -82,7 +82,7 @@ class UploadController {
     private ResponseEntity<Map<String, Object>> accept(String patientId, String idempotencyKey, HttpServletRequest request)
             throws IOException {
         long limit = properties.maxFileSize().toBytes();
-        checkBeforeReading(patientId, idempotencyKey, request, limit);
+        checkBeforeReading(patientId, idempotencyKey, request, limit, MAX_IDEMPOTENCY_KEY);
         if (idempotencyKey != null) {
             Optional<JsonNode> earlier = recorder.earlier(patientId, idempotencyKey);
             if (earlier.isPresent()) {
@@ -110,13 +110,9 @@ class UploadController {
     private ResponseEntity<Map<String, Object>> acceptArchive(String patientId, String idempotencyKey,
                                                               HttpServletRequest request) throws IOException {
         long limit = properties.maxFileSize().toBytes();
-        checkBeforeReading(patientId, idempotencyKey, request, limit);
         // each file's key is <key>#<n>, within the same bound as any key
-        int maxKey = MAX_IDEMPOTENCY_KEY - UploadRecorder.batchKey("", properties.maxArchiveFiles() - 1).length();
-        if (idempotencyKey != null && idempotencyKey.length() > maxKey) {
-            throw ApiProblem.badRequest("INVALID_IDEMPOTENCY_KEY",
-                    "The Idempotency-Key of an archive is at most " + maxKey + " characters.");
-        }
+        checkBeforeReading(patientId, idempotencyKey, request, limit,
+                MAX_IDEMPOTENCY_KEY - UploadRecorder.batchKey("", properties.maxArchiveFiles() - 1).length());
         if (idempotencyKey != null) {
             Optional<List<JsonNode>> earlier = recorder.earlierArchive(patientId, idempotencyKey);
             if (earlier.isPresent()) {
@@ -149,8 +145,9 @@ class UploadController {
         }
     }
 
-    /** What every upload is checked for before a byte of its body is read. */
-    private void checkBeforeReading(String patientId, String idempotencyKey, HttpServletRequest request, long limit) {
+    /** What every upload is checked for before a byte of its body is read; {@code maxKey}: its key's longest. */
+    private void checkBeforeReading(String patientId, String idempotencyKey, HttpServletRequest request, long limit,
+                                    int maxKey) {
         if (!MultipartReader.isMultipart(request.getContentType())) {
             throw new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "MULTIPART_REQUIRED",
                     "Send the upload as multipart/form-data with a part named 'file'.", false);
@@ -161,10 +158,10 @@ class UploadController {
         if (!staging.hasRoomFor(Math.max(0, request.getContentLengthLong()))) {
             throw StagingArea.full();
         }
-        if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY
+        if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > maxKey
                 || !idempotencyKey.chars().allMatch(c -> c >= 0x21 && c <= 0x7e))) {
             throw ApiProblem.badRequest("INVALID_IDEMPOTENCY_KEY",
-                    "Idempotency-Key must be 1-" + MAX_IDEMPOTENCY_KEY + " visible ASCII characters.");
+                    "Idempotency-Key must be 1-" + maxKey + " visible ASCII characters.");
         }
         // 404 before a single byte of the body is read
         patientCheck.require(patientId);

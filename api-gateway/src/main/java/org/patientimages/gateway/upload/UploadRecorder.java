@@ -76,21 +76,20 @@ class UploadRecorder {
             registrations.add(registration(patientId, meta, files.get(i),
                     idempotencyKey == null ? null : batchKey(idempotencyKey, i)));
         }
-        return registered(UPLOADS + "/batch", Map.of("registrations", registrations), files, answer -> {
-            List<JsonNode> items = new ArrayList<>();
-            answer.path("items").forEach(items::add);
-            return items;
-        });
+        return registered(UPLOADS + "/batch", Map.of("registrations", registrations), files, UploadRecorder::items);
     }
 
     /** The registrations of an archive sent earlier with this idempotency key, if there was one. */
     Optional<List<JsonNode>> earlierArchive(String patientId, String idempotencyKey) {
         return metadata.find(UPLOADS + "/batch", Map.of("patientId", patientId, "idempotencyKey", idempotencyKey))
-                .map(answer -> {
-                    List<JsonNode> items = new ArrayList<>();
-                    answer.path("items").forEach(items::add);
-                    return items;
-                });
+                .map(UploadRecorder::items);
+    }
+
+    /** The registrations of a batch's answer, in the files' order. */
+    private static List<JsonNode> items(JsonNode answer) {
+        List<JsonNode> items = new ArrayList<>();
+        answer.path("items").forEach(items::add);
+        return items;
     }
 
     /** The idempotency key of the {@code index}th file of an archive sent with {@code key}. */

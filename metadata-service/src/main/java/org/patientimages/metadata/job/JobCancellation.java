@@ -35,14 +35,14 @@ public class JobCancellation {
         if (job == null) {
             throw ApiException.notFound("JOB_NOT_FOUND", "No job with id " + jobId + ".");
         }
-        JobStatus status = job.state().status();
-        if (status != JobStatus.CANCELLED) {
-            if (status.isTerminal()) {
-                throw new ApiException(HttpStatus.CONFLICT, "JOB_ENDED", "Job " + jobId + " has ended " + status
-                        + "; delete its image instead.", false);
-            }
-            recorder.record(UUID.randomUUID(), jobId, new JobFact.Cancelled(by), Timestamps.now());
+        JobFact.Cancelled cancel = new JobFact.Cancelled(by);
+        // the state machine says whether the job can still be cancelled
+        if (job.state().apply(cancel).isPresent()) {
+            recorder.record(UUID.randomUUID(), jobId, cancel, Timestamps.now());
             images.deleteCancelled(job.imageId());
+        } else if (job.state().status() != JobStatus.CANCELLED) {
+            throw new ApiException(HttpStatus.CONFLICT, "JOB_ENDED", "Job " + jobId + " has ended "
+                    + job.state().status() + "; delete its image instead.", false);
         }
         return jobs.find(jobId).orElseThrow();
     }
