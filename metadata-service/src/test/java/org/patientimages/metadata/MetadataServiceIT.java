@@ -11,6 +11,7 @@ import org.patientimages.events.v1.AttributesExtracted;
 import org.patientimages.events.v1.ImageDeleted;
 import org.patientimages.events.v1.ImageStored;
 import org.patientimages.events.v1.JobEvent;
+import org.patientimages.events.v1.JobFailed;
 import org.patientimages.events.v1.JobProgressed;
 import org.patientimages.events.v1.JobStarted;
 import org.patientimages.events.v1.JobSucceeded;
@@ -271,6 +272,95 @@ class MetadataServiceIT extends RealPostgres {
         assertThat(ended.json().path("code").asString()).isEqualTo("JOB_ENDED");
         assertThat(http.postJson("/internal/v1/jobs/" + UUID.randomUUID() + "/cancel", Map.of()).status())
                 .isEqualTo(404);
+    }
+
+    @Test
+    void a_job_failed_for_a_passing_cause_is_retried_as_a_new_job_of_the_same_image_from_the_kept_bytes()
+            throws Exception {
+        String patientId = aPatient();
+        Map<String, Object> upload = anUpload(patientId, null);
+        assertThat(http.postJson("/internal/v1/uploads", upload).status()).isEqualTo(201);
+        String jobId = upload.get("jobId").toString();
+        String imageId = upload.get("imageId").toString();
+        assertThat(stagedBytesNeeded(jobId)).as("while queued").isTrue();
+        // the worker gave up: the object store stayed down for its whole retry budget
+        publish(fact(jobId, imageId).setStarted(JobStarted.newBuilder().setWorkerId("w1")).build());
+        publish(fact(jobId, imageId).setFailed(JobFailed.newBuilder().setCode("STORAGE_UNAVAILABLE")
+                .setMessage("Storing the upload kept failing.").setRetryable(true)).build());
+        await().atMost(Duration.ofSeconds(20)).until(() -> http.get("/internal/v1/jobs/" + jobId).json()
+                .path("status").asString().equals("FAILED"));
+        assertThat(stagedBytesNeeded(jobId)).as("kept for a retry").isTrue();
+
+        var retried = http.postJson("/internal/v1/jobs/" + jobId + "/retry", Map.of());
+        assertThat(retried.status()).as(retried.toString()).isEqualTo(201);
+        String retryId = retried.json().path("jobId").asString();
+        assertThat(retryId).isNotEqualTo(jobId);
+        assertThat(retried.json().path("status").asString()).isEqualTo("QUEUED");
+        assertThat(retried.json().path("imageId").asString()).isEqualTo(imageId);
+        assertThat(retried.json().path("retryOf").asString()).isEqualTo(jobId);
+        JsonNode failed = http.get("/internal/v1/jobs/" + jobId).json();
+        assertThat(failed.path("status").asString()).as("a job's status only moves forward").isEqualTo("FAILED");
+        assertThat(failed.path("retriedBy").asString()).isEqualTo(retryId);
+        assertThat(http.get("/internal/v1/images/" + imageId).json().path("status").asString()).isEqualTo("PENDING");
+        assertThat(eventTypes(retryId)).containsExactly("ACCEPTED");
+        // a worker is told, and reads the bytes the first job staged
+        UploadAccepted event = UploadAccepted.parseFrom(awaitRecord(Topics.UPLOADS, retryId).value());
+        assertThat(event.getStagingKey()).isEqualTo(upload.get("stagingKey"));
+        assertThat(event.getImageId()).isEqualTo(imageId);
+        assertThat(event.getSha256()).isEqualTo(upload.get("sha256"));
+        assertThat(event.getSizeBytes()).isEqualTo(((Number) upload.get("sizeBytes")).longValue());
+
+        // asked again: the same job, nothing new; the running retry is not retried
+        var again = http.postJson("/internal/v1/jobs/" + jobId + "/retry", Map.of());
+        assertThat(again.status()).isEqualTo(200);
+        assertThat(again.json().path("jobId").asString()).isEqualTo(retryId);
+        assertThat(jdbc.sql("select count(*) from jobs where image_id = ?::uuid").param(imageId).query(Long.class)
+                .single()).isEqualTo(2);
+        var running = http.postJson("/internal/v1/jobs/" + retryId + "/retry", Map.of());
+        assertThat(running.status()).isEqualTo(409);
+        assertThat(running.json().path("code").asString()).isEqualTo("JOB_NOT_RETRYABLE");
+
+        workerFacts(retryId, imageId).forEach(this::publish);
+        await().atMost(Duration.ofSeconds(20)).until(() -> http.get("/internal/v1/images/" + imageId).json()
+                .path("status").asString().equals("AVAILABLE"));
+        assertThat(http.get("/internal/v1/jobs/" + retryId).json().path("status").asString()).isEqualTo("SUCCEEDED");
+        assertThat(stagedBytesNeeded(jobId)).as("once the retry succeeded").isFalse();
+
+        // a failure no retry mends keeps nothing
+        Map<String, Object> mismatch = anUpload(patientId, null);
+        mismatch.put("declaredSha256", "cd".repeat(32));
+        http.postJson("/internal/v1/uploads", mismatch);
+        var refused = http.postJson("/internal/v1/jobs/" + mismatch.get("jobId") + "/retry", Map.of());
+        assertThat(refused.status()).isEqualTo(409);
+        assertThat(refused.json().path("code").asString()).isEqualTo("JOB_NOT_RETRYABLE");
+        assertThat(refused.json().path("detail").asString()).contains("CHECKSUM_MISMATCH");
+        assertThat(stagedBytesNeeded(mismatch.get("jobId").toString())).isFalse();
+
+        // past the retry window (7 days) the bytes go and the job cannot be retried
+        Map<String, Object> old = anUpload(patientId, null);
+        http.postJson("/internal/v1/uploads", old);
+        String oldJob = old.get("jobId").toString();
+        publish(fact(oldJob, old.get("imageId").toString()).setFailed(JobFailed.newBuilder()
+                .setCode("STORAGE_UNAVAILABLE").setMessage("Storing the upload kept failing.").setRetryable(true)).build());
+        await().atMost(Duration.ofSeconds(20)).until(() -> http.get("/internal/v1/jobs/" + oldJob).json()
+                .path("status").asString().equals("FAILED"));
+        assertThat(stagedBytesNeeded(oldJob)).isTrue();
+        jdbc.sql("update jobs set updated_at = now() - interval '8 days' where id = ?::uuid").param(oldJob).update();
+        assertThat(stagedBytesNeeded(oldJob)).isFalse();
+        var late = http.postJson("/internal/v1/jobs/" + oldJob + "/retry", Map.of());
+        assertThat(late.status()).isEqualTo(409);
+        assertThat(late.json().path("detail").asString()).contains("7 day(s)");
+
+        assertThat(http.postJson("/internal/v1/jobs/" + UUID.randomUUID() + "/retry", Map.of()).status())
+                .isEqualTo(404);
+        assertThat(stagedBytesNeeded(UUID.randomUUID().toString())).isFalse();
+        assertThat(stagedBytesNeeded("not-a-key")).isFalse();
+    }
+
+    private boolean stagedBytesNeeded(String key) {
+        TestHttp.Answer answer = http.get("/internal/v1/staging/" + key);
+        assertThat(answer.status()).as(answer.toString()).isEqualTo(200);
+        return answer.json().path("needed").asBoolean();
     }
 
     @Test

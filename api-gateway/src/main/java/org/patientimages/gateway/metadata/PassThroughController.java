@@ -89,6 +89,20 @@ class PassThroughController {
         return metadata.exchange(HttpMethod.POST, "/internal/v1/jobs/{id}/cancel", null, jobId).getBody();
     }
 
+    /**
+     * Runs a job again that failed for a passing cause, from the bytes the service kept: 202 with the new job and
+     * its {@code Location}; the same job with {@code Idempotent-Replayed: true} when it was retried before.
+     */
+    @PostMapping("/v1/jobs/{jobId}/retry")
+    ResponseEntity<JsonNode> retryJob(@PathVariable String jobId) {
+        ResponseEntity<JsonNode> retried = metadata.exchange(HttpMethod.POST, "/internal/v1/jobs/{id}/retry", null, jobId);
+        var answer = ResponseEntity.accepted().location(URI.create("/v1/jobs/" + retried.getBody().path("jobId").asString()));
+        if (retried.getStatusCode().value() == 200) {
+            answer.header("Idempotent-Replayed", "true");
+        }
+        return answer.body(retried.getBody());
+    }
+
     @GetMapping("/v1/jobs/{jobId}/events")
     JsonNode jobEvents(@PathVariable String jobId, @RequestParam MultiValueMap<String, String> query) {
         return metadata.page("/internal/v1/jobs/{id}/events", query, jobId);

@@ -6,25 +6,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
-import tools.jackson.databind.JsonNode;
 
 import java.io.IOException;
 import java.time.Clock;
-import java.util.Map;
-import java.util.Optional;
-import java.util.Set;
 
 /**
  * Removes staged files nobody will read: half-written ones (the request died mid-stream, or the gateway
  * did) and complete ones whose job ended or was never recorded (the gateway died between staging and
  * recording). Only files untouched for the grace period are looked at; a file whose job is still queued
- * or running stays.
+ * or running stays, and so does one whose job failed for a passing cause until its retry window closes.
  */
 @Component
 class StagingSweeper {
 
     private static final Logger log = LoggerFactory.getLogger(StagingSweeper.class);
-    private static final Set<String> ENDED = Set.of("SUCCEEDED", "FAILED", "CANCELLED");
 
     private final StagingArea staging;
     private final MetadataClient metadata;
@@ -57,9 +52,11 @@ class StagingSweeper {
         }
     }
 
-    /** Whether a worker may still read the staged file of this key (the key is the job id). */
-    private boolean stillNeeded(String jobId) {
-        Optional<JsonNode> job = metadata.find("/internal/v1/jobs/{id}", Map.of(), jobId);
-        return job.isPresent() && !ENDED.contains(job.get().path("status").asString());
+    /**
+     * Whether a worker may still read the staged file of this key (the key is the id of the job that staged it):
+     * the metadata-service knows, since a job that failed for a passing cause may be retried from it.
+     */
+    private boolean stillNeeded(String key) {
+        return metadata.get("/internal/v1/staging/{key}", key).path("needed").asBoolean();
     }
 }

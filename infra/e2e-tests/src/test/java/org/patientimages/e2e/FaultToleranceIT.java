@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -420,6 +421,70 @@ class FaultToleranceIT {
         assertThat(ended.status()).isEqualTo(409);
         assertThat(ended.json().path("code").asString()).isEqualTo("JOB_ENDED");
         invariants.check(accepted);
+    }
+
+    @Test
+    @Order(13)
+    void a_job_failed_while_the_object_store_stayed_down_keeps_its_bytes_and_its_retry_stores_them_once()
+            throws Exception {
+        // a worker whose retry budget is seconds, alone in the group
+        worker.terminate();
+        assertThat(worker.awaitExit(Duration.ofSeconds(30))).isTrue();
+        stack.workers.remove(worker);
+        String[] impatientTuning = Arrays.stream(WORKER_TUNING)
+                .map(a -> a.startsWith("--patient-images.worker.retry-for=") ? "--patient-images.worker.retry-for=4s" : a)
+                .toArray(String[]::new);
+        ServiceProcess impatient = stack.startWorker(impatientTuning);
+        boolean s3Down = false;
+        try {
+            stack.stopS3();
+            s3Down = true;
+            byte[] content = randomBytes(1024 * 1024);
+            TestHttp.Answer answer = api.postMultipart("/v1/patients/" + patientId + "/images",
+                    List.of(Part.bytes("file", "scan.bin", "application/octet-stream", content)));
+            assertThat(answer.status()).isEqualTo(202);
+            String jobId = answer.json().path("jobId").asString();
+            String imageId = answer.json().path("imageId").asString();
+            await().atMost(Duration.ofSeconds(90)).until(() -> status(jobId).equals("FAILED"));
+            JsonNode error = api.get("/v1/jobs/" + jobId).json().path("error");
+            assertThat(error.path("code").asString()).isEqualTo("STORAGE_UNAVAILABLE");
+            assertThat(error.path("retryable").asBoolean()).isTrue();
+            // the staging sweeper (a 5 s grace here, every second) keeps them too
+            await().during(Duration.ofSeconds(7)).atMost(Duration.ofSeconds(8))
+                    .until(() -> Files.exists(stack.staging.resolve(jobId)));
+
+            stack.startS3();
+            s3Down = false;
+            TestHttp.Answer retried = api.send("POST", "/v1/jobs/" + jobId + "/retry", null);
+            assertThat(retried.status()).as(retried.toString()).isEqualTo(202);
+            String retryId = retried.json().path("jobId").asString();
+            assertThat(retried.header("Location")).isEqualTo("/v1/jobs/" + retryId);
+            assertThat(retried.json().path("retryOf").asString()).isEqualTo(jobId);
+            assertThat(retried.json().path("imageId").asString()).isEqualTo(imageId);
+            TestHttp.Answer again = api.send("POST", "/v1/jobs/" + jobId + "/retry", null);
+            assertThat(again.status()).isEqualTo(202);
+            assertThat(again.header("Idempotent-Replayed")).isEqualTo("true");
+            assertThat(again.json().path("jobId").asString()).isEqualTo(retryId);
+
+            await().atMost(Duration.ofSeconds(60)).until(() -> status(retryId).equals("SUCCEEDED"));
+            accepted.put(retryId, sha256(content));
+            assertThat(api.get("/v1/images/" + imageId).json().path("status").asString()).isEqualTo("AVAILABLE");
+            JsonNode failed = api.get("/v1/jobs/" + jobId).json();
+            assertThat(failed.path("status").asString()).isEqualTo("FAILED");
+            assertThat(failed.path("retriedBy").asString()).isEqualTo(retryId);
+            assertThat(Files.exists(stack.staging.resolve(jobId))).as("staged bytes once stored").isFalse();
+            TestHttp.Answer done = api.send("POST", "/v1/jobs/" + retryId + "/retry", null);
+            assertThat(done.status()).isEqualTo(409);
+            assertThat(done.json().path("code").asString()).isEqualTo("JOB_NOT_RETRYABLE");
+            invariants.check(accepted);
+        } finally {
+            if (s3Down) {
+                stack.startS3();
+            }
+            impatient.close();
+            stack.workers.remove(impatient);
+            worker = stack.startWorker(WORKER_TUNING);
+        }
     }
 
     // --- helpers

@@ -15,7 +15,9 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -33,9 +35,13 @@ final class Invariants {
         this.stack = stack;
     }
 
-    /** A job as the database has it, with the number of event rows of each type. */
+    /**
+     * A job as the database has it, with the number of event rows of each type; {@code keptForRetry} when it failed
+     * for a passing cause and no job retries it yet (its staged bytes stay for a retry).
+     */
     record JobRow(String jobId, String status, String imageId, String imageStatus, String sha256, long sizeBytes,
-                  String objectKey, String thumbnailKey, Map<String, Integer> eventCounts, List<Integer> seqs) {
+                  String objectKey, String thumbnailKey, String stagingKey, boolean retried, boolean keptForRetry,
+                  Map<String, Integer> eventCounts, List<Integer> seqs) {
     }
 
     Map<String, JobRow> jobs() {
@@ -43,12 +49,16 @@ final class Invariants {
         try (Connection c = DriverManager.getConnection(stack.postgres.jdbcUrl(TestStack.DATABASE), "postgres", "")) {
             try (ResultSet rs = c.createStatement().executeQuery("""
                     select j.id, j.status, i.id as image_id, i.status as image_status, i.sha256, i.size_bytes,
-                           i.object_key, i.thumbnail_key
+                           i.object_key, i.thumbnail_key, j.staging_key,
+                           exists (select 1 from jobs r where r.retry_of = j.id) as retried,
+                           j.status = 'FAILED' and j.error_retryable
+                               and not exists (select 1 from jobs r where r.retry_of = j.id) as kept_for_retry
                     from jobs j join images i on i.id = j.image_id""")) {
                 while (rs.next()) {
                     jobs.put(rs.getString("id"), new JobRow(rs.getString("id"), rs.getString("status"),
                             rs.getString("image_id"), rs.getString("image_status"), rs.getString("sha256"),
                             rs.getLong("size_bytes"), rs.getString("object_key"), rs.getString("thumbnail_key"),
+                            rs.getString("staging_key"), rs.getBoolean("retried"), rs.getBoolean("kept_for_retry"),
                             new LinkedHashMap<>(),
                             new ArrayList<>()));
                 }
@@ -81,6 +91,8 @@ final class Invariants {
             assertThat(job.status()).as("job %s ended successfully", job.jobId()).isEqualTo("SUCCEEDED");
             assertThat(job.sha256()).isEqualTo(expected.getValue());
         }
+        Set<String> keptForRetry = jobs.values().stream().filter(JobRow::keptForRetry).map(JobRow::stagingKey)
+                .collect(Collectors.toSet());
         for (JobRow job : jobs.values()) {
             assertThat(job.status()).as("job %s is not stuck", job.jobId()).isIn("SUCCEEDED", "FAILED", "CANCELLED");
             assertThat(job.seqs()).as("events of %s are numbered 1..n", job.jobId())
@@ -89,8 +101,9 @@ final class Invariants {
             assertThat(job.eventCounts().getOrDefault("STORED", 0)).as("STORED of %s", job.jobId()).isLessThanOrEqualTo(1);
             assertThat(job.eventCounts().getOrDefault("SUCCEEDED", 0) + job.eventCounts().getOrDefault("FAILED", 0)
                     + job.eventCounts().getOrDefault("CANCELLED", 0)).as("one end of %s", job.jobId()).isEqualTo(1);
-            assertThat(Files.exists(stack.staging.resolve(job.jobId()))).as("staged file of ended job %s", job.jobId())
-                    .isFalse();
+            assertThat(Files.exists(stack.staging.resolve(job.stagingKey())))
+                    .as("staged file of ended job %s, kept only for a retry", job.jobId())
+                    .isEqualTo(keptForRetry.contains(job.stagingKey()));
             String key = "images/" + job.imageId() + "/original";
             if (job.status().equals("SUCCEEDED")) {
                 assertThat(job.imageStatus()).isEqualTo("AVAILABLE");
@@ -105,7 +118,7 @@ final class Invariants {
                 assertThat(job.imageStatus()).isEqualTo("DELETED");
                 assertThat(objects.keySet()).as("objects of cancelled job %s", job.jobId())
                         .noneMatch(k -> k.startsWith("images/" + job.imageId() + "/"));
-            } else {
+            } else if (!job.retried()) { // a retried job's image is its retry's
                 assertThat(job.imageStatus()).isEqualTo("FAILED");
                 assertThat(objects).as("object of failed job %s", job.jobId()).doesNotContainKey(key);
             }

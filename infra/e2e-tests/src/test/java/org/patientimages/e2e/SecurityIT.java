@@ -151,6 +151,7 @@ class SecurityIT {
         assertThat(alice.postMultipart("/v1/patients/" + bobPatient + "/images",
                 List.of(Part.bytes("file", "x.bin", "application/octet-stream", new byte[]{1, 2, 3}))).status()).isEqualTo(404);
         assertThat(alice.send("POST", "/v1/jobs/" + bobJob + "/cancel", null).status()).isEqualTo(404);
+        assertThat(alice.send("POST", "/v1/jobs/" + bobJob + "/retry", null).status()).isEqualTo(404);
         assertThat(alice.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
                 List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))).status()).isEqualTo(404);
         // and bob's image is untouched
@@ -197,6 +198,7 @@ class SecurityIT {
                 alice.get("/v1/audit"), alice.send("PUT", "/v1/patients/" + alicePatient + "/grants/bob", null),
                 alice.send("DELETE", "/v1/patients/" + alicePatient, null),
                 auditor.send("POST", "/v1/jobs/" + bobJob + "/cancel", null),
+                auditor.send("POST", "/v1/jobs/" + bobJob + "/retry", null),
                 auditor.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
                         List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))));
         for (TestHttp.Answer answer : forbidden) {
@@ -211,6 +213,10 @@ class SecurityIT {
                 List.of(Part.bytes("file", "ct.bin", "application/octet-stream", new byte[]{1, 2, 3})));
         assertThat(accepted.status()).as(accepted.toString()).isEqualTo(202);
         assertThat(uploader.get("/v1/jobs/" + accepted.json().path("jobId").asString()).status()).isEqualTo(200);
+        // it may retry its jobs: this one has not failed, which the service says
+        var notFailed = uploader.send("POST", "/v1/jobs/" + accepted.json().path("jobId").asString() + "/retry", null);
+        assertThat(notFailed.status()).as(notFailed.toString()).isEqualTo(409);
+        assertThat(notFailed.json().path("code").asString()).isEqualTo("JOB_NOT_RETRYABLE");
         assertThat(uploader.get("/v1/images").status()).isEqualTo(403);
         assertThat(uploader.get("/v1/patients/" + patient).status()).isEqualTo(403);
         assertThat(auditor.get("/v1/audit").status()).isEqualTo(200);

@@ -25,8 +25,13 @@ public class JobRepository {
                 rs.getString("patient_id"), rs.getString("image_id"), rs.getInt("progress"), rs.getInt("attempts"),
                 Timestamps.format(rs.getTimestamp("created_at")), Timestamps.format(rs.getTimestamp("updated_at")),
                 errorCode == null ? null
-                        : new Job.Error(errorCode, rs.getString("error_message"), rs.getBoolean("error_retryable")));
+                        : new Job.Error(errorCode, rs.getString("error_message"), rs.getBoolean("error_retryable")),
+                rs.getString("retry_of"), rs.getString("retried_by"));
     };
+
+    /** A job with the job that retries it, if any (by the unique index on {@code retry_of}). */
+    private static final String SELECT = """
+            select j.*, (select r.id from jobs r where r.retry_of = j.id) as retried_by from jobs j""";
 
     private final JdbcClient jdbc;
     private final JdbcTemplate batches;
@@ -37,22 +42,29 @@ public class JobRepository {
     }
 
     public Optional<Job> find(UUID jobId) {
-        return jdbc.sql("select * from jobs where id = ?").param(jobId).query(JOB).optional();
+        return jdbc.sql(SELECT + " where j.id = ?").param(jobId).query(JOB).optional();
     }
 
     public Optional<Job> findByIdempotencyKey(UUID patientId, String key) {
-        return jdbc.sql("select * from jobs where patient_id = ? and idempotency_key = ?")
+        return jdbc.sql(SELECT + " where j.patient_id = ? and j.idempotency_key = ?")
                 .params(patientId, key).query(JOB).optional();
     }
 
     /** A new job, QUEUED, counting one event: its ACCEPTED event, which the caller inserts next as event 1. */
     public void insert(UUID jobId, UUID patientId, UUID imageId, String stagingKey, String idempotencyKey,
                        Instant at) {
+        insert(jobId, patientId, imageId, stagingKey, idempotencyKey, null, at);
+    }
+
+    /** Like {@link #insert(UUID, UUID, UUID, String, String, Instant)}, for a job that runs {@code retryOf} again. */
+    public void insert(UUID jobId, UUID patientId, UUID imageId, String stagingKey, String idempotencyKey,
+                       UUID retryOf, Instant at) {
         jdbc.sql("""
-                insert into jobs (id, type, status, patient_id, image_id, staging_key, idempotency_key,
+                insert into jobs (id, type, status, patient_id, image_id, staging_key, idempotency_key, retry_of,
                                   created_at, updated_at, event_count)
-                values (?, 'UPLOAD', 'QUEUED', ?, ?, ?, ?, ?, ?, 1)""")
-                .params(jobId, patientId, imageId, stagingKey, idempotencyKey, Timestamps.sql(at), Timestamps.sql(at))
+                values (?, 'UPLOAD', 'QUEUED', ?, ?, ?, ?, ?, ?, ?, 1)""")
+                .params(jobId, patientId, imageId, stagingKey, idempotencyKey, retryOf, Timestamps.sql(at),
+                        Timestamps.sql(at))
                 .update();
     }
 

@@ -22,6 +22,7 @@ import tools.jackson.databind.json.JsonMapper;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -187,18 +188,8 @@ class UploadRegistrar {
             recorder.record(UUID.randomUUID(), u.jobId(), new JobFact.Failed("CHECKSUM_MISMATCH", message, false), now);
             return new UploadRegistered(u.jobId().toString(), u.imageId().toString(), JobStatus.FAILED, false, null);
         }
-        UploadAccepted event = UploadAccepted.newBuilder()
-                .setEventId(UUID.randomUUID().toString())
-                .setJobId(u.jobId().toString())
-                .setImageId(u.imageId().toString())
-                .setPatientId(u.patientId().toString())
-                .setStagingKey(u.stagingKey())
-                .setSizeBytes(u.sizeBytes())
-                .setSha256(u.sha256())
-                .setContentType(u.contentType())
-                .setAcceptedAtEpochMs(now.toEpochMilli())
-                .build();
-        outbox.add(Topics.UPLOADS, u.jobId().toString(), event.toByteArray(), now);
+        publishAccepted(u.jobId(), u.imageId(), u.patientId(), u.stagingKey(), u.sizeBytes(), u.sha256(),
+                u.contentType(), now);
         return new UploadRegistered(u.jobId().toString(), u.imageId().toString(), JobStatus.QUEUED, false,
                 duplicateOf == null ? null : duplicateOf.toString());
     }
@@ -213,7 +204,33 @@ class UploadRegistrar {
 
     private void recordAccepted(UploadRegistration u, UUID imageId, Instant now) {
         jobs.insert(u.jobId(), u.patientId(), imageId, u.stagingKey(), u.idempotencyKey(), now);
-        jobs.insertEvent(u.jobId(), 1, UUID.randomUUID(), "ACCEPTED", now, json.writeValueAsString(Map.of(
-                "sizeBytes", u.sizeBytes(), "sha256", u.sha256(), "contentType", u.contentType())));
+        jobs.insertEvent(u.jobId(), 1, UUID.randomUUID(), "ACCEPTED", now, json.writeValueAsString(
+                acceptedDetail(u.sizeBytes(), u.sha256(), u.contentType())));
+    }
+
+    /** What a job's {@code ACCEPTED} event says of its bytes. */
+    static Map<String, Object> acceptedDetail(long sizeBytes, String sha256, String contentType) {
+        Map<String, Object> detail = new LinkedHashMap<>();
+        detail.put("sizeBytes", sizeBytes);
+        detail.put("sha256", sha256);
+        detail.put("contentType", contentType);
+        return detail;
+    }
+
+    /** The message that has a worker take the job, into the outbox, in the caller's transaction. */
+    void publishAccepted(UUID jobId, UUID imageId, UUID patientId, String stagingKey, long sizeBytes, String sha256,
+                         String contentType, Instant now) {
+        UploadAccepted event = UploadAccepted.newBuilder()
+                .setEventId(UUID.randomUUID().toString())
+                .setJobId(jobId.toString())
+                .setImageId(imageId.toString())
+                .setPatientId(patientId.toString())
+                .setStagingKey(stagingKey)
+                .setSizeBytes(sizeBytes)
+                .setSha256(sha256)
+                .setContentType(contentType)
+                .setAcceptedAtEpochMs(now.toEpochMilli())
+                .build();
+        outbox.add(Topics.UPLOADS, jobId.toString(), event.toByteArray(), now);
     }
 }

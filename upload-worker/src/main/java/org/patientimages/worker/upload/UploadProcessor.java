@@ -144,12 +144,18 @@ public class UploadProcessor {
                 "The staged bytes no longer match the size and SHA-256 received; upload the file again.");
     }
 
-    /** Ends a job FAILED: reported, and its staged bytes removed, so that nothing of it stays. */
+    /**
+     * Ends a job FAILED: reported, and its staged bytes removed, so that nothing of it stays; unless the cause may
+     * pass (the object store stayed down past the retry budget): then they stay for a retry of the job
+     * ({@code POST /v1/jobs/{id}/retry}), and the gateway's staging sweeper removes them once it can no longer come.
+     */
     public void fail(UploadJob job, FailureCode code, String message) {
         log.warn("job {} failed: {}", job.jobId(), code);
         reporter.failed(job.jobId(), job.imageId(), code, message);
         registry.counter("upload.jobs", "outcome", "failed", "code", code.name()).increment();
-        staging.delete(job.stagingKey());
+        if (!code.retryable()) {
+            staging.delete(job.stagingKey());
+        }
     }
 
     private static boolean matches(ObjectStore.StoredObject object, UploadJob job) {
