@@ -3,3 +3,5 @@
 -- At most one retry per job; a retry that fails again may be retried in turn.
 alter table jobs add column retry_of uuid references jobs (id);
 create unique index jobs_retry_of_idx on jobs (retry_of) where retry_of is not null;
+-- the jobs that await a retry, oldest failure first, for an operator's retry of them all after an outage
+create index jobs_retryable_idx on jobs (updated_at) where status = 'FAILED' and error_retryable;

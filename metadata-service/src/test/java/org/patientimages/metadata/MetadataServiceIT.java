@@ -290,6 +290,9 @@ class MetadataServiceIT extends RealPostgres {
         await().atMost(Duration.ofSeconds(20)).until(() -> http.get("/internal/v1/jobs/" + jobId).json()
                 .path("status").asString().equals("FAILED"));
         assertThat(stagedBytesNeeded(jobId)).as("kept for a retry").isTrue();
+        for (int i = 0; i < 50; i++) { // as often as a sweeper asks: more than the pool has connections
+            assertThat(stagedBytesNeeded(jobId)).isTrue();
+        }
 
         var retried = http.postJson("/internal/v1/jobs/" + jobId + "/retry", Map.of());
         assertThat(retried.status()).as(retried.toString()).isEqualTo(201);
@@ -355,6 +358,51 @@ class MetadataServiceIT extends RealPostgres {
                 .isEqualTo(404);
         assertThat(stagedBytesNeeded(UUID.randomUUID().toString())).isFalse();
         assertThat(stagedBytesNeeded("not-a-key")).isFalse();
+    }
+
+    @Test
+    void an_operator_retries_every_job_the_object_store_failed_in_one_call_and_only_those() throws Exception {
+        String patientId = aPatient();
+        List<String> storeDown = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            storeDown.add(failedUpload(patientId, "STORAGE_UNAVAILABLE", true));
+        }
+        String mismatch = failedUpload(patientId, "CHECKSUM_MISMATCH", false);
+        String deleted = failedUpload(patientId, "STORAGE_UNAVAILABLE", true);
+        String deletedImage = http.get("/internal/v1/jobs/" + deleted).json().path("imageId").asString();
+        assertThat(http.send("DELETE", "/internal/v1/images/" + deletedImage, null).status()).isEqualTo(204);
+
+        // a page at a time: the oldest failures first
+        List<String> retried = new ArrayList<>();
+        TestHttp.Answer page;
+        do {
+            page = http.postJson("/internal/v1/jobs/retry-failed?limit=2", Map.of());
+            assertThat(page.status()).as(page.toString()).isEqualTo(200);
+            assertThat(page.json().path("items").size()).isLessThanOrEqualTo(2);
+            page.json().path("items").forEach(job -> retried.add(job.path("retryOf").asString()));
+        } while (page.json().path("more").asBoolean());
+        assertThat(retried).containsAll(storeDown).doesNotContain(mismatch, deleted).doesNotHaveDuplicates();
+        for (String jobId : storeDown) {
+            assertThat(http.get("/internal/v1/jobs/" + jobId).json().path("retriedBy").asString()).isNotEmpty();
+        }
+        // nothing is left to retry: a second call retries none of them again
+        JsonNode again = http.postJson("/internal/v1/jobs/retry-failed", Map.of()).json();
+        assertThat(again.path("more").asBoolean()).isFalse();
+        assertThat(StreamSupport.stream(again.path("items").spliterator(), false).map(j -> j.path("retryOf").asString()))
+                .doesNotContainAnyElementsOf(storeDown);
+        assertThat(http.postJson("/internal/v1/jobs/retry-failed?limit=501", Map.of()).status()).isEqualTo(400);
+    }
+
+    /** An upload whose job failed with this code, as a worker reports it. */
+    private String failedUpload(String patientId, String code, boolean retryable) {
+        Map<String, Object> upload = anUpload(patientId, null);
+        http.postJson("/internal/v1/uploads", upload);
+        String jobId = upload.get("jobId").toString();
+        publish(fact(jobId, upload.get("imageId").toString()).setFailed(JobFailed.newBuilder().setCode(code)
+                .setMessage("It failed.").setRetryable(retryable)).build());
+        await().atMost(Duration.ofSeconds(20)).until(() -> http.get("/internal/v1/jobs/" + jobId).json()
+                .path("status").asString().equals("FAILED"));
+        return jobId;
     }
 
     private boolean stagedBytesNeeded(String key) {

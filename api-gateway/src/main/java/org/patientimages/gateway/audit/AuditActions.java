@@ -54,6 +54,7 @@ final class AuditActions {
             route("GET", "/v1/jobs/{jobId}/events", "job.read", "job", "jobId"),
             route("POST", "/v1/jobs/{jobId}/cancel", "job.cancel", "job", "jobId"),
             route("POST", "/v1/jobs/{jobId}/retry", "job.retry", "job", "jobId"),
+            route("POST", "/v1/jobs/retry-failed", "job.retry-failed", "job", null),
             route("GET", "/v1/audit", "audit.read", "audit", null));
 
     private static final Action OTHER = new Action("other", null, null);

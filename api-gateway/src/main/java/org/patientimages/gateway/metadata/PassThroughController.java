@@ -103,6 +103,16 @@ class PassThroughController {
         return answer.body(retried.getBody());
     }
 
+    /**
+     * Retries every job that can be retried (failed for a passing cause, within the retry window), up to
+     * {@code limit} of them, oldest failure first: for an operator once the object store is back after an outage.
+     */
+    @PostMapping("/v1/jobs/retry-failed")
+    JsonNode retryFailedJobs(@RequestParam(required = false) String limit) {
+        return limit == null ? metadata.exchange(HttpMethod.POST, "/internal/v1/jobs/retry-failed", null).getBody()
+                : metadata.exchange(HttpMethod.POST, "/internal/v1/jobs/retry-failed?limit={limit}", null, limit).getBody();
+    }
+
     @GetMapping("/v1/jobs/{jobId}/events")
     JsonNode jobEvents(@PathVariable String jobId, @RequestParam MultiValueMap<String, String> query) {
         return metadata.page("/internal/v1/jobs/{id}/events", query, jobId);

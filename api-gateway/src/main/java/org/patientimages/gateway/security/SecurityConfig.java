@@ -74,6 +74,7 @@ class SecurityConfig {
                         .hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
                         .requestMatchers("/v1/uploads/*").hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
                         .requestMatchers(HttpMethod.GET, "/v1/jobs/**").hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
+                        .requestMatchers(HttpMethod.POST, "/v1/jobs/retry-failed").hasRole(ADMIN)
                         .requestMatchers(HttpMethod.POST, "/v1/jobs/*/cancel", "/v1/jobs/*/retry").hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
                         .requestMatchers(HttpMethod.DELETE, "/v1/patients/*").hasRole(ADMIN)
                         .requestMatchers("/v1/**").hasAnyRole(ADMIN, CLINICIAN)

@@ -199,6 +199,7 @@ class SecurityIT {
                 alice.send("DELETE", "/v1/patients/" + alicePatient, null),
                 auditor.send("POST", "/v1/jobs/" + bobJob + "/cancel", null),
                 auditor.send("POST", "/v1/jobs/" + bobJob + "/retry", null),
+                alice.send("POST", "/v1/jobs/retry-failed", null),
                 auditor.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
                         List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))));
         for (TestHttp.Answer answer : forbidden) {
@@ -218,6 +219,8 @@ class SecurityIT {
         assertThat(notFailed.status()).as(notFailed.toString()).isEqualTo(409);
         assertThat(notFailed.json().path("code").asString()).isEqualTo("JOB_NOT_RETRYABLE");
         assertThat(uploader.get("/v1/images").status()).isEqualTo(403);
+        assertThat(uploader.send("POST", "/v1/jobs/retry-failed", null).status()).isEqualTo(403);
+        assertThat(admin.send("POST", "/v1/jobs/retry-failed?limit=1", null).status()).isEqualTo(200);
         assertThat(uploader.get("/v1/patients/" + patient).status()).isEqualTo(403);
         assertThat(auditor.get("/v1/audit").status()).isEqualTo(200);
     }

@@ -17,6 +17,8 @@ import tools.jackson.databind.json.JsonMapper;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -113,6 +115,35 @@ public class JobRetry {
         return retried;
     }
 
+    /** The jobs one call to {@link #retryAll} retried, and whether more await a retry. */
+    public record RetriedAll(List<Job> items, boolean more) {
+    }
+
+    /**
+     * Retries up to {@code limit} of the jobs that can be retried, oldest failure first, each as {@link #retry} does
+     * (in its own transaction): after an outage of the object store, one call for all the jobs it failed.
+     */
+    public RetriedAll retryAll(int limit) {
+        List<UUID> due = jdbc.sql("""
+                select j.id from jobs j join images i on i.id = j.image_id
+                where j.status = 'FAILED' and j.error_retryable and j.updated_at > ? and i.status <> 'DELETED'
+                  and not exists (select 1 from jobs r where r.retry_of = j.id)
+                order by j.updated_at, j.id limit ?""")
+                .params(Timestamps.sql(Timestamps.now().minus(window)), limit + 1).query(UUID.class).list();
+        List<Job> retried = new ArrayList<>();
+        for (UUID jobId : due.subList(0, Math.min(limit, due.size()))) {
+            try {
+                Retried one = retry(jobId);
+                if (!one.replayed()) { // another call retried it meanwhile: not this call's
+                    retried.add(one.job());
+                }
+            } catch (ApiException refused) {
+                // it cannot be retried any more (its image was deleted meanwhile): not this call's either
+            }
+        }
+        return new RetriedAll(retried, due.size() > limit);
+    }
+
     /**
      * Whether the staged bytes of this key are still to be kept: a job that reads them has not ended, or the last
      * of them failed for a passing cause within the window and may be retried. The key is the id of the job that
@@ -120,7 +151,7 @@ public class JobRetry {
      */
     public boolean stagedBytesNeeded(UUID key, Instant now) {
         return jdbc.sql(ROW + " where j.image_id = (select image_id from jobs where id = ?) and j.staging_key = ?")
-                .params(key, key.toString()).query(ROWS).stream()
+                .params(key, key.toString()).query(ROWS).list().stream() // a list: a query's stream holds its connection
                 .anyMatch(job -> !job.status().isTerminal() || !job.retried() && refusal(job, now).isEmpty());
     }
 

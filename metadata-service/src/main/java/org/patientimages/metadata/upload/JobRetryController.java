@@ -6,12 +6,14 @@ import org.patientimages.metadata.job.Job;
 import org.patientimages.metadata.job.JobRepository;
 import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Ids;
+import org.patientimages.metadata.web.Paging;
 import org.patientimages.metadata.web.Timestamps;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 import java.util.Map;
@@ -38,6 +40,15 @@ class JobRetryController {
         access.require(caller, UUID.fromString(job.patientId()), () -> notFound(jobId));
         JobRetry.Retried retried = retries.retry(id);
         return ResponseEntity.status(retried.replayed() ? HttpStatus.OK : HttpStatus.CREATED).body(retried.job());
+    }
+
+    /**
+     * Retries the jobs that can be retried, up to {@code limit} (default 50, at most 500) of them, oldest failure first: for an
+     * operator after an outage of the object store. {@code more} when others still await a retry.
+     */
+    @PostMapping("/internal/v1/jobs/retry-failed")
+    JobRetry.RetriedAll retryAll(@RequestParam(required = false) Integer limit) {
+        return retries.retryAll(Paging.limit(limit));
     }
 
     /** For the gateway's staging sweeper: whether the staged bytes of this key are still to be kept. */
