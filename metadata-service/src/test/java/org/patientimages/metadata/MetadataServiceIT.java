@@ -372,6 +372,9 @@ class MetadataServiceIT extends RealPostgres {
         String deletedImage = http.get("/internal/v1/jobs/" + deleted).json().path("imageId").asString();
         assertThat(http.send("DELETE", "/internal/v1/images/" + deletedImage, null).status()).isEqualTo(204);
 
+        // operators see them wait (a gauge to alert on)
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(
+                gauge(http.get("/actuator/prometheus").text(), "jobs_awaiting_retry")).isGreaterThanOrEqualTo(3));
         // a page at a time: the oldest failures first
         List<String> retried = new ArrayList<>();
         TestHttp.Answer page;
@@ -391,6 +394,8 @@ class MetadataServiceIT extends RealPostgres {
         assertThat(StreamSupport.stream(again.path("items").spliterator(), false).map(j -> j.path("retryOf").asString()))
                 .doesNotContainAnyElementsOf(storeDown);
         assertThat(http.postJson("/internal/v1/jobs/retry-failed?limit=501", Map.of()).status()).isEqualTo(400);
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(
+                gauge(http.get("/actuator/prometheus").text(), "jobs_awaiting_retry")).isZero());
     }
 
     /** An upload whose job failed with this code, as a worker reports it. */

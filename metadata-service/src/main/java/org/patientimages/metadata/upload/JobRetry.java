@@ -3,11 +3,10 @@ package org.patientimages.metadata.upload;
 import org.patientimages.metadata.job.Job;
 import org.patientimages.metadata.job.JobRepository;
 import org.patientimages.metadata.job.JobStatus;
+import org.patientimages.metadata.job.RetryWindow;
 import org.patientimages.metadata.outbox.OutboxRelay;
 import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Timestamps;
-import org.springframework.boot.context.properties.ConfigurationProperties;
-import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.http.HttpStatus;
 import org.springframework.jdbc.core.RowMapper;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -26,17 +25,12 @@ import java.util.UUID;
 /**
  * Runs a job again that failed for a passing cause: the object store stayed down past the worker's retry budget
  * ({@code STORAGE_UNAVAILABLE}, {@code retryable: true}). The worker keeps the staged bytes of such a job, the
- * gateway's staging sweeper keeps them for {@code patient-images.jobs.retry-window} after the failure, and within
+ * gateway's staging sweeper keeps them for the {@link RetryWindow} after the failure, and within
  * that window a retry is a new job of the same image that reads them: nothing has to be sent again. The failed job
  * stays as it ended (a job's status only moves forward); the new one names it in {@code retryOf}.
  */
 @Service
 public class JobRetry {
-
-    /** How long after its failure a job may be retried, and so how long its staged bytes are kept. */
-    @ConfigurationProperties("patient-images.jobs")
-    public record RetryProperties(@DefaultValue("7d") Duration retryWindow) {
-    }
 
     /** The job that runs the failed one again, and whether an earlier request had made it already. */
     public record Retried(Job job, boolean replayed) {
@@ -70,14 +64,14 @@ public class JobRetry {
     private final Duration window;
 
     JobRetry(JdbcClient jdbc, TransactionTemplate tx, JobRepository jobs, UploadRegistrar registrar, OutboxRelay relay,
-             JsonMapper json, RetryProperties properties) {
+             JsonMapper json, RetryWindow window) {
         this.jdbc = jdbc;
         this.tx = tx;
         this.jobs = jobs;
         this.registrar = registrar;
         this.relay = relay;
         this.json = json;
-        this.window = properties.retryWindow();
+        this.window = window.retryWindow();
     }
 
     /**
@@ -124,11 +118,8 @@ public class JobRetry {
      * (in its own transaction): after an outage of the object store, one call for all the jobs it failed.
      */
     public RetriedAll retryAll(int limit) {
-        List<UUID> due = jdbc.sql("""
-                select j.id from jobs j join images i on i.id = j.image_id
-                where j.status = 'FAILED' and j.error_retryable and j.updated_at > ? and i.status <> 'DELETED'
-                  and not exists (select 1 from jobs r where r.retry_of = j.id)
-                order by j.updated_at, j.id limit ?""")
+        List<UUID> due = jdbc.sql("select j.id from jobs j join images i on i.id = j.image_id where "
+                        + RetryWindow.AWAITING_RETRY + " order by j.updated_at, j.id limit ?")
                 .params(Timestamps.sql(Timestamps.now().minus(window)), limit + 1).query(UUID.class).list();
         List<Job> retried = new ArrayList<>();
         for (UUID jobId : due.subList(0, Math.min(limit, due.size()))) {
