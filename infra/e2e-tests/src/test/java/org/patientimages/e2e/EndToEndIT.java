@@ -431,6 +431,14 @@ class EndToEndIT {
                 "jvm_memory_used_bytes");
         assertThat(metrics(stack.metadata)).contains("job_events_recorded_total", "audit_records_total",
                 "hikaricp_connections_active");
+        // every metric an alert of infra/monitoring/alerts.yml names is one of theirs
+        String exposed = metrics(gateway) + metrics(worker) + metrics(stack.metadata);
+        List<String> named = Alerts.metricNames(Path.of("../monitoring/alerts.yml"));
+        assertThat(named).contains("jobs_queued_oldest_seconds", "jobs_awaiting_retry", "kafka_dead_letters_total");
+        for (String metric : named) {
+            assertThat(exposed.lines().anyMatch(line -> line.startsWith(metric + "{") || line.startsWith(metric + " ")))
+                    .as("the alerts' metric %s is exposed", metric).isTrue();
+        }
 
         // the gateway's request id reaches the worker's and the metadata-service's job lines through Kafka headers;
         // the file name never does
