@@ -101,7 +101,7 @@ class ResumableCompletion {
                 if (uploads.expired(upload)) {
                     uploads.delete(upload.uploadId());
                     removed++;
-                } else if (!upload.accepted() && uploads.offset(upload) == upload.length()
+                } else if (!upload.accepted() && !upload.partial() && uploads.offset(upload) == upload.length()
                         && uploads.idle(upload).compareTo(acceptAfter) >= 0) {
                     try (var chunks = uploads.lock(upload)) {
                         accept(upload);

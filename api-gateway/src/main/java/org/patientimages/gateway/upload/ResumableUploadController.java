@@ -33,6 +33,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.UUID;
 
 /**
@@ -52,6 +54,13 @@ class ResumableUploadController {
     /** tus's status for bytes that do not match their {@code Upload-Checksum}. */
     private static final int CHECKSUM_MISMATCH = 460;
     private static final int MAX_METADATA_HEADER = 16 * 1024;
+    private static final String UPLOAD_CONCAT = "Upload-Concat";
+    /** Where uploads are, and so the parts a final upload names. */
+    private static final String PARTS_PATH = "/v1/uploads/";
+    /** {@code Upload-Concat} of a final upload: the parts' URLs (absolute or paths) after {@code final;}. */
+    private static final Pattern FINAL = Pattern.compile("final\\s*;\\s*(\\S.*)");
+    /** The most parts one final upload concatenates. */
+    private static final int MAX_PARTS = 100;
     /** The API's timestamps: ISO-8601 UTC with milliseconds. */
     private static final DateTimeFormatter TIMESTAMP =
             DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
@@ -83,8 +92,16 @@ class ResumableUploadController {
                                                @RequestHeader(name = "Upload-Length", required = false) String uploadLength,
                                                @RequestHeader(name = "Upload-Metadata", required = false) String uploadMetadata,
                                                @RequestHeader(name = UPLOAD_CHECKSUM, required = false) String uploadChecksum,
+                                               @RequestHeader(name = UPLOAD_CONCAT, required = false) String uploadConcat,
                                                HttpServletRequest request) throws IOException {
         requireVersion(tus);
+        if (uploadConcat != null && uploadConcat.strip().startsWith("final")) {
+            return concatenate(patientId, uploadConcat.strip(), uploadLength, uploadMetadata, request);
+        }
+        boolean partial = uploadConcat != null;
+        if (partial && !ResumableUploads.Upload.PARTIAL.equals(uploadConcat.strip())) {
+            throw invalidConcat();
+        }
         boolean withUpload = isOffsetStream(request);
         ChunkChecksum checksum = withUpload ? ChunkChecksum.parse(uploadChecksum) : null;
         long limit = properties.maxFileSize().toBytes();
@@ -96,11 +113,11 @@ class ResumableUploadController {
             throw StagingArea.full();
         }
         patientCheck.require(patientId);
-        // checked now, not after the last byte
-        List<String> tags = recorder.checkTags(meta.tags());
+        // checked now, not after the last byte; a part's are not its file's
+        List<String> tags = partial ? List.of() : recorder.checkTags(meta.tags());
         var upload = new ResumableUploads.Upload(UUID.randomUUID(), patientId, caller(), length,
                 FileNames.sanitise(declared.get("filename")), meta.name(), meta.description(), tags, meta.sha256(),
-                Instant.now(), null);
+                Instant.now(), null, partial ? ResumableUploads.Upload.PARTIAL : null);
         uploads.create(upload);
         metrics.resumableCreated();
         if (withUpload) {
@@ -119,7 +136,7 @@ class ResumableUploadController {
         return ResponseEntity.noContent()
                 .header(TUS_RESUMABLE, TUS_VERSION)
                 .header("Tus-Version", TUS_VERSION)
-                .header("Tus-Extension", "creation,creation-with-upload,termination,expiration,checksum")
+                .header("Tus-Extension", "creation,creation-with-upload,termination,expiration,checksum,concatenation")
                 .header("Tus-Max-Size", Long.toString(properties.maxFileSize().toBytes()))
                 .header("Tus-Checksum-Algorithm", ChunkChecksum.OFFERED)
                 .build();
@@ -211,6 +228,9 @@ class ResumableUploadController {
                     + " match the request's Upload-Checksum; none of them are kept: send them again.", true);
         }
         long now = received + appended.bytes();
+        if (upload.partial()) { // its head is not its file's, and it waits for the upload that concatenates it
+            return upload;
+        }
         checkHead(upload, chunks, received, now);
         if (appended.brokenOff()) {
             throw new ApiProblem(HttpStatus.REQUEST_TIMEOUT, "REQUEST_TIMEOUT", "The body ended early; "
@@ -220,6 +240,107 @@ class ResumableUploadController {
             return completion.accept(upload);
         }
         return upload;
+    }
+
+    /**
+     * tus concatenation: a file sent as parts in parallel ({@code Upload-Concat: partial} uploads, each complete)
+     * becomes one upload, {@code Upload-Concat: final;<the parts' URLs>}, in their order. Its bytes are copied from
+     * the parts, which are then removed, and it is accepted at once like any complete upload: staged, its type
+     * decided from its first bytes, recorded with the final request's metadata. A part still being sent, another
+     * caller's or another patient's, or not a part, is refused and nothing changes.
+     */
+    private ResponseEntity<Map<String, Object>> concatenate(String patientId, String concat, String uploadLength,
+                                                            String uploadMetadata, HttpServletRequest request)
+            throws IOException {
+        if (uploadLength != null || request.getContentLengthLong() > 0) {
+            throw ApiProblem.badRequest("INVALID_UPLOAD_CONCAT",
+                    "A final upload has neither Upload-Length nor a body: its length is its parts'.");
+        }
+        Map<String, String> declared = metadata(uploadMetadata);
+        UploadMetadata meta = new UploadMetadata(declared.get("name"), declared.get("description"),
+                tags(declared.get("tags")), declared.get("sha256")).validated();
+        patientCheck.require(patientId);
+        List<ResumableUploads.Upload> parts = new ArrayList<>();
+        long length = 0;
+        Matcher named = FINAL.matcher(concat);
+        String[] urls = named.matches() ? named.group(1).strip().split("\\s+") : new String[0];
+        if (urls.length == 0 || urls.length > MAX_PARTS) {
+            throw invalidConcat();
+        }
+        for (String url : urls) {
+            int at = url.lastIndexOf(PARTS_PATH);
+            if (at < 0) {
+                throw invalidConcat();
+            }
+            ResumableUploads.Upload part = owned(url.substring(at + PARTS_PATH.length()));
+            if (!part.partial() || !part.patientId().equals(patientId)
+                    || parts.stream().anyMatch(p -> p.uploadId().equals(part.uploadId()))) {
+                throw ApiProblem.badRequest("INVALID_UPLOAD_CONCAT", "Upload " + part.uploadId() + " is not a part"
+                        + " (Upload-Concat: partial) of this patient's, or is named twice.");
+            }
+            if (uploads.offset(part) != part.length()) {
+                throw ApiProblem.badRequest("PARTIAL_UPLOAD_INCOMPLETE", "Upload " + part.uploadId() + " has "
+                        + uploads.offset(part) + " of its " + part.length() + " bytes: finish it first.");
+            }
+            parts.add(part);
+            length += part.length();
+        }
+        if (length > properties.maxFileSize().toBytes()) {
+            throw UploadController.tooLarge(properties.maxFileSize().toBytes());
+        }
+        if (!uploads.hasRoomFor(length)) {
+            throw StagingArea.full();
+        }
+        List<String> tags = recorder.checkTags(meta.tags());
+        var upload = new ResumableUploads.Upload(UUID.randomUUID(), patientId, caller(), length,
+                FileNames.sanitise(declared.get("filename")), meta.name(), meta.description(), tags, meta.sha256(),
+                Instant.now(), null, "final;" + String.join(" ",
+                        parts.stream().map(p -> PARTS_PATH + p.uploadId()).toList()));
+        uploads.create(upload);
+        metrics.resumableCreated();
+        try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
+            copyParts(upload, chunks, parts);
+            try {
+                upload = completion.accept(upload);
+            } catch (ApiProblem e) {
+                if (!e.retryable()) {
+                    throw e; // the upload was removed
+                }
+                // all its bytes are in: recording them waits for the sweep, or the end sent again
+            }
+        }
+        ResumableUploads.Progress progress = uploads.progress(upload);
+        return ResponseEntity.status(HttpStatus.CREATED)
+                .location(URI.create(PARTS_PATH + upload.uploadId()))
+                .headers(tusHeaders(upload, progress))
+                .body(view(upload, progress));
+    }
+
+    /**
+     * The parts' bytes, in order, into the final upload, whose lock the caller holds; each part locked meanwhile (a
+     * part another request holds is {@code 423}), then removed. When that fails, the final upload is removed and the
+     * parts stay.
+     */
+    private void copyParts(ResumableUploads.Upload upload, ResumableUploads.Chunks chunks,
+                           List<ResumableUploads.Upload> parts) {
+        List<ResumableUploads.Chunks> held = new ArrayList<>();
+        try {
+            for (ResumableUploads.Upload part : parts) {
+                held.add(uploads.lock(part));
+                chunks.appendFile(uploads.file(part));
+            }
+        } catch (ApiProblem e) {
+            uploads.delete(upload.uploadId());
+            throw e;
+        } finally {
+            held.forEach(ResumableUploads.Chunks::close);
+        }
+        parts.forEach(part -> uploads.delete(part.uploadId()));
+    }
+
+    private static ApiProblem invalidConcat() {
+        return ApiProblem.badRequest("INVALID_UPLOAD_CONCAT", "Upload-Concat is 'partial', or 'final;' and the URLs"
+                + " of at most " + MAX_PARTS + " parts separated by spaces.");
     }
 
     /** The same, for clients that cannot send {@code PATCH} (Java's {@code HttpURLConnection}, tus-java-client). */
@@ -292,6 +413,9 @@ class ResumableUploadController {
         headers.set("Upload-Expires", DateTimeFormatter.RFC_1123_DATE_TIME.format(
                 progress.expiresAt().atOffset(ZoneOffset.UTC)));
         headers.setCacheControl("no-store");
+        if (upload.concat() != null) {
+            headers.set(UPLOAD_CONCAT, upload.concat());
+        }
         if (upload.accepted()) {
             String jobId = upload.registered().path("jobId").asString();
             String imageId = upload.registered().path("imageId").asString();
@@ -309,6 +433,9 @@ class ResumableUploadController {
         body.put("length", upload.length());
         body.put("offset", offset);
         body.put("status", upload.accepted() ? "ACCEPTED" : offset == upload.length() ? "RECEIVED" : "RECEIVING");
+        if (upload.concat() != null) {
+            body.put("concat", upload.concat());
+        }
         body.put("createdAt", TIMESTAMP.format(upload.createdAt()));
         body.put("expiresAt", TIMESTAMP.format(progress.expiresAt()));
         Map<String, String> links = new LinkedHashMap<>();

@@ -54,9 +54,16 @@ class ResumableUploads {
                                @DefaultValue("1m") Duration acceptAfter) {
     }
 
-    /** What was declared when the upload was created; {@code registered} is the metadata-service's answer once accepted. */
+    /**
+     * What was declared when the upload was created; {@code registered} is the metadata-service's answer once accepted.
+     * {@code concat} is tus's {@code Upload-Concat}: null for a plain upload, {@code partial} for a part of a file
+     * sent in parallel (never accepted by itself), {@code final;<the parts' URLs>} for the file made of them.
+     */
     record Upload(UUID uploadId, String patientId, String owner, long length, String filename, String name,
-                  String description, List<String> tags, String sha256, Instant createdAt, JsonNode registered) {
+                  String description, List<String> tags, String sha256, Instant createdAt, JsonNode registered,
+                  String concat) {
+
+        static final String PARTIAL = "partial";
 
         Upload {
             registered = registered == null || registered.isNull() ? null : registered; // read back as JSON null
@@ -72,7 +79,12 @@ class ResumableUploads {
 
         Upload accepted(JsonNode answer) {
             return new Upload(uploadId, patientId, owner, length, filename, name, description, tags, sha256, createdAt,
-                    answer);
+                    answer, concat);
+        }
+
+        /** A part of a file sent in parallel: complete, it waits for the upload that concatenates it. */
+        boolean partial() {
+            return PARTIAL.equals(concat);
         }
     }
 
@@ -372,6 +384,24 @@ class ResumableUploads {
             }
             Disk.force(channel);
             return new Appended(written, brokenOff, false, false);
+        }
+
+        /**
+         * Appends the whole of another upload's data file (a part of a file sent in parallel) and forces it to disk;
+         * nothing of it when it cannot be read through.
+         */
+        void appendFile(Path part) {
+            long start = size();
+            try (FileChannel from = FileChannel.open(part, StandardOpenOption.READ)) {
+                long length = from.size();
+                for (long copied = 0; copied < length; ) {
+                    copied += from.transferTo(copied, length - copied, channel.position(start + copied));
+                }
+            } catch (IOException e) {
+                truncate(start);
+                throw Disk.failed(e);
+            }
+            Disk.force(channel);
         }
 
         private void position(long at) {

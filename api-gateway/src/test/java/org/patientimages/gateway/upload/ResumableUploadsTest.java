@@ -47,6 +47,28 @@ class ResumableUploadsTest {
     }
 
     @Test
+    void parts_are_appended_whole_in_order_and_a_part_that_cannot_be_read_leaves_nothing() {
+        ResumableUploads uploads = uploads(Duration.ofHours(1));
+        ResumableUploads.Upload first = created(uploads, 300);
+        ResumableUploads.Upload second = created(uploads, 700);
+        for (var part : java.util.Map.of(first, bytes(0, 300), second, bytes(300, 700)).entrySet()) {
+            try (ResumableUploads.Chunks chunks = uploads.lock(part.getKey())) {
+                chunks.append(new ByteArrayInputStream(part.getValue()), part.getKey().length(), null);
+            }
+        }
+        ResumableUploads.Upload whole = created(uploads, 1000);
+        try (ResumableUploads.Chunks chunks = uploads.lock(whole)) {
+            chunks.appendFile(uploads.file(first));
+            chunks.appendFile(uploads.file(second));
+            assertThat(chunks.size()).isEqualTo(1000);
+            assertThat(chunks.head(8192)).isEqualTo(bytes(0, 1000));
+            assertThatThrownBy(() -> chunks.appendFile(root.resolve("gone.bin"))).isInstanceOf(ApiProblem.class);
+            assertThat(chunks.size()).as("nothing of a part that cannot be read").isEqualTo(1000);
+        }
+        assertThat(uploads.offset(whole)).isEqualTo(1000);
+    }
+
+    @Test
     void a_chunk_with_a_checksum_is_kept_only_whole_and_matching() throws Exception {
         ResumableUploads uploads = uploads(Duration.ofHours(1));
         ResumableUploads.Upload upload = created(uploads, 1000);
@@ -191,7 +213,7 @@ class ResumableUploadsTest {
 
     private static ResumableUploads.Upload upload(long length) {
         return new ResumableUploads.Upload(UUID.randomUUID(), UUID.randomUUID().toString(), "alice", length, "a.bin",
-                "A", null, List.of("knee"), null, Instant.parse("2026-11-28T10:15:30.123Z"), null);
+                "A", null, List.of("knee"), null, Instant.parse("2026-11-28T10:15:30.123Z"), null, null);
     }
 
     private static byte[] bytes(int from, int count) {

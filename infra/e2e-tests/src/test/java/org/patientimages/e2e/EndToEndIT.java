@@ -35,6 +35,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.StreamSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -650,7 +651,7 @@ class EndToEndIT {
         assertThat(discovery.statusCode()).isEqualTo(204);
         assertThat(discovery.headers().firstValue("Tus-Version")).hasValue("1.0.0");
         assertThat(discovery.headers().firstValue("Tus-Extension"))
-                .hasValue("creation,creation-with-upload,termination,expiration,checksum");
+                .hasValue("creation,creation-with-upload,termination,expiration,checksum,concatenation");
         assertThat(discovery.headers().firstValue("Tus-Max-Size")).hasValue(Long.toString(MAX_FILE));
         assertThat(discovery.headers().firstValue("Tus-Checksum-Algorithm")).hasValue("sha1,sha256,md5");
     }
@@ -819,6 +820,83 @@ class EndToEndIT {
 
     private static String base64Digest(String algorithm, byte[] bytes) throws Exception {
         return java.util.Base64.getEncoder().encodeToString(java.security.MessageDigest.getInstance(algorithm).digest(bytes));
+    }
+
+    @Test
+    @Order(18)
+    void a_file_sent_as_parts_in_parallel_becomes_one_upload_in_their_order_and_the_parts_go() throws Exception {
+        String create = "/v1/patients/" + patientId + "/uploads";
+        byte[] content = randomBytes(2 * 1024 * 1024 + 5);
+        int[] cuts = {0, 700_000, 1_500_000, content.length};
+        // the parts at once, each in its creation request, as tus-js-client's parallelUploads sends them
+        List<CompletableFuture<HttpResponse<byte[]>>> sending = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            byte[] part = Arrays.copyOfRange(content, cuts[i], cuts[i + 1]);
+            sending.add(CompletableFuture.supplyAsync(() -> {
+                try {
+                    return tus(stack.adminToken, "POST", create, part, "Upload-Length", Integer.toString(part.length),
+                            "Upload-Concat", "partial");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }));
+        }
+        List<String> parts = new ArrayList<>();
+        for (var sent : sending) {
+            HttpResponse<byte[]> part = sent.join();
+            assertThat(part.statusCode()).as(new String(part.body(), StandardCharsets.UTF_8)).isEqualTo(201);
+            assertThat(part.headers().firstValue("Upload-Concat")).hasValue("partial");
+            assertThat(new String(part.body(), StandardCharsets.UTF_8)).as("a part is never accepted by itself")
+                    .contains("\"status\":\"RECEIVED\"").doesNotContain("jobId");
+            parts.add(part.headers().firstValue("Location").orElseThrow());
+        }
+
+        // a part still being sent, or a plain upload, cannot be concatenated
+        String unfinished = tus(stack.adminToken, "POST", create, null, "Upload-Length", "10", "Upload-Concat",
+                "partial").headers().firstValue("Location").orElseThrow();
+        HttpResponse<byte[]> early = tus(stack.adminToken, "POST", create, null, "Upload-Concat",
+                "final;" + parts.get(0) + " " + unfinished);
+        assertThat(early.statusCode()).isEqualTo(400);
+        assertThat(new String(early.body(), StandardCharsets.UTF_8)).contains("PARTIAL_UPLOAD_INCOMPLETE");
+        String plain = Tus.create(gateway, stack.adminToken, patientId, 10);
+        HttpResponse<byte[]> notAPart = tus(stack.adminToken, "POST", create, null, "Upload-Concat",
+                "final;" + parts.get(0) + " " + plain);
+        assertThat(notAPart.statusCode()).isEqualTo(400);
+        assertThat(new String(notAPart.body(), StandardCharsets.UTF_8)).contains("INVALID_UPLOAD_CONCAT");
+        assertThat(tus(stack.adminToken, "HEAD", parts.get(0), null).statusCode()).as("refusals change nothing")
+                .isEqualTo(200);
+
+        // the final upload: the parts in their order (an absolute URL or a path), accepted at once
+        HttpResponse<byte[]> concatenated = tus(stack.adminToken, "POST", create, null, "Upload-Concat",
+                "final;" + gateway.url() + parts.get(0) + " " + parts.get(1) + " " + parts.get(2),
+                "Upload-Metadata", "filename " + Tus.base64("series.bin") + ",tags " + Tus.base64("parallel"));
+        assertThat(concatenated.statusCode()).as(new String(concatenated.body(), StandardCharsets.UTF_8))
+                .isEqualTo(201);
+        assertThat(concatenated.headers().firstValue("Upload-Length")).hasValue(Integer.toString(content.length));
+        assertThat(concatenated.headers().firstValue("Upload-Offset")).hasValue(Integer.toString(content.length));
+        assertThat(concatenated.headers().firstValue("Upload-Concat")).hasValue("final;" + String.join(" ", parts));
+        JsonNode accepted = tools.jackson.databind.json.JsonMapper.builder().build().readTree(concatenated.body());
+        assertThat(accepted.path("status").asString()).isEqualTo("ACCEPTED");
+        awaitSucceeded(accepted.path("jobId").asString());
+        JsonNode image = api.get("/v1/images/" + accepted.path("imageId").asString()).json();
+        assertThat(image.path("sha256").asString()).isEqualTo(sha256(content));
+        assertThat(image.path("originalFilename").asString()).isEqualTo("series.bin");
+        assertThat(image.path("tags").toString()).contains("parallel");
+        for (String part : parts) {
+            assertThat(tus(stack.adminToken, "HEAD", part, null).statusCode()).as("the parts go").isEqualTo(404);
+        }
+
+        // bytes of a refused type at the file's start refuse it, and nothing of it stays
+        byte[] html = "<html><script>alert(1)</script></html>".getBytes(StandardCharsets.UTF_8);
+        String htmlPart = tus(stack.adminToken, "POST", create, html, "Upload-Length", Integer.toString(html.length),
+                "Upload-Concat", "partial").headers().firstValue("Location").orElseThrow();
+        String tail = tus(stack.adminToken, "POST", create, new byte[] {1, 2, 3}, "Upload-Length", "3",
+                "Upload-Concat", "partial").headers().firstValue("Location").orElseThrow();
+        List<String> before = resumableFiles();
+        HttpResponse<byte[]> refused = tus(stack.adminToken, "POST", create, null, "Upload-Concat",
+                "final;" + htmlPart + " " + tail);
+        assertThat(refused.statusCode()).isEqualTo(415);
+        assertThat(resumableFiles()).isSubsetOf(before).noneMatch(f -> f.startsWith(htmlPart.substring(12)));
     }
 
     private static HttpResponse<byte[]> tus(String token, String method, String path, byte[] body, String... headers)
