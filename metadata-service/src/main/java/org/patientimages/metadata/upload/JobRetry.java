@@ -14,7 +14,6 @@ import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.json.JsonMapper;
 
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,7 +60,7 @@ public class JobRetry {
     private final UploadRegistrar registrar;
     private final OutboxRelay relay;
     private final JsonMapper json;
-    private final Duration window;
+    private final RetryWindow window;
 
     JobRetry(JdbcClient jdbc, TransactionTemplate tx, JobRepository jobs, UploadRegistrar registrar, OutboxRelay relay,
              JsonMapper json, RetryWindow window) {
@@ -71,7 +70,7 @@ public class JobRetry {
         this.registrar = registrar;
         this.relay = relay;
         this.json = json;
-        this.window = window.retryWindow();
+        this.window = window;
     }
 
     /**
@@ -120,7 +119,7 @@ public class JobRetry {
     public RetriedAll retryAll(int limit) {
         List<UUID> due = jdbc.sql("select j.id from jobs j join images i on i.id = j.image_id where "
                         + RetryWindow.AWAITING_RETRY + " order by j.updated_at, j.id limit ?")
-                .params(Timestamps.sql(Timestamps.now().minus(window)), limit + 1).query(UUID.class).list();
+                .params(Timestamps.sql(Timestamps.now().minus(window.retryWindow())), limit + 1).query(UUID.class).list();
         List<Job> retried = new ArrayList<>();
         for (UUID jobId : due.subList(0, Math.min(limit, due.size()))) {
             try {
@@ -146,23 +145,8 @@ public class JobRetry {
                 .anyMatch(job -> !job.status().isTerminal() || !job.retried() && refusal(job, now).isEmpty());
     }
 
-    /** Why this job cannot be retried now, or empty when it can. */
     private Optional<String> refusal(Row job, Instant now) {
-        if (job.status() != JobStatus.FAILED) {
-            return Optional.of("Job " + job.jobId() + " is " + job.status() + "; only a failed job can be retried.");
-        }
-        if (!job.errorRetryable()) {
-            return Optional.of("Job " + job.jobId() + " failed with " + job.errorCode()
-                    + ", which no retry mends; upload the file again.");
-        }
-        if (job.updatedAt().isBefore(now.minus(window))) {
-            return Optional.of("Job " + job.jobId() + " failed more than " + (window.toDays() > 0
-                    ? window.toDays() + " day(s)" : window.toSeconds() + " second(s)")
-                    + " ago and its bytes are no longer kept; upload the file again.");
-        }
-        if ("DELETED".equals(job.imageStatus())) {
-            return Optional.of("The image of job " + job.jobId() + " was deleted.");
-        }
-        return Optional.empty();
+        return window.refusal(job.jobId().toString(), job.status(), job.errorCode(), job.errorRetryable(),
+                job.updatedAt(), "DELETED".equals(job.imageStatus()), now);
     }
 }
