@@ -863,6 +863,8 @@ class EndToEndIT {
                 "final;" + parts.get(0) + " " + plain);
         assertThat(notAPart.statusCode()).isEqualTo(400);
         assertThat(new String(notAPart.body(), StandardCharsets.UTF_8)).contains("INVALID_UPLOAD_CONCAT");
+        assertThat(tus(stack.token("alice"), "POST", create, null, "Upload-Concat", "final;" + String.join(" ", parts))
+                .statusCode()).as("another user's parts are not there for her").isEqualTo(404);
         assertThat(tus(stack.adminToken, "HEAD", parts.get(0), null).statusCode()).as("refusals change nothing")
                 .isEqualTo(200);
 
