@@ -398,6 +398,50 @@ class MetadataServiceIT extends RealPostgres {
                 gauge(http.get("/actuator/prometheus").text(), "jobs_awaiting_retry")).isZero());
     }
 
+    @Test
+    void jobs_are_listed_newest_first_by_status_and_patient_in_pages_that_neither_skip_nor_repeat() {
+        String patientId = aPatient();
+        List<String> failed = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            failed.add(failedUpload(patientId, "STORAGE_UNAVAILABLE", true));
+        }
+        Map<String, Object> queued = anUpload(patientId, null);
+        http.postJson("/internal/v1/uploads", queued);
+
+        List<String> listed = new ArrayList<>();
+        String cursor = null;
+        do {
+            JsonNode page = http.get("/internal/v1/jobs?patientId=" + patientId + "&limit=2"
+                    + (cursor == null ? "" : "&cursor=" + cursor)).json();
+            page.path("items").forEach(job -> listed.add(job.path("jobId").asString()));
+            cursor = page.path("nextCursor").isNull() ? null : page.path("nextCursor").asString();
+        } while (cursor != null);
+        List<String> newestFirst = new ArrayList<>(failed);
+        newestFirst.add(queued.get("jobId").toString());
+        java.util.Collections.reverse(newestFirst);
+        assertThat(listed).isEqualTo(newestFirst);
+
+        JsonNode onlyFailed = http.get("/internal/v1/jobs?patientId=" + patientId + "&status=FAILED").json();
+        assertThat(onlyFailed.path("items")).hasSize(3);
+        onlyFailed.path("items").forEach(job -> assertThat(job.path("error").path("code").asString())
+                .isEqualTo("STORAGE_UNAVAILABLE"));
+        assertThat(jobIds(http.get("/internal/v1/jobs?status=FAILED&limit=500"))).containsAll(failed);
+        // a clinician sees the jobs of the patients granted to them only
+        assertThat(jobIds(http.get("/internal/v1/jobs?status=FAILED&limit=500", "X-Caller", "carol",
+                "X-Caller-Roles", "clinician"))).doesNotContainAnyElementsOf(failed);
+
+        for (String bad : List.of("status=SUCCEEDED", "", "status=LOST", "patientId=nope", "status=FAILED&cursor=x")) {
+            TestHttp.Answer refused = http.get("/internal/v1/jobs?" + bad);
+            assertThat(refused.status()).as(bad).isEqualTo(400);
+        }
+    }
+
+    private static List<String> jobIds(TestHttp.Answer answer) {
+        assertThat(answer.status()).as(answer.toString()).isEqualTo(200);
+        return StreamSupport.stream(answer.json().path("items").spliterator(), false)
+                .map(j -> j.path("jobId").asString()).toList();
+    }
+
     /** An upload whose job failed with this code, as a worker reports it. */
     private String failedUpload(String patientId, String code, boolean retryable) {
         Map<String, Object> upload = anUpload(patientId, null);

@@ -83,6 +83,12 @@ class PassThroughController {
         return metadata.get("/internal/v1/jobs/{id}", jobId);
     }
 
+    /** Jobs newest first, by status and/or patient (the metadata-service checks the filter). */
+    @GetMapping("/v1/jobs")
+    JsonNode jobs(@RequestParam MultiValueMap<String, String> query) {
+        return metadata.page("/internal/v1/jobs", query);
+    }
+
     /** Cancels a job that has not ended; its image is deleted. */
     @PostMapping("/v1/jobs/{jobId}/cancel")
     JsonNode cancelJob(@PathVariable String jobId) {

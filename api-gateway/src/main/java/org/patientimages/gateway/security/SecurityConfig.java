@@ -73,6 +73,7 @@ class SecurityConfig {
                                 "/v1/patients/*/images/archive", "/v1/patients/*/uploads")
                         .hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
                         .requestMatchers("/v1/uploads/*").hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
+                        .requestMatchers(HttpMethod.GET, "/v1/jobs").hasAnyRole(ADMIN, CLINICIAN)
                         .requestMatchers(HttpMethod.GET, "/v1/jobs/**").hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
                         .requestMatchers(HttpMethod.POST, "/v1/jobs/retry-failed").hasRole(ADMIN)
                         .requestMatchers(HttpMethod.POST, "/v1/jobs/*/cancel", "/v1/jobs/*/retry").hasAnyRole(ADMIN, CLINICIAN, UPLOADER)

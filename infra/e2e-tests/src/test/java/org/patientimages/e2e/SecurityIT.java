@@ -165,6 +165,8 @@ class SecurityIT {
         assertThat(ids(alice.get("/v1/images?limit=500"), "imageId")).contains(aliceImage).doesNotContain(bobImage);
         assertThat(ids(bob.get("/v1/images?limit=500"), "imageId")).contains(bobImage).doesNotContain(aliceImage);
         assertThat(ids(alice.get("/v1/images?patientId=" + bobPatient), "imageId")).isEmpty();
+        assertThat(ids(alice.get("/v1/jobs?patientId=" + bobPatient), "jobId")).isEmpty();
+        assertThat(ids(bob.get("/v1/jobs?patientId=" + bobPatient), "jobId")).contains(bobJob);
         assertThat(ids(alice.get("/v1/patients?limit=500"), "patientId")).contains(alicePatient).doesNotContain(bobPatient);
         assertThat(ids(admin.get("/v1/images?limit=500"), "imageId")).contains(aliceImage, bobImage);
     }
@@ -199,6 +201,7 @@ class SecurityIT {
                 alice.send("DELETE", "/v1/patients/" + alicePatient, null),
                 auditor.send("POST", "/v1/jobs/" + bobJob + "/cancel", null),
                 auditor.send("POST", "/v1/jobs/" + bobJob + "/retry", null),
+                auditor.get("/v1/jobs?status=FAILED"),
                 alice.send("POST", "/v1/jobs/retry-failed", null),
                 auditor.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
                         List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))));
@@ -220,6 +223,7 @@ class SecurityIT {
         assertThat(notFailed.json().path("code").asString()).isEqualTo("JOB_NOT_RETRYABLE");
         assertThat(uploader.get("/v1/images").status()).isEqualTo(403);
         assertThat(uploader.send("POST", "/v1/jobs/retry-failed", null).status()).isEqualTo(403);
+        assertThat(uploader.get("/v1/jobs?status=FAILED").status()).isEqualTo(403);
         assertThat(admin.send("POST", "/v1/jobs/retry-failed?limit=1", null).status()).isEqualTo(200);
         assertThat(uploader.get("/v1/patients/" + patient).status()).isEqualTo(403);
         assertThat(auditor.get("/v1/audit").status()).isEqualTo(200);

@@ -14,6 +14,9 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.UUID;
 
 @RestController
@@ -29,6 +32,32 @@ class JobController {
         this.access = access;
         this.cancellation = cancellation;
     }
+
+    /**
+     * Jobs newest first, by status and/or patient: what failed, what waits, one patient's. Every list stays on an
+     * index: without a patient, the status is one of the few (QUEUED, RUNNING, FAILED).
+     */
+    @GetMapping
+    Page<Job> list(@RequestParam(required = false) String status, @RequestParam(required = false) String patientId,
+                   @RequestParam(required = false) Integer limit, @RequestParam(required = false) String cursor,
+                   Caller caller) {
+        JobStatus wanted = status == null ? null : Arrays.stream(JobStatus.values())
+                .filter(s -> s.name().equals(status)).findFirst().orElseThrow(() -> ApiException.badRequest(
+                        "INVALID_STATUS", "status is one of " + Arrays.toString(JobStatus.values()) + "."));
+        UUID patient = patientId == null ? null : Ids.parse(patientId).orElseThrow(() -> ApiException.badRequest(
+                "INVALID_PATIENT_ID", "patientId is not a patient's id."));
+        if (patient == null && !LISTED_ALONE.contains(wanted)) {
+            throw ApiException.badRequest("INVALID_JOB_FILTER",
+                    "Name a patient, or a status of " + LISTED_ALONE + ", whose jobs are few.");
+        }
+        int n = Paging.limit(limit);
+        var rows = jobs.list(wanted, patient, caller.restricted() ? caller.name() : null, Paging.after(cursor), n);
+        Page<JobRepository.Listed> page = Paging.page(rows, n, r -> Paging.cursor(r.key().at(), r.key().id()));
+        return new Page<>(page.items().stream().map(JobRepository.Listed::job).toList(), page.nextCursor());
+    }
+
+    /** The statuses whose jobs may be listed across patients: each has a partial index, and they are few. */
+    private static final Set<JobStatus> LISTED_ALONE = EnumSet.of(JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.FAILED);
 
     @GetMapping("/{jobId}")
     Job get(@PathVariable String jobId, Caller caller) {

@@ -1,5 +1,7 @@
 package org.patientimages.metadata.job;
 
+import org.patientimages.metadata.access.PatientAccess;
+import org.patientimages.metadata.web.Paging;
 import org.patientimages.metadata.web.Timestamps;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.jdbc.core.RowMapper;
@@ -7,6 +9,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -43,6 +46,40 @@ public class JobRepository {
 
     public Optional<Job> find(UUID jobId) {
         return jdbc.sql(SELECT + " where j.id = ?").param(jobId).query(JOB).optional();
+    }
+
+    /** A job of a list, with its sort key. */
+    record Listed(Job job, Paging.Key key) {
+    }
+
+    /**
+     * Jobs newest first (by creation, which never changes, so that pages neither skip nor repeat), of a status
+     * and/or a patient, only of the patients granted to {@code grantee} when one is named; after the cursor's key.
+     */
+    List<Listed> list(JobStatus status, UUID patientId, String grantee, Paging.Key after, int limit) {
+        StringBuilder sql = new StringBuilder(SELECT + " where true");
+        List<Object> params = new ArrayList<>();
+        if (status != null) {
+            sql.append(" and j.status = ?");
+            params.add(status.name());
+        }
+        if (patientId != null) {
+            sql.append(" and j.patient_id = ?");
+            params.add(patientId);
+        }
+        if (grantee != null) {
+            sql.append(PatientAccess.GRANTED.formatted("j.patient_id"));
+            params.add(grantee);
+        }
+        if (after != null) {
+            sql.append(" and (j.created_at, j.id) < (?, ?)");
+            params.add(Timestamps.sql(after.at()));
+            params.add(after.id());
+        }
+        sql.append(" order by j.created_at desc, j.id desc limit ?");
+        params.add(limit + 1);
+        return jdbc.sql(sql.toString()).params(params).query((rs, i) -> new Listed(JOB.mapRow(rs, i),
+                new Paging.Key(rs.getTimestamp("created_at").toInstant(), rs.getObject("id", UUID.class)))).list();
     }
 
     public Optional<Job> findByIdempotencyKey(UUID patientId, String key) {
