@@ -107,17 +107,14 @@ class ResumableUploadController {
         long limit = properties.maxFileSize().toBytes();
         long length = length(uploadLength, limit);
         Map<String, String> declared = metadata(uploadMetadata);
-        UploadMetadata meta = new UploadMetadata(declared.get("name"), declared.get("description"),
-                tags(declared.get("tags")), declared.get("sha256")).validated();
+        UploadMetadata meta = meta(declared);
         if (!uploads.hasRoomFor(length)) {
             throw StagingArea.full();
         }
         patientCheck.require(patientId);
         // checked now, not after the last byte; a part's are not its file's
         List<String> tags = partial ? List.of() : recorder.checkTags(meta.tags());
-        var upload = new ResumableUploads.Upload(UUID.randomUUID(), patientId, caller(), length,
-                FileNames.sanitise(declared.get("filename")), meta.name(), meta.description(), tags, meta.sha256(),
-                Instant.now(), null, partial ? ResumableUploads.Upload.PARTIAL : null);
+        var upload = newUpload(patientId, length, declared, meta, tags, partial ? ResumableUploads.Upload.PARTIAL : null);
         uploads.create(upload);
         metrics.resumableCreated();
         if (withUpload) {
@@ -257,8 +254,7 @@ class ResumableUploadController {
                     "A final upload has neither Upload-Length nor a body: its length is its parts'.");
         }
         Map<String, String> declared = metadata(uploadMetadata);
-        UploadMetadata meta = new UploadMetadata(declared.get("name"), declared.get("description"),
-                tags(declared.get("tags")), declared.get("sha256")).validated();
+        UploadMetadata meta = meta(declared);
         patientCheck.require(patientId);
         List<ResumableUploads.Upload> parts = new ArrayList<>();
         long length = 0;
@@ -292,10 +288,8 @@ class ResumableUploadController {
             throw StagingArea.full();
         }
         List<String> tags = recorder.checkTags(meta.tags());
-        var upload = new ResumableUploads.Upload(UUID.randomUUID(), patientId, caller(), length,
-                FileNames.sanitise(declared.get("filename")), meta.name(), meta.description(), tags, meta.sha256(),
-                Instant.now(), null, "final;" + String.join(" ",
-                        parts.stream().map(p -> PARTS_PATH + p.uploadId()).toList()));
+        var upload = newUpload(patientId, length, declared, meta, tags,
+                "final;" + String.join(" ", parts.stream().map(p -> PARTS_PATH + p.uploadId()).toList()));
         uploads.create(upload);
         metrics.resumableCreated();
         try (ResumableUploads.Chunks chunks = uploads.lock(upload)) {
@@ -336,6 +330,20 @@ class ResumableUploadController {
             held.forEach(ResumableUploads.Chunks::close);
         }
         parts.forEach(part -> uploads.delete(part.uploadId()));
+    }
+
+    /** What {@code Upload-Metadata} declares of the file, checked. */
+    private static UploadMetadata meta(Map<String, String> declared) {
+        return new UploadMetadata(declared.get("name"), declared.get("description"), tags(declared.get("tags")),
+                declared.get("sha256")).validated();
+    }
+
+    /** A new upload of the caller's, with a server-generated id. */
+    private static ResumableUploads.Upload newUpload(String patientId, long length, Map<String, String> declared,
+                                                     UploadMetadata meta, List<String> tags, String concat) {
+        return new ResumableUploads.Upload(UUID.randomUUID(), patientId, caller(), length,
+                FileNames.sanitise(declared.get("filename")), meta.name(), meta.description(), tags, meta.sha256(),
+                Instant.now(), null, concat);
     }
 
     private static ApiProblem invalidConcat() {
