@@ -1,5 +1,7 @@
 package org.patientimages.metadata.upload;
 
+import org.patientimages.metadata.access.Caller;
+import org.patientimages.metadata.access.PatientAccess;
 import org.patientimages.metadata.job.Job;
 import org.patientimages.metadata.job.JobRepository;
 import org.patientimages.metadata.job.JobStatus;
@@ -60,10 +62,12 @@ public class JobRetry {
     private final UploadRegistrar registrar;
     private final OutboxRelay relay;
     private final JsonMapper json;
+    private final PatientAccess access;
     private final RetryWindow window;
 
     JobRetry(JdbcClient jdbc, TransactionTemplate tx, JobRepository jobs, UploadRegistrar registrar, OutboxRelay relay,
-             JsonMapper json, RetryWindow window) {
+             JsonMapper json, RetryWindow window, PatientAccess access) {
+        this.access = access;
         this.jdbc = jdbc;
         this.tx = tx;
         this.jobs = jobs;
@@ -78,12 +82,14 @@ public class JobRetry {
      * worker is told, in one transaction. Asked again, the answer is the same job ({@code replayed}); two requests
      * at once make one job (the failed job's row is locked). {@code 409 JOB_NOT_RETRYABLE} for a job that did not
      * fail, failed for a reason no retry mends, failed longer ago than the window, or whose image was deleted.
+     * {@code 404 JOB_NOT_FOUND} for a job that does not exist or whose patient the caller may not see.
      */
-    public Retried retry(UUID jobId) {
+    public Retried retry(UUID jobId, Caller caller) {
         Retried retried = tx.execute(status -> {
             // the image too: a deletion waits for the retry (and then finds it busy), or the retry for the deletion
             Row job = jdbc.sql(ROW + " where j.id = ? for update of j, i").param(jobId).query(ROWS).optional()
-                    .orElseThrow(() -> ApiException.notFound("JOB_NOT_FOUND", "No job with id " + jobId + "."));
+                    .orElseThrow(() -> notFound(jobId));
+            access.require(caller, job.patientId(), () -> notFound(jobId));
             if (job.retried()) {
                 UUID earlier = jdbc.sql("select id from jobs where retry_of = ?").param(jobId).query(UUID.class).single();
                 return new Retried(jobs.find(earlier).orElseThrow(), true);
@@ -123,7 +129,7 @@ public class JobRetry {
         List<Job> retried = new ArrayList<>();
         for (UUID jobId : due.subList(0, Math.min(limit, due.size()))) {
             try {
-                Retried one = retry(jobId);
+                Retried one = retry(jobId, Caller.SYSTEM);
                 if (!one.replayed()) { // another call retried it meanwhile: not this call's
                     retried.add(one.job());
                 }
@@ -139,10 +145,15 @@ public class JobRetry {
      * of them failed for a passing cause within the window and may be retried. The key is the id of the job that
      * staged them (its retries read the same key).
      */
-    public boolean stagedBytesNeeded(UUID key, Instant now) {
+    public boolean stagedBytesNeeded(UUID key) {
+        Instant now = Timestamps.now();
         return jdbc.sql(ROW + " where j.image_id = (select image_id from jobs where id = ?) and j.staging_key = ?")
                 .params(key, key.toString()).query(ROWS).list().stream() // a list: a query's stream holds its connection
                 .anyMatch(job -> !job.status().isTerminal() || !job.retried() && refusal(job, now).isEmpty());
+    }
+
+    private static ApiException notFound(UUID jobId) {
+        return ApiException.notFound("JOB_NOT_FOUND", "No job with id " + jobId + ".");
     }
 
     private Optional<String> refusal(Row job, Instant now) {

@@ -1,13 +1,10 @@
 package org.patientimages.metadata.upload;
 
 import org.patientimages.metadata.access.Caller;
-import org.patientimages.metadata.access.PatientAccess;
 import org.patientimages.metadata.job.Job;
-import org.patientimages.metadata.job.JobRepository;
 import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Ids;
 import org.patientimages.metadata.web.Paging;
-import org.patientimages.metadata.web.Timestamps;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -23,22 +20,17 @@ import java.util.UUID;
 class JobRetryController {
 
     private final JobRetry retries;
-    private final JobRepository jobs;
-    private final PatientAccess access;
 
-    JobRetryController(JobRetry retries, JobRepository jobs, PatientAccess access) {
+    JobRetryController(JobRetry retries) {
         this.retries = retries;
-        this.jobs = jobs;
-        this.access = access;
     }
 
     /** 201 with the new job that runs a failed one again; 200 with it when an earlier request made it. */
     @PostMapping("/internal/v1/jobs/{jobId}/retry")
     ResponseEntity<Job> retry(@PathVariable String jobId, Caller caller) {
-        UUID id = Ids.parse(jobId).orElseThrow(() -> notFound(jobId));
-        Job job = jobs.find(id).orElseThrow(() -> notFound(jobId));
-        access.require(caller, UUID.fromString(job.patientId()), () -> notFound(jobId));
-        JobRetry.Retried retried = retries.retry(id);
+        UUID id = Ids.parse(jobId).orElseThrow(() -> ApiException.notFound("JOB_NOT_FOUND",
+                "No job with id " + jobId + "."));
+        JobRetry.Retried retried = retries.retry(id, caller);
         return ResponseEntity.status(retried.replayed() ? HttpStatus.OK : HttpStatus.CREATED).body(retried.job());
     }
 
@@ -54,10 +46,6 @@ class JobRetryController {
     /** For the gateway's staging sweeper: whether the staged bytes of this key are still to be kept. */
     @GetMapping("/internal/v1/staging/{key}")
     Map<String, Boolean> staged(@PathVariable String key) {
-        return Map.of("needed", Ids.parse(key).map(id -> retries.stagedBytesNeeded(id, Timestamps.now())).orElse(false));
-    }
-
-    private static ApiException notFound(String jobId) {
-        return ApiException.notFound("JOB_NOT_FOUND", "No job with id " + jobId + ".");
+        return Map.of("needed", Ids.parse(key).map(retries::stagedBytesNeeded).orElse(false));
     }
 }
