@@ -52,7 +52,9 @@ class KafkaConfig {
         return new KafkaAdmin.NewTopics(
                 topic(Topics.UPLOADS, p), topic(Topics.UPLOADS + Topics.DEAD_LETTER_SUFFIX, p),
                 topic(Topics.JOB_EVENTS, p), topic(Topics.JOB_EVENTS + Topics.DEAD_LETTER_SUFFIX, p),
-                topic(Topics.IMAGE_DELETIONS, p), topic(Topics.IMAGE_DELETIONS + Topics.DEAD_LETTER_SUFFIX, p));
+                topic(Topics.IMAGE_DELETIONS, p), topic(Topics.IMAGE_DELETIONS + Topics.DEAD_LETTER_SUFFIX, p),
+                topic(Topics.INTEGRITY_CHECKS, p), topic(Topics.INTEGRITY_CHECKS + Topics.DEAD_LETTER_SUFFIX, p),
+                topic(Topics.INTEGRITY_RESULTS, p), topic(Topics.INTEGRITY_RESULTS + Topics.DEAD_LETTER_SUFFIX, p));
     }
 
     private static NewTopic topic(String name, KafkaTopicsProperties p) {

@@ -19,5 +19,7 @@ public abstract class RealPostgres {
     @DynamicPropertySource
     static void database(DynamicPropertyRegistry registry) {
         registry.add("spring.datasource.url", () -> postgres.jdbcUrl("patients_db"));
+        // the tests ask for due integrity checks themselves: no context's scheduler may take their images first
+        registry.add("patient-images.integrity.interval", () -> "1h");
     }
 }

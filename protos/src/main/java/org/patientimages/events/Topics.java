@@ -1,6 +1,6 @@
 package org.patientimages.events;
 
-/** The Kafka topics of the pipeline; every record's key is the job id. */
+/** The Kafka topics of the pipeline; a record's key is its job id, or its image id for an image's own events. */
 public final class Topics {
 
     /** {@code UploadAccepted} events, written by the metadata-service's outbox relay, read by the workers. */
@@ -11,6 +11,12 @@ public final class Topics {
 
     /** {@code ImageDeleted} events, written by the metadata-service's outbox relay, read by the workers. */
     public static final String IMAGE_DELETIONS = "patient-images.image-deletions";
+
+    /** {@code IntegrityCheckRequested} events, written by the metadata-service's outbox relay, read by the workers. */
+    public static final String INTEGRITY_CHECKS = "patient-images.integrity-checks";
+
+    /** {@code IntegrityChecked} events, written by the workers, read by the metadata-service. */
+    public static final String INTEGRITY_RESULTS = "patient-images.integrity-results";
 
     /** Suffix of each topic's dead-letter topic (spring-kafka's default naming). */
     public static final String DEAD_LETTER_SUFFIX = "-dlt";

@@ -67,7 +67,8 @@ class KafkaConfig {
     KafkaAdmin.NewTopics pipelineTopics(WorkerProperties p) {
         return new KafkaAdmin.NewTopics(topic(Topics.UPLOADS, p), topic(Topics.UPLOADS + Topics.DEAD_LETTER_SUFFIX, p),
                 topic(Topics.JOB_EVENTS, p), topic(Topics.IMAGE_DELETIONS, p),
-                topic(Topics.IMAGE_DELETIONS + Topics.DEAD_LETTER_SUFFIX, p));
+                topic(Topics.IMAGE_DELETIONS + Topics.DEAD_LETTER_SUFFIX, p), topic(Topics.INTEGRITY_CHECKS, p),
+                topic(Topics.INTEGRITY_CHECKS + Topics.DEAD_LETTER_SUFFIX, p), topic(Topics.INTEGRITY_RESULTS, p));
     }
 
     private static NewTopic topic(String name, WorkerProperties p) {
@@ -86,7 +87,7 @@ class KafkaConfig {
         var deadLetters = new DeadLetterPublishingRecoverer(kafka,
                 (record, e) -> new TopicPartition(record.topic() + Topics.DEAD_LETTER_SUFFIX, record.partition()));
         // at zero from the start, so that dashboards and alerts see them before the first one
-        for (String topic : List.of(Topics.UPLOADS, Topics.IMAGE_DELETIONS)) {
+        for (String topic : List.of(Topics.UPLOADS, Topics.IMAGE_DELETIONS, Topics.INTEGRITY_CHECKS)) {
             registry.counter("kafka.retries", "topic", topic);
             registry.counter("kafka.dead.letters", "topic", topic);
         }
@@ -123,7 +124,7 @@ class KafkaConfig {
                     log.warn("job {}: could not report the retry: {}", upload.getJobId(), reportFailed.toString());
                 }
             } else if (upload == null) {
-                // an image's deletion, or a record that cannot be decoded: no job to report it on, so the log says it
+                // an image's deletion or integrity check, or a record that cannot be decoded: no job to report it on, so the log says it
                 log.warn("record {}-{}@{}: attempt {} failed ({})", record.topic(), record.partition(), record.offset(),
                         attempt, cause);
             }

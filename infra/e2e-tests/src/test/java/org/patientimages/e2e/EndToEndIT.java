@@ -13,6 +13,7 @@ import org.patientimages.localstack.testing.TestDicom;
 import org.patientimages.localstack.testing.TestHttp;
 import org.patientimages.localstack.testing.TestHttp.Part;
 import org.patientimages.localstack.testing.TestImages;
+import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import tools.jackson.databind.JsonNode;
 
@@ -29,6 +30,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.time.Instant;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -899,6 +903,64 @@ class EndToEndIT {
                 "final;" + htmlPart + " " + tail);
         assertThat(refused.statusCode()).isEqualTo(415);
         assertThat(resumableFiles()).isSubsetOf(before).noneMatch(f -> f.startsWith(htmlPart.substring(12)));
+    }
+
+    @Test
+    @Order(19)
+    void an_object_changed_or_lost_in_the_store_is_found_by_its_integrity_check_asked_for_or_scheduled() throws Exception {
+        byte[] content = randomBytes(300_000);
+        String imageId = upload("/v1/patients/" + patientId + "/images", "fixity.bin", content, "Fixity", List.of("fixity"));
+        assertThat(integrity(imageId).path("status").asString()).isEqualTo("UNCHECKED");
+        assertThat(checkIntegrity(imageId)).isEqualTo("INTACT");
+
+        // the object's bytes change in the store, behind the service's back: one bit
+        String key = "images/" + imageId + "/original";
+        byte[] changed = content.clone();
+        changed[150_000] ^= 1;
+        stack.s3Client().putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromBytes(changed));
+        assertThat(checkIntegrity(imageId)).isEqualTo("CORRUPT");
+        assertThat(ids("/v1/images?integrity=CORRUPT")).containsExactly(imageId);
+        assertThat(ids("/v1/patients/" + patientId + "/images?integrity=INTACT")).doesNotContain(imageId);
+        await().atMost(Duration.ofSeconds(20)).until(() -> metrics(stack.metadata).contains("images_integrity_failed 1.0"));
+        assertThat(metrics(stack.workers.get(0))).contains("integrity_checks_total{outcome=\"CORRUPT\"} 1.0");
+
+        stack.s3Client().deleteObject(b -> b.bucket(BUCKET).key(key));
+        assertThat(checkIntegrity(imageId)).isEqualTo("MISSING");
+
+        // put back from a backup: nobody asks, but the image is due again (its last check moved 31 days back),
+        // and the schedule has it checked and found intact
+        stack.s3Client().putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromBytes(content));
+        String lastChecked = integrity(imageId).path("checkedAt").asString();
+        try (Connection c = DriverManager.getConnection(stack.postgres.jdbcUrl(TestStack.DATABASE), "postgres", "");
+             var moveBack = c.prepareStatement(
+                     "update images set integrity_checked_at = integrity_checked_at - interval '31 days' where id = ?")) {
+            moveBack.setObject(1, UUID.fromString(imageId));
+            assertThat(moveBack.executeUpdate()).isEqualTo(1);
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() -> integrity(imageId).path("status").asString().equals("INTACT"));
+        assertThat(Instant.parse(integrity(imageId).path("checkedAt").asString())).isAfter(Instant.parse(lastChecked));
+        await().atMost(Duration.ofSeconds(20)).until(() -> metrics(stack.metadata).contains("images_integrity_failed 0.0"));
+        assertThat(sha256(api.get(api.get("/v1/images/" + imageId + "/content").header("Location")).bytes()))
+                .isEqualTo(sha256(content));
+
+        expectProblem(api.send("POST", "/v1/images/" + UUID.randomUUID() + "/integrity-checks", null), 404,
+                "IMAGE_NOT_FOUND");
+    }
+
+    private static JsonNode integrity(String imageId) {
+        return api.get("/v1/images/" + imageId).json().path("integrity");
+    }
+
+    /** Asks for an image's integrity check and waits for its answer; the outcome. */
+    private static String checkIntegrity(String imageId) {
+        var asked = api.send("POST", "/v1/images/" + imageId + "/integrity-checks", null);
+        assertThat(asked.status()).as(asked.toString()).isEqualTo(202);
+        assertThat(asked.header("Location")).isEqualTo("/v1/images/" + imageId);
+        Instant requestedAt = Instant.parse(asked.json().path("integrity").path("checkRequestedAt").asString());
+        await().atMost(Duration.ofSeconds(60)).until(() -> integrity(imageId).path("checkRequestedAt").isNull());
+        JsonNode integrity = integrity(imageId);
+        assertThat(Instant.parse(integrity.path("checkedAt").asString())).isAfterOrEqualTo(requestedAt);
+        return integrity.path("status").asString();
     }
 
     private static HttpResponse<byte[]> tus(String token, String method, String path, byte[] body, String... headers)

@@ -203,6 +203,8 @@ class SecurityIT {
                 auditor.send("POST", "/v1/jobs/" + bobJob + "/retry", null),
                 auditor.get("/v1/jobs?status=FAILED"),
                 alice.send("POST", "/v1/jobs/retry-failed", null),
+                alice.send("POST", "/v1/images/" + aliceImage + "/integrity-checks", null),
+                auditor.send("POST", "/v1/images/" + bobImage + "/integrity-checks", null),
                 auditor.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
                         List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))));
         for (TestHttp.Answer answer : forbidden) {
@@ -223,6 +225,7 @@ class SecurityIT {
         assertThat(notFailed.json().path("code").asString()).isEqualTo("JOB_NOT_RETRYABLE");
         assertThat(uploader.get("/v1/images").status()).isEqualTo(403);
         assertThat(uploader.send("POST", "/v1/jobs/retry-failed", null).status()).isEqualTo(403);
+        assertThat(uploader.send("POST", "/v1/images/" + bobImage + "/integrity-checks", null).status()).isEqualTo(403);
         assertThat(uploader.get("/v1/jobs?status=FAILED").status()).isEqualTo(403);
         assertThat(admin.send("POST", "/v1/jobs/retry-failed?limit=1", null).status()).isEqualTo(200);
         assertThat(uploader.get("/v1/patients/" + patient).status()).isEqualTo(403);

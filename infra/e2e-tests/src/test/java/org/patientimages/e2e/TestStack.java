@@ -77,7 +77,9 @@ final class TestStack implements AutoCloseable {
                 "--patient-images.identity.client-audiences.elsewhere=another-service");
         metadata = ServiceProcess.start("metadata-service",
                 "--spring.datasource.url=" + postgres.jdbcUrl(DATABASE),
-                "--spring.kafka.bootstrap-servers=" + bootstrapServers);
+                "--spring.kafka.bootstrap-servers=" + bootstrapServers,
+                // due integrity checks are asked for at once (an image is due 30 days after its last check)
+                "--patient-images.integrity.interval=1s");
         awaitHealthy(metadata);
         awaitPort(identity);
         gateway = startGateway(staging,

@@ -9,9 +9,19 @@ import java.util.List;
  * (width, height, EXIF capture time and device, DICOM identifiers), a JSON object. {@code duplicateOf} names
  * an earlier image of the patient with the same bytes. {@code bucket}, {@code objectKey} and
  * {@code thumbnailKey} are for the gateway to presign downloads; the gateway never shows them to clients.
+ * {@code integrity} is the outcome of the last time a worker read the stored bytes back and checked them.
  */
 public record Image(String imageId, String patientId, String name, String description, List<String> tags,
                     String status, String originalFilename, String contentType, long sizeBytes, String sha256,
                     String uploadedAt, String storedAt, @JsonRawValue String attributes, String duplicateOf,
-                    String bucket, String objectKey, String thumbnailKey) {
+                    Integrity integrity, String bucket, String objectKey, String thumbnailKey) {
+
+    /**
+     * @param status           {@code UNCHECKED} until the first check, then {@code INTACT}, {@code CORRUPT} (size or
+     *                         SHA-256 differ from what was stored) or {@code MISSING} (no object)
+     * @param checkedAt        when the last check read the object
+     * @param checkRequestedAt when a check not answered yet was asked for, null when none waits
+     */
+    public record Integrity(String status, String checkedAt, String checkRequestedAt) {
+    }
 }

@@ -2,6 +2,7 @@ package org.patientimages.metadata.image;
 
 import org.patientimages.metadata.access.Caller;
 import org.patientimages.metadata.access.PatientAccess;
+import org.patientimages.metadata.integrity.IntegrityChecks;
 import java.util.function.Supplier;
 
 import org.patientimages.metadata.patient.PatientRepository;
@@ -31,12 +32,15 @@ class ImageController {
     private final PatientRepository patients;
     private final ImageLifecycle lifecycle;
     private final PatientAccess access;
+    private final IntegrityChecks integrity;
 
-    ImageController(ImageRepository images, PatientRepository patients, ImageLifecycle lifecycle, PatientAccess access) {
+    ImageController(ImageRepository images, PatientRepository patients, ImageLifecycle lifecycle, PatientAccess access,
+                    IntegrityChecks integrity) {
         this.images = images;
         this.patients = patients;
         this.lifecycle = lifecycle;
         this.access = access;
+        this.integrity = integrity;
     }
 
     record TagList(List<String> tags) {
@@ -70,6 +74,13 @@ class ImageController {
     ResponseEntity<Void> delete(@PathVariable String imageId, Caller caller) {
         lifecycle.delete(id(imageId, caller));
         return ResponseEntity.noContent().build();
+    }
+
+    /** Asks a worker to read the image's stored bytes back and check them; the outcome shows on the image. */
+    @PostMapping("/internal/v1/images/{imageId}/integrity-checks")
+    ResponseEntity<Image> checkIntegrity(@PathVariable String imageId, Caller caller) {
+        integrity.request(UUID.fromString(get(imageId, caller).imageId()));
+        return ResponseEntity.accepted().body(get(imageId, caller));
     }
 
     /** The id of an image the caller may see; 404 otherwise (for a gone image, from the lifecycle's own check). */

@@ -10,8 +10,6 @@ import org.springframework.http.HttpStatus;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
-import org.springframework.transaction.support.TransactionSynchronization;
-import org.springframework.transaction.support.TransactionSynchronizationManager;
 
 import java.util.List;
 import java.util.UUID;
@@ -121,12 +119,7 @@ public class ImageLifecycle {
         ImageDeleted event = ImageDeleted.newBuilder().setEventId(UUID.randomUUID().toString())
                 .setImageId(imageId.toString()).setBucket(bucket).setObjectPrefix("images/" + imageId + "/").build();
         outbox.add(Topics.IMAGE_DELETIONS, imageId.toString(), event.toByteArray(), Timestamps.now());
-        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
-            @Override
-            public void afterCommit() {
-                relay.wake();
-            }
-        });
+        relay.wakeAfterCommit();
     }
 
     /** Locks a live image for this transaction and tells its status; 404 for one that is gone. */

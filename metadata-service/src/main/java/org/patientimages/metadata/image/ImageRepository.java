@@ -29,7 +29,10 @@ class ImageRepository {
                     rs.getString("description"), Arrays.asList((String[]) tags.getArray()), rs.getString("status"),
                     rs.getString("original_filename"), rs.getString("content_type"), rs.getLong("size_bytes"),
                     rs.getString("sha256"), Timestamps.format(uploadedAt), Timestamps.format(rs.getTimestamp("stored_at")),
-                    rs.getString("attributes"), rs.getString("duplicate_of"), rs.getString("bucket"),
+                    rs.getString("attributes"), rs.getString("duplicate_of"), new Image.Integrity(
+                            rs.getString("integrity_status") == null ? "UNCHECKED" : rs.getString("integrity_status"),
+                            Timestamps.format(rs.getTimestamp("integrity_checked_at")),
+                            Timestamps.format(rs.getTimestamp("integrity_requested_at"))), rs.getString("bucket"),
                     rs.getString("object_key"), rs.getString("thumbnail_key")),
                     search == null ? null : search.cursorAfter(name, uploadedAt, id));
         };

@@ -1,14 +1,14 @@
 package org.patientimages.metadata.outbox;
 
 import org.patientimages.events.RequestIdHeader;
-
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.support.SendResult;
 import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 import org.springframework.transaction.support.TransactionTemplate;
 
 import java.time.Duration;
@@ -49,6 +49,16 @@ public class OutboxRelay implements SmartLifecycle {
     /** Asks the relay to publish now. */
     public void wake() {
         wakeUps.release();
+    }
+
+    /** Asks the relay to publish once the caller's transaction, which added to the outbox, has committed. */
+    public void wakeAfterCommit() {
+        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+            @Override
+            public void afterCommit() {
+                wake();
+            }
+        });
     }
 
     /** Publishes one batch. @return how many messages were published */

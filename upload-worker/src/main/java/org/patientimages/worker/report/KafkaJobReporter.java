@@ -1,7 +1,5 @@
 package org.patientimages.worker.report;
 
-import org.patientimages.events.RequestIdHeader;
-
 import org.patientimages.events.Topics;
 import org.patientimages.events.v1.AttributesExtracted;
 import org.patientimages.events.v1.ImageStored;
@@ -16,33 +14,26 @@ import org.patientimages.events.v1.ThumbnailRendered;
 import org.patientimages.worker.upload.FailureCode;
 import org.patientimages.worker.upload.JobReporter;
 import org.patientimages.worker.upload.UploadJob;
-import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.json.JsonMapper;
 
-import java.lang.management.ManagementFactory;
 import java.util.UUID;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /** Publishes job facts to the job-events topic, keyed by job id, and waits for Kafka's acknowledgement. */
 @Component
 class KafkaJobReporter implements JobReporter {
 
-    private static final String WORKER_ID = ManagementFactory.getRuntimeMXBean().getName();
-
-    private final KafkaTemplate<String, byte[]> kafka;
+    private final EventPublisher publisher;
     private final JsonMapper json;
 
-    KafkaJobReporter(KafkaTemplate<String, byte[]> kafka, JsonMapper json) {
-        this.kafka = kafka;
+    KafkaJobReporter(EventPublisher publisher, JsonMapper json) {
+        this.publisher = publisher;
         this.json = json;
     }
 
     @Override
     public void started(UploadJob job) {
-        publish(event(job.jobId(), job.imageId()).setStarted(JobStarted.newBuilder().setWorkerId(WORKER_ID)));
+        publish(event(job.jobId(), job.imageId()).setStarted(JobStarted.newBuilder().setWorkerId(EventPublisher.WORKER_ID)));
     }
 
     @Override
@@ -103,16 +94,6 @@ class KafkaJobReporter implements JobReporter {
 
     private void publish(JobEvent.Builder event) {
         JobEvent e = event.build();
-        try {
-            var record = new org.apache.kafka.clients.producer.ProducerRecord<>(Topics.JOB_EVENTS, e.getJobId(),
-                    e.toByteArray());
-            RequestIdHeader.put(record.headers(), org.slf4j.MDC.get("requestId"));
-            kafka.send(record).get(30, TimeUnit.SECONDS);
-        } catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while reporting job " + e.getJobId(), ex);
-        } catch (ExecutionException | TimeoutException ex) {
-            throw new IllegalStateException("Kafka did not acknowledge an event of job " + e.getJobId(), ex);
-        }
+        publisher.publish(Topics.JOB_EVENTS, e.getJobId(), e.toByteArray(), "an event of job " + e.getJobId());
     }
 }

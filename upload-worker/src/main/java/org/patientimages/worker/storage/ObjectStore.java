@@ -351,7 +351,25 @@ public class ObjectStore implements AutoCloseable {
 
     /** The SHA-256 of an object of a bucket, read through; only if it is still the object of that ETag. */
     public String sha256(String bucket, String key, String eTag) {
-        return readThrough(bucket, key, eTag, OutputStream.nullOutputStream());
+        return readThrough(bucket, key, eTag, OutputStream.nullOutputStream()).sha256();
+    }
+
+    /** What an object's bytes are, read through: their number and SHA-256. */
+    public record Fingerprint(long sizeBytes, String sha256) {
+    }
+
+    /** Reads an object through to tell what its bytes are; empty when there is no object under the key. */
+    public Optional<Fingerprint> fingerprint(String bucket, String key) {
+        try {
+            return Optional.of(readThrough(bucket, key, null, OutputStream.nullOutputStream()));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw e;
+        }
     }
 
     /**
@@ -360,24 +378,26 @@ public class ObjectStore implements AutoCloseable {
      */
     public String download(String bucket, String key, String eTag, Path file) {
         try (OutputStream out = Files.newOutputStream(file)) {
-            return readThrough(bucket, key, eTag, out);
+            return readThrough(bucket, key, eTag, out).sha256();
         } catch (IOException e) {
             throw new UncheckedIOException("writing " + file, e);
         }
     }
 
-    private String readThrough(String bucket, String key, String eTag, OutputStream out) {
+    /** @param eTag the object must still have it; null for whatever object is there */
+    private Fingerprint readThrough(String bucket, String key, String eTag, OutputStream out) {
         MessageDigest digest = newDigest();
+        long size = 0;
         try (InputStream in = s3.getObject(b -> b.bucket(bucket).key(key).ifMatch(eTag))) {
             byte[] buffer = new byte[256 * 1024];
-            for (int n; (n = in.read(buffer)) >= 0; ) {
+            for (int n; (n = in.read(buffer)) >= 0; size += n) {
                 digest.update(buffer, 0, n);
                 out.write(buffer, 0, n);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + key, e);
         }
-        return HexFormat.of().formatHex(digest.digest());
+        return new Fingerprint(size, HexFormat.of().formatHex(digest.digest()));
     }
 
     /** Stores a small derived object (a thumbnail), served inline with its content type. */

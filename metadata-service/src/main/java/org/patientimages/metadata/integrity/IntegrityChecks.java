@@ -1,0 +1,167 @@
+package org.patientimages.metadata.integrity;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.patientimages.events.Topics;
+import org.patientimages.events.v1.IntegrityCheckRequested;
+import org.patientimages.events.v1.IntegrityChecked;
+import org.patientimages.metadata.outbox.OutboxRelay;
+import org.patientimages.metadata.outbox.OutboxRepository;
+import org.patientimages.metadata.web.ApiException;
+import org.patientimages.metadata.web.Timestamps;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessException;
+import org.springframework.http.HttpStatus;
+import org.springframework.jdbc.core.RowMapper;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.annotation.Transactional;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Integrity checks (fixity) of stored images. An available image is due when its last check, or its storing, is
+ * {@code every} old; the scheduler asks the workers to check the oldest due, keeping at most {@code in-flight}
+ * checks unanswered, through an {@code IntegrityCheckRequested} event in the outbox. An admin may ask for one image
+ * at once. A worker reads the object through and answers with {@code IntegrityChecked}, which is recorded on the
+ * image: its outcome, when it was read, and the request answered. A request whose answer was lost is asked again
+ * after {@code answer-timeout}. Gauge {@code images.integrity.failed}: the live images whose last check found them
+ * corrupt or missing.
+ */
+@Service
+public class IntegrityChecks {
+
+    private static final Logger log = LoggerFactory.getLogger(IntegrityChecks.class);
+
+    private static final RowMapper<IntegrityCheckRequested.Builder> REQUEST = (rs, n) -> IntegrityCheckRequested
+            .newBuilder().setImageId(rs.getString("id")).setBucket(rs.getString("bucket"))
+            .setObjectKey(rs.getString("object_key")).setSizeBytes(rs.getLong("size_bytes"))
+            .setSha256(rs.getString("sha256"));
+
+    private final JdbcClient jdbc;
+    private final OutboxRepository outbox;
+    private final OutboxRelay relay;
+    private final IntegrityProperties properties;
+    private final MeterRegistry registry;
+    private volatile double failed = Double.NaN;
+
+    IntegrityChecks(JdbcClient jdbc, OutboxRepository outbox, OutboxRelay relay, IntegrityProperties properties,
+                    MeterRegistry registry) {
+        this.jdbc = jdbc;
+        this.outbox = outbox;
+        this.relay = relay;
+        this.properties = properties;
+        this.registry = registry;
+        Gauge.builder("images.integrity.failed", this, c -> c.failed).register(registry);
+        for (IntegrityChecked.Outcome outcome : List.of(IntegrityChecked.Outcome.INTACT, IntegrityChecked.Outcome.CORRUPT,
+                IntegrityChecked.Outcome.MISSING)) {
+            registry.counter("integrity.checks", "outcome", outcome.name());
+        }
+    }
+
+    /** Asks for the checks that are due, as many as the in-flight limit leaves room for. @return how many */
+    @Scheduled(fixedDelayString = "${patient-images.integrity.interval:30s}",
+            initialDelayString = "${patient-images.integrity.interval:30s}")
+    @Transactional
+    public int requestDue() {
+        if (!properties.enabled()) {
+            return 0;
+        }
+        Instant now = requestTime();
+        Instant answerDeadline = now.minus(properties.answerTimeout());
+        long inFlight = jdbc.sql("select count(*) from images where integrity_requested_at > ? and status = 'AVAILABLE'")
+                .param(Timestamps.sql(answerDeadline)).query(Long.class).single();
+        long room = properties.inFlight() - inFlight;
+        if (room <= 0) {
+            return 0;
+        }
+        List<IntegrityCheckRequested.Builder> due = jdbc.sql("""
+                        with due as (
+                            select id from images
+                            where status = 'AVAILABLE' and coalesce(integrity_checked_at, stored_at) < ?
+                              and (integrity_requested_at is null or integrity_requested_at <= ?)
+                            order by coalesce(integrity_checked_at, stored_at)
+                            limit ? for update skip locked)
+                        update images i set integrity_requested_at = ? from due where i.id = due.id
+                        returning i.id, i.bucket, i.object_key, i.size_bytes, i.sha256""")
+                .params(Timestamps.sql(now.minus(properties.every())), Timestamps.sql(answerDeadline), room,
+                        Timestamps.sql(now))
+                .query(REQUEST).list();
+        due.forEach(request -> publish(request, now));
+        return due.size();
+    }
+
+    /** Asks for a check of one image now. @return when it was asked for */
+    @Transactional
+    public Instant request(UUID imageId) {
+        Instant now = requestTime();
+        IntegrityCheckRequested.Builder request = jdbc.sql("""
+                        update images set integrity_requested_at = ? where id = ? and status = 'AVAILABLE'
+                        returning id, bucket, object_key, size_bytes, sha256""")
+                .params(Timestamps.sql(now), imageId).query(REQUEST).optional()
+                .orElseThrow(() -> new ApiException(HttpStatus.CONFLICT, "IMAGE_NOT_AVAILABLE",
+                        "Image " + imageId + " is not AVAILABLE; only stored images can be checked.", false));
+        publish(request, now);
+        return now;
+    }
+
+    /** Now, to the millisecond: the precision of the request's time in the events, which the answer echoes. */
+    private static Instant requestTime() {
+        return Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    }
+
+    private void publish(IntegrityCheckRequested.Builder request, Instant now) {
+        IntegrityCheckRequested event = request.setEventId(UUID.randomUUID().toString())
+                .setRequestedAtEpochMs(now.toEpochMilli()).build();
+        outbox.add(Topics.INTEGRITY_CHECKS, event.getImageId(), event.toByteArray(), now);
+        relay.wakeAfterCommit();
+    }
+
+    /**
+     * Records a worker's answer on a live image, unless a later check was recorded already (answers may come twice
+     * or out of order). The request it answers is no longer in flight; one made after it still is.
+     */
+    @Transactional
+    public void record(IntegrityChecked result) {
+        if (result.getOutcome() == IntegrityChecked.Outcome.OUTCOME_UNSPECIFIED
+                || result.getOutcome() == IntegrityChecked.Outcome.UNRECOGNIZED) {
+            throw new IllegalArgumentException("integrity result " + result.getEventId() + " has no outcome");
+        }
+        UUID imageId = UUID.fromString(result.getImageId());
+        var checkedAt = Timestamps.sql(Instant.ofEpochMilli(result.getCheckedAtEpochMs()));
+        int updated = jdbc.sql("""
+                        update images set integrity_status = ?, integrity_checked_at = ?,
+                            integrity_requested_at = case when integrity_requested_at <= ? then null
+                                                          else integrity_requested_at end
+                        where id = ? and status = 'AVAILABLE'
+                          and (integrity_checked_at is null or integrity_checked_at <= ?)""")
+                .params(result.getOutcome().name(), checkedAt,
+                        Timestamps.sql(Instant.ofEpochMilli(result.getRequestedAtEpochMs())), imageId, checkedAt)
+                .update();
+        if (updated == 0) {
+            return;
+        }
+        registry.counter("integrity.checks", "outcome", result.getOutcome().name()).increment();
+        if (result.getOutcome() != IntegrityChecked.Outcome.INTACT) {
+            log.warn("image {} failed its integrity check: {} (worker {})", imageId, result.getOutcome(),
+                    result.getWorkerId());
+        }
+    }
+
+    @Scheduled(fixedDelay = 5_000)
+    void refreshGauge() {
+        try {
+            failed = jdbc.sql("""
+                    select count(*) from images
+                    where integrity_status in ('CORRUPT', 'MISSING') and status <> 'DELETED'""")
+                    .query(Long.class).single();
+        } catch (DataAccessException e) {
+            failed = Double.NaN;
+        }
+    }
+}

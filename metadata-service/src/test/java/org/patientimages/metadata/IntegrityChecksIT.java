@@ -1,0 +1,245 @@
+package org.patientimages.metadata;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.patientimages.events.Topics;
+import org.patientimages.events.v1.ImageStored;
+import org.patientimages.events.v1.IntegrityCheckRequested;
+import org.patientimages.events.v1.IntegrityChecked;
+import org.patientimages.events.v1.IntegrityChecked.Outcome;
+import org.patientimages.events.v1.JobEvent;
+import org.patientimages.events.v1.JobStarted;
+import org.patientimages.events.v1.JobSucceeded;
+import org.patientimages.localstack.testing.TestHttp;
+import org.patientimages.metadata.integrity.IntegrityChecks;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.test.EmbeddedKafkaBroker;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+import tools.jackson.databind.JsonNode;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * Integrity checks against a real PostgreSQL and a real Kafka broker: what is asked of the workers, and how their
+ * answers are recorded. The workers' side (reading objects back) is in the end-to-end tests.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
+class IntegrityChecksIT extends RealPostgres {
+
+    @LocalServerPort
+    int port;
+    @Autowired
+    EmbeddedKafkaBroker broker;
+    @Autowired
+    KafkaTemplate<String, byte[]> kafka;
+    @Autowired
+    JdbcClient jdbc;
+    @Autowired
+    IntegrityChecks checks;
+
+    TestHttp http;
+
+    @BeforeEach
+    void client() {
+        http = new TestHttp("http://127.0.0.1:" + port);
+    }
+
+    private record Stored(String imageId, String patientId, long size, String sha256) {
+    }
+
+    @Test
+    void an_asked_for_check_reaches_the_workers_and_its_answer_shows_on_the_image_and_in_searches() throws Exception {
+        Stored image = anAvailableImage();
+        String path = "/internal/v1/images/" + image.imageId();
+        JsonNode before = http.get(path).json().path("integrity");
+        assertThat(before.path("status").asString()).isEqualTo("UNCHECKED");
+        assertThat(before.path("checkedAt").isNull()).isTrue();
+
+        var asked = http.send("POST", path + "/integrity-checks", null);
+        assertThat(asked.status()).as(asked.toString()).isEqualTo(202);
+        String requestedAt = asked.json().path("integrity").path("checkRequestedAt").asString();
+        assertThat(requestedAt).isNotBlank();
+
+        IntegrityCheckRequested request = requestOf(image.imageId());
+        assertThat(request.getObjectKey()).isEqualTo("images/" + image.imageId() + "/original");
+        assertThat(request.getBucket()).isEqualTo("patient-images");
+        assertThat(request.getSizeBytes()).isEqualTo(image.size());
+        assertThat(request.getSha256()).isEqualTo(image.sha256());
+        assertThat(Instant.ofEpochMilli(request.getRequestedAtEpochMs())).isEqualTo(Instant.parse(requestedAt));
+
+        Instant checkedAt = Instant.now();
+        answer(request, Outcome.CORRUPT, checkedAt);
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                http.get(path).json().path("integrity").path("status").asString().equals("CORRUPT"));
+        JsonNode after = http.get(path).json().path("integrity");
+        assertThat(Instant.parse(after.path("checkedAt").asString())).isEqualTo(checkedAt.truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
+        assertThat(after.path("checkRequestedAt").isNull()).as("answered: no longer in flight").isTrue();
+        assertThat(ids(http.get("/internal/v1/patients/" + image.patientId() + "/images?integrity=CORRUPT").json()))
+                .containsExactly(image.imageId());
+        assertThat(ids(http.get("/internal/v1/patients/" + image.patientId() + "/images?integrity=INTACT").json())).isEmpty();
+
+        // an answer older than the one recorded (delivered late, or again) changes nothing
+        answer(request, Outcome.INTACT, checkedAt.minusSeconds(60));
+        Stored marker = anAvailableImage();
+        IntegrityCheckRequested markerRequest = request(marker);
+        answer(markerRequest, Outcome.INTACT, Instant.now());
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                http.get("/internal/v1/images/" + marker.imageId()).json().path("integrity").path("status").asString()
+                        .equals("INTACT"));
+        assertThat(http.get(path).json().path("integrity").path("status").asString()).isEqualTo("CORRUPT");
+
+        // a later one does: the object was put back
+        answer(request, Outcome.INTACT, Instant.now());
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                http.get(path).json().path("integrity").path("status").asString().equals("INTACT"));
+    }
+
+    @Test
+    void a_check_is_refused_for_an_image_not_stored_and_unknown_for_one_that_does_not_exist() {
+        String patientId = Uploads.aPatient(http);
+        Map<String, Object> upload = Uploads.anUpload(patientId, null);
+        http.postJson("/internal/v1/uploads", upload);
+        var pending = http.send("POST", "/internal/v1/images/" + upload.get("imageId") + "/integrity-checks", null);
+        assertThat(pending.status()).isEqualTo(409);
+        assertThat(pending.contentType()).isEqualTo("application/problem+json");
+        assertThat(pending.json().path("code").asString()).isEqualTo("IMAGE_NOT_AVAILABLE");
+        var unknown = http.send("POST", "/internal/v1/images/" + UUID.randomUUID() + "/integrity-checks", null);
+        assertThat(unknown.status()).isEqualTo(404);
+        assertThat(unknown.json().path("code").asString()).isEqualTo("IMAGE_NOT_FOUND");
+        assertThat(jdbc.sql("select integrity_requested_at from images where id = ?").param(upload.get("imageId"))
+                .query(java.sql.Timestamp.class).optional()).isEmpty();
+        var badFilter = http.get("/internal/v1/images?integrity=BROKEN");
+        assertThat(badFilter.status()).isEqualTo(400);
+        assertThat(badFilter.json().path("detail").asString()).contains("integrity must be one of");
+    }
+
+    @Test
+    void the_scheduler_asks_for_the_oldest_due_images_keeps_at_most_eight_in_flight_and_asks_again_for_a_lost_answer() {
+        // ten images stored 31 to 40 days ago: due (every 30 days); none checked yet
+        List<Stored> due = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            Stored image = anAvailableImage();
+            jdbc.sql("update images set stored_at = now() - make_interval(days => ?) where id = ?")
+                    .params(40 - i, UUID.fromString(image.imageId())).update();
+            due.add(image);
+        }
+        Set<String> ours = due.stream().map(Stored::imageId).collect(Collectors.toSet());
+        assertThat(inFlight()).as("nothing in flight from the other tests").isZero();
+
+        assertThat(checks.requestDue()).isEqualTo(8);
+        assertThat(checks.requestDue()).as("the window is full").isZero();
+        List<IntegrityCheckRequested> first = requests(ours, 8);
+        assertThat(first).extracting(IntegrityCheckRequested::getImageId)
+                .containsExactlyInAnyOrderElementsOf(due.subList(0, 8).stream().map(Stored::imageId).toList());
+
+        // three answers make room for three: the two still due, and nothing else (the answered ones are checked now)
+        for (IntegrityCheckRequested r : first.subList(0, 3)) {
+            answer(r, Outcome.INTACT, Instant.now());
+        }
+        await().atMost(Duration.ofSeconds(20)).until(() -> inFlight() == 5);
+        assertThat(checks.requestDue()).isEqualTo(2);
+        assertThat(requests(ours, 10)).extracting(IntegrityCheckRequested::getImageId)
+                .containsAll(due.subList(8, 10).stream().map(Stored::imageId).toList());
+
+        // an answer lost for an hour: asked again, in place of a new check
+        UUID lost = UUID.fromString(first.get(5).getImageId());
+        jdbc.sql("update images set integrity_requested_at = now() - interval '2 hours' where id = ?").param(lost).update();
+        assertThat(checks.requestDue()).isEqualTo(1);
+        List<IntegrityCheckRequested> all = requests(ours, 11);
+        assertThat(all.stream().filter(r -> r.getImageId().equals(lost.toString())).count()).isEqualTo(2);
+
+        // answered: nothing of ours is in flight, and nothing is due for another 30 days
+        Map<String, IntegrityCheckRequested> latest = all.stream().collect(Collectors.toMap(
+                IntegrityCheckRequested::getImageId, r -> r, (a, b) -> a.getRequestedAtEpochMs() > b.getRequestedAtEpochMs() ? a : b));
+        latest.values().forEach(r -> answer(r, Outcome.INTACT, Instant.now()));
+        await().atMost(Duration.ofSeconds(20)).until(() -> inFlight() == 0);
+        assertThat(checks.requestDue()).isZero();
+    }
+
+    private long inFlight() {
+        return jdbc.sql("select count(*) from images where integrity_requested_at is not null").query(Long.class).single();
+    }
+
+    /** An image taken through registration and the worker's facts to AVAILABLE, as the pipeline does it. */
+    private Stored anAvailableImage() {
+        String patientId = Uploads.aPatient(http);
+        Map<String, Object> upload = Uploads.anUpload(patientId, null);
+        assertThat(http.postJson("/internal/v1/uploads", upload).status()).isEqualTo(201);
+        String jobId = upload.get("jobId").toString();
+        String imageId = upload.get("imageId").toString();
+        long size = ((Number) upload.get("sizeBytes")).longValue();
+        String sha256 = upload.get("sha256").toString();
+        publish(fact(jobId, imageId).setStarted(JobStarted.newBuilder().setWorkerId("w1")).build());
+        publish(fact(jobId, imageId).setStored(ImageStored.newBuilder().setBucket("patient-images")
+                .setObjectKey("images/" + imageId + "/original").setSizeBytes(size).setSha256(sha256)).build());
+        publish(fact(jobId, imageId).setSucceeded(JobSucceeded.getDefaultInstance()).build());
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                http.get("/internal/v1/images/" + imageId).json().path("status").asString().equals("AVAILABLE"));
+        return new Stored(imageId, patientId, size, sha256);
+    }
+
+    private IntegrityCheckRequested request(Stored image) {
+        assertThat(http.send("POST", "/internal/v1/images/" + image.imageId() + "/integrity-checks", null).status())
+                .isEqualTo(202);
+        return requestOf(image.imageId());
+    }
+
+    private IntegrityCheckRequested requestOf(String imageId) {
+        return parse(KafkaRecords.awaitRecords(broker, Topics.INTEGRITY_CHECKS, imageId::equals, 1).get(0));
+    }
+
+    /** At least {@code count} requests for the given images, from the topic's start. */
+    private List<IntegrityCheckRequested> requests(Set<String> imageIds, int count) {
+        return KafkaRecords.awaitRecords(broker, Topics.INTEGRITY_CHECKS, imageIds::contains, count).stream()
+                .map(IntegrityChecksIT::parse).toList();
+    }
+
+    private static IntegrityCheckRequested parse(ConsumerRecord<String, byte[]> record) {
+        try {
+            return IntegrityCheckRequested.parseFrom(record.value());
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** A worker's answer to a request. */
+    private void answer(IntegrityCheckRequested request, Outcome outcome, Instant checkedAt) {
+        IntegrityChecked result = IntegrityChecked.newBuilder().setEventId(UUID.randomUUID().toString())
+                .setImageId(request.getImageId()).setRequestEventId(request.getEventId()).setOutcome(outcome)
+                .setSizeBytesFound(request.getSizeBytes()).setSha256Found(request.getSha256())
+                .setCheckedAtEpochMs(checkedAt.toEpochMilli()).setRequestedAtEpochMs(request.getRequestedAtEpochMs())
+                .setWorkerId("test").build();
+        kafka.send(Topics.INTEGRITY_RESULTS, result.getImageId(), result.toByteArray()).join();
+    }
+
+    private static List<String> ids(JsonNode page) {
+        List<String> ids = new ArrayList<>();
+        page.path("items").forEach(i -> ids.add(i.path("imageId").asString()));
+        return ids;
+    }
+
+    private static JobEvent.Builder fact(String jobId, String imageId) {
+        return JobEvent.newBuilder().setEventId(UUID.randomUUID().toString()).setJobId(jobId).setImageId(imageId)
+                .setOccurredAtEpochMs(System.currentTimeMillis());
+    }
+
+    private void publish(JobEvent event) {
+        kafka.send(Topics.JOB_EVENTS, event.getJobId(), event.toByteArray()).join();
+    }
+}

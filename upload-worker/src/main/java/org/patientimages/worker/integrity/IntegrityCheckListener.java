@@ -1,0 +1,70 @@
+package org.patientimages.worker.integrity;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.patientimages.events.Topics;
+import org.patientimages.events.v1.IntegrityCheckRequested;
+import org.patientimages.events.v1.IntegrityChecked;
+import org.patientimages.events.v1.IntegrityChecked.Outcome;
+import org.patientimages.worker.report.EventPublisher;
+import org.patientimages.worker.storage.ObjectStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.kafka.annotation.KafkaListener;
+import org.springframework.stereotype.Component;
+
+import java.util.List;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+/**
+ * Reads an image's stored object through and tells whether its bytes are still the ones stored: the size and
+ * SHA-256 recorded against what is read. One check at a time per worker (each reads a whole object), beside the
+ * uploads. An object store that does not answer is retried with the worker's back-off, never reported as a
+ * missing object; the answer is published before the request's offset is committed, so a crash means a second
+ * check, not a lost one.
+ */
+@Component
+class IntegrityCheckListener {
+
+    private static final Logger log = LoggerFactory.getLogger(IntegrityCheckListener.class);
+    private static final Pattern IMAGE_KEY = Pattern.compile("images/([0-9a-f-]{36})/original");
+
+    private final ObjectStore store;
+    private final EventPublisher publisher;
+    private final MeterRegistry registry;
+
+    IntegrityCheckListener(ObjectStore store, EventPublisher publisher, MeterRegistry registry) {
+        this.store = store;
+        this.publisher = publisher;
+        this.registry = registry;
+        for (Outcome outcome : List.of(Outcome.INTACT, Outcome.CORRUPT, Outcome.MISSING)) {
+            registry.counter("integrity.checks", "outcome", outcome.name());
+        }
+    }
+
+    @KafkaListener(id = "integrity-checks", topics = Topics.INTEGRITY_CHECKS, groupId = "upload-workers-integrity",
+            concurrency = "1")
+    void on(byte[] payload) throws InvalidProtocolBufferException {
+        IntegrityCheckRequested request = IntegrityCheckRequested.parseFrom(payload);
+        var key = IMAGE_KEY.matcher(request.getObjectKey());
+        if (!key.matches() || !key.group(1).equals(UUID.fromString(request.getImageId()).toString())) {
+            throw new IllegalArgumentException("not the object of image " + request.getImageId());
+        }
+        IntegrityChecked.Builder result = IntegrityChecked.newBuilder().setEventId(UUID.randomUUID().toString())
+                .setImageId(request.getImageId()).setRequestEventId(request.getEventId())
+                .setRequestedAtEpochMs(request.getRequestedAtEpochMs()).setWorkerId(EventPublisher.WORKER_ID);
+        store.fingerprint(request.getBucket(), request.getObjectKey()).ifPresentOrElse(found -> result
+                .setOutcome(found.sizeBytes() == request.getSizeBytes() && found.sha256().equals(request.getSha256())
+                        ? Outcome.INTACT : Outcome.CORRUPT)
+                .setSizeBytesFound(found.sizeBytes()).setSha256Found(found.sha256()),
+                () -> result.setOutcome(Outcome.MISSING));
+        IntegrityChecked checked = result.setCheckedAtEpochMs(System.currentTimeMillis()).build();
+        publisher.publish(Topics.INTEGRITY_RESULTS, checked.getImageId(), checked.toByteArray(),
+                "the integrity check of image " + checked.getImageId());
+        registry.counter("integrity.checks", "outcome", checked.getOutcome().name()).increment();
+        if (checked.getOutcome() != Outcome.INTACT) {
+            log.warn("image {}: integrity check found the object {}", checked.getImageId(), checked.getOutcome());
+        }
+    }
+}
