@@ -4,14 +4,11 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.patientimages.events.Topics;
-import org.patientimages.events.v1.ImageStored;
 import org.patientimages.events.v1.IntegrityCheckRequested;
 import org.patientimages.events.v1.IntegrityChecked;
 import org.patientimages.events.v1.IntegrityChecked.Outcome;
-import org.patientimages.events.v1.JobEvent;
-import org.patientimages.events.v1.JobStarted;
-import org.patientimages.events.v1.JobSucceeded;
 import org.patientimages.localstack.testing.TestHttp;
+import org.patientimages.metadata.Uploads.Stored;
 import org.patientimages.metadata.integrity.IntegrityChecks;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
@@ -58,9 +55,6 @@ class IntegrityChecksIT extends RealPostgres {
     @BeforeEach
     void client() {
         http = new TestHttp("http://127.0.0.1:" + port);
-    }
-
-    private record Stored(String imageId, String patientId, long size, String sha256) {
     }
 
     @Test
@@ -176,22 +170,8 @@ class IntegrityChecksIT extends RealPostgres {
         return jdbc.sql("select count(*) from images where integrity_requested_at is not null").query(Long.class).single();
     }
 
-    /** An image taken through registration and the worker's facts to AVAILABLE, as the pipeline does it. */
     private Stored anAvailableImage() {
-        String patientId = Uploads.aPatient(http);
-        Map<String, Object> upload = Uploads.anUpload(patientId, null);
-        assertThat(http.postJson("/internal/v1/uploads", upload).status()).isEqualTo(201);
-        String jobId = upload.get("jobId").toString();
-        String imageId = upload.get("imageId").toString();
-        long size = ((Number) upload.get("sizeBytes")).longValue();
-        String sha256 = upload.get("sha256").toString();
-        publish(fact(jobId, imageId).setStarted(JobStarted.newBuilder().setWorkerId("w1")).build());
-        publish(fact(jobId, imageId).setStored(ImageStored.newBuilder().setBucket("patient-images")
-                .setObjectKey("images/" + imageId + "/original").setSizeBytes(size).setSha256(sha256)).build());
-        publish(fact(jobId, imageId).setSucceeded(JobSucceeded.getDefaultInstance()).build());
-        await().atMost(Duration.ofSeconds(20)).until(() ->
-                http.get("/internal/v1/images/" + imageId).json().path("status").asString().equals("AVAILABLE"));
-        return new Stored(imageId, patientId, size, sha256);
+        return Uploads.anAvailableImage(http, kafka);
     }
 
     private IntegrityCheckRequested request(Stored image) {
@@ -232,14 +212,5 @@ class IntegrityChecksIT extends RealPostgres {
         List<String> ids = new ArrayList<>();
         page.path("items").forEach(i -> ids.add(i.path("imageId").asString()));
         return ids;
-    }
-
-    private static JobEvent.Builder fact(String jobId, String imageId) {
-        return JobEvent.newBuilder().setEventId(UUID.randomUUID().toString()).setJobId(jobId).setImageId(imageId)
-                .setOccurredAtEpochMs(System.currentTimeMillis());
-    }
-
-    private void publish(JobEvent event) {
-        kafka.send(Topics.JOB_EVENTS, event.getJobId(), event.toByteArray()).join();
     }
 }

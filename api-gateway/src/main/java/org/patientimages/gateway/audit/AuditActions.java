@@ -51,6 +51,7 @@ final class AuditActions {
             route("POST", "/v1/images/{imageId}/tags", "image.tag", "image", "imageId"),
             route("DELETE", "/v1/images/{imageId}/tags/{tag}", "image.tag", "image", "imageId"),
             route("POST", "/v1/images/{imageId}/integrity-checks", "image.integrity-check", "image", "imageId"),
+            route("GET", "/v1/changes", "change.read", "image", null),
             route("GET", "/v1/jobs", "job.list", "job", null),
             route("GET", "/v1/jobs/{jobId}", "job.read", "job", "jobId"),
             route("GET", "/v1/jobs/{jobId}/events", "job.read", "job", "jobId"),

@@ -17,7 +17,7 @@ import tools.jackson.databind.JsonNode;
 
 import java.net.URI;
 
-/** Patients, grants, jobs and the audit trail: the metadata-service's answers, unchanged. */
+/** Patients, grants, jobs, the change feed and the audit trail: the metadata-service's answers, unchanged. */
 @RestController
 class PassThroughController {
 
@@ -117,6 +117,12 @@ class PassThroughController {
     JsonNode retryFailedJobs(@RequestParam(required = false) String limit) {
         return limit == null ? metadata.exchange(HttpMethod.POST, "/internal/v1/jobs/retry-failed", null).getBody()
                 : metadata.exchange(HttpMethod.POST, "/internal/v1/jobs/retry-failed?limit={limit}", null, limit).getBody();
+    }
+
+    /** The feed of image changes (available, updated, deleted), to follow with the cursor it answers. */
+    @GetMapping("/v1/changes")
+    JsonNode changes(@RequestParam MultiValueMap<String, String> query) {
+        return metadata.page("/internal/v1/changes", query);
     }
 
     @GetMapping("/v1/jobs/{jobId}/events")

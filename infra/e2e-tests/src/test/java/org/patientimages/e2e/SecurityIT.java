@@ -132,7 +132,11 @@ class SecurityIT {
     void a_clinician_gets_404_for_everything_of_a_patient_not_granted_to_them() {
         assertThat(alice.get("/v1/patients/" + alicePatient).status()).isEqualTo(200);
         assertThat(alice.get("/v1/images/" + aliceImage).status()).isEqualTo(200);
+        // the change feed tells her of her patients' images only
+        assertThat(ids(alice.get("/v1/changes?limit=500"), "imageId")).contains(aliceImage).doesNotContain(bobImage);
+        assertThat(ids(admin.get("/v1/changes?limit=500"), "imageId")).contains(aliceImage, bobImage);
         for (String path : List.of("/v1/patients/" + bobPatient, "/v1/patients/" + bobPatient + "/images",
+                "/v1/changes?patientId=" + bobPatient,
                 "/v1/images/" + bobImage, "/v1/images/" + bobImage + "/content", "/v1/images/" + bobImage + "/thumbnail",
                 "/v1/jobs/" + bobJob, "/v1/jobs/" + bobJob + "/events")) {
             TestHttp.Answer denied = alice.get(path);
@@ -204,6 +208,7 @@ class SecurityIT {
                 auditor.get("/v1/jobs?status=FAILED"),
                 alice.send("POST", "/v1/jobs/retry-failed", null),
                 alice.send("POST", "/v1/images/" + aliceImage + "/integrity-checks", null),
+                auditor.get("/v1/changes"),
                 auditor.send("POST", "/v1/images/" + bobImage + "/integrity-checks", null),
                 auditor.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
                         List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))));
@@ -226,6 +231,7 @@ class SecurityIT {
         assertThat(uploader.get("/v1/images").status()).isEqualTo(403);
         assertThat(uploader.send("POST", "/v1/jobs/retry-failed", null).status()).isEqualTo(403);
         assertThat(uploader.send("POST", "/v1/images/" + bobImage + "/integrity-checks", null).status()).isEqualTo(403);
+        assertThat(uploader.get("/v1/changes").status()).isEqualTo(403);
         assertThat(uploader.get("/v1/jobs?status=FAILED").status()).isEqualTo(403);
         assertThat(admin.send("POST", "/v1/jobs/retry-failed?limit=1", null).status()).isEqualTo(200);
         assertThat(uploader.get("/v1/patients/" + patient).status()).isEqualTo(403);

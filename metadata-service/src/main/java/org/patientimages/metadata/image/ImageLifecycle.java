@@ -2,6 +2,7 @@ package org.patientimages.metadata.image;
 
 import org.patientimages.events.Topics;
 import org.patientimages.events.v1.ImageDeleted;
+import org.patientimages.metadata.feed.ChangeFeed;
 import org.patientimages.metadata.outbox.OutboxRelay;
 import org.patientimages.metadata.outbox.OutboxRepository;
 import org.patientimages.metadata.web.ApiException;
@@ -15,7 +16,7 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * What clients change on an image: its tags, name and description, and its deletion. A deleted image leaves
+ * What clients change on an image: its tags, name and description, and its deletion, each told in the change feed. A deleted image leaves
  * every read at once; its objects leave the bucket through an {@code ImageDeleted} event in the outbox,
  * which a worker acts on, so a crash in between loses nothing.
  */
@@ -25,11 +26,13 @@ public class ImageLifecycle {
     private final JdbcClient jdbc;
     private final OutboxRepository outbox;
     private final OutboxRelay relay;
+    private final ChangeFeed feed;
 
-    ImageLifecycle(JdbcClient jdbc, OutboxRepository outbox, OutboxRelay relay) {
+    ImageLifecycle(JdbcClient jdbc, OutboxRepository outbox, OutboxRelay relay, ChangeFeed feed) {
         this.jdbc = jdbc;
         this.outbox = outbox;
         this.relay = relay;
+        this.feed = feed;
     }
 
     /** Links normalised tags to an image, creating the tags on first use. */
@@ -47,6 +50,7 @@ public class ImageLifecycle {
         lockLive(imageId);
         jdbc.sql("delete from image_tags where image_id = ?").param(imageId).update();
         attachTags(imageId, normalised);
+        feed.record(ChangeFeed.Type.UPDATED, imageId);
     }
 
     @Transactional
@@ -56,6 +60,7 @@ public class ImageLifecycle {
         attachTags(imageId, normalised);
         long count = jdbc.sql("select count(*) from image_tags where image_id = ?").param(imageId).query(Long.class).single();
         Tags.requireAtMostMax((int) count, "TOO_MANY_TAGS");
+        feed.record(ChangeFeed.Type.UPDATED, imageId);
     }
 
     @Transactional
@@ -63,6 +68,7 @@ public class ImageLifecycle {
         lockLive(imageId);
         jdbc.sql("delete from image_tags where image_id = ? and tag_id in (select id from tags where name = ?)")
                 .params(imageId, Tags.normalise(tag, "INVALID_TAG")).update();
+        feed.record(ChangeFeed.Type.UPDATED, imageId);
     }
 
     @Transactional
@@ -75,6 +81,7 @@ public class ImageLifecycle {
         if (c.description() != null) {
             jdbc.sql("update images set description = ? where id = ?").params(c.description(), imageId).update();
         }
+        feed.record(ChangeFeed.Type.UPDATED, imageId);
     }
 
     /** Deletes an image whose job has ended. */
@@ -111,6 +118,7 @@ public class ImageLifecycle {
     private void markDeleted(UUID imageId) {
         String bucket = jdbc.sql("update images set status = 'DELETED', deleted_at = ? where id = ? returning coalesce(bucket, '')")
                 .params(Timestamps.sql(Timestamps.now()), imageId).query(String.class).single();
+        feed.record(ChangeFeed.Type.DELETED, imageId);
         publishDeletion(imageId, bucket);
     }
 

@@ -1,5 +1,6 @@
 package org.patientimages.metadata.job;
 
+import org.patientimages.metadata.feed.ChangeFeed;
 import org.patientimages.metadata.image.ImageLifecycle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,12 +37,15 @@ public class JobEventRecorder {
     private final JdbcTemplate batches;
     private final JsonMapper json;
     private final ImageLifecycle imageLifecycle;
+    private final ChangeFeed feed;
 
-    JobEventRecorder(JobRepository jobs, JdbcTemplate batches, JsonMapper json, ImageLifecycle imageLifecycle) {
+    JobEventRecorder(JobRepository jobs, JdbcTemplate batches, JsonMapper json, ImageLifecycle imageLifecycle,
+                     ChangeFeed feed) {
         this.jobs = jobs;
         this.batches = batches;
         this.json = json;
         this.imageLifecycle = imageLifecycle;
+        this.feed = feed;
     }
 
     /**
@@ -164,6 +168,11 @@ public class JobEventRecorder {
             return new Object[] {c.bucket(), c.objectKey(), c.storedAt() == null ? null : Timestamp.from(c.storedAt()),
                     c.attributesJson(), c.thumbnailKey(), c.status(), e.getKey()};
         }).toList(), IMAGE_CHANGE_TYPES);
+        List<UUID> available = changes.entrySet().stream().filter(e -> "AVAILABLE".equals(e.getValue().status()))
+                .map(Map.Entry::getKey).toList();
+        if (!available.isEmpty()) {
+            feed.record(ChangeFeed.Type.AVAILABLE, available);
+        }
     }
 
     private static Map<String, Object> detail(JobFact fact, JobState state) {

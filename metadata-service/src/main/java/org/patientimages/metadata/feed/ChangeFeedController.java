@@ -1,0 +1,54 @@
+package org.patientimages.metadata.feed;
+
+import org.patientimages.metadata.access.Caller;
+import org.patientimages.metadata.access.PatientAccess;
+import org.patientimages.metadata.patient.PatientRepository;
+import org.patientimages.metadata.web.ApiException;
+import org.patientimages.metadata.web.Ids;
+import org.patientimages.metadata.web.Paging;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+import java.util.UUID;
+import java.util.function.Supplier;
+
+@RestController
+class ChangeFeedController {
+
+    private final ChangeFeed feed;
+    private final PatientRepository patients;
+    private final PatientAccess access;
+
+    ChangeFeedController(ChangeFeed feed, PatientRepository patients, PatientAccess access) {
+        this.feed = feed;
+        this.patients = patients;
+        this.access = access;
+    }
+
+    /**
+     * The image changes after {@code cursor}, of one patient or of every patient the caller may see;
+     * {@code start=latest} (without a cursor) gives no changes and a cursor at the feed's end.
+     */
+    @GetMapping("/internal/v1/changes")
+    ChangeFeed.ChangePage changes(@RequestParam(required = false) String cursor,
+                                  @RequestParam(required = false) String start,
+                                  @RequestParam(required = false) String patientId,
+                                  @RequestParam(required = false) Integer limit, Caller caller) {
+        int n = Paging.limit(limit);
+        UUID patient = null;
+        if (patientId != null) {
+            Supplier<ApiException> notFound =
+                    () -> ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + patientId + ".");
+            patient = Ids.parse(patientId).filter(patients::exists).orElseThrow(notFound);
+            access.require(caller, patient, notFound);
+        }
+        if (start != null) {
+            if (!start.equals("latest") || cursor != null) {
+                throw ApiException.badRequest("INVALID_PARAMETER", "start may only be 'latest', and not with a cursor.");
+            }
+            return feed.latest();
+        }
+        return feed.read(cursor, patient, caller.restricted() ? caller.name() : null, n);
+    }
+}

@@ -1,0 +1,173 @@
+package org.patientimages.metadata;
+
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.patientimages.localstack.testing.TestHttp;
+import org.patientimages.metadata.Uploads.Stored;
+import org.patientimages.metadata.feed.ChangeFeed;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.test.context.EmbeddedKafka;
+import tools.jackson.databind.JsonNode;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The change feed against a real PostgreSQL (and Kafka, by which images become AVAILABLE). */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
+class ChangeFeedIT extends RealPostgres {
+
+    @LocalServerPort
+    int port;
+    @Autowired
+    KafkaTemplate<String, byte[]> kafka;
+    @Autowired
+    JdbcClient jdbc;
+    @Autowired
+    ChangeFeed feed;
+
+    TestHttp http;
+
+    @BeforeEach
+    void client() {
+        http = new TestHttp("http://127.0.0.1:" + port);
+    }
+
+    @Test
+    void an_image_is_told_available_updated_and_deleted_in_order_and_a_cursor_goes_on_where_it_stopped() {
+        String start = latest();
+        Stored image = Uploads.anAvailableImage(http, kafka);
+        String path = "/internal/v1/images/" + image.imageId();
+        assertThat(http.send("POST", path + "/tags", Map.of("tags", List.of("left"))).status()).isEqualTo(200);
+        assertThat(http.send("PATCH", path, Map.of("description", "sagittal")).status()).isEqualTo(200);
+        assertThat(http.send("DELETE", path, null).status()).isEqualTo(204);
+
+        JsonNode all = changes("?patientId=" + image.patientId() + "&cursor=" + start);
+        assertThat(types(all, image.imageId())).containsExactly("AVAILABLE", "UPDATED", "UPDATED", "DELETED");
+        assertThat(all.path("items").get(0).path("patientId").asString()).isEqualTo(image.patientId());
+        assertThat(all.path("more").asBoolean()).isFalse();
+
+        // two at a time: the same changes, none twice, and more says when to read again at once
+        List<String> paged = new ArrayList<>();
+        String cursor = start;
+        JsonNode page;
+        do {
+            page = changes("?patientId=" + image.patientId() + "&limit=2&cursor=" + cursor);
+            paged.addAll(types(page, image.imageId()));
+            assertThat(page.path("nextCursor").isNull()).isFalse();
+            cursor = page.path("nextCursor").asString();
+        } while (page.path("more").asBoolean());
+        assertThat(paged).containsExactly("AVAILABLE", "UPDATED", "UPDATED", "DELETED");
+
+        // at the end: nothing new, the same cursor back
+        JsonNode end = changes("?patientId=" + image.patientId() + "&cursor=" + cursor);
+        assertThat(end.path("items")).isEmpty();
+        assertThat(end.path("nextCursor").asString()).isEqualTo(cursor);
+    }
+
+    @Test
+    void a_reader_never_passes_a_change_whose_transaction_commits_later() throws Exception {
+        Stored image = Uploads.anAvailableImage(http, kafka);
+        String start = latest();
+        try (Connection slow = DriverManager.getConnection(postgres.jdbcUrl("patients_db"), "postgres", "")) {
+            slow.setAutoCommit(false);
+            // a transaction that wrote its change first (the lower transaction id) and commits last
+            try (var insert = slow.prepareStatement("insert into image_changes (image_id, patient_id, type, at)"
+                    + " values (?, ?, 'UPDATED', now())")) {
+                insert.setObject(1, UUID.fromString(image.imageId()));
+                insert.setObject(2, UUID.fromString(image.patientId()));
+                insert.executeUpdate();
+            }
+            assertThat(http.send("PATCH", "/internal/v1/images/" + image.imageId(), Map.of("name", "later"))
+                    .status()).isEqualTo(200);
+
+            JsonNode meanwhile = changes("?cursor=" + start);
+            assertThat(types(meanwhile, image.imageId())).as("the later commit waits for the earlier transaction").isEmpty();
+            assertThat(meanwhile.path("nextCursor").asString()).isEqualTo(start);
+            slow.commit();
+        }
+        JsonNode after = changes("?cursor=" + start);
+        assertThat(types(after, image.imageId())).containsExactly("UPDATED", "UPDATED");
+    }
+
+    @Test
+    void a_clinician_follows_only_the_patients_granted_to_them() {
+        String start = latest();
+        Stored granted = Uploads.anAvailableImage(http, kafka);
+        Stored other = Uploads.anAvailableImage(http, kafka);
+        String clinician = "dr-" + UUID.randomUUID().toString().substring(0, 8);
+        assertThat(http.send("PUT", "/internal/v1/patients/" + granted.patientId() + "/grants/" + clinician, null)
+                .status()).isIn(200, 201);
+        var seen = http.get("/internal/v1/changes?limit=500&cursor=" + start, "X-Caller", clinician,
+                "X-Caller-Roles", "clinician");
+        assertThat(seen.status()).as(seen.toString()).isEqualTo(200);
+        assertThat(imageIds(seen.json())).contains(granted.imageId()).doesNotContain(other.imageId());
+        var notHers = http.get("/internal/v1/changes?patientId=" + other.patientId(), "X-Caller", clinician,
+                "X-Caller-Roles", "clinician");
+        assertThat(notHers.status()).isEqualTo(404);
+        assertThat(notHers.json().path("code").asString()).isEqualTo("PATIENT_NOT_FOUND");
+        assertThat(http.get("/internal/v1/changes?start=earliest").json().path("code").asString())
+                .isEqualTo("INVALID_PARAMETER");
+        assertThat(http.get("/internal/v1/changes?cursor=%25%25").json().path("code").asString())
+                .isEqualTo("INVALID_CURSOR");
+    }
+
+    @Test
+    void changes_past_the_retention_are_pruned_and_a_cursor_from_before_is_told_to_sync_again() {
+        String before = latest();
+        Stored image = Uploads.anAvailableImage(http, kafka);
+        jdbc.sql("update image_changes set at = at - interval '31 days'").update();
+        assertThat(feed.prune()).isPositive();
+        assertThat(jdbc.sql("select count(*) from image_changes where image_id = ?")
+                .param(UUID.fromString(image.imageId())).query(Long.class).single()).isZero();
+
+        var expired = http.get("/internal/v1/changes?cursor=" + before);
+        assertThat(expired.status()).isEqualTo(410);
+        assertThat(expired.contentType()).isEqualTo("application/problem+json");
+        assertThat(expired.json().path("code").asString()).isEqualTo("CHANGES_CURSOR_EXPIRED");
+
+        // from the start of what is kept, and from the end, a client goes on
+        String fresh = latest();
+        assertThat(http.get("/internal/v1/changes").status()).isEqualTo(200);
+        assertThat(http.send("PATCH", "/internal/v1/images/" + image.imageId(), Map.of("name", "kept")).status())
+                .isEqualTo(200);
+        assertThat(types(changes("?cursor=" + fresh), image.imageId())).containsExactly("UPDATED");
+        assertThat(feed.prune()).as("nothing else is old").isZero();
+    }
+
+    private String latest() {
+        return changes("?start=latest").path("nextCursor").asString();
+    }
+
+    private JsonNode changes(String query) {
+        var answer = http.get("/internal/v1/changes" + query);
+        assertThat(answer.status()).as(answer.toString()).isEqualTo(200);
+        return answer.json();
+    }
+
+    private static List<String> types(JsonNode page, String imageId) {
+        List<String> types = new ArrayList<>();
+        page.path("items").forEach(c -> {
+            if (c.path("imageId").asString().equals(imageId)) {
+                types.add(c.path("type").asString());
+            }
+        });
+        return types;
+    }
+
+    private static List<String> imageIds(JsonNode page) {
+        List<String> ids = new ArrayList<>();
+        page.path("items").forEach(c -> ids.add(c.path("imageId").asString()));
+        return ids;
+    }
+}
