@@ -89,9 +89,16 @@ public class ObjectStore implements AutoCloseable {
 
     /** The same, of an object of another bucket (the staging bucket). */
     public Optional<StoredObject> head(String bucket, String key) {
-        try {
+        return unlessMissing(() -> {
             HeadObjectResponse head = s3.headObject(b -> b.bucket(bucket).key(key));
-            return Optional.of(new StoredObject(head.contentLength(), head.metadata().get(SHA256_METADATA), head.eTag()));
+            return new StoredObject(head.contentLength(), head.metadata().get(SHA256_METADATA), head.eTag());
+        });
+    }
+
+    /** What a call about one object answers, or empty when there is no object under its key. */
+    private static <T> Optional<T> unlessMissing(java.util.function.Supplier<T> call) {
+        try {
+            return Optional.of(call.get());
         } catch (NoSuchKeyException e) {
             return Optional.empty();
         } catch (S3Exception e) {
@@ -360,16 +367,7 @@ public class ObjectStore implements AutoCloseable {
 
     /** Reads an object through to tell what its bytes are; empty when there is no object under the key. */
     public Optional<Fingerprint> fingerprint(String bucket, String key) {
-        try {
-            return Optional.of(readThrough(bucket, key, null, OutputStream.nullOutputStream()));
-        } catch (NoSuchKeyException e) {
-            return Optional.empty();
-        } catch (S3Exception e) {
-            if (e.statusCode() == 404) {
-                return Optional.empty();
-            }
-            throw e;
-        }
+        return unlessMissing(() -> readThrough(bucket, key, null, OutputStream.nullOutputStream()));
     }
 
     /**

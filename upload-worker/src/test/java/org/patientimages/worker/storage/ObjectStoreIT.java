@@ -137,6 +137,18 @@ class ObjectStoreIT {
     }
 
     @Test
+    void an_object_read_through_tells_its_size_and_sha256_and_a_missing_one_nothing() throws Exception {
+        Staged staged = staged(PART + 12_345);
+        try (ObjectStore store = store(1)) {
+            put(store, staged, sha256(staged.bytes()), n -> { });
+            assertThat(store.fingerprint(BUCKET, staged.key()))
+                    .contains(new ObjectStore.Fingerprint(PART + 12_345, sha256(staged.bytes())));
+            client.deleteObject(b -> b.bucket(BUCKET).key(staged.key()));
+            assertThat(store.fingerprint(BUCKET, staged.key())).isEmpty();
+        }
+    }
+
+    @Test
     void to_a_store_that_ignores_the_sha256_the_file_goes_again_hashed_by_the_worker_and_so_do_later_ones()
             throws Exception {
         puts.storeIgnoresSha256 = true;
