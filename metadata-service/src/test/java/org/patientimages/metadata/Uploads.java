@@ -1,6 +1,7 @@
 package org.patientimages.metadata;
 
 import org.patientimages.events.Topics;
+import org.patientimages.events.v1.AttributesExtracted;
 import org.patientimages.events.v1.ImageStored;
 import org.patientimages.events.v1.JobEvent;
 import org.patientimages.events.v1.JobStarted;
@@ -27,7 +28,12 @@ final class Uploads {
 
     /** An image of a new patient taken through registration and a worker's facts to AVAILABLE, as the pipeline does it. */
     static Stored anAvailableImage(TestHttp http, KafkaTemplate<String, byte[]> kafka) {
-        String patientId = aPatient(http);
+        return anAvailableImage(http, kafka, aPatient(http), null);
+    }
+
+    /** The same for a given patient, with the attributes a worker read from the bytes (a JSON object) if not null. */
+    static Stored anAvailableImage(TestHttp http, KafkaTemplate<String, byte[]> kafka, String patientId,
+                                   String attributesJson) {
         Map<String, Object> upload = anUpload(patientId, null);
         if (http.postJson("/internal/v1/uploads", upload).status() != 201) {
             throw new AssertionError("upload not registered");
@@ -36,11 +42,16 @@ final class Uploads {
         String imageId = upload.get("imageId").toString();
         long size = ((Number) upload.get("sizeBytes")).longValue();
         String sha256 = upload.get("sha256").toString();
-        for (JobEvent.Builder fact : List.of(
+        List<JobEvent.Builder> facts = new java.util.ArrayList<>(List.of(
                 fact(jobId, imageId).setStarted(JobStarted.newBuilder().setWorkerId("w1")),
                 fact(jobId, imageId).setStored(ImageStored.newBuilder().setBucket("patient-images")
-                        .setObjectKey("images/" + imageId + "/original").setSizeBytes(size).setSha256(sha256)),
-                fact(jobId, imageId).setSucceeded(JobSucceeded.getDefaultInstance()))) {
+                        .setObjectKey("images/" + imageId + "/original").setSizeBytes(size).setSha256(sha256))));
+        if (attributesJson != null) {
+            facts.add(fact(jobId, imageId).setAttributesExtracted(
+                    AttributesExtracted.newBuilder().setAttributesJson(attributesJson)));
+        }
+        facts.add(fact(jobId, imageId).setSucceeded(JobSucceeded.getDefaultInstance()));
+        for (JobEvent.Builder fact : facts) {
             kafka.send(Topics.JOB_EVENTS, jobId, fact.build().toByteArray()).join();
         }
         await().atMost(Duration.ofSeconds(20)).until(() ->

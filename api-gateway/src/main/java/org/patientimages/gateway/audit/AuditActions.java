@@ -35,6 +35,7 @@ final class AuditActions {
             route("POST", "/v1/patients/{patientId}/images", "image.upload", "image", null),
             route("POST", "/v1/patients/{patientId}/images/archive", "image.upload-archive", "image", null),
             route("GET", "/v1/patients/{patientId}/images", "image.list", "image", null),
+            route("GET", "/v1/patients/{patientId}/studies", "study.list", "patient", "patientId"),
             route("POST", "/v1/patients/{patientId}/uploads", "upload.create", "upload", null),
             route("HEAD", "/v1/uploads/{uploadId}", "upload.read", "upload", "uploadId"),
             route("GET", "/v1/uploads/{uploadId}", "upload.read", "upload", "uploadId"),

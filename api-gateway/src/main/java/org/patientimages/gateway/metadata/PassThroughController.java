@@ -119,6 +119,12 @@ class PassThroughController {
                 : metadata.exchange(HttpMethod.POST, "/internal/v1/jobs/retry-failed?limit={limit}", null, limit).getBody();
     }
 
+    /** A patient's DICOM studies and their series, newest first. */
+    @GetMapping("/v1/patients/{patientId}/studies")
+    JsonNode studies(@PathVariable String patientId, @RequestParam MultiValueMap<String, String> query) {
+        return metadata.page("/internal/v1/patients/{id}/studies", query, patientId);
+    }
+
     /** The feed of image changes (available, updated, deleted), to follow with the cursor it answers. */
     @GetMapping("/v1/changes")
     JsonNode changes(@RequestParam MultiValueMap<String, String> query) {

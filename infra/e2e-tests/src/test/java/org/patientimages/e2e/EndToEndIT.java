@@ -195,6 +195,12 @@ class EndToEndIT {
         assertThat(ct.path("attributes").path("dicom").path("StudyInstanceUID").asString())
                 .isEqualTo("1.2.826.0.1.3680043.2.1125.2");
         assertThat(ct.toString()).doesNotContain("DOE^JANE").doesNotContain("thumbnailKey").doesNotContain("bucket");
+        // the patient's studies: the CT slice's, of one series; the photos are no study
+        JsonNode studies = api.get("/v1/patients/" + patient + "/studies").json();
+        assertThat(studies.path("items")).hasSize(1);
+        assertThat(studies.path("items").get(0).path("studyInstanceUid").asString()).isEqualTo("1.2.826.0.1.3680043.2.1125.2");
+        assertThat(studies.path("items").get(0).path("modalities").toString()).isEqualTo("[\"CT\"]");
+        assertThat(studies.path("items").get(0).path("series").get(0).path("imageCount").asLong()).isEqualTo(1);
         assertThat(api.get("/v1/images/" + png).json().path("attributes").path("width").asInt()).isEqualTo(640);
         for (String id : List.of(png, jpeg, dicom)) {
             var redirect = api.get("/v1/images/" + id + "/thumbnail");

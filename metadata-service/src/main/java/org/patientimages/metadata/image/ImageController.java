@@ -33,9 +33,11 @@ class ImageController {
     private final ImageLifecycle lifecycle;
     private final PatientAccess access;
     private final IntegrityChecks integrity;
+    private final Studies studies;
 
     ImageController(ImageRepository images, PatientRepository patients, ImageLifecycle lifecycle, PatientAccess access,
-                    IntegrityChecks integrity) {
+                    IntegrityChecks integrity, Studies studies) {
+        this.studies = studies;
         this.images = images;
         this.patients = patients;
         this.lifecycle = lifecycle;
@@ -112,11 +114,23 @@ class ImageController {
     @GetMapping("/internal/v1/patients/{patientId}/images")
     Page<Image> ofPatient(@PathVariable String patientId, @RequestParam MultiValueMap<String, String> params,
                           Caller caller) {
+        return page(ImageSearch.parse(params, patient(patientId, caller)), caller);
+    }
+
+    /** The patient's DICOM studies with their series, newest first. */
+    @GetMapping("/internal/v1/patients/{patientId}/studies")
+    Page<Studies.Study> studies(@PathVariable String patientId, @RequestParam(required = false) Integer limit,
+                                @RequestParam(required = false) String cursor, Caller caller) {
+        return studies.ofPatient(patient(patientId, caller), Paging.limit(limit), cursor);
+    }
+
+    /** The id of a patient that exists and that the caller may see; 404 otherwise. */
+    private UUID patient(String patientId, Caller caller) {
         Supplier<ApiException> notFound =
                 () -> ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + patientId + ".");
         UUID id = Ids.parse(patientId).filter(patients::exists).orElseThrow(notFound);
         access.require(caller, id, notFound);
-        return page(ImageSearch.parse(params, id), caller);
+        return id;
     }
 
     private Page<Image> page(ImageSearch search, Caller caller) {
