@@ -15,12 +15,14 @@ import tools.jackson.databind.JsonNode;
 
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /** The change feed against a real PostgreSQL (and Kafka, by which images become AVAILABLE). */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
@@ -52,7 +54,8 @@ class ChangeFeedIT extends RealPostgres {
         assertThat(http.send("PATCH", path, Map.of("description", "sagittal")).status()).isEqualTo(200);
         assertThat(http.send("DELETE", path, null).status()).isEqualTo(204);
 
-        JsonNode all = changes("?patientId=" + image.patientId() + "&cursor=" + start);
+        // a change shows once no transaction older than its own still runs (another test's, a relay's): wait for that
+        JsonNode all = awaitChanges("?patientId=" + image.patientId() + "&cursor=" + start, image.imageId(), 4);
         assertThat(types(all, image.imageId())).containsExactly("AVAILABLE", "UPDATED", "UPDATED", "DELETED");
         assertThat(all.path("items").get(0).path("patientId").asString()).isEqualTo(image.patientId());
         assertThat(all.path("more").asBoolean()).isFalse();
@@ -81,9 +84,9 @@ class ChangeFeedIT extends RealPostgres {
         String start = latest();
         try (Connection slow = DriverManager.getConnection(postgres.jdbcUrl("patients_db"), "postgres", "")) {
             slow.setAutoCommit(false);
-            // a transaction that wrote its change first (the lower transaction id) and commits last
+            // a transaction that writes its change first (the lower transaction id) and commits last
             try (var insert = slow.prepareStatement("insert into image_changes (image_id, patient_id, type, at)"
-                    + " values (?, ?, 'UPDATED', now())")) {
+                    + " values (?, ?, 'DELETED', now())")) {
                 insert.setObject(1, UUID.fromString(image.imageId()));
                 insert.setObject(2, UUID.fromString(image.patientId()));
                 insert.executeUpdate();
@@ -91,13 +94,13 @@ class ChangeFeedIT extends RealPostgres {
             assertThat(http.send("PATCH", "/internal/v1/images/" + image.imageId(), Map.of("name", "later"))
                     .status()).isEqualTo(200);
 
-            JsonNode meanwhile = changes("?cursor=" + start);
-            assertThat(types(meanwhile, image.imageId())).as("the later commit waits for the earlier transaction").isEmpty();
-            assertThat(meanwhile.path("nextCursor").asString()).isEqualTo(start);
+            assertThat(types(changes("?cursor=" + start), image.imageId()))
+                    .as("the later commit waits for the earlier transaction").doesNotContain("UPDATED", "DELETED");
             slow.commit();
         }
-        JsonNode after = changes("?cursor=" + start);
-        assertThat(types(after, image.imageId())).containsExactly("UPDATED", "UPDATED");
+        JsonNode after = awaitChanges("?cursor=" + start, image.imageId(), changes -> changes.contains("UPDATED"));
+        assertThat(types(after, image.imageId())).filteredOn(t -> !t.equals("AVAILABLE"))
+                .containsExactly("DELETED", "UPDATED");
     }
 
     @Test
@@ -108,6 +111,8 @@ class ChangeFeedIT extends RealPostgres {
         String clinician = "dr-" + UUID.randomUUID().toString().substring(0, 8);
         assertThat(http.send("PUT", "/internal/v1/patients/" + granted.patientId() + "/grants/" + clinician, null)
                 .status()).isIn(200, 201);
+        await().atMost(Duration.ofSeconds(20)).until(() -> imageIds(changes("?cursor=" + start))
+                .containsAll(List.of(granted.imageId(), other.imageId())));
         var seen = http.get("/internal/v1/changes?limit=500&cursor=" + start, "X-Caller", clinician,
                 "X-Caller-Roles", "clinician");
         assertThat(seen.status()).as(seen.toString()).isEqualTo(200);
@@ -126,6 +131,7 @@ class ChangeFeedIT extends RealPostgres {
     void changes_past_the_retention_are_pruned_and_a_cursor_from_before_is_told_to_sync_again() {
         String before = latest();
         Stored image = Uploads.anAvailableImage(http, kafka);
+        awaitChanges("?cursor=" + before, image.imageId(), 1);
         jdbc.sql("update image_changes set at = at - interval '31 days'").update();
         assertThat(feed.prune()).isPositive();
         assertThat(jdbc.sql("select count(*) from image_changes where image_id = ?")
@@ -141,12 +147,22 @@ class ChangeFeedIT extends RealPostgres {
         assertThat(http.get("/internal/v1/changes").status()).isEqualTo(200);
         assertThat(http.send("PATCH", "/internal/v1/images/" + image.imageId(), Map.of("name", "kept")).status())
                 .isEqualTo(200);
-        assertThat(types(changes("?cursor=" + fresh), image.imageId())).containsExactly("UPDATED");
-        assertThat(feed.prune()).as("nothing else is old").isZero();
+        assertThat(types(awaitChanges("?cursor=" + fresh, image.imageId(), 1), image.imageId())).containsExactly("UPDATED");
+        feed.prune();
+        assertThat(types(changes("?cursor=" + fresh), image.imageId())).as("a new change is kept").containsExactly("UPDATED");
     }
 
     private String latest() {
         return changes("?start=latest").path("nextCursor").asString();
+    }
+
+    /** The changes once at least {@code count} of the image are in them. */
+    private JsonNode awaitChanges(String query, String imageId, int count) {
+        return awaitChanges(query, imageId, types -> types.size() >= count);
+    }
+
+    private JsonNode awaitChanges(String query, String imageId, java.util.function.Predicate<List<String>> done) {
+        return await().atMost(Duration.ofSeconds(20)).until(() -> changes(query), page -> done.test(types(page, imageId)));
     }
 
     private JsonNode changes(String query) {

@@ -114,7 +114,7 @@ public class ChangeFeed {
                     + " searching, then follow the feed from start=latest.", false);
         }
         StringBuilder sql = new StringBuilder("""
-                select txid::text as txid, seq, image_id, patient_id, type, at from image_changes
+                select txid::text as tx, seq, image_id, patient_id, type, at from image_changes
                 where (txid, seq) > (?::xid8, ?) and\s""").append(SETTLED);
         List<Object> params = new ArrayList<>(List.of(Long.toUnsignedString(after.txid()), after.seq()));
         if (patientId != null) {
@@ -128,7 +128,7 @@ public class ChangeFeed {
         sql.append(" order by txid, seq limit ?");
         params.add(limit + 1);
         List<Positioned> rows = jdbc.sql(sql.toString()).params(params).query((rs, n) -> new Positioned(
-                new Position(Long.parseUnsignedLong(rs.getString("txid")), rs.getLong("seq")),
+                new Position(Long.parseUnsignedLong(rs.getString("tx")), rs.getLong("seq")),
                 new Change(rs.getString("type"), rs.getString("image_id"), rs.getString("patient_id"),
                         Timestamps.format(rs.getTimestamp("at"))))).list();
         boolean more = rows.size() > limit;
@@ -140,9 +140,9 @@ public class ChangeFeed {
     /** An empty page whose cursor is the end of the feed now: what follows it is new. */
     @Transactional(readOnly = true, isolation = Isolation.REPEATABLE_READ)
     public ChangePage latest() {
-        Position end = jdbc.sql("select txid::text as txid, seq from image_changes where " + SETTLED
+        Position end = jdbc.sql("select txid::text as tx, seq from image_changes where " + SETTLED
                         + " order by txid desc, seq desc limit 1")
-                .query((rs, n) -> new Position(Long.parseUnsignedLong(rs.getString("txid")), rs.getLong("seq")))
+                .query((rs, n) -> new Position(Long.parseUnsignedLong(rs.getString("tx")), rs.getLong("seq")))
                 .optional().orElseGet(this::pruned);
         return new ChangePage(List.of(), end.cursor(), false);
     }
@@ -151,8 +151,8 @@ public class ChangeFeed {
     }
 
     private Position pruned() {
-        return jdbc.sql("select txid::text as txid, seq from image_changes_pruned")
-                .query((rs, n) -> new Position(Long.parseUnsignedLong(rs.getString("txid")), rs.getLong("seq")))
+        return jdbc.sql("select txid::text as tx, seq from image_changes_pruned")
+                .query((rs, n) -> new Position(Long.parseUnsignedLong(rs.getString("tx")), rs.getLong("seq")))
                 .optional().orElse(Position.START);
     }
 
@@ -168,9 +168,9 @@ public class ChangeFeed {
         Instant cutoff = Timestamps.now().minus(properties.retention());
         int removed = 0;
         while (true) {
-            List<Object[]> head = jdbc.sql("select txid::text as txid, seq, at from image_changes where " + SETTLED
+            List<Object[]> head = jdbc.sql("select txid::text as tx, seq, at from image_changes where " + SETTLED
                             + " order by txid, seq limit ?").param(PRUNE_BATCH)
-                    .query((rs, n) -> new Object[] {new Position(Long.parseUnsignedLong(rs.getString("txid")),
+                    .query((rs, n) -> new Object[] {new Position(Long.parseUnsignedLong(rs.getString("tx")),
                             rs.getLong("seq")), rs.getTimestamp("at").toInstant()}).list();
             int old = 0;
             while (old < head.size() && ((Instant) head.get(old)[1]).isBefore(cutoff)) {

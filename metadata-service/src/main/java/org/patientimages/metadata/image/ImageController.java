@@ -37,12 +37,12 @@ class ImageController {
 
     ImageController(ImageRepository images, PatientRepository patients, ImageLifecycle lifecycle, PatientAccess access,
                     IntegrityChecks integrity, Studies studies) {
-        this.studies = studies;
         this.images = images;
         this.patients = patients;
         this.lifecycle = lifecycle;
         this.access = access;
         this.integrity = integrity;
+        this.studies = studies;
     }
 
     record TagList(List<String> tags) {

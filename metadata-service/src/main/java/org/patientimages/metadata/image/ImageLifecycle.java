@@ -16,9 +16,9 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * What clients change on an image: its tags, name and description, and its deletion, each told in the change feed. A deleted image leaves
- * every read at once; its objects leave the bucket through an {@code ImageDeleted} event in the outbox,
- * which a worker acts on, so a crash in between loses nothing.
+ * What clients change on an image: its tags, name and description, and its deletion, each told in the change
+ * feed. A deleted image leaves every read at once; its objects leave the bucket through an {@code ImageDeleted}
+ * event in the outbox, which a worker acts on, so a crash in between loses nothing.
  */
 @Service
 public class ImageLifecycle {

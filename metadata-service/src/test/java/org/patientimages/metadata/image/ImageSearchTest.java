@@ -46,6 +46,16 @@ class ImageSearchTest {
     }
 
     @Test
+    void filters_by_the_last_integrity_check_with_a_literal_of_the_closed_set_and_refuses_others() {
+        assertThat(ImageSearch.parse(Map.of("integrity", List.of("CORRUPT")), null).toSql().where())
+                .endsWith(" and i.integrity_status = 'CORRUPT'");
+        assertThat(ImageSearch.parse(Map.of("integrity", List.of("UNCHECKED")), null).toSql().where())
+                .endsWith(" and i.integrity_status is null");
+        assertThat(ImageSearch.parse(Map.of(), null).toSql().where()).doesNotContain("integrity");
+        expect(Map.of("integrity", List.of("CORRUPT' or '1'='1")), "INVALID_PARAMETER", "integrity");
+    }
+
+    @Test
     void escapes_like_wildcards_in_the_text_search() {
         ImageSearch.Sql sql = ImageSearch.parse(Map.of("q", List.of("50%_off")), null).toSql();
         assertThat(sql.params()).contains("%50\\%\\_off%");
