@@ -6,7 +6,11 @@ import org.patientimages.events.v1.IntegrityChecked;
 import org.springframework.kafka.annotation.KafkaListener;
 import org.springframework.stereotype.Component;
 
-/** Records the workers' integrity check results; a record that cannot be decoded goes to the dead-letter topic. */
+/**
+ * Records the workers' integrity check results, and with each answer asks for the next due checks, so that the
+ * checks run as fast as the workers read them, at most {@code in-flight} at once (the scheduler's interval only
+ * starts them and mends lost answers). A record that cannot be decoded goes to the dead-letter topic.
+ */
 @Component
 class IntegrityResultListener {
 
@@ -19,5 +23,6 @@ class IntegrityResultListener {
     @KafkaListener(id = "integrity-results", topics = Topics.INTEGRITY_RESULTS, groupId = "metadata-service-integrity")
     void on(byte[] payload) throws InvalidProtocolBufferException {
         checks.record(IntegrityChecked.parseFrom(payload));
+        checks.requestDue();
     }
 }
