@@ -208,13 +208,23 @@ class FaultToleranceIT {
     @Test
     @Order(5)
     void with_the_object_store_down_jobs_retry_with_back_off_and_complete_when_it_returns() throws Exception {
+        String stored = accepted.keySet().stream().filter(j -> "SUCCEEDED".equals(status(j))).findFirst()
+                .map(j -> api.get("/v1/jobs/" + j).json().path("imageId").asString()).orElseThrow();
         stack.stopS3();
         List<String> jobs = List.of(upload(500_000), upload(600_000), upload(700_000));
+        // an integrity check asked for meanwhile cannot read the object: it waits, and never calls it missing
+        assertThat(api.send("POST", "/v1/images/" + stored + "/integrity-checks", null).status()).isEqualTo(202);
         // jobs on partitions of one consumer thread wait behind the one it retries, so at least one shows retries
         await().atMost(Duration.ofSeconds(60)).until(() -> jobs.stream().anyMatch(j -> eventTypes(j).contains("RETRY_SCHEDULED")));
         assertThat(countStatus(jobs, "SUCCEEDED")).isZero();
+        JsonNode waiting = api.get("/v1/images/" + stored).json().path("integrity");
+        assertThat(waiting.path("status").asString()).isEqualTo("UNCHECKED");
+        assertThat(waiting.path("checkRequestedAt").isNull()).isFalse();
         stack.startS3();
         awaitAllEnded();
+        await().atMost(Duration.ofSeconds(90)).until(() ->
+                api.get("/v1/images/" + stored).json().path("integrity").path("checkRequestedAt").isNull());
+        assertThat(api.get("/v1/images/" + stored).json().path("integrity").path("status").asString()).isEqualTo("INTACT");
         invariants.check(accepted);
     }
 
