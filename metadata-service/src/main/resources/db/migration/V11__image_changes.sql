@@ -6,11 +6,14 @@ create table image_changes (
     txid       xid8        not null default pg_current_xact_id(),
     image_id   uuid        not null,
     patient_id uuid        not null,
-    type       text        not null check (type in ('AVAILABLE', 'UPDATED', 'DELETED')),
+    type       text        not null check (type in ('AVAILABLE', 'UPDATED', 'DELETED', 'MOVED')),
+    -- a MOVED image's patient before the move (patient_id is the one it moved to)
+    moved_from uuid,
     at         timestamptz not null
 );
 create index image_changes_feed_idx on image_changes (txid, seq);
 create index image_changes_patient_idx on image_changes (patient_id, txid, seq);
+create index image_changes_moved_from_idx on image_changes (moved_from, txid, seq) where moved_from is not null;
 -- how far the feed was pruned (past its retention): a cursor before this point has missed changes
 create table image_changes_pruned (
     one  boolean primary key default true check (one),

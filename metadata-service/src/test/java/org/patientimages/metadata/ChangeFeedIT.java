@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.stream.StreamSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -125,6 +126,55 @@ class ChangeFeedIT extends RealPostgres {
                 .isEqualTo("INVALID_PARAMETER");
         assertThat(http.get("/internal/v1/changes?cursor=%25%25").json().path("code").asString())
                 .isEqualTo("INVALID_CURSOR");
+    }
+
+    @Test
+    void an_image_moved_to_another_patient_takes_its_jobs_and_shows_in_both_patients_feeds() {
+        String start = latest();
+        Stored image = Uploads.anAvailableImage(http, kafka);
+        String target = Uploads.aPatient(http);
+        String path = "/internal/v1/images/" + image.imageId();
+        String jobId = jdbc.sql("select id from jobs where image_id = ?").param(UUID.fromString(image.imageId()))
+                .query(String.class).single();
+
+        var moved = http.postJson(path + "/move", Map.of("patientId", target));
+        assertThat(moved.status()).as(moved.toString()).isEqualTo(200);
+        assertThat(moved.json().path("patientId").asString()).isEqualTo(target);
+        assertThat(http.get("/internal/v1/jobs/" + jobId).json().path("patientId").asString()).isEqualTo(target);
+        assertThat(imageIds(http.get("/internal/v1/patients/" + target + "/images").json()))
+                .containsExactly(image.imageId());
+        assertThat(http.get("/internal/v1/patients/" + image.patientId() + "/images").json().path("items")).isEmpty();
+        assertThat(jdbc.sql("select count(*) from jobs where image_id = ? and idempotency_key is not null")
+                .param(UUID.fromString(image.imageId())).query(Long.class).single()).isZero();
+
+        for (String patient : List.of(image.patientId(), target)) {
+            JsonNode feed = awaitChanges("?patientId=" + patient + "&cursor=" + start, image.imageId(),
+                    types -> types.contains("MOVED"));
+            JsonNode move = StreamSupport.stream(feed.path("items").spliterator(), false)
+                    .filter(c -> c.path("type").asString().equals("MOVED")).findFirst().orElseThrow();
+            assertThat(move.path("patientId").asString()).isEqualTo(target);
+            assertThat(move.path("movedFrom").asString()).isEqualTo(image.patientId());
+        }
+        // a clinician of the old patient alone learns that it left
+        String clinician = "dr-" + UUID.randomUUID().toString().substring(0, 8);
+        http.send("PUT", "/internal/v1/patients/" + image.patientId() + "/grants/" + clinician, null);
+        assertThat(types(http.get("/internal/v1/changes?limit=500&cursor=" + start, "X-Caller", clinician,
+                "X-Caller-Roles", "clinician").json(), image.imageId())).contains("AVAILABLE", "MOVED");
+        // but cannot move it back: the image is no longer one of theirs
+        assertThat(http.postJson(path + "/move", Map.of("patientId", image.patientId()), "X-Caller", clinician,
+                "X-Caller-Roles", "clinician").status()).isEqualTo(404);
+
+        // again to the same patient: nothing changes; to no patient, or one that does not exist: refused
+        assertThat(http.postJson(path + "/move", Map.of("patientId", target)).status()).isEqualTo(200);
+        assertThat(http.postJson(path + "/move", Map.of()).json().path("code").asString()).isEqualTo("MISSING_PATIENT_ID");
+        assertThat(http.postJson(path + "/move", Map.of("patientId", UUID.randomUUID().toString())).json()
+                .path("code").asString()).isEqualTo("PATIENT_NOT_FOUND");
+        // an image still being stored stays where it is
+        Map<String, Object> pending = Uploads.anUpload(image.patientId(), null);
+        http.postJson("/internal/v1/uploads", pending);
+        var busy = http.postJson("/internal/v1/images/" + pending.get("imageId") + "/move", Map.of("patientId", target));
+        assertThat(busy.status()).isEqualTo(409);
+        assertThat(busy.json().path("code").asString()).isEqualTo("IMAGE_BUSY");
     }
 
     @Test

@@ -51,6 +51,7 @@ final class AuditActions {
             route("PUT", "/v1/images/{imageId}/tags", "image.tag", "image", "imageId"),
             route("POST", "/v1/images/{imageId}/tags", "image.tag", "image", "imageId"),
             route("DELETE", "/v1/images/{imageId}/tags/{tag}", "image.tag", "image", "imageId"),
+            route("POST", "/v1/images/{imageId}/move", "image.move", "image", "imageId"),
             route("POST", "/v1/images/{imageId}/integrity-checks", "image.integrity-check", "image", "imageId"),
             route("GET", "/v1/changes", "change.read", "image", null),
             route("GET", "/v1/jobs", "job.list", "job", null),

@@ -104,6 +104,12 @@ class ImageController {
         return ResponseEntity.noContent().build();
     }
 
+    /** Moves an image to another patient (it was uploaded for the wrong one); the caller must see both. */
+    @PostMapping(path = "/v1/images/{imageId}/move", consumes = MediaType.APPLICATION_JSON_VALUE)
+    JsonNode move(@PathVariable String imageId, @RequestBody JsonNode body) {
+        return changed(HttpMethod.POST, "/internal/v1/images/{id}/move", body, imageId);
+    }
+
     /** Asks for the stored bytes to be read back and checked against their SHA-256; the image shows the outcome. */
     @PostMapping("/v1/images/{imageId}/integrity-checks")
     ResponseEntity<JsonNode> checkIntegrity(@PathVariable String imageId) {

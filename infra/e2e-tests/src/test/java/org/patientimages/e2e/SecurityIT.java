@@ -152,6 +152,13 @@ class SecurityIT {
         assertThat(alice.send("POST", "/v1/images/" + bobImage + "/tags", Map.of("tags", List.of("x"))).status()).isEqualTo(404);
         assertThat(alice.send("PATCH", "/v1/images/" + bobImage, Map.of("name", "x")).status()).isEqualTo(404);
         assertThat(alice.send("DELETE", "/v1/images/" + bobImage, null).status()).isEqualTo(404);
+        // an image moves only between patients the caller may see both of
+        assertThat(alice.postJson("/v1/images/" + bobImage + "/move", Map.of("patientId", alicePatient)).status())
+                .isEqualTo(404);
+        var toBobs = alice.postJson("/v1/images/" + aliceImage + "/move", Map.of("patientId", bobPatient));
+        assertThat(toBobs.status()).isEqualTo(404);
+        assertThat(toBobs.json().path("code").asString()).isEqualTo("PATIENT_NOT_FOUND");
+        assertThat(admin.get("/v1/images/" + aliceImage).json().path("patientId").asString()).isEqualTo(alicePatient);
         assertThat(alice.postMultipart("/v1/patients/" + bobPatient + "/images",
                 List.of(Part.bytes("file", "x.bin", "application/octet-stream", new byte[]{1, 2, 3}))).status()).isEqualTo(404);
         assertThat(alice.send("POST", "/v1/jobs/" + bobJob + "/cancel", null).status()).isEqualTo(404);
@@ -232,6 +239,8 @@ class SecurityIT {
         assertThat(uploader.send("POST", "/v1/jobs/retry-failed", null).status()).isEqualTo(403);
         assertThat(uploader.send("POST", "/v1/images/" + bobImage + "/integrity-checks", null).status()).isEqualTo(403);
         assertThat(uploader.get("/v1/changes").status()).isEqualTo(403);
+        assertThat(uploader.postJson("/v1/images/" + bobImage + "/move", Map.of("patientId", patient)).status())
+                .isEqualTo(403);
         assertThat(uploader.get("/v1/jobs?status=FAILED").status()).isEqualTo(403);
         assertThat(admin.send("POST", "/v1/jobs/retry-failed?limit=1", null).status()).isEqualTo(200);
         assertThat(uploader.get("/v1/patients/" + patient).status()).isEqualTo(403);

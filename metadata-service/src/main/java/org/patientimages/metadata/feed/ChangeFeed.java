@@ -22,8 +22,8 @@ import java.util.UUID;
 
 /**
  * The feed of image changes that clients follow to keep a copy in step (a viewer's cache, a PACS bridge, an
- * analysis pipeline): an image became {@code AVAILABLE}, was {@code UPDATED} (name, description, tags) or
- * {@code DELETED}. A change is written in the transaction that makes it, so the feed never tells of a change that
+ * analysis pipeline): an image became {@code AVAILABLE}, was {@code UPDATED} (name, description, tags),
+ * {@code MOVED} to another patient or {@code DELETED}. A change is written in the transaction that makes it, so the feed never tells of a change that
  * did not happen, nor misses one that did. It is read in the order of the writing transactions' ids, and only
  * below the oldest transaction still running: a reader's cursor never passes a change that commits later, whatever
  * the order in which transactions commit. Changes older than {@code retention} are pruned; a cursor from before
@@ -32,10 +32,13 @@ import java.util.UUID;
 @Service
 public class ChangeFeed {
 
-    public enum Type { AVAILABLE, UPDATED, DELETED }
+    public enum Type { AVAILABLE, UPDATED, DELETED, MOVED }
 
-    /** One change; {@code at} is when it was made. */
-    public record Change(String type, String imageId, String patientId, String at) {
+    /**
+     * One change; {@code at} is when it was made. A {@code MOVED} image is now the patient's {@code patientId} and
+     * was {@code movedFrom}'s (null for other changes); it shows in the feeds of both patients.
+     */
+    public record Change(String type, String imageId, String patientId, String movedFrom, String at) {
     }
 
     /**
@@ -100,6 +103,14 @@ public class ChangeFeed {
         record(type, List.of(imageId));
     }
 
+    /** Records that an image moved from one patient to the one it now has, in the caller's transaction. */
+    public void recordMove(UUID imageId, UUID from) {
+        jdbc.sql("""
+                        insert into image_changes (image_id, patient_id, type, moved_from, at)
+                        select id, patient_id, 'MOVED', ?, ? from images where id = ?""")
+                .params(from, Timestamps.sql(Timestamps.now()), imageId).update();
+    }
+
     /**
      * The changes after {@code cursor} (from the oldest kept without one), of one patient or all, of the patients
      * granted to {@code grantee} when it is not null.
@@ -114,15 +125,19 @@ public class ChangeFeed {
                     + " searching, then follow the feed from start=latest.", false);
         }
         StringBuilder sql = new StringBuilder("""
-                select txid::text as tx, seq, image_id, patient_id, type, at from image_changes
+                select txid::text as tx, seq, image_id, patient_id, type, moved_from, at from image_changes
                 where (txid, seq) > (?::xid8, ?) and\s""").append(SETTLED);
         List<Object> params = new ArrayList<>(List.of(Long.toUnsignedString(after.txid()), after.seq()));
         if (patientId != null) {
-            sql.append(" and patient_id = ?");
+            sql.append(" and (patient_id = ? or moved_from = ?)");
+            params.add(patientId);
             params.add(patientId);
         }
         if (grantee != null) {
-            sql.append(PatientAccess.GRANTED.formatted("image_changes.patient_id"));
+            sql.append(" and (true").append(PatientAccess.GRANTED.formatted("image_changes.patient_id"))
+                    .append(" or moved_from is not null").append(PatientAccess.GRANTED.formatted("image_changes.moved_from"))
+                    .append(")");
+            params.add(grantee);
             params.add(grantee);
         }
         sql.append(" order by txid, seq limit ?");
@@ -130,7 +145,7 @@ public class ChangeFeed {
         List<Positioned> rows = jdbc.sql(sql.toString()).params(params).query((rs, n) -> new Positioned(
                 new Position(Long.parseUnsignedLong(rs.getString("tx")), rs.getLong("seq")),
                 new Change(rs.getString("type"), rs.getString("image_id"), rs.getString("patient_id"),
-                        Timestamps.format(rs.getTimestamp("at"))))).list();
+                        rs.getString("moved_from"), Timestamps.format(rs.getTimestamp("at"))))).list();
         boolean more = rows.size() > limit;
         List<Positioned> page = more ? rows.subList(0, limit) : rows;
         Position next = page.isEmpty() ? after : page.get(page.size() - 1).position();

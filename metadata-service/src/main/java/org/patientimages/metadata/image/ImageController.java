@@ -78,6 +78,20 @@ class ImageController {
         return ResponseEntity.noContent().build();
     }
 
+    record Move(String patientId) {
+    }
+
+    /** Moves an image to another patient; the caller must see both. */
+    @PostMapping("/internal/v1/images/{imageId}/move")
+    Image move(@PathVariable String imageId, @RequestBody Move body, Caller caller) {
+        UUID id = id(imageId, caller);
+        if (body == null || body.patientId() == null) {
+            throw ApiException.badRequest("MISSING_PATIENT_ID", "Name the patient to move the image to: {\"patientId\": …}.");
+        }
+        lifecycle.move(id, patient(body.patientId(), caller));
+        return get(imageId, caller);
+    }
+
     /** Asks a worker to read the image's stored bytes back and check them; the outcome shows on the image. */
     @PostMapping("/internal/v1/images/{imageId}/integrity-checks")
     ResponseEntity<Image> checkIntegrity(@PathVariable String imageId, Caller caller) {

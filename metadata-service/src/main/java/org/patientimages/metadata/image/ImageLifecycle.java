@@ -84,6 +84,34 @@ public class ImageLifecycle {
         feed.record(ChangeFeed.Type.UPDATED, imageId);
     }
 
+    /**
+     * Moves an image whose job has ended to another patient (it was uploaded for the wrong one): the image and its
+     * jobs, whose idempotency keys are dropped (they were the other patient's). The objects stay where they are:
+     * their keys name the image, not the patient. The target is locked against its deletion meanwhile.
+     * @return whether it moved (false when it already was the patient's)
+     */
+    @Transactional
+    public boolean move(UUID imageId, UUID patientId) {
+        String status = lockLive(imageId);
+        if (status.equals("PENDING")) {
+            throw new ApiException(HttpStatus.CONFLICT, "IMAGE_BUSY",
+                    "Image " + imageId + " is still being stored; move it once its job has ended.", true);
+        }
+        if (jdbc.sql("select id from patients where id = ? and deleted_at is null for share").param(patientId)
+                .query(UUID.class).optional().isEmpty()) {
+            throw ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + patientId + ".");
+        }
+        UUID from = jdbc.sql("select patient_id from images where id = ?").param(imageId).query(UUID.class).single();
+        if (from.equals(patientId)) {
+            return false;
+        }
+        jdbc.sql("update images set patient_id = ? where id = ?").params(patientId, imageId).update();
+        jdbc.sql("update jobs set patient_id = ?, idempotency_key = null where image_id = ?").params(patientId, imageId)
+                .update();
+        feed.recordMove(imageId, from);
+        return true;
+    }
+
     /** Deletes an image whose job has ended. */
     @Transactional
     public void delete(UUID imageId) {

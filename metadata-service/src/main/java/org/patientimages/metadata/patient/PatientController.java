@@ -99,6 +99,7 @@ class PatientController {
     ResponseEntity<Void> delete(@PathVariable String patientId, @RequestParam(defaultValue = "false") boolean cascade,
                                 Caller caller) {
         UUID id = existing(patientId, caller);
+        patients.lock(id); // an image moving to this patient waits, or finds it gone
         var images = patients.liveImages(id);
         if (!images.isEmpty() && !cascade) {
             throw ApiException.conflict("PATIENT_HAS_IMAGES", "Patient " + patientId + " has " + images.size()

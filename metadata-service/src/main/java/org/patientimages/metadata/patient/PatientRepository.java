@@ -54,6 +54,11 @@ public class PatientRepository {
                 + " where id = ? and deleted_at is null").params(name, username, id).update() == 1;
     }
 
+    /** Locks the patient's row for this transaction, against images moving to it. */
+    void lock(UUID id) {
+        jdbc.sql("select id from patients where id = ? for update").param(id).query(UUID.class).list();
+    }
+
     void markDeleted(UUID id, Instant at) {
         jdbc.sql("update patients set deleted_at = ? where id = ?").params(Timestamps.sql(at), id).update();
     }

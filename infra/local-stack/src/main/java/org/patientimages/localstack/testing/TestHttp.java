@@ -73,16 +73,21 @@ public final class TestHttp {
 
     /** A GET, with extra headers as name, value, name, value... */
     public Answer get(String path, String... headers) {
-        var request = HttpRequest.newBuilder(uri(path)).GET();
+        return send(withHeaders(HttpRequest.newBuilder(uri(path)).GET(), headers));
+    }
+
+    /** A POST of a JSON body, with extra headers as name, value, name, value... */
+    public Answer postJson(String path, Object body, String... headers) {
+        return send(withHeaders(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body instanceof String s ? s : JSON.writeValueAsString(body))),
+                headers));
+    }
+
+    private static HttpRequest.Builder withHeaders(HttpRequest.Builder request, String... headers) {
         for (int i = 0; i + 1 < headers.length; i += 2) {
             request.header(headers[i], headers[i + 1]);
         }
-        return send(request);
-    }
-
-    public Answer postJson(String path, Object body) {
-        return send(HttpRequest.newBuilder(uri(path)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body instanceof String s ? s : JSON.writeValueAsString(body))));
+        return request;
     }
 
     /** Any method, with a JSON body or none. */
@@ -117,13 +122,9 @@ public final class TestHttp {
             throw new UncheckedIOException(e);
         }
         body.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "--\r\n"));
-        var request = HttpRequest.newBuilder(uri(path))
+        return send(withHeaders(HttpRequest.newBuilder(uri(path))
                 .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                .POST(HttpRequest.BodyPublishers.concat(body.toArray(HttpRequest.BodyPublisher[]::new)));
-        for (int i = 0; i + 1 < headers.length; i += 2) {
-            request.header(headers[i], headers[i + 1]);
-        }
-        return send(request);
+                .POST(HttpRequest.BodyPublishers.concat(body.toArray(HttpRequest.BodyPublisher[]::new))), headers));
     }
 
     /** One part of a multipart body: bytes in memory or a file on disk. */
