@@ -263,6 +263,15 @@ class EndToEndIT {
         assertThat(retagged.json().has("objectKey")).isFalse();
         assertThat(api.send("PATCH", "/v1/images/" + imageId, Map.of("description", "to go")).json()
                 .path("description").asString()).isEqualTo("to go");
+        // uploaded for the wrong patient: moved to the right one, with its job
+        String right = api.postJson("/v1/patients", Map.of("name", "Right Patient", "username", "right-one"))
+                .json().path("patientId").asString();
+        var moved = api.postJson("/v1/images/" + imageId + "/move", Map.of("patientId", right));
+        assertThat(moved.status()).as(moved.toString()).isEqualTo(200);
+        assertThat(moved.json().path("patientId").asString()).isEqualTo(right);
+        assertThat(moved.json().has("objectKey")).isFalse();
+        assertThat(api.get("/v1/jobs/" + jobId).json().path("patientId").asString()).isEqualTo(right);
+        assertThat(ids("/v1/patients/" + right + "/images")).containsExactly(imageId);
 
         assertThat(api.send("DELETE", "/v1/images/" + imageId, null).status()).isEqualTo(204);
         expectProblem(api.get("/v1/images/" + imageId), 404, "IMAGE_NOT_FOUND");
