@@ -124,7 +124,8 @@ class KafkaConfig {
                     log.warn("job {}: could not report the retry: {}", upload.getJobId(), reportFailed.toString());
                 }
             } else if (upload == null) {
-                // an image's deletion or integrity check, or a record that cannot be decoded: no job to report it on, so the log says it
+                // an image's deletion or integrity check, or a record that cannot be decoded: no job to report it
+                // on, so the log says it
                 log.warn("record {}-{}@{}: attempt {} failed ({})", record.topic(), record.partition(), record.offset(),
                         attempt, cause);
             }
