@@ -80,6 +80,29 @@ class ChangeFeedIT extends RealPostgres {
     }
 
     @Test
+    void changes_come_in_the_order_of_their_transaction_ids_also_where_the_ids_gain_a_digit() {
+        // written as if by transactions 100, 10 and 9 (long settled), from the start of the feed
+        jdbc.sql("update image_changes_pruned set txid = '0', seq = 0").update();
+        String patient = Uploads.aPatient(http);
+        String image = UUID.randomUUID().toString();
+        for (String[] change : List.of(new String[] {"100", "DELETED"}, new String[] {"10", "UPDATED"},
+                new String[] {"9", "AVAILABLE"})) {
+            jdbc.sql("insert into image_changes (txid, image_id, patient_id, type, at) values (?::xid8, ?, ?, ?, now())")
+                    .params(change[0], UUID.fromString(image), UUID.fromString(patient), change[1]).update();
+        }
+        assertThat(types(changes("?patientId=" + patient), image)).containsExactly("AVAILABLE", "UPDATED", "DELETED");
+        List<String> paged = new ArrayList<>();
+        String cursor = null;
+        JsonNode page;
+        do {
+            page = changes("?patientId=" + patient + "&limit=1" + (cursor == null ? "" : "&cursor=" + cursor));
+            paged.addAll(types(page, image));
+            cursor = page.path("nextCursor").asString();
+        } while (page.path("more").asBoolean());
+        assertThat(paged).containsExactly("AVAILABLE", "UPDATED", "DELETED");
+    }
+
+    @Test
     void a_reader_never_passes_a_change_whose_transaction_commits_later() throws Exception {
         Stored image = Uploads.anAvailableImage(http, kafka);
         String start = latest();
