@@ -151,10 +151,13 @@ public class MetadataClient {
 
     /**
      * A list or search: the client's query parameters are passed on as they came (the service checks them),
+     * a {@code patientId} among them noted for the request's audit record,
      * each value as a URI variable, so that it is encoded strictly ('&', '+' and '%' arrive as sent).
      */
     public JsonNode page(String path, org.springframework.util.MultiValueMap<String, String> query,
                          Object... uriVariables) {
+        // a list of one patient's resources (searches, jobs, changes): its audit record names that patient
+        AuditContext.notePatient(query.getFirst("patientId"));
         Map<String, Object> variables = new java.util.HashMap<>();
         for (int i = 0; i < uriVariables.length; i++) {
             variables.put("id", uriVariables[i]);

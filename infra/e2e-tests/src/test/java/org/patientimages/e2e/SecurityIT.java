@@ -340,7 +340,9 @@ class SecurityIT {
         String allowedId = "audit-allowed-" + UUID.randomUUID();
         String deniedId = "audit-denied-" + UUID.randomUUID();
         String anonymousId = "audit-anon-" + UUID.randomUUID();
+        String searchId = "audit-search-" + UUID.randomUUID();
         assertThat(send(alice, "/v1/images/" + aliceImage, allowedId)).isEqualTo(200);
+        assertThat(send(alice, "/v1/images?patientId=" + alicePatient + "&q=scan", searchId)).isEqualTo(200);
         assertThat(send(alice, "/v1/images/" + bobImage + "/content", deniedId)).isEqualTo(404);
         assertThat(send(anonymous, "/v1/patients/" + bobPatient, anonymousId)).isEqualTo(401);
 
@@ -349,6 +351,7 @@ class SecurityIT {
             JsonNode alices = auditor.get("/v1/audit?actor=alice&limit=500").json();
             byRequest(alices, allowedId);
             byRequest(alices, deniedId);
+            byRequest(alices, searchId);
             byRequest(auditor.get("/v1/audit?actor=anonymous&limit=500").json(), anonymousId);
             return true;
         });
@@ -361,6 +364,11 @@ class SecurityIT {
         assertThat(allowed.path("resourceId").asString()).isEqualTo(aliceImage);
         assertThat(allowed.path("clientAddress").asString()).isEqualTo("127.0.0.1");
         assertThat(allowed.path("at").asString()).isNotEmpty();
+        // a search scoped to one patient names that patient (and never its query)
+        JsonNode search = byRequest(trail, searchId);
+        assertThat(search.path("action").asString()).isEqualTo("image.search");
+        assertThat(search.path("patientId").asString()).isEqualTo(alicePatient);
+        assertThat(search.toString()).doesNotContain("scan");
         JsonNode denied = byRequest(trail, deniedId);
         assertThat(denied.path("action").asString()).isEqualTo("image.download");
         assertThat(denied.path("outcome").asString()).isEqualTo("DENIED");
