@@ -53,6 +53,12 @@ class ChangeFeedIT extends RealPostgres {
         String path = "/internal/v1/images/" + image.imageId();
         assertThat(http.send("POST", path + "/tags", Map.of("tags", List.of("left"))).status()).isEqualTo(200);
         assertThat(http.send("PATCH", path, Map.of("description", "sagittal")).status()).isEqualTo(200);
+        // calls that change nothing are no change: the same tag again, the same description, a tag it does not have
+        assertThat(http.send("POST", path + "/tags", Map.of("tags", List.of("LEFT"))).status()).isEqualTo(200);
+        assertThat(http.send("PATCH", path, Map.of("description", "sagittal")).status()).isEqualTo(200);
+        assertThat(http.send("DELETE", path + "/tags/absent", null).status()).isEqualTo(204);
+        assertThat(http.send("PUT", path + "/tags", Map.of("tags", List.of("mri", "knee", "left"))).status())
+                .isEqualTo(200);
         assertThat(http.send("DELETE", path, null).status()).isEqualTo(204);
 
         // a change shows once no transaction older than its own still runs (another test's, a relay's): wait for that

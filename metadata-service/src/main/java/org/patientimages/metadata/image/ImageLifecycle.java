@@ -48,40 +48,62 @@ public class ImageLifecycle {
     public void replaceTags(UUID imageId, List<String> tags) {
         List<String> normalised = Tags.normalise(tags, "INVALID_TAG");
         lockLive(imageId);
+        List<String> before = tagsOf(imageId);
         jdbc.sql("delete from image_tags where image_id = ?").param(imageId).update();
         attachTags(imageId, normalised);
-        feed.record(ChangeFeed.Type.UPDATED, imageId);
+        updatedIf(!tagsOf(imageId).equals(before), imageId);
     }
 
     @Transactional
     public void addTags(UUID imageId, List<String> tags) {
         List<String> normalised = Tags.normalise(tags, "INVALID_TAG");
         lockLive(imageId);
+        int before = tagsOf(imageId).size();
         attachTags(imageId, normalised);
-        long count = jdbc.sql("select count(*) from image_tags where image_id = ?").param(imageId).query(Long.class).single();
-        Tags.requireAtMostMax((int) count, "TOO_MANY_TAGS");
-        feed.record(ChangeFeed.Type.UPDATED, imageId);
+        int after = tagsOf(imageId).size();
+        Tags.requireAtMostMax(after, "TOO_MANY_TAGS");
+        updatedIf(after > before, imageId);
     }
 
     @Transactional
     public void removeTag(UUID imageId, String tag) {
         lockLive(imageId);
-        jdbc.sql("delete from image_tags where image_id = ? and tag_id in (select id from tags where name = ?)")
+        int removed = jdbc.sql("""
+                        delete from image_tags
+                        where image_id = ? and tag_id in (select id from tags where name = ?)""")
                 .params(imageId, Tags.normalise(tag, "INVALID_TAG")).update();
-        feed.record(ChangeFeed.Type.UPDATED, imageId);
+        updatedIf(removed > 0, imageId);
     }
 
     @Transactional
     public void update(UUID imageId, ImageChanges changes) {
         ImageChanges c = changes.validated();
         lockLive(imageId);
+        int changed = 0;
         if (c.name() != null) {
-            jdbc.sql("update images set name = ? where id = ?").params(c.name(), imageId).update();
+            changed += jdbc.sql("update images set name = ? where id = ? and name is distinct from ?")
+                    .params(c.name(), imageId, c.name()).update();
         }
         if (c.description() != null) {
-            jdbc.sql("update images set description = ? where id = ?").params(c.description(), imageId).update();
+            changed += jdbc.sql("update images set description = ? where id = ? and description is distinct from ?")
+                    .params(c.description(), imageId, c.description()).update();
         }
-        feed.record(ChangeFeed.Type.UPDATED, imageId);
+        updatedIf(changed > 0, imageId);
+    }
+
+    /** The image's tags, in order. */
+    private List<String> tagsOf(UUID imageId) {
+        return jdbc.sql("""
+                        select t.name from image_tags it join tags t on t.id = it.tag_id
+                        where it.image_id = ? order by t.name""")
+                .param(imageId).query(String.class).list();
+    }
+
+    /** Tells the change feed of an update that changed something; a call that changed nothing is no change. */
+    private void updatedIf(boolean changed, UUID imageId) {
+        if (changed) {
+            feed.record(ChangeFeed.Type.UPDATED, imageId);
+        }
     }
 
     /**
