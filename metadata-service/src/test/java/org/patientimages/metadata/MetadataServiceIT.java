@@ -821,8 +821,7 @@ class MetadataServiceIT extends RealPostgres {
     }
 
     private static JobEvent.Builder fact(String jobId, String imageId) {
-        return JobEvent.newBuilder().setEventId(UUID.randomUUID().toString()).setJobId(jobId).setImageId(imageId)
-                .setOccurredAtEpochMs(System.currentTimeMillis());
+        return Uploads.fact(jobId, imageId);
     }
 
     private void publish(JobEvent event) {

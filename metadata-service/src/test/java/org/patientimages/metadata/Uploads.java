@@ -59,7 +59,8 @@ final class Uploads {
         return new Stored(imageId, patientId, size, sha256);
     }
 
-    private static JobEvent.Builder fact(String jobId, String imageId) {
+    /** A worker's fact about a job, as yet without what it says. */
+    static JobEvent.Builder fact(String jobId, String imageId) {
         return JobEvent.newBuilder().setEventId(UUID.randomUUID().toString()).setJobId(jobId).setImageId(imageId)
                 .setOccurredAtEpochMs(System.currentTimeMillis());
     }

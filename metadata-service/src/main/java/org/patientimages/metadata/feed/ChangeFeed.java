@@ -7,6 +7,7 @@ import org.patientimages.metadata.web.Timestamps;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.http.HttpStatus;
+import org.springframework.jdbc.core.RowMapper;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Service;
@@ -24,10 +25,11 @@ import java.util.UUID;
  * The feed of image changes that clients follow to keep a copy in step (a viewer's cache, a PACS bridge, an
  * analysis pipeline): an image became {@code AVAILABLE}, was {@code UPDATED} (name, description, tags),
  * {@code MOVED} to another patient or {@code DELETED}. A change is written in the transaction that makes it, so
- * the feed never tells of a change that did not happen, nor misses one that did. It is read in the order of the writing transactions' ids, and only
- * below the oldest transaction still running: a reader's cursor never passes a change that commits later, whatever
- * the order in which transactions commit. Changes older than {@code retention} are pruned; a cursor from before
- * the pruned point gets {@code 410 CHANGES_CURSOR_EXPIRED}, its client syncs again by searching.
+ * the feed never tells of a change that did not happen, nor misses one that did. It is read in the order of the
+ * writing transactions' ids, and only below the oldest transaction still running: a reader's cursor never passes a
+ * change that commits later, whatever the order in which transactions commit. Changes older than
+ * {@code retention} are pruned; a cursor from before the pruned point gets {@code 410 CHANGES_CURSOR_EXPIRED}, its
+ * client syncs again by searching.
  */
 @Service
 public class ChangeFeed {
@@ -76,6 +78,10 @@ public class ChangeFeed {
             return byTxid != 0 ? byTxid : Long.compare(seq, other.seq);
         }
     }
+
+    /** A row's place in the feed, from its {@code txid::text as tx} and its {@code seq}. */
+    private static final RowMapper<Position> POSITION =
+            (rs, n) -> new Position(Long.parseUnsignedLong(rs.getString("tx")), rs.getLong("seq"));
 
     /** The transactions below this one have all ended: their changes are in the feed for good. */
     private static final String SETTLED = "txid < pg_snapshot_xmin(pg_current_snapshot())";
@@ -135,15 +141,15 @@ public class ChangeFeed {
         }
         if (grantee != null) {
             sql.append(" and (true").append(PatientAccess.GRANTED.formatted("image_changes.patient_id"))
-                    .append(" or moved_from is not null").append(PatientAccess.GRANTED.formatted("image_changes.moved_from"))
-                    .append(")");
+                    .append(" or moved_from is not null")
+                    .append(PatientAccess.GRANTED.formatted("image_changes.moved_from")).append(")");
             params.add(grantee);
             params.add(grantee);
         }
         sql.append(" order by txid, seq limit ?");
         params.add(limit + 1);
         List<Positioned> rows = jdbc.sql(sql.toString()).params(params).query((rs, n) -> new Positioned(
-                new Position(Long.parseUnsignedLong(rs.getString("tx")), rs.getLong("seq")),
+                POSITION.mapRow(rs, n),
                 new Change(rs.getString("type"), rs.getString("image_id"), rs.getString("patient_id"),
                         rs.getString("moved_from"), Timestamps.format(rs.getTimestamp("at"))))).list();
         boolean more = rows.size() > limit;
@@ -157,18 +163,19 @@ public class ChangeFeed {
     public ChangePage latest() {
         Position end = jdbc.sql("select txid::text as tx, seq from image_changes where " + SETTLED
                         + " order by txid desc, seq desc limit 1")
-                .query((rs, n) -> new Position(Long.parseUnsignedLong(rs.getString("tx")), rs.getLong("seq")))
-                .optional().orElseGet(this::pruned);
+                .query(POSITION).optional().orElseGet(this::pruned);
         return new ChangePage(List.of(), end.cursor(), false);
     }
 
     private record Positioned(Position position, Change change) {
     }
 
+    private record Dated(Position position, Instant at) {
+    }
+
     private Position pruned() {
-        return jdbc.sql("select txid::text as tx, seq from image_changes_pruned")
-                .query((rs, n) -> new Position(Long.parseUnsignedLong(rs.getString("tx")), rs.getLong("seq")))
-                .optional().orElse(Position.START);
+        return jdbc.sql("select txid::text as tx, seq from image_changes_pruned").query(POSITION).optional()
+                .orElse(Position.START);
     }
 
     /**
@@ -183,18 +190,17 @@ public class ChangeFeed {
         Instant cutoff = Timestamps.now().minus(properties.retention());
         int removed = 0;
         while (true) {
-            List<Object[]> head = jdbc.sql("select txid::text as tx, seq, at from image_changes where " + SETTLED
+            List<Dated> head = jdbc.sql("select txid::text as tx, seq, at from image_changes where " + SETTLED
                             + " order by txid, seq limit ?").param(PRUNE_BATCH)
-                    .query((rs, n) -> new Object[] {new Position(Long.parseUnsignedLong(rs.getString("tx")),
-                            rs.getLong("seq")), rs.getTimestamp("at").toInstant()}).list();
+                    .query((rs, n) -> new Dated(POSITION.mapRow(rs, n), rs.getTimestamp("at").toInstant())).list();
             int old = 0;
-            while (old < head.size() && ((Instant) head.get(old)[1]).isBefore(cutoff)) {
+            while (old < head.size() && head.get(old).at().isBefore(cutoff)) {
                 old++;
             }
             if (old == 0) {
                 return removed;
             }
-            Position last = (Position) head.get(old - 1)[0];
+            Position last = head.get(old - 1).position();
             String txid = Long.toUnsignedString(last.txid());
             removed += jdbc.sql("delete from image_changes where (txid, seq) <= (?::xid8, ?)")
                     .params(txid, last.seq()).update();

@@ -1,29 +1,24 @@
 package org.patientimages.metadata.feed;
 
 import org.patientimages.metadata.access.Caller;
-import org.patientimages.metadata.access.PatientAccess;
-import org.patientimages.metadata.patient.PatientRepository;
+import org.patientimages.metadata.patient.VisiblePatients;
 import org.patientimages.metadata.web.ApiException;
-import org.patientimages.metadata.web.Ids;
 import org.patientimages.metadata.web.Paging;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 import java.util.UUID;
-import java.util.function.Supplier;
 
 @RestController
 class ChangeFeedController {
 
     private final ChangeFeed feed;
-    private final PatientRepository patients;
-    private final PatientAccess access;
+    private final VisiblePatients visible;
 
-    ChangeFeedController(ChangeFeed feed, PatientRepository patients, PatientAccess access) {
+    ChangeFeedController(ChangeFeed feed, VisiblePatients visible) {
         this.feed = feed;
-        this.patients = patients;
-        this.access = access;
+        this.visible = visible;
     }
 
     /**
@@ -36,16 +31,11 @@ class ChangeFeedController {
                                   @RequestParam(required = false) String patientId,
                                   @RequestParam(required = false) Integer limit, Caller caller) {
         int n = Paging.limit(limit);
-        UUID patient = null;
-        if (patientId != null) {
-            Supplier<ApiException> notFound =
-                    () -> ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + patientId + ".");
-            patient = Ids.parse(patientId).filter(patients::exists).orElseThrow(notFound);
-            access.require(caller, patient, notFound);
-        }
+        UUID patient = patientId == null ? null : visible.require(patientId, caller);
         if (start != null) {
             if (!start.equals("latest") || cursor != null) {
-                throw ApiException.badRequest("INVALID_PARAMETER", "start may only be 'latest', and not with a cursor.");
+                throw ApiException.badRequest("INVALID_PARAMETER",
+                        "start may only be 'latest', and not with a cursor.");
             }
             return feed.latest();
         }

@@ -3,9 +3,8 @@ package org.patientimages.metadata.image;
 import org.patientimages.metadata.access.Caller;
 import org.patientimages.metadata.access.PatientAccess;
 import org.patientimages.metadata.integrity.IntegrityChecks;
-import java.util.function.Supplier;
 
-import org.patientimages.metadata.patient.PatientRepository;
+import org.patientimages.metadata.patient.VisiblePatients;
 import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Ids;
 import org.patientimages.metadata.web.Page;
@@ -29,16 +28,16 @@ import java.util.UUID;
 class ImageController {
 
     private final ImageRepository images;
-    private final PatientRepository patients;
+    private final VisiblePatients visible;
     private final ImageLifecycle lifecycle;
     private final PatientAccess access;
     private final IntegrityChecks integrity;
     private final Studies studies;
 
-    ImageController(ImageRepository images, PatientRepository patients, ImageLifecycle lifecycle, PatientAccess access,
+    ImageController(ImageRepository images, VisiblePatients visible, ImageLifecycle lifecycle, PatientAccess access,
                     IntegrityChecks integrity, Studies studies) {
         this.images = images;
-        this.patients = patients;
+        this.visible = visible;
         this.lifecycle = lifecycle;
         this.access = access;
         this.integrity = integrity;
@@ -138,13 +137,8 @@ class ImageController {
         return studies.ofPatient(patient(patientId, caller), Paging.limit(limit), cursor);
     }
 
-    /** The id of a patient that exists and that the caller may see; 404 otherwise. */
     private UUID patient(String patientId, Caller caller) {
-        Supplier<ApiException> notFound =
-                () -> ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + patientId + ".");
-        UUID id = Ids.parse(patientId).filter(patients::exists).orElseThrow(notFound);
-        access.require(caller, id, notFound);
-        return id;
+        return visible.require(patientId, caller);
     }
 
     private Page<Image> page(ImageSearch search, Caller caller) {

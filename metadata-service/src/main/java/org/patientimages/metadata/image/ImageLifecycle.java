@@ -13,6 +13,7 @@ import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
 
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 
 /**
@@ -35,34 +36,39 @@ public class ImageLifecycle {
         this.feed = feed;
     }
 
-    /** Links normalised tags to an image, creating the tags on first use. */
-    public void attachTags(UUID imageId, List<String> tags) {
+    /** Links normalised tags to an image, creating the tags on first use. @return how many links are new */
+    public int attachTags(UUID imageId, List<String> tags) {
+        int added = 0;
         for (String tag : tags) {
             jdbc.sql("insert into tags (name) values (?) on conflict (name) do nothing").param(tag).update();
-            jdbc.sql("insert into image_tags (image_id, tag_id) select ?, id from tags where name = ? on conflict do nothing")
+            added += jdbc.sql("""
+                            insert into image_tags (image_id, tag_id) select ?, id from tags where name = ?
+                            on conflict do nothing""")
                     .params(imageId, tag).update();
         }
+        return added;
     }
 
     @Transactional
     public void replaceTags(UUID imageId, List<String> tags) {
         List<String> normalised = Tags.normalise(tags, "INVALID_TAG");
         lockLive(imageId);
-        List<String> before = tagsOf(imageId);
-        jdbc.sql("delete from image_tags where image_id = ?").param(imageId).update();
+        Set<String> before = Set.copyOf(jdbc.sql("""
+                        delete from image_tags it using tags t where it.image_id = ? and t.id = it.tag_id
+                        returning t.name""")
+                .param(imageId).query(String.class).list());
         attachTags(imageId, normalised);
-        updatedIf(!tagsOf(imageId).equals(before), imageId);
+        updatedIf(!before.equals(Set.copyOf(normalised)), imageId);
     }
 
     @Transactional
     public void addTags(UUID imageId, List<String> tags) {
         List<String> normalised = Tags.normalise(tags, "INVALID_TAG");
         lockLive(imageId);
-        int before = tagsOf(imageId).size();
-        attachTags(imageId, normalised);
-        int after = tagsOf(imageId).size();
-        Tags.requireAtMostMax(after, "TOO_MANY_TAGS");
-        updatedIf(after > before, imageId);
+        int added = attachTags(imageId, normalised);
+        long count = jdbc.sql("select count(*) from image_tags where image_id = ?").param(imageId).query(Long.class).single();
+        Tags.requireAtMostMax((int) count, "TOO_MANY_TAGS");
+        updatedIf(added > 0, imageId);
     }
 
     @Transactional
@@ -89,14 +95,6 @@ public class ImageLifecycle {
                     .params(c.description(), imageId, c.description()).update();
         }
         updatedIf(changed > 0, imageId);
-    }
-
-    /** The image's tags, in order. */
-    private List<String> tagsOf(UUID imageId) {
-        return jdbc.sql("""
-                        select t.name from image_tags it join tags t on t.id = it.tag_id
-                        where it.image_id = ? order by t.name""")
-                .param(imageId).query(String.class).list();
     }
 
     /** Tells the change feed of an update that changed something; a call that changed nothing is no change. */

@@ -32,11 +32,14 @@ class PatientController {
     private final PatientRepository patients;
     private final ImageLifecycle lifecycle;
     private final PatientAccess access;
+    private final VisiblePatients visible;
 
-    PatientController(PatientRepository patients, ImageLifecycle lifecycle, PatientAccess access) {
+    PatientController(PatientRepository patients, ImageLifecycle lifecycle, PatientAccess access,
+                      VisiblePatients visible) {
         this.patients = patients;
         this.lifecycle = lifecycle;
         this.access = access;
+        this.visible = visible;
     }
 
     @PostMapping
@@ -64,9 +67,7 @@ class PatientController {
 
     /** The id of a patient that exists and that the caller may see; 404 otherwise. */
     private UUID existing(String patientId, Caller caller) {
-        UUID id = Ids.parse(patientId).filter(patients::exists).orElseThrow(() -> notFound(patientId));
-        access.require(caller, id, () -> notFound(patientId));
-        return id;
+        return visible.require(patientId, caller);
     }
 
     @GetMapping
@@ -111,6 +112,6 @@ class PatientController {
     }
 
     static ApiException notFound(String patientId) {
-        return ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + patientId + ".");
+        return VisiblePatients.notFound(patientId);
     }
 }
