@@ -2,6 +2,7 @@ package org.patientimages.metadata;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
@@ -39,6 +40,30 @@ final class KafkaRecords {
                     }
                 });
                 return found.size() >= count;
+            });
+            return found;
+        }
+    }
+
+    /** Every record of the topic whose key passes, from its start to its end as of now. */
+    static List<ConsumerRecord<String, byte[]>> recordsToEnd(EmbeddedKafkaBroker broker, String topic,
+                                                             Predicate<String> key) {
+        Map<String, Object> props = KafkaTestUtils.consumerProps(broker, "test-" + java.util.UUID.randomUUID(), false);
+        try (Consumer<String, byte[]> consumer = new DefaultKafkaConsumerFactory<>(props, new StringDeserializer(),
+                new ByteArrayDeserializer()).createConsumer()) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            List<ConsumerRecord<String, byte[]>> found = new ArrayList<>();
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                consumer.poll(Duration.ofMillis(200)).forEach(r -> {
+                    if (key.test(r.key())) {
+                        found.add(r);
+                    }
+                });
+                return partitions.stream().allMatch(p -> consumer.position(p) >= end.get(p));
             });
             return found;
         }

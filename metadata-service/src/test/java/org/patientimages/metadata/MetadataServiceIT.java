@@ -694,7 +694,8 @@ class MetadataServiceIT extends RealPostgres {
         assertThat(refused.status()).isEqualTo(409);
         assertThat(refused.json().path("code").asString()).isEqualTo("PATIENT_HAS_IMAGES");
 
-        assertThat(http.send("DELETE", image, null).status()).isEqualTo(204);
+        // purged: its objects go at once (a plain deletion keeps them for the recovery window: RecoveryWindowIT)
+        assertThat(http.send("DELETE", image + "?purge=true", null).status()).isEqualTo(204);
         assertThat(http.get(image).status()).isEqualTo(404);
         assertThat(ids("/internal/v1/images?patientId=" + patient)).isEmpty();
         ImageDeleted deleted = ImageDeleted.parseFrom(awaitRecord(Topics.IMAGE_DELETIONS, imageId).value());

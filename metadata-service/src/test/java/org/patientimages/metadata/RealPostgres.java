@@ -21,5 +21,7 @@ public abstract class RealPostgres {
         registry.add("spring.datasource.url", () -> postgres.jdbcUrl("patients_db"));
         // the tests ask for due integrity checks themselves: no context's scheduler may take their images first
         registry.add("patient-images.integrity.interval", () -> "1h");
+        // and purge themselves the deleted images whose recovery window they closed
+        registry.add("patient-images.deletion.purge-interval", () -> "1h");
     }
 }

@@ -29,6 +29,7 @@ final class AuditActions {
             route("GET", "/v1/patients/{patientId}", "patient.read", "patient", "patientId"),
             route("PATCH", "/v1/patients/{patientId}", "patient.update", "patient", "patientId"),
             route("DELETE", "/v1/patients/{patientId}", "patient.delete", "patient", "patientId"),
+            route("POST", "/v1/patients/{patientId}/restore", "patient.restore", "patient", "patientId"),
             route("GET", "/v1/patients/{patientId}/grants", "grant.list", "patient", "patientId"),
             route("PUT", "/v1/patients/{patientId}/grants/{username}", "grant.create", "grant", "username"),
             route("DELETE", "/v1/patients/{patientId}/grants/{username}", "grant.delete", "grant", "username"),
@@ -46,6 +47,7 @@ final class AuditActions {
             route("GET", "/v1/images/{imageId}", "image.read", "image", "imageId"),
             route("PATCH", "/v1/images/{imageId}", "image.update", "image", "imageId"),
             route("DELETE", "/v1/images/{imageId}", "image.delete", "image", "imageId"),
+            route("POST", "/v1/images/{imageId}/restore", "image.restore", "image", "imageId"),
             route("GET", "/v1/images/{imageId}/content", "image.download", "image", "imageId"),
             route("GET", "/v1/images/{imageId}/thumbnail", "image.thumbnail", "image", "imageId"),
             route("PUT", "/v1/images/{imageId}/tags", "image.tag", "image", "imageId"),
@@ -63,6 +65,20 @@ final class AuditActions {
             route("GET", "/v1/audit", "audit.read", "audit", null));
 
     private static final Action OTHER = new Action("other", null, null);
+
+    /**
+     * A deletion with {@code purge=true} removes the objects at once, past any restoring: its own action
+     * ({@code image.purge}, {@code patient.purge}).
+     */
+    static Match match(String method, String path, String purge) {
+        Match match = match(method, path);
+        if (method.equals("DELETE") && "true".equals(purge) && match.action().name().endsWith(".delete")) {
+            Action a = match.action();
+            String name = a.name().substring(0, a.name().length() - ".delete".length()) + ".purge";
+            return new Match(new Action(name, a.resourceType(), a.idVariable()), match.resourceId(), match.patientId());
+        }
+        return match;
+    }
 
     private AuditActions() {
     }

@@ -71,7 +71,8 @@ public class AuditFilter extends OncePerRequestFilter {
     private void record(HttpServletRequest request, HttpServletResponse response, Instant at, String requestId) {
         Authentication caller = SecurityContextHolder.getContext().getAuthentication();
         boolean authenticated = caller != null && caller.isAuthenticated() && !"anonymousUser".equals(caller.getName());
-        AuditActions.Match match = AuditActions.match(request.getMethod(), request.getRequestURI());
+        AuditActions.Match match = AuditActions.match(request.getMethod(), request.getRequestURI(),
+                request.getParameter("purge"));
         int status = response.getStatus();
         boolean denied = Boolean.TRUE.equals(request.getAttribute(AuditContext.DENIED));
         String patientId = match.patientId() != null ? match.patientId() : (String) request.getAttribute(AuditContext.PATIENT);

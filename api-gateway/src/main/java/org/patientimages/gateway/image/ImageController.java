@@ -98,10 +98,17 @@ class ImageController {
         return changed(HttpMethod.PATCH, "/internal/v1/images/{id}", body, imageId);
     }
 
+    /** Deletes an image: restorable for the recovery window, or with {@code purge=true} (admins) gone at once. */
     @DeleteMapping("/v1/images/{imageId}")
-    ResponseEntity<Void> delete(@PathVariable String imageId) {
-        metadata.exchange(HttpMethod.DELETE, "/internal/v1/images/{id}", null, imageId);
+    ResponseEntity<Void> delete(@PathVariable String imageId, @RequestParam(defaultValue = "false") boolean purge) {
+        metadata.exchange(HttpMethod.DELETE, "/internal/v1/images/{id}?purge={purge}", null, imageId, purge);
         return ResponseEntity.noContent().build();
+    }
+
+    /** Restores a deleted image in its recovery window (admins). */
+    @PostMapping("/v1/images/{imageId}/restore")
+    JsonNode restore(@PathVariable String imageId) {
+        return changed(HttpMethod.POST, "/internal/v1/images/{id}/restore", null, imageId);
     }
 
     /** Moves an image to another patient (it was uploaded for the wrong one); the caller must see both. */

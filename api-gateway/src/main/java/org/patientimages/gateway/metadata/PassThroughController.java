@@ -45,9 +45,17 @@ class PassThroughController {
 
     @DeleteMapping("/v1/patients/{patientId}")
     ResponseEntity<Void> deletePatient(@PathVariable String patientId,
-                                       @RequestParam(defaultValue = "false") boolean cascade) {
-        metadata.exchange(HttpMethod.DELETE, "/internal/v1/patients/{id}?cascade={cascade}", null, patientId, cascade);
+                                       @RequestParam(defaultValue = "false") boolean cascade,
+                                       @RequestParam(defaultValue = "false") boolean purge) {
+        metadata.exchange(HttpMethod.DELETE, "/internal/v1/patients/{id}?cascade={cascade}&purge={purge}", null,
+                patientId, cascade, purge);
         return ResponseEntity.noContent().build();
+    }
+
+    /** Restores a deleted patient in its recovery window, with the images deleted with it (admins). */
+    @PostMapping("/v1/patients/{patientId}/restore")
+    JsonNode restorePatient(@PathVariable String patientId) {
+        return metadata.exchange(HttpMethod.POST, "/internal/v1/patients/{id}/restore", null, patientId).getBody();
     }
 
     @GetMapping("/v1/patients")

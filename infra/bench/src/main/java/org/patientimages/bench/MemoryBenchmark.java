@@ -115,7 +115,7 @@ public final class MemoryBenchmark {
             report.put("growth", growth);
             Bench.write(Path.of(options.getOrDefault("out", "memory-benchmark.json")), report);
         } finally {
-            http.send(Bench.request(api + "/v1/patients/" + patient + "?cascade=true", token).DELETE().build(),
+            http.send(Bench.request(api + "/v1/patients/" + patient + "?cascade=true&purge=true", token).DELETE().build(),
                     HttpResponse.BodyHandlers.discarding());
         }
         if (!allGood) {

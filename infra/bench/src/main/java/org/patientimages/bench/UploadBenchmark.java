@@ -576,7 +576,7 @@ public final class UploadBenchmark {
         try (var admin = org.apache.kafka.clients.admin.Admin.create(
                 Map.of("bootstrap.servers", options.getOrDefault("kafka", "127.0.0.1:9092")))) {
             long before = published(admin, topic);
-            http.send(Bench.request(api + "/v1/patients/" + patient + "?cascade=true", token).DELETE().build(),
+            http.send(Bench.request(api + "/v1/patients/" + patient + "?cascade=true&purge=true", token).DELETE().build(),
                     HttpResponse.BodyHandlers.discarding());
             Bench.poll(Duration.ofMillis(500), Duration.ofMinutes(5), () -> {
                 long end = published(admin, topic);

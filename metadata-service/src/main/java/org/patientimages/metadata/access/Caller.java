@@ -1,5 +1,8 @@
 package org.patientimages.metadata.access;
 
+import org.patientimages.metadata.web.ApiException;
+import org.springframework.http.HttpStatus;
+
 import java.util.Arrays;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -29,6 +32,18 @@ public record Caller(String name, Set<String> roles) {
      */
     public boolean restricted() {
         return !(roles.contains("admin") || roles.contains("uploader") || roles.contains("system"));
+    }
+
+    /** Whether the caller may restore and purge deleted images and patients, and list deleted images. */
+    public boolean isAdmin() {
+        return roles.contains("admin") || roles.contains("system");
+    }
+
+    /** {@code 403 FORBIDDEN} unless the caller is an admin. @param what what only admins may do */
+    public void requireAdmin(String what) {
+        if (!isAdmin()) {
+            throw new ApiException(HttpStatus.FORBIDDEN, "FORBIDDEN", "Only admins may " + what + ".", false);
+        }
     }
 
     /** Whether creating a patient grants it to its creator (a clinician sees the patients they register). */

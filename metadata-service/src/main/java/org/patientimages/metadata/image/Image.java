@@ -10,11 +10,12 @@ import java.util.List;
  * an earlier image of the patient with the same bytes. {@code bucket}, {@code objectKey} and
  * {@code thumbnailKey} are for the gateway to presign downloads; the gateway never shows them to clients.
  * {@code integrity} is the outcome of the last time a worker read the stored bytes back and checked them.
+ * {@code deletion} is null for a live image; a deleted one (listed to admins) tells until when it can be restored.
  */
 public record Image(String imageId, String patientId, String name, String description, List<String> tags,
                     String status, String originalFilename, String contentType, long sizeBytes, String sha256,
                     String uploadedAt, String storedAt, @JsonRawValue String attributes, String duplicateOf,
-                    Integrity integrity, String bucket, String objectKey, String thumbnailKey) {
+                    Integrity integrity, Deletion deletion, String bucket, String objectKey, String thumbnailKey) {
 
     /**
      * @param status           {@code UNCHECKED} until the first check, then {@code INTACT}, {@code CORRUPT} (size or
@@ -23,5 +24,12 @@ public record Image(String imageId, String patientId, String name, String descri
      * @param checkRequestedAt when a check not answered yet was asked for, null when none waits
      */
     public record Integrity(String status, String checkedAt, String checkRequestedAt) {
+    }
+
+    /**
+     * @param deletedAt       when the image (or its patient) was deleted
+     * @param restorableUntil until when an admin may restore it; its objects are removed then
+     */
+    public record Deletion(String deletedAt, String restorableUntil) {
     }
 }

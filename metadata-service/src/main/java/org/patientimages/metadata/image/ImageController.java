@@ -71,11 +71,30 @@ class ImageController {
         return get(imageId, caller);
     }
 
+    /**
+     * Deletes an image: a stored one stays restorable for the recovery window. {@code purge=true} (admins) removes its
+     * objects at once, also of an image already deleted and still restorable.
+     */
     @DeleteMapping("/internal/v1/images/{imageId}")
-    ResponseEntity<Void> delete(@PathVariable String imageId, Caller caller) {
-        lifecycle.delete(id(imageId, caller));
+    ResponseEntity<Void> delete(@PathVariable String imageId, @RequestParam(defaultValue = "false") boolean purge,
+                                Caller caller) {
+        if (!purge) {
+            lifecycle.delete(id(imageId, caller), false);
+            return ResponseEntity.noContent().build();
+        }
+        caller.requireAdmin("purge images");
+        lifecycle.purge(Ids.parse(imageId).orElseThrow(() -> notFound(imageId)));
         return ResponseEntity.noContent().build();
     }
+
+    /** Restores a deleted image in its recovery window (admins); an image that is not deleted is answered as it is. */
+    @PostMapping("/internal/v1/images/{imageId}/restore")
+    Image restore(@PathVariable String imageId, Caller caller) {
+        caller.requireAdmin("restore images");
+        lifecycle.restore(Ids.parse(imageId).orElseThrow(() -> notFound(imageId)));
+        return get(imageId, caller);
+    }
+
 
     record Move(String patientId) {
     }
@@ -142,6 +161,9 @@ class ImageController {
     }
 
     private Page<Image> page(ImageSearch search, Caller caller) {
+        if (search.deleted()) {
+            caller.requireAdmin("list deleted images");
+        }
         if (caller.restricted()) {
             search = search.grantedTo(caller.name());
         }

@@ -7,33 +7,45 @@ import org.patientimages.metadata.outbox.OutboxRelay;
 import org.patientimages.metadata.outbox.OutboxRepository;
 import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Timestamps;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 
 /**
- * What clients change on an image: its tags, name and description, and its deletion, each told in the change
- * feed. A deleted image leaves every read at once; its objects leave the bucket through an {@code ImageDeleted}
- * event in the outbox, which a worker acts on, so a crash in between loses nothing.
+ * What clients change on an image: its tags, name and description, its deletion and restoring, each told in the
+ * change feed. A deleted image leaves every read at once. A stored one keeps its objects for the recovery window
+ * ({@code patient-images.deletion.recovery-window}), in which an admin may restore it; then the purge removes them.
+ * Objects leave the bucket through an {@code ImageDeleted} event in the outbox, which a worker acts on, so a crash in
+ * between loses nothing.
  */
 @Service
 public class ImageLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(ImageLifecycle.class);
+    private static final int PURGE_BATCH = 1000;
 
     private final JdbcClient jdbc;
     private final OutboxRepository outbox;
     private final OutboxRelay relay;
     private final ChangeFeed feed;
+    private final DeletionProperties deletion;
 
-    ImageLifecycle(JdbcClient jdbc, OutboxRepository outbox, OutboxRelay relay, ChangeFeed feed) {
+    ImageLifecycle(JdbcClient jdbc, OutboxRepository outbox, OutboxRelay relay, ChangeFeed feed,
+                   DeletionProperties deletion) {
         this.jdbc = jdbc;
         this.outbox = outbox;
         this.relay = relay;
         this.feed = feed;
+        this.deletion = deletion;
     }
 
     /** Links normalised tags to an image, creating the tags on first use. @return how many links are new */
@@ -132,15 +144,23 @@ public class ImageLifecycle {
         return true;
     }
 
-    /** Deletes an image whose job has ended. */
+    /**
+     * Deletes an image whose job has ended. A stored image keeps its objects for the recovery window, in which an
+     * admin may restore it; with {@code purge}, or for an image never stored, they are removed at once.
+     */
     @Transactional
-    public void delete(UUID imageId) {
+    public void delete(UUID imageId, boolean purge) {
+        delete(imageId, Timestamps.now(), purge);
+    }
+
+    /** Deletes an image as {@link #delete(UUID, boolean)} does, as of {@code at} (its patient's deletion). */
+    public void delete(UUID imageId, Instant at, boolean purge) {
         String status = lockLive(imageId);
         if (status.equals("PENDING")) {
             throw new ApiException(HttpStatus.CONFLICT, "IMAGE_BUSY",
                     "Image " + imageId + " is still being stored; delete it once its job has ended.", true);
         }
-        markDeleted(imageId);
+        markDeleted(imageId, at, status.equals("AVAILABLE") && !purge ? deletion.restorableUntil(at) : null);
     }
 
     /**
@@ -150,24 +170,128 @@ public class ImageLifecycle {
     @Transactional
     public void deleteCancelled(UUID imageId) {
         lockLive(imageId);
-        markDeleted(imageId);
+        markDeleted(imageId, Timestamps.now(), null);
     }
 
     /** Removes a deleted image's objects once more: a worker stored some after the image was deleted. */
     @Transactional
     public void deleteObjectsAgain(UUID imageId) {
-        String bucket = jdbc.sql("select coalesce(bucket, '') from images where id = ? and status = 'DELETED'")
+        String bucket = jdbc.sql("""
+                        select coalesce(bucket, '') from images
+                        where id = ? and status = 'DELETED' and restorable_until is null""")
                 .param(imageId).query(String.class).optional().orElse(null);
         if (bucket != null) {
             publishDeletion(imageId, bucket);
         }
     }
 
-    private void markDeleted(UUID imageId) {
-        String bucket = jdbc.sql("update images set status = 'DELETED', deleted_at = ? where id = ? returning coalesce(bucket, '')")
-                .params(Timestamps.sql(Timestamps.now()), imageId).query(String.class).single();
+    /**
+     * Deletes an image and removes its objects at once, without a recovery window; also an image already deleted
+     * and still restorable. 404 for an image whose objects are gone already.
+     */
+    @Transactional
+    public void purge(UUID imageId) {
+        String status = jdbc.sql("select status from images where id = ? for update").param(imageId)
+                .query(String.class).optional()
+                .orElseThrow(() -> notFound(imageId));
+        if (!status.equals("DELETED")) {
+            delete(imageId, Timestamps.now(), true);
+            return;
+        }
+        List<String> bucket = jdbc.sql("""
+                        update images set restorable_until = null where id = ? and restorable_until is not null
+                        returning coalesce(bucket, '')""")
+                .param(imageId).query(String.class).list();
+        if (bucket.isEmpty()) {
+            throw notFound(imageId);
+        }
+        publishDeletion(imageId, bucket.get(0));
+    }
+
+    /** Purges the deleted images whose recovery window has closed, oldest first, a batch at a time. @return how many */
+    @Scheduled(fixedDelayString = "${patient-images.deletion.purge-interval:1m}",
+            initialDelayString = "${patient-images.deletion.purge-interval:1m}")
+    @Transactional
+    public int purgeDue() {
+        List<Purged> due = jdbc.sql("""
+                        update images set restorable_until = null
+                        where id in (select id from images where restorable_until <= ? order by restorable_until
+                                     limit ? for update skip locked)
+                        returning id, coalesce(bucket, '') as bucket""")
+                .params(Timestamps.sql(Timestamps.now()), PURGE_BATCH)
+                .query((rs, n) -> new Purged(rs.getObject("id", UUID.class), rs.getString("bucket"))).list();
+        due.forEach(p -> publishDeletion(p.imageId(), p.bucket()));
+        if (!due.isEmpty()) {
+            log.info("purged {} deleted image(s) whose recovery window had closed", due.size());
+        }
+        return due.size();
+    }
+
+    private record Purged(UUID imageId, String bucket) {
+    }
+
+    /**
+     * Restores a deleted image in its recovery window: it is {@code AVAILABLE} again with all it had. An image that
+     * is not deleted is left as it is.
+     */
+    @Transactional
+    public void restore(UUID imageId) {
+        Deleted image = jdbc.sql("""
+                        select i.status, i.restorable_until, p.deleted_at as patient_deleted_at
+                        from images i join patients p on p.id = i.patient_id where i.id = ? for update of i""")
+                .param(imageId)
+                .query((rs, n) -> new Deleted(rs.getString("status"),
+                        Timestamps.instant(rs.getTimestamp("restorable_until")), rs.getTimestamp("patient_deleted_at") != null))
+                .optional().orElseThrow(() -> notFound(imageId));
+        if (!image.status().equals("DELETED")) {
+            return;
+        }
+        if (image.restorableUntil() == null || !image.restorableUntil().isAfter(Timestamps.now())) {
+            throw ApiException.conflict("IMAGE_NOT_RESTORABLE", "Image " + imageId + " cannot be restored: its "
+                    + "objects are gone (its recovery window closed, it was purged, or it was never stored).");
+        }
+        if (image.patientDeleted()) {
+            throw ApiException.conflict("PATIENT_DELETED", "The patient of image " + imageId
+                    + " is deleted; restore the patient, which restores the images deleted with it.");
+        }
+        restore(List.of(imageId));
+    }
+
+    private record Deleted(String status, Instant restorableUntil, boolean patientDeleted) {
+    }
+
+    /** Restores a patient's images deleted with it (at {@code at}) whose recovery window is still open. */
+    public int restoreDeletedWith(UUID patientId, Instant at) {
+        List<UUID> ids = jdbc.sql("""
+                        select id from images where patient_id = ? and status = 'DELETED' and deleted_at = ?
+                        and restorable_until > ? for update""")
+                .params(patientId, Timestamps.sql(at), Timestamps.sql(Timestamps.now())).query(UUID.class).list();
+        restore(ids);
+        return ids.size();
+    }
+
+    private void restore(List<UUID> imageIds) {
+        if (imageIds.isEmpty()) {
+            return;
+        }
+        jdbc.sql("""
+                        update images set status = 'AVAILABLE', deleted_at = null, restorable_until = null
+                        where id = any(?::uuid[])""")
+                .param(imageIds.stream().map(UUID::toString).toArray(String[]::new)).update();
+        feed.record(ChangeFeed.Type.RESTORED, imageIds);
+    }
+
+    /** Marks an image deleted; its objects go now, or once {@code restorableUntil} has passed. */
+    private void markDeleted(UUID imageId, Instant at, Instant restorableUntil) {
+        String bucket = jdbc.sql("""
+                        update images set status = 'DELETED', deleted_at = ?, restorable_until = ? where id = ?
+                        returning coalesce(bucket, '')""")
+                .params(Timestamps.sql(at), restorableUntil == null ? null : Timestamps.sql(restorableUntil), imageId)
+                .query(String.class).single();
         feed.record(ChangeFeed.Type.DELETED, imageId);
-        publishDeletion(imageId, bucket);
+        if (restorableUntil == null) {
+            publishDeletion(imageId, bucket);
+        }
     }
 
     /** An {@code ImageDeleted} event in the outbox, by which a worker removes the image's objects. */
@@ -182,6 +306,10 @@ public class ImageLifecycle {
     private String lockLive(UUID imageId) {
         return jdbc.sql("select status from images where id = ? and status <> 'DELETED' for update").param(imageId)
                 .query(String.class).optional()
-                .orElseThrow(() -> ApiException.notFound("IMAGE_NOT_FOUND", "No image with id " + imageId + "."));
+                .orElseThrow(() -> notFound(imageId));
+    }
+
+    private static ApiException notFound(UUID imageId) {
+        return ApiException.notFound("IMAGE_NOT_FOUND", "No image with id " + imageId + ".");
     }
 }

@@ -32,7 +32,10 @@ class ImageRepository {
                     rs.getString("attributes"), rs.getString("duplicate_of"), new Image.Integrity(
                             rs.getString("integrity_status") == null ? "UNCHECKED" : rs.getString("integrity_status"),
                             Timestamps.format(rs.getTimestamp("integrity_checked_at")),
-                            Timestamps.format(rs.getTimestamp("integrity_requested_at"))), rs.getString("bucket"),
+                            Timestamps.format(rs.getTimestamp("integrity_requested_at"))),
+                    rs.getTimestamp("deleted_at") == null ? null : new Image.Deletion(
+                            Timestamps.format(rs.getTimestamp("deleted_at")),
+                            Timestamps.format(rs.getTimestamp("restorable_until"))), rs.getString("bucket"),
                     rs.getString("object_key"), rs.getString("thumbnail_key")),
                     search == null ? null : search.cursorAfter(name, uploadedAt, id));
         };

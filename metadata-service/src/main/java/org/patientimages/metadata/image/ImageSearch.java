@@ -24,7 +24,8 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
 
     static final Set<String> PARAMETERS = Set.of("patientId", "tag", "match", "contentType", "modality",
             "studyInstanceUid", "from", "to", "q", "status", "integrity", "sort", "order", "limit", "cursor");
-    private static final Set<String> STATUSES = Set.of("PENDING", "AVAILABLE", "FAILED");
+    /** {@code DELETED}: the deleted images that can still be restored (admins only, the controller's check). */
+    private static final Set<String> STATUSES = Set.of("PENDING", "AVAILABLE", "FAILED", "DELETED");
     /** The outcomes of an image's last integrity check, and {@code UNCHECKED} for none yet. */
     static final Set<String> INTEGRITY = Set.of("UNCHECKED", "INTACT", "CORRUPT", "MISSING");
 
@@ -82,12 +83,18 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
                 integrity, byName, ascending, limit, cursor, username);
     }
 
+    /** Whether this search lists deleted images that can still be restored, instead of live ones. */
+    public boolean deleted() {
+        return "DELETED".equals(status);
+    }
+
     /** SQL and its parameters: the images of one page plus one, in order. */
     public record Sql(String where, String orderBy, List<Object> params) {
     }
 
     public Sql toSql() {
-        StringBuilder where = new StringBuilder(" where i.status <> 'DELETED'");
+        StringBuilder where = new StringBuilder(deleted()
+                ? " where i.status = 'DELETED' and i.restorable_until > now()" : " where i.status <> 'DELETED'");
         List<Object> params = new ArrayList<>();
         if (patientId != null) {
             where.append(" and i.patient_id = ?");
@@ -137,7 +144,7 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
             params.add(like);
             params.add(like);
         }
-        if (status != null) {
+        if (status != null && !deleted()) {
             where.append(" and i.status = ?");
             params.add(status);
         }

@@ -10,6 +10,7 @@ import org.patientimages.metadata.web.Paging;
 import org.patientimages.metadata.web.Timestamps;
 import org.springframework.dao.DuplicateKeyException;
 import org.springframework.http.ResponseEntity;
+import org.patientimages.metadata.image.DeletionProperties;
 import org.patientimages.metadata.image.ImageLifecycle;
 import org.springframework.transaction.annotation.Transactional;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -23,6 +24,7 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 import java.net.URI;
+import java.time.Instant;
 import java.util.UUID;
 
 @RestController
@@ -33,13 +35,15 @@ class PatientController {
     private final ImageLifecycle lifecycle;
     private final PatientAccess access;
     private final VisiblePatients visible;
+    private final DeletionProperties deletion;
 
     PatientController(PatientRepository patients, ImageLifecycle lifecycle, PatientAccess access,
-                      VisiblePatients visible) {
+                      VisiblePatients visible, DeletionProperties deletion) {
         this.patients = patients;
         this.lifecycle = lifecycle;
         this.access = access;
         this.visible = visible;
+        this.deletion = deletion;
     }
 
     @PostMapping
@@ -94,11 +98,14 @@ class PatientController {
         return get(patientId, caller);
     }
 
-    /** 409 while the patient has images, unless {@code cascade=true} deletes them too. */
+    /**
+     * 409 while the patient has images, unless {@code cascade=true} deletes them too. The patient and its stored images
+     * stay restorable for the recovery window, unless {@code purge=true} removes the images' objects at once.
+     */
     @DeleteMapping("/{patientId}")
     @Transactional
     ResponseEntity<Void> delete(@PathVariable String patientId, @RequestParam(defaultValue = "false") boolean cascade,
-                                Caller caller) {
+                                @RequestParam(defaultValue = "false") boolean purge, Caller caller) {
         UUID id = existing(patientId, caller);
         patients.lock(id); // an image moving to this patient waits, or finds it gone
         var images = patients.liveImages(id);
@@ -106,9 +113,31 @@ class PatientController {
             throw ApiException.conflict("PATIENT_HAS_IMAGES", "Patient " + patientId + " has " + images.size()
                     + " image(s); delete them first or use cascade=true.");
         }
-        images.forEach(lifecycle::delete);
-        patients.markDeleted(id, Timestamps.now());
+        Instant at = Timestamps.now();
+        images.forEach(image -> lifecycle.delete(image, at, purge));
+        patients.markDeleted(id, at, purge ? null : deletion.restorableUntil(at));
         return ResponseEntity.noContent().build();
+    }
+
+    /**
+     * Restores a deleted patient in its recovery window (admins), with the images deleted with it whose window is still
+     * open; a patient that is not deleted is answered as it is.
+     */
+    @PostMapping("/{patientId}/restore")
+    @Transactional
+    Patient restore(@PathVariable String patientId, Caller caller) {
+        caller.requireAdmin("restore patients");
+        UUID id = Ids.parse(patientId).orElseThrow(() -> notFound(patientId));
+        PatientRepository.Deleted deleted = patients.lockForRestore(id).orElseThrow(() -> notFound(patientId));
+        if (deleted.deletedAt() != null) {
+            if (deleted.restorableUntil() == null || !deleted.restorableUntil().isAfter(Timestamps.now())) {
+                throw ApiException.conflict("PATIENT_NOT_RESTORABLE", "Patient " + patientId
+                        + " cannot be restored: its recovery window has closed, or it was deleted with purge=true.");
+            }
+            patients.markRestored(id);
+            lifecycle.restoreDeletedWith(id, deleted.deletedAt());
+        }
+        return get(patientId, caller);
     }
 
     static ApiException notFound(String patientId) {

@@ -59,8 +59,27 @@ public class PatientRepository {
         jdbc.sql("select id from patients where id = ? for update").param(id).query(UUID.class).list();
     }
 
-    void markDeleted(UUID id, Instant at) {
-        jdbc.sql("update patients set deleted_at = ? where id = ?").params(Timestamps.sql(at), id).update();
+    /** Marks the patient deleted, restorable until {@code restorableUntil} (null: not restorable). */
+    void markDeleted(UUID id, Instant at, Instant restorableUntil) {
+        jdbc.sql("update patients set deleted_at = ?, restorable_until = ? where id = ?")
+                .params(Timestamps.sql(at), restorableUntil == null ? null : Timestamps.sql(restorableUntil), id)
+                .update();
+    }
+
+    /** A patient's deletion: when, and until when it can be restored (both null for a live patient). */
+    record Deleted(Instant deletedAt, Instant restorableUntil) {
+    }
+
+    /** Locks the patient's row for this transaction and tells of its deletion; empty for an unknown patient. */
+    Optional<Deleted> lockForRestore(UUID id) {
+        return jdbc.sql("select deleted_at, restorable_until from patients where id = ? for update").param(id)
+                .query((rs, n) -> new Deleted(Timestamps.instant(rs.getTimestamp("deleted_at")),
+                        Timestamps.instant(rs.getTimestamp("restorable_until"))))
+                .optional();
+    }
+
+    void markRestored(UUID id) {
+        jdbc.sql("update patients set deleted_at = null, restorable_until = null where id = ?").param(id).update();
     }
 
     /** The patient's images that have not been deleted. */

@@ -28,6 +28,10 @@ public final class Timestamps {
         return Instant.now().truncatedTo(ChronoUnit.MICROS);
     }
 
+    public static Instant instant(Timestamp timestamp) {
+        return timestamp == null ? null : timestamp.toInstant();
+    }
+
     public static Timestamp sql(Instant instant) {
         return instant == null ? null : Timestamp.from(instant);
     }

@@ -56,6 +56,18 @@ class ImageSearchTest {
     }
 
     @Test
+    void status_deleted_lists_the_deleted_images_that_can_still_be_restored_instead_of_live_ones() {
+        ImageSearch deleted = ImageSearch.parse(Map.of("status", List.of("DELETED"), "tag", List.of("knee")), null);
+        assertThat(deleted.deleted()).isTrue();
+        assertThat(deleted.toSql().where()).startsWith(" where i.status = 'DELETED' and i.restorable_until > now()")
+                .doesNotContain("i.status <> 'DELETED'").doesNotContain("i.status = ?").contains("image_tags");
+        ImageSearch failed = ImageSearch.parse(Map.of("status", List.of("FAILED")), null);
+        assertThat(failed.deleted()).isFalse();
+        assertThat(failed.toSql().where()).startsWith(" where i.status <> 'DELETED'").contains(" and i.status = ?");
+        assertThat(failed.toSql().params()).contains("FAILED");
+    }
+
+    @Test
     void escapes_like_wildcards_in_the_text_search() {
         ImageSearch.Sql sql = ImageSearch.parse(Map.of("q", List.of("50%_off")), null).toSql();
         assertThat(sql.params()).contains("%50\\%\\_off%");
@@ -67,7 +79,7 @@ class ImageSearchTest {
         expect(Map.of("match", List.of("some")), "INVALID_PARAMETER", "match");
         expect(Map.of("sort", List.of("size")), "INVALID_PARAMETER", "sort");
         expect(Map.of("order", List.of("up")), "INVALID_PARAMETER", "order");
-        expect(Map.of("status", List.of("DELETED")), "INVALID_PARAMETER", "status");
+        expect(Map.of("status", List.of("GONE")), "INVALID_PARAMETER", "status");
         expect(Map.of("from", List.of("yesterday")), "INVALID_PARAMETER", "from");
         expect(Map.of("from", List.of("2026-02-01T00:00:00Z"), "to", List.of("2026-01-01T00:00:00Z")),
                 "INVALID_PARAMETER", "from");

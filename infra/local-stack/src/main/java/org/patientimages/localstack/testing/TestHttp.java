@@ -90,11 +90,11 @@ public final class TestHttp {
         return request;
     }
 
-    /** Any method, with a JSON body or none. */
-    public Answer send(String method, String path, Object body) {
+    /** Any method, with a JSON body or none, and extra headers as name, value, name, value... */
+    public Answer send(String method, String path, Object body, String... headers) {
         HttpRequest.BodyPublisher publisher = body == null ? HttpRequest.BodyPublishers.noBody()
                 : HttpRequest.BodyPublishers.ofString(body instanceof String s ? s : JSON.writeValueAsString(body));
-        var request = HttpRequest.newBuilder(uri(path)).method(method, publisher);
+        var request = withHeaders(HttpRequest.newBuilder(uri(path)).method(method, publisher), headers);
         if (body != null) {
             request.header("Content-Type", "application/json");
         }
