@@ -250,7 +250,7 @@ class EndToEndIT {
 
     @Test
     @Order(4)
-    void a_deleted_image_leaves_reads_searches_and_the_bucket() throws Exception {
+    void a_deleted_image_leaves_reads_and_searches_can_be_restored_and_once_purged_leaves_the_bucket() throws Exception {
         byte[] content = randomBytes(20_000);
         var accepted = api.postMultipart("/v1/patients/" + patientId + "/images",
                 List.of(Part.bytes("file", "del.bin", "application/octet-stream", content),
@@ -276,8 +276,24 @@ class EndToEndIT {
         assertThat(api.send("DELETE", "/v1/images/" + imageId, null).status()).isEqualTo(204);
         expectProblem(api.get("/v1/images/" + imageId), 404, "IMAGE_NOT_FOUND");
         assertThat(api.get("/v1/images?tag=kept").json().path("items")).isEmpty();
+        // kept for the recovery window: an admin finds it among the deleted images and restores it as it was
+        var deleted = api.get("/v1/images?status=DELETED&patientId=" + right).json().path("items");
+        assertThat(deleted).hasSize(1);
+        assertThat(deleted.get(0).path("imageId").asString()).isEqualTo(imageId);
+        assertThat(deleted.get(0).path("deletion").path("restorableUntil").isString()).isTrue();
+        assertThat(deleted.get(0).path("downloadUrl").isNull()).isTrue();
+        var restored = api.postJson("/v1/images/" + imageId + "/restore", Map.of());
+        assertThat(restored.status()).as(restored.toString()).isEqualTo(200);
+        assertThat(restored.json().path("status").asString()).isEqualTo("AVAILABLE");
+        assertThat(restored.json().path("tags").toString()).isEqualTo("[\"kept\",\"x-ray\"]");
+        assertThat(restored.json().has("objectKey")).isFalse();
+        assertThat(api.get(api.get("/v1/images/" + imageId + "/content").header("Location")).bytes()).isEqualTo(content);
+        // purged: gone at once, objects and all, past restoring
+        assertThat(api.send("DELETE", "/v1/images/" + imageId + "?purge=true", null).status()).isEqualTo(204);
+        expectProblem(api.get("/v1/images/" + imageId), 404, "IMAGE_NOT_FOUND");
         await().atMost(Duration.ofSeconds(30)).until(() -> stack.s3Client()
                 .listObjectsV2(b -> b.bucket(BUCKET).prefix("images/" + imageId + "/")).contents().isEmpty());
+        expectProblem(api.postJson("/v1/images/" + imageId + "/restore", Map.of()), 409, "IMAGE_NOT_RESTORABLE");
         expectProblem(api.send("DELETE", "/v1/patients/" + patientId, null), 409, "PATIENT_HAS_IMAGES");
     }
 

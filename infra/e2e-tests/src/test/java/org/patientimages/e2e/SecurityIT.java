@@ -215,6 +215,10 @@ class SecurityIT {
                 auditor.get("/v1/jobs?status=FAILED"),
                 alice.send("POST", "/v1/jobs/retry-failed", null),
                 alice.send("POST", "/v1/images/" + aliceImage + "/integrity-checks", null),
+                alice.send("POST", "/v1/images/" + aliceImage + "/restore", null),
+                alice.send("POST", "/v1/patients/" + alicePatient + "/restore", null),
+                alice.send("DELETE", "/v1/images/" + aliceImage + "?purge=true", null),
+                alice.get("/v1/images?status=DELETED"),
                 auditor.get("/v1/changes"),
                 auditor.send("POST", "/v1/images/" + bobImage + "/integrity-checks", null),
                 auditor.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
@@ -283,6 +287,34 @@ class SecurityIT {
                 }
             });
             assertThat(actions).contains("upload.create", "upload.read", "upload.delete");
+        });
+    }
+
+    @Test
+    void a_clinician_deletes_and_only_an_admin_restores_or_purges_each_audited_as_such() throws Exception {
+        String imageId = upload(bob, bobPatient, "to-restore.png").path("imageId").asString();
+        await().atMost(Duration.ofSeconds(30)).until(() ->
+                bob.get("/v1/images/" + imageId).json().path("status").asString().equals("AVAILABLE"));
+        assertThat(bob.send("DELETE", "/v1/images/" + imageId, null).status()).isEqualTo(204);
+        assertThat(bob.send("POST", "/v1/images/" + imageId + "/restore", null).status()).isEqualTo(403);
+        assertThat(admin.send("POST", "/v1/images/" + imageId + "/restore", null).status()).isEqualTo(200);
+        assertThat(bob.get("/v1/images/" + imageId).status()).isEqualTo(200);
+        var refused = bob.send("DELETE", "/v1/images/" + imageId + "?purge=true", null);
+        assertThat(refused.status()).isEqualTo(403);
+        assertThat(refused.json().path("code").asString()).isEqualTo("FORBIDDEN");
+        assertThat(bob.get("/v1/images/" + imageId).status()).as("a refused purge deletes nothing").isEqualTo(200);
+        assertThat(admin.send("DELETE", "/v1/images/" + imageId + "?purge=true", null).status()).isEqualTo(204);
+
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            List<String> actions = new java.util.ArrayList<>();
+            auditor.get("/v1/audit?limit=500").json().path("items").forEach(item -> {
+                if (imageId.equals(item.path("resourceId").asString())) {
+                    actions.add(item.path("actor").asString() + " " + item.path("action").asString() + " "
+                            + item.path("outcome").asString());
+                }
+            });
+            assertThat(actions).contains("bob image.delete ALLOWED", "bob image.restore FORBIDDEN",
+                    "admin image.restore ALLOWED", "bob image.purge FORBIDDEN", "admin image.purge ALLOWED");
         });
     }
 
