@@ -566,7 +566,7 @@ public final class UploadBenchmark {
     }
 
     /**
-     * Deletes the benchmark's patient with its images, then waits until the workers have deleted the images'
+     * Deletes the benchmark's patient with its images, purged (no recovery window), then waits until the workers have deleted the images'
      * objects too (the deletion events of at least {@code images} images published and consumed), so that a run
      * right after this one is not measured while they do. Gives up after five minutes, saying so.
      */
