@@ -25,9 +25,10 @@ import java.util.UUID;
  * The feed of image changes that clients follow to keep a copy in step (a viewer's cache, a PACS bridge, an
  * analysis pipeline): an image became {@code AVAILABLE}, was {@code UPDATED} (name, description, tags),
  * {@code MOVED} to another patient, {@code DELETED}, or {@code RESTORED} (an admin undid its deletion). A change
- * is written in the transaction that makes it, so the feed never tells of a change that did not happen, nor misses one that did. It is read in the order of the
- * writing transactions' ids, and only below the oldest transaction still running: a reader's cursor never passes a
- * change that commits later, whatever the order in which transactions commit. Changes older than
+ * is written in the transaction that makes it, so the feed never tells of a change that did not happen, nor misses
+ * one that did. It is read in the order of the writing transactions' ids, and only below the oldest transaction
+ * still running: a reader's cursor never passes a change that commits later, whatever the order in which
+ * transactions commit. Changes older than
  * {@code retention} are pruned; a cursor from before the pruned point gets {@code 410 CHANGES_CURSOR_EXPIRED}, its
  * client syncs again by searching.
  */

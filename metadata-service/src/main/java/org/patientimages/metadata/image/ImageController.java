@@ -95,7 +95,6 @@ class ImageController {
         return get(imageId, caller);
     }
 
-
     record Move(String patientId) {
     }
 
