@@ -35,6 +35,7 @@ final class AuditActions {
             route("DELETE", "/v1/patients/{patientId}/grants/{username}", "grant.delete", "grant", "username"),
             route("POST", "/v1/patients/{patientId}/images", "image.upload", "image", null),
             route("POST", "/v1/patients/{patientId}/images/archive", "image.upload-archive", "image", null),
+            route("GET", "/v1/patients/{patientId}/images/archive", "image.archive-download", "image", null),
             route("GET", "/v1/patients/{patientId}/images", "image.list", "image", null),
             route("GET", "/v1/patients/{patientId}/studies", "study.list", "patient", "patientId"),
             route("POST", "/v1/patients/{patientId}/uploads", "upload.create", "upload", null),

@@ -3,6 +3,9 @@ package org.patientimages.gateway.image;
 import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.storage.DownloadLinks;
 import org.patientimages.gateway.web.ApiProblem;
+import jakarta.servlet.http.HttpServletResponse;
+import org.springframework.http.ContentDisposition;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -20,7 +23,9 @@ import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
+import java.io.IOException;
 import java.net.URI;
+import java.util.List;
 
 /** Images as clients see them: where the object lives stays hidden; downloads are presigned URLs. */
 @RestController
@@ -28,10 +33,12 @@ class ImageController {
 
     private final MetadataClient metadata;
     private final DownloadLinks links;
+    private final ImageArchive archive;
 
-    ImageController(MetadataClient metadata, DownloadLinks links) {
+    ImageController(MetadataClient metadata, DownloadLinks links, ImageArchive archive) {
         this.metadata = metadata;
         this.links = links;
+        this.archive = archive;
     }
 
     @GetMapping("/v1/images/{imageId}")
@@ -70,6 +77,50 @@ class ImageController {
     @GetMapping("/v1/patients/{patientId}/images")
     JsonNode patientImages(@PathVariable String patientId, @RequestParam MultiValueMap<String, String> query) {
         return withDownloadUrls(metadata.page("/internal/v1/patients/{id}/images", query, patientId));
+    }
+
+    /**
+     * The patient's available images that pass the search's filters, as one ZIP streamed from the store; a damaged
+     * object ends it unfinished (the connection is closed before the archive's end).
+     */
+    @GetMapping("/v1/patients/{patientId}/images/archive")
+    void archive(@PathVariable String patientId, @RequestParam MultiValueMap<String, String> query,
+                 HttpServletResponse response) throws IOException {
+        List<ImageArchive.Item> items = archive.items(patientId, query);
+        boolean[] started = {false};
+        try {
+            archive.write(items, response.getOutputStream(), () -> {
+                started[0] = true;
+                response.setContentType("application/zip");
+                response.setHeader(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment()
+                        .filename("patient-" + patientId + "-images.zip").build().toString());
+            });
+        } catch (ImageArchive.Damaged e) {
+            if (!started[0]) {
+                throw new ApiProblem(HttpStatus.INTERNAL_SERVER_ERROR, "STORED_IMAGE_DAMAGED", "The stored bytes of image "
+                        + e.imageId + " are not the ones uploaded; an admin can check its integrity.", false);
+            }
+            throw abort(response, e);
+        } catch (IOException e) {
+            if (!started[0]) {
+                throw new ApiProblem(HttpStatus.SERVICE_UNAVAILABLE, "STORAGE_UNAVAILABLE",
+                        "The object store cannot be read right now.", true);
+            }
+            throw abort(response, e);
+        }
+    }
+
+    /**
+     * Sends what was written and gives up: the answer is committed, so the container closes the connection instead
+     * of ending the archive, and the client sees it unfinished.
+     */
+    private static IOException abort(HttpServletResponse response, IOException cause) {
+        try {
+            response.flushBuffer();
+        } catch (IOException e) {
+            cause.addSuppressed(e);
+        }
+        return cause;
     }
 
     @GetMapping("/v1/images")

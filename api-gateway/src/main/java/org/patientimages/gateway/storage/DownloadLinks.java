@@ -3,9 +3,6 @@ package org.patientimages.gateway.storage;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.stereotype.Component;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Configuration;
 import software.amazon.awssdk.services.s3.presigner.S3Presigner;
@@ -44,9 +41,7 @@ public class DownloadLinks implements AutoCloseable {
         if (p.endpoint() != null && !p.endpoint().toString().isEmpty()) {
             builder.endpointOverride(p.endpoint());
         }
-        builder.credentialsProvider(p.accessKey() == null || p.accessKey().isEmpty()
-                ? DefaultCredentialsProvider.builder().build()
-                : StaticCredentialsProvider.create(AwsBasicCredentials.create(p.accessKey(), p.secretKey())));
+        builder.credentialsProvider(StoreClients.credentials(p));
         this.presigner = builder.build();
         this.expiry = p.downloadExpiry();
     }

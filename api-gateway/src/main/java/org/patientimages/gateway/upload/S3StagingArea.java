@@ -1,15 +1,11 @@
 package org.patientimages.gateway.upload;
 
 import org.patientimages.gateway.storage.DownloadLinks;
+import org.patientimages.gateway.storage.StoreClients;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.stereotype.Component;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
-import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.MultipartUpload;
@@ -38,18 +34,7 @@ class S3StagingArea implements StagingArea, AutoCloseable {
     private final int partSize;
 
     S3StagingArea(StagingProperties staging, DownloadLinks.StorageProperties storage) {
-        var builder = S3Client.builder()
-                .region(Region.of(storage.region()))
-                .forcePathStyle(storage.pathStyle())
-                // integrity is the SHA-256 computed here and checked against the job, not the SDK's trailer
-                .requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
-                .credentialsProvider(storage.accessKey() == null || storage.accessKey().isEmpty()
-                        ? DefaultCredentialsProvider.builder().build()
-                        : StaticCredentialsProvider.create(AwsBasicCredentials.create(storage.accessKey(), storage.secretKey())));
-        if (storage.endpoint() != null && !storage.endpoint().toString().isEmpty()) {
-            builder.endpointOverride(storage.endpoint());
-        }
-        this.s3 = builder.build();
+        this.s3 = StoreClients.s3Client(storage);
         this.bucket = staging.bucket();
         this.partSize = Math.toIntExact(Math.max(5L << 20, staging.partSize().toBytes())); // S3's smallest part
     }

@@ -1,6 +1,7 @@
 package org.patientimages.gateway.web;
 
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
@@ -61,9 +62,19 @@ public class ProblemHandler {
         return problem(HttpStatus.NOT_FOUND, "NOT_FOUND", "No such resource.", false, request);
     }
 
-    /** Anything unforeseen: logged once here, answered without internals. */
+    /**
+     * Anything unforeseen: logged once here, answered without internals. An answer already under way (a streamed
+     * archive) cannot become a problem: the failure is passed on, and the container closes the connection, so that
+     * the client sees the answer unfinished rather than ended.
+     */
     @ExceptionHandler(Exception.class)
-    ResponseEntity<ProblemDetail> unexpected(Exception e, HttpServletRequest request) {
+    ResponseEntity<ProblemDetail> unexpected(Exception e, HttpServletRequest request, HttpServletResponse response)
+            throws Exception {
+        if (response.isCommitted()) {
+            log.warn("{} {} failed after its answer began: {}", request.getMethod(), request.getRequestURI(),
+                    e.getMessage());
+            throw e;
+        }
         log.error("unexpected failure of {} {}", request.getMethod(), request.getRequestURI(), e);
         return problem(HttpStatus.INTERNAL_SERVER_ERROR, "INTERNAL_ERROR",
                 "The request failed unexpectedly; it may succeed if retried.", true, request);

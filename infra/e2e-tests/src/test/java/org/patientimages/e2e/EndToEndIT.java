@@ -43,6 +43,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.stream.StreamSupport;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.patientimages.e2e.Fixtures.randomBytes;
 import static org.patientimages.e2e.Fixtures.sha256;
 import static org.awaitility.Awaitility.await;
@@ -164,10 +165,11 @@ class EndToEndIT {
         String patient = api.postJson("/v1/patients", Map.of("name", "Ann Lee", "username", "annlee"))
                 .json().path("patientId").asString();
         String images = "/v1/patients/" + patient + "/images";
-        String png = upload(images, "hand.png", TestImages.aPngImage(640, 480), "Hand", List.of("hand", "xray"));
+        byte[] pngBytes = TestImages.aPngImage(640, 480);
+        byte[] dicomBytes = TestDicom.ctSlice(512, 512).toBytes();
+        String png = upload(images, "hand.png", pngBytes, "Hand", List.of("hand", "xray"));
         String jpeg = upload(images, "knee.jpg", TestImages.aJpegImage(300, 900), "Knee photo", List.of("knee", "photo"));
-        String dicom = upload(images, "chest.dcm", TestDicom.ctSlice(512, 512).toBytes(), "Chest CT",
-                List.of("chest", "xray"));
+        String dicom = upload(images, "chest.dcm", dicomBytes, "Chest CT", List.of("chest", "xray"));
         String between = api.get("/v1/images/" + jpeg).json().path("uploadedAt").asString();
 
         String p = "/v1/images?patientId=" + patient;
@@ -212,6 +214,21 @@ class EndToEndIT {
         }
         assertThat(api.get(p + "&modality=CT").json().path("items").get(0).path("thumbnailUrl").asString())
                 .startsWith(stack.s3Endpoint());
+
+        // the x-rays as one ZIP: the CT slice under its study and series, the photo by id and name, the sums last
+        var archive = api.get(images + "/archive?tag=xray&order=asc");
+        assertThat(archive.status()).as(archive.toString()).isEqualTo(200);
+        assertThat(archive.contentType()).isEqualTo("application/zip");
+        assertThat(archive.header("Content-Disposition")).contains("patient-" + patient + "-images.zip");
+        Map<String, byte[]> entries = unzip(archive.bytes());
+        String ctEntry = "1.2.826.0.1.3680043.2.1125.2/1.2.826.0.1.3680043.2.1125.3/" + dicom + ".dcm";
+        assertThat(entries.keySet()).containsExactly(png + "-hand.png", ctEntry, "SHA256SUMS");
+        assertThat(entries.get(png + "-hand.png")).isEqualTo(pngBytes);
+        assertThat(entries.get(ctEntry)).isEqualTo(dicomBytes);
+        assertThat(new String(entries.get("SHA256SUMS"), StandardCharsets.UTF_8)).isEqualTo(sha256(pngBytes) + "  "
+                + png + "-hand.png\n" + sha256(dicomBytes) + "  " + ctEntry + "\n");
+        expectProblem(api.get(images + "/archive?limit=2"), 400, "INVALID_PARAMETER");
+        expectProblem(api.get("/v1/patients/" + UUID.randomUUID() + "/images/archive"), 404, "PATIENT_NOT_FOUND");
 
         // tag changes show in search at once; a blob has no thumbnail; the same bytes again are flagged
         api.send("POST", "/v1/images/" + png + "/tags", Map.of("tags", List.of("chest")));
@@ -950,6 +967,9 @@ class EndToEndIT {
         changed[150_000] ^= 1;
         stack.s3Client().putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromBytes(changed));
         assertThat(checkIntegrity(imageId)).isEqualTo("CORRUPT");
+        // an archive never hands it out whole: the download ends unfinished once its bytes are found to differ
+        String archive = "/v1/patients/" + patientId + "/images/archive?tag=fixity";
+        assertThatThrownBy(() -> api.get(archive)).isInstanceOf(java.io.UncheckedIOException.class);
         assertThat(ids("/v1/images?integrity=CORRUPT")).containsExactly(imageId);
         assertThat(ids("/v1/patients/" + patientId + "/images?integrity=INTACT")).doesNotContain(imageId);
         await().atMost(Duration.ofSeconds(20)).until(() -> metrics(stack.metadata).contains("images_integrity_failed 1.0"));
@@ -957,6 +977,7 @@ class EndToEndIT {
 
         stack.s3Client().deleteObject(b -> b.bucket(BUCKET).key(key));
         assertThat(checkIntegrity(imageId)).isEqualTo("MISSING");
+        expectProblem(api.get(archive), 500, "STORED_IMAGE_DAMAGED");
 
         // put back from a backup: nobody asks, but the image is due again (its last check moved 31 days back),
         // and the schedule has it checked and found intact
@@ -973,6 +994,7 @@ class EndToEndIT {
         await().atMost(Duration.ofSeconds(20)).until(() -> metrics(stack.metadata).contains("images_integrity_failed 0.0"));
         assertThat(sha256(api.get(api.get("/v1/images/" + imageId + "/content").header("Location")).bytes()))
                 .isEqualTo(sha256(content));
+        assertThat(unzip(api.get(archive).bytes()).get(imageId + "-fixity.bin")).isEqualTo(content);
 
         expectProblem(api.send("POST", "/v1/images/" + UUID.randomUUID() + "/integrity-checks", null), 404,
                 "IMAGE_NOT_FOUND");
@@ -1003,6 +1025,17 @@ class EndToEndIT {
         try (var files = Files.list(TestStack.resumableDirectory(staging))) {
             return files.map(p -> p.getFileName().toString()).toList();
         }
+    }
+
+    /** The entries of a ZIP archive, in order, read as a client streams it. */
+    private static Map<String, byte[]> unzip(byte[] archive) throws IOException {
+        Map<String, byte[]> entries = new java.util.LinkedHashMap<>();
+        try (var zip = new java.util.zip.ZipInputStream(new ByteArrayInputStream(archive))) {
+            for (var entry = zip.getNextEntry(); entry != null; entry = zip.getNextEntry()) {
+                entries.put(entry.getName(), zip.readAllBytes());
+            }
+        }
+        return entries;
     }
 
     private static void expectProblem(TestHttp.Answer answer, int status, String code) {

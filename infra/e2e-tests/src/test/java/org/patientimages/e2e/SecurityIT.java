@@ -136,7 +136,7 @@ class SecurityIT {
         assertThat(ids(alice.get("/v1/changes?limit=500"), "imageId")).contains(aliceImage).doesNotContain(bobImage);
         assertThat(ids(admin.get("/v1/changes?limit=500"), "imageId")).contains(aliceImage, bobImage);
         for (String path : List.of("/v1/patients/" + bobPatient, "/v1/patients/" + bobPatient + "/images",
-                "/v1/changes?patientId=" + bobPatient,
+                "/v1/patients/" + bobPatient + "/images/archive", "/v1/changes?patientId=" + bobPatient,
                 "/v1/images/" + bobImage, "/v1/images/" + bobImage + "/content", "/v1/images/" + bobImage + "/thumbnail",
                 "/v1/jobs/" + bobJob, "/v1/jobs/" + bobJob + "/events")) {
             TestHttp.Answer denied = alice.get(path);
@@ -220,6 +220,7 @@ class SecurityIT {
                 alice.send("DELETE", "/v1/images/" + aliceImage + "?purge=true", null),
                 alice.get("/v1/images?status=DELETED"),
                 auditor.get("/v1/changes"),
+                auditor.get("/v1/patients/" + bobPatient + "/images/archive"),
                 auditor.send("POST", "/v1/images/" + bobImage + "/integrity-checks", null),
                 auditor.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
                         List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))));
