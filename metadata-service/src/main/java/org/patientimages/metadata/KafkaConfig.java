@@ -54,11 +54,18 @@ class KafkaConfig {
                 topic(Topics.JOB_EVENTS, p), topic(Topics.JOB_EVENTS + Topics.DEAD_LETTER_SUFFIX, p),
                 topic(Topics.IMAGE_DELETIONS, p), topic(Topics.IMAGE_DELETIONS + Topics.DEAD_LETTER_SUFFIX, p),
                 topic(Topics.INTEGRITY_CHECKS, p), topic(Topics.INTEGRITY_CHECKS + Topics.DEAD_LETTER_SUFFIX, p),
-                topic(Topics.INTEGRITY_RESULTS, p), topic(Topics.INTEGRITY_RESULTS + Topics.DEAD_LETTER_SUFFIX, p));
+                topic(Topics.INTEGRITY_RESULTS, p), topic(Topics.INTEGRITY_RESULTS + Topics.DEAD_LETTER_SUFFIX, p),
+                cancellations(p), topic(Topics.JOB_CANCELLATIONS + Topics.DEAD_LETTER_SUFFIX, p));
     }
 
     private static NewTopic topic(String name, KafkaTopicsProperties p) {
         return TopicBuilder.name(name).partitions(p.partitions()).replicas(p.replicationFactor()).build();
+    }
+
+    /** Read whole by every worker that starts: kept a day, in one partition. */
+    private static NewTopic cancellations(KafkaTopicsProperties p) {
+        return TopicBuilder.name(Topics.JOB_CANCELLATIONS).partitions(1).replicas(p.replicationFactor())
+                .config("retention.ms", Long.toString(Topics.JOB_CANCELLATIONS_RETENTION_MS)).build();
     }
 
     @Bean

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.patientimages.events.Topics;
 import org.patientimages.events.v1.AttributesExtracted;
 import org.patientimages.events.v1.ImageDeleted;
+import org.patientimages.events.v1.JobCancelled;
 import org.patientimages.events.v1.ImageStored;
 import org.patientimages.events.v1.JobEvent;
 import org.patientimages.events.v1.JobFailed;
@@ -234,6 +235,9 @@ class MetadataServiceIT extends RealPostgres {
         assertThat(http.get("/internal/v1/images/" + imageId).status()).isEqualTo(404);
         assertThat(ImageDeleted.parseFrom(awaitRecord(Topics.IMAGE_DELETIONS, imageId).value()).getObjectPrefix())
                 .isEqualTo("images/" + imageId + "/");
+        // the workers are told, so that they skip the job or stop retrying it
+        assertThat(JobCancelled.parseFrom(awaitRecord(Topics.JOB_CANCELLATIONS, jobId).value()).getImageId())
+                .isEqualTo(imageId);
         // again: the same answer, nothing new
         assertThat(http.postJson("/internal/v1/jobs/" + jobId + "/cancel", Map.of()).json().path("status").asString())
                 .isEqualTo("CANCELLED");

@@ -68,7 +68,10 @@ class KafkaConfig {
         return new KafkaAdmin.NewTopics(topic(Topics.UPLOADS, p), topic(Topics.UPLOADS + Topics.DEAD_LETTER_SUFFIX, p),
                 topic(Topics.JOB_EVENTS, p), topic(Topics.IMAGE_DELETIONS, p),
                 topic(Topics.IMAGE_DELETIONS + Topics.DEAD_LETTER_SUFFIX, p), topic(Topics.INTEGRITY_CHECKS, p),
-                topic(Topics.INTEGRITY_CHECKS + Topics.DEAD_LETTER_SUFFIX, p), topic(Topics.INTEGRITY_RESULTS, p));
+                topic(Topics.INTEGRITY_CHECKS + Topics.DEAD_LETTER_SUFFIX, p), topic(Topics.INTEGRITY_RESULTS, p),
+                TopicBuilder.name(Topics.JOB_CANCELLATIONS).partitions(1).replicas(p.replicationFactor())
+                        .config("retention.ms", Long.toString(Topics.JOB_CANCELLATIONS_RETENTION_MS)).build(),
+                topic(Topics.JOB_CANCELLATIONS + Topics.DEAD_LETTER_SUFFIX, p));
     }
 
     private static NewTopic topic(String name, WorkerProperties p) {
@@ -87,7 +90,8 @@ class KafkaConfig {
         var deadLetters = new DeadLetterPublishingRecoverer(kafka,
                 (record, e) -> new TopicPartition(record.topic() + Topics.DEAD_LETTER_SUFFIX, record.partition()));
         // at zero from the start, so that dashboards and alerts see them before the first one
-        for (String topic : List.of(Topics.UPLOADS, Topics.IMAGE_DELETIONS, Topics.INTEGRITY_CHECKS)) {
+        for (String topic : List.of(Topics.UPLOADS, Topics.IMAGE_DELETIONS, Topics.INTEGRITY_CHECKS,
+                Topics.JOB_CANCELLATIONS)) {
             registry.counter("kafka.retries", "topic", topic);
             registry.counter("kafka.dead.letters", "topic", topic);
         }

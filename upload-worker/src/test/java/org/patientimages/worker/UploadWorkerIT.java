@@ -5,9 +5,11 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.patientimages.events.Topics;
+import org.patientimages.events.v1.JobCancelled;
 import org.patientimages.events.v1.JobEvent;
 import org.patientimages.events.v1.UploadAccepted;
 import org.patientimages.localstack.LocalS3;
+import org.patientimages.worker.upload.Cancellations;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
@@ -78,6 +80,8 @@ class UploadWorkerIT {
     EmbeddedKafkaBroker broker;
     @Autowired
     S3Client client;
+    @Autowired
+    Cancellations cancellations;
 
     /** Every job event read so far by {@link #awaitFinal}, by job id. */
     private Map<String, List<JobEvent>> reported = Map.of();
@@ -170,6 +174,22 @@ class UploadWorkerIT {
         assertThat(awaitFinal(upload.getJobId()).get(awaitFinal(upload.getJobId()).size() - 1).hasSucceeded()).isTrue();
         assertThat(client.listMultipartUploads(b -> b.bucket(BUCKET)).uploads()).isEmpty();
         assertThat(sha256(object(upload))).isEqualTo(upload.getSha256());
+    }
+
+    @Test
+    void a_job_cancelled_before_a_worker_comes_to_it_is_skipped_its_staged_bytes_go_and_nothing_is_stored()
+            throws Exception {
+        UploadAccepted upload = stage(bytes(300_000));
+        kafka.send(Topics.JOB_CANCELLATIONS, upload.getJobId(), JobCancelled.newBuilder()
+                .setEventId(UUID.randomUUID().toString()).setJobId(upload.getJobId()).setImageId(upload.getImageId())
+                .build().toByteArray()).join();
+        await().atMost(Duration.ofSeconds(30)).until(() -> cancellations.isCancelled(upload.getJobId()));
+        send(upload);
+        // a job done would have had its object stored and its facts reported before its staged bytes went
+        await().atMost(Duration.ofSeconds(30)).until(() -> !isStaged(upload.getStagingKey()));
+        assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix("images/" + upload.getImageId() + "/"))
+                .keyCount()).isZero();
+        assertThat(factsToEnd(upload.getJobId())).isEmpty();
     }
 
     @Test
@@ -362,7 +382,31 @@ class UploadWorkerIT {
         }
     }
 
-    private void awaitRecordWithKey(String topic, String key) {
+    /** The facts reported of a job, read from the job-events topic up to its end as of now. */
+    private List<JobEvent> factsToEnd(String jobId) {
+        Map<String, Object> props = KafkaTestUtils.consumerProps(broker, "test-" + UUID.randomUUID(), false);
+        try (Consumer<String, byte[]> consumer = new DefaultKafkaConsumerFactory<>(props, new StringDeserializer(),
+                new ByteArrayDeserializer()).createConsumer()) {
+            List<org.apache.kafka.common.TopicPartition> partitions = consumer.partitionsFor(Topics.JOB_EVENTS).stream()
+                    .map(p -> new org.apache.kafka.common.TopicPartition(Topics.JOB_EVENTS, p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<org.apache.kafka.common.TopicPartition, Long> end = consumer.endOffsets(partitions);
+            List<JobEvent> facts = new ArrayList<>();
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                for (var r : consumer.poll(Duration.ofMillis(200))) {
+                    JobEvent e = JobEvent.parseFrom(r.value());
+                    if (e.getJobId().equals(jobId)) {
+                        facts.add(e);
+                    }
+                }
+                return partitions.stream().allMatch(p -> consumer.position(p) >= end.get(p));
+            });
+            return facts;
+        }
+    }
+
+        private void awaitRecordWithKey(String topic, String key) {
         Map<String, Object> props = KafkaTestUtils.consumerProps(broker, "test-" + UUID.randomUUID(), false);
         props.put("auto.offset.reset", "earliest");
         try (Consumer<String, byte[]> consumer = new DefaultKafkaConsumerFactory<>(props, new StringDeserializer(),

@@ -207,7 +207,8 @@ class FaultToleranceIT {
 
     @Test
     @Order(5)
-    void with_the_object_store_down_jobs_retry_with_back_off_and_complete_when_it_returns() throws Exception {
+    void with_the_object_store_down_jobs_retry_with_back_off_and_complete_when_it_returns_a_cancelled_one_stops()
+            throws Exception {
         String stored = accepted.keySet().stream().filter(j -> "SUCCEEDED".equals(status(j))).findFirst()
                 .map(j -> api.get("/v1/jobs/" + j).json().path("imageId").asString()).orElseThrow();
         stack.stopS3();
@@ -220,8 +221,17 @@ class FaultToleranceIT {
         JsonNode waiting = api.get("/v1/images/" + stored).json().path("integrity");
         assertThat(waiting.path("status").asString()).isEqualTo("UNCHECKED");
         assertThat(waiting.path("checkRequestedAt").isNull()).isFalse();
+        // the job being retried is cancelled: its worker hears of it and stops retrying it while the store is
+        // still down (its staged bytes go), instead of holding its partition for the retry budget
+        String retrying = jobs.stream().filter(j -> eventTypes(j).contains("RETRY_SCHEDULED")).findFirst().orElseThrow();
+        assertThat(api.send("POST", "/v1/jobs/" + retrying + "/cancel", null).status()).isEqualTo(200);
+        accepted.remove(retrying); // no longer one that must succeed
+        await().atMost(Duration.ofSeconds(30)).until(() -> !java.nio.file.Files.exists(stack.staging.resolve(retrying)));
+        assertThat(countStatus(jobs, "SUCCEEDED")).as("the store is still down").isZero();
         stack.startS3();
         awaitAllEnded();
+        assertThat(status(retrying)).isEqualTo("CANCELLED");
+        assertThat(eventTypes(retrying)).doesNotContain("STORED");
         await().atMost(Duration.ofSeconds(90)).until(() ->
                 api.get("/v1/images/" + stored).json().path("integrity").path("checkRequestedAt").isNull());
         assertThat(api.get("/v1/images/" + stored).json().path("integrity").path("status").asString()).isEqualTo("INTACT");
@@ -418,7 +428,8 @@ class FaultToleranceIT {
         assertThat(api.send("POST", "/v1/jobs/" + jobId + "/cancel", null).json().path("status").asString())
                 .isEqualTo("CANCELLED");
 
-        // the worker does not know: it stores the file, reports the end, and the object is removed after it
+        // the worker wakes to the job and to its cancellation: it skips the job if it hears of the cancellation
+        // first, else it stores the file, reports the end, and the object is removed after it; nothing stays
         worker.resume();
         S3Client s3 = stack.s3Client();
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(200)).until(() ->

@@ -1,6 +1,9 @@
 package org.patientimages.metadata.job;
 
+import org.patientimages.events.Topics;
+import org.patientimages.events.v1.JobCancelled;
 import org.patientimages.metadata.image.ImageLifecycle;
+import org.patientimages.metadata.outbox.OutboxRepository;
 import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Timestamps;
 import org.springframework.http.HttpStatus;
@@ -12,8 +15,9 @@ import java.util.UUID;
 
 /**
  * A client's cancellation of a job that has not ended (an upload to the wrong patient, a file sent by mistake):
- * the job ends {@code CANCELLED} and its image is deleted, in one transaction. Workers are not told: one that
- * stores the file meanwhile has its objects removed when it reports the job's end (see {@link JobEventRecorder}).
+ * the job ends {@code CANCELLED} and its image is deleted, in one transaction, with a {@code JobCancelled} event in
+ * the outbox by which the workers skip the job, or stop retrying it. One that stores the file before it hears of it
+ * has its objects removed when it reports the job's end (see {@link JobEventRecorder}).
  */
 @Service
 public class JobCancellation {
@@ -21,11 +25,13 @@ public class JobCancellation {
     private final JobRepository jobs;
     private final JobEventRecorder recorder;
     private final ImageLifecycle images;
+    private final OutboxRepository outbox;
 
-    JobCancellation(JobRepository jobs, JobEventRecorder recorder, ImageLifecycle images) {
+    JobCancellation(JobRepository jobs, JobEventRecorder recorder, ImageLifecycle images, OutboxRepository outbox) {
         this.jobs = jobs;
         this.recorder = recorder;
         this.images = images;
+        this.outbox = outbox;
     }
 
     /** The job, cancelled; again for a job cancelled before; {@code 409 JOB_ENDED} for one that ended otherwise. */
@@ -39,7 +45,10 @@ public class JobCancellation {
         // the state machine says whether the job can still be cancelled
         if (job.state().apply(cancel).isPresent()) {
             recorder.record(UUID.randomUUID(), jobId, cancel, Timestamps.now());
-            images.deleteCancelled(job.imageId());
+            outbox.add(Topics.JOB_CANCELLATIONS, jobId.toString(), JobCancelled.newBuilder()
+                    .setEventId(UUID.randomUUID().toString()).setJobId(jobId.toString())
+                    .setImageId(job.imageId().toString()).build().toByteArray(), Timestamps.now());
+            images.deleteCancelled(job.imageId()); // wakes the outbox relay after the commit
         } else if (job.state().status() != JobStatus.CANCELLED) {
             throw new ApiException(HttpStatus.CONFLICT, "JOB_ENDED", "Job " + jobId + " has ended "
                     + job.state().status() + "; delete its image instead.", false);

@@ -139,7 +139,17 @@ public class UploadProcessor {
         log.info("job {} succeeded", job.jobId());
     }
 
-    private static UploadFailedException changedOnDisk() {
+    /**
+     * Passes over a job its client cancelled: nothing is stored or reported (the job has ended {@code CANCELLED}),
+     * and its staged bytes go at once.
+     */
+    public void skipCancelled(UploadJob job) {
+        log.info("job {} was cancelled; skipped", job.jobId());
+        registry.counter("upload.jobs", "outcome", "cancelled").increment();
+        staging.delete(job.stagingKey());
+    }
+
+        private static UploadFailedException changedOnDisk() {
         return new UploadFailedException(FailureCode.CHECKSUM_MISMATCH,
                 "The staged bytes no longer match the size and SHA-256 received; upload the file again.");
     }
