@@ -114,6 +114,21 @@ class UploadWorkerIT {
     }
 
     @Test
+    void a_jpeg_baseline_dicom_gets_the_thumbnail_of_its_first_frame() throws Exception {
+        byte[] jpeg = TestImages.aJpegImage(640, 480);
+        UploadAccepted upload = stage(TestDicom.ctSlice(480, 640).transferSyntax(TestDicom.JPEG_BASELINE)
+                .us(0x00280002, 3).string(0x00280004, "CS", "YBR_FULL_422").us(0x00280100, 8).us(0x00280101, 8)
+                .encapsulatedPixels(java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2)).toBytes(),
+                "application/dicom");
+        send(upload);
+        List<JobEvent> events = awaitFinal(upload.getJobId());
+        assertThat(events).noneMatch(JobEvent::hasStepSkipped);
+        BufferedImage thumbnail = thumbnail(upload, events);
+        assertThat(thumbnail.getWidth()).isEqualTo(256);
+        assertThat(thumbnail.getHeight()).isEqualTo(192);
+    }
+
+        @Test
     void a_dicom_slice_gets_its_identifying_attributes_and_a_windowed_thumbnail() throws Exception {
         UploadAccepted upload = stage(TestDicom.ctSlice(600, 500).toBytes(), "application/dicom");
         send(upload);

@@ -19,7 +19,7 @@ import java.util.Set;
 
 /**
  * Renders the thumbnail of an image: a PNG at most {@value #MAX_SIDE} px on its long side, of raster images
- * (PNG, JPEG, TIFF…) and of uncompressed DICOM frames. Memory stays bounded whatever the file declares:
+ * (PNG, JPEG, TIFF…), of uncompressed DICOM frames and of JPEG baseline DICOM frames. Memory stays bounded whatever the file declares:
  * images larger than the pixel limit are refused from their header, the rest are decoded subsampled
  * (ImageIO source subsampling, or every n-th DICOM row and column read by position) to at most about
  * {@value #WORKING_SIDE} px before Thumbnailator scales them down. Pure: no Spring, Kafka or S3 here.
@@ -29,6 +29,9 @@ public final class ThumbnailRenderer {
     public static final int MAX_SIDE = 256;
     private static final int WORKING_SIDE = 2 * MAX_SIDE;
     private static final Set<String> RASTER = Set.of("image/png", "image/jpeg", "image/tiff", "image/gif", "image/bmp");
+    /** JPEG Baseline (Process 1): 8-bit lossy JPEG frames in encapsulated pixel data. */
+    private static final String JPEG_BASELINE = "1.2.840.10008.1.2.4.50";
+    private static final int ITEM = 0xFFFEE000;
 
     /** A rendered thumbnail: PNG bytes and their dimensions. */
     public record Thumbnail(byte[] png, int width, int height) {
@@ -69,6 +72,15 @@ public final class ThumbnailRenderer {
 
     private BufferedImage raster(Path file) throws UnreadableFileException {
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            return decode(in);
+        } catch (IOException e) {
+            throw new UnreadableFileException("the image could not be decoded");
+        }
+    }
+
+    /** The image of the stream, subsampled; refused from its header when it declares too many pixels. */
+    private BufferedImage decode(ImageInputStream in) throws UnreadableFileException {
+        try {
             Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
             if (readers == null || !readers.hasNext()) {
                 throw new UnreadableFileException("no decoder for this image format");
@@ -92,17 +104,18 @@ public final class ThumbnailRenderer {
     }
 
     private BufferedImage dicom(Path file) throws UnreadableFileException {
-        DicomFile.Pixels p;
+        DicomFile dicom;
         try {
-            p = DicomFile.read(file).pixels();
+            dicom = DicomFile.read(file);
         } catch (IOException e) {
             throw new UnreadableFileException("the DICOM file is malformed: " + e.getMessage());
         }
+        DicomFile.Pixels p = dicom.pixels();
         if (p == null) {
             throw new UnreadableFileException("the DICOM file has no pixel data with rows and columns");
         }
         if (p.encapsulated()) {
-            throw new UnreadableFileException("compressed DICOM pixel data is not rendered");
+            return jpegFrame(file, p, String.valueOf(dicom.attributes().get("TransferSyntaxUID")));
         }
         boolean monochrome = p.photometric().startsWith("MONOCHROME") && p.samplesPerPixel() == 1;
         boolean rgb = p.photometric().equals("RGB") && p.samplesPerPixel() == 3 && p.bitsAllocated() == 8;
@@ -122,6 +135,90 @@ public final class ThumbnailRenderer {
             return monochrome ? monochrome(channel, p) : rgb(channel, p);
         } catch (IOException e) {
             throw new UnreadableFileException("the DICOM pixel data could not be read");
+        }
+    }
+
+    /**
+     * The first frame of JPEG baseline pixel data (8 bits, the commonest compressed DICOM: ultrasound, endoscopy,
+     * secondary captures): its first fragment, after the basic offset table, decoded by ImageIO straight from the
+     * file, subsampled. Other compressed syntaxes (JPEG lossless, JPEG 2000, RLE) are not rendered.
+     */
+    private BufferedImage jpegFrame(Path file, DicomFile.Pixels p, String transferSyntax)
+            throws UnreadableFileException {
+        if (!transferSyntax.equals(JPEG_BASELINE)) {
+            throw new UnreadableFileException("compressed DICOM pixel data of transfer syntax " + transferSyntax
+                    + " is not rendered");
+        }
+        requireRenderable(p.columns(), p.rows());
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            long end = p.offset() + p.length();
+            long offsetTable = itemLength(channel, p.offset(), end);
+            long fragmentAt = p.offset() + 8 + offsetTable;
+            long fragment = itemLength(channel, fragmentAt, end);
+            try (ImageInputStream in = new FileRange(channel, fragmentAt + 8, fragment)) {
+                return decode(in);
+            }
+        } catch (IOException e) {
+            throw new UnreadableFileException("the DICOM JPEG frame could not be read: " + e.getMessage());
+        }
+    }
+
+    /** The length of the item whose header is at {@code at}, checked to end before {@code end}. */
+    private static long itemLength(FileChannel channel, long at, long end) throws IOException {
+        if (at + 8 > end) {
+            throw new IOException("the pixel data ends before its items");
+        }
+        ByteBuffer header = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(channel, header, at);
+        int tag = Short.toUnsignedInt(header.getShort(0)) << 16 | Short.toUnsignedInt(header.getShort(2));
+        long length = Integer.toUnsignedLong(header.getInt(4));
+        if (tag != ITEM || at + 8 + length > end) {
+            throw new IOException("a pixel data item is malformed");
+        }
+        return length;
+    }
+
+    /** Bytes of a file from an offset, as ImageIO reads them, without copying them anywhere first. */
+    private static final class FileRange extends javax.imageio.stream.ImageInputStreamImpl {
+
+        private final FileChannel channel;
+        private final long start;
+        private final long length;
+
+        FileRange(FileChannel channel, long start, long length) {
+            this.channel = channel;
+            this.start = start;
+            this.length = length;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            checkClosed();
+            bitOffset = 0;
+            if (streamPos >= length) {
+                return -1;
+            }
+            int n = channel.read(ByteBuffer.wrap(b, off, (int) Math.min(len, length - streamPos)), start + streamPos);
+            if (n > 0) {
+                streamPos += n;
+            }
+            return n;
+        }
+
+        @Override
+        public long length() {
+            return length;
+        }
+
+        @Override
+        public void close() throws IOException {
+            super.close(); // the channel is the caller's
         }
     }
 

@@ -74,13 +74,40 @@ class ThumbnailRendererTest {
     }
 
     @Test
+    void a_jpeg_baseline_dicom_frame_renders_as_its_jpeg_would() throws Exception {
+        byte[] jpeg = TestImages.aJpegImage(600, 400);
+        byte[] fragment = java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2); // items are of even length
+        byte[] dicom = TestDicom.dataSet().transferSyntax(TestDicom.JPEG_BASELINE).us(0x00280002, 3)
+                .string(0x00280004, "CS", "YBR_FULL_422").us(0x00280010, 400).us(0x00280011, 600)
+                .us(0x00280100, 8).us(0x00280101, 8).us(0x00280006, 0).encapsulatedPixels(fragment).toBytes();
+        BufferedImage fromDicom = render(dicom, "application/dicom");
+        BufferedImage fromJpeg = render(jpeg, "image/jpeg");
+        assertThat(fromDicom.getWidth()).isEqualTo(256);
+        assertThat(fromDicom.getHeight()).isEqualTo(fromJpeg.getHeight());
+        for (int[] at : new int[][] {{10, 10}, {128, 85}, {250, 160}}) {
+            assertThat(fromDicom.getRGB(at[0], at[1])).isEqualTo(fromJpeg.getRGB(at[0], at[1]));
+        }
+    }
+
+    @Test
     void what_cannot_be_rendered_fails_the_step_without_decoding() throws Exception {
         assertThatThrownBy(() -> render(TestImages.aPngDeclaring(100_000, 100_000), "image/png"))
                 .isInstanceOf(UnreadableFileException.class).hasMessageContaining("100000×100000");
-        // a compressed DICOM, and one declaring 65535×65535 pixels with 8 bytes of them
+        // a DICOM compressed otherwise than JPEG baseline, a JPEG baseline one whose frame is no JPEG, one whose
+        // item runs past its end, and one declaring 65535×65535 pixels with 8 bytes of them
+        assertThatThrownBy(() -> render(TestDicom.ctSlice(8, 8).transferSyntax("1.2.840.10008.1.2.4.70")
+                .encapsulatedPixels(new byte[] {1, 2}).toBytes(), "application/dicom"))
+                .isInstanceOf(UnreadableFileException.class).hasMessageContaining("1.2.840.10008.1.2.4.70 is not rendered");
         assertThatThrownBy(() -> render(TestDicom.ctSlice(8, 8).transferSyntax(TestDicom.JPEG_BASELINE)
                 .encapsulatedPixels(new byte[] {1, 2}).toBytes(), "application/dicom"))
-                .isInstanceOf(UnreadableFileException.class).hasMessageContaining("compressed");
+                .isInstanceOf(UnreadableFileException.class).hasMessageContaining("decod");
+        byte[] truncated = TestDicom.ctSlice(8, 8).transferSyntax(TestDicom.JPEG_BASELINE)
+                .encapsulatedPixels(TestImages.aJpegImage(8, 8)).toBytes();
+        assertThatThrownBy(() -> render(java.util.Arrays.copyOf(truncated, truncated.length - 40), "application/dicom"))
+                .isInstanceOf(UnreadableFileException.class);
+        assertThatThrownBy(() -> render(TestDicom.ctSlice(8, 8).transferSyntax(TestDicom.JPEG_BASELINE)
+                .us(0x00280010, 65535).us(0x00280011, 65535).encapsulatedPixels(TestImages.aJpegImage(8, 8)).toBytes(),
+                "application/dicom")).isInstanceOf(UnreadableFileException.class).hasMessageContaining("65535×65535");
         assertThatThrownBy(() -> render(TestDicom.ctSlice(2, 2).us(0x00280010, 65535).us(0x00280011, 65535).toBytes(),
                 "application/dicom")).isInstanceOf(UnreadableFileException.class);
         assertThatThrownBy(() -> render(new byte[] {1, 2, 3}, "application/pdf"))
