@@ -30,7 +30,7 @@ import static org.awaitility.Awaitility.await;
 /**
  * Deleting with a recovery window, against a real PostgreSQL and Kafka: a deleted image keeps its objects (no
  * {@code ImageDeleted} is published) until its window closes or an admin purges it, and an admin may restore it, or
- * its patient with the images deleted with it, meanwhile.
+ * its patient with the images deleted with it, meanwhile. A legal hold on a patient keeps everything of it.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
@@ -92,8 +92,7 @@ class RecoveryWindowIT extends RealPostgres {
         // deleted again, and its window closes: the purge has its objects removed, and it can no longer be restored
         assertThat(http.send("DELETE", path, null).status()).isEqualTo(204);
         assertThat(deletionsOf(image.imageId())).isEmpty();
-        jdbc.sql("update images set restorable_until = now() - interval '1 second' where id = ?")
-                .param(UUID.fromString(image.imageId())).update();
+        expireWindowOf(image);
         assertThat(lifecycle.purgeDue()).isGreaterThanOrEqualTo(1);
         assertThat(lifecycle.purgeDue()).as("purged once").isZero();
         List<ConsumerRecord<String, byte[]>> purged = deletionsOf(image.imageId());
@@ -163,6 +162,51 @@ class RecoveryWindowIT extends RealPostgres {
         assertThat(gone.status()).isEqualTo(409);
         assertThat(gone.json().path("code").asString()).isEqualTo("PATIENT_NOT_RESTORABLE");
         assertThat(deletionsOf(before.imageId())).as("the image deleted before keeps its own window").isEmpty();
+    }
+
+    @Test
+    void a_patient_under_a_legal_hold_keeps_every_image_until_an_admin_releases_it() {
+        String patient = Uploads.aPatient(http);
+        String other = Uploads.aPatient(http);
+        Stored kept = Uploads.anAvailableImage(http, kafka, patient, null);
+        Stored deletedBefore = Uploads.anAvailableImage(http, kafka, patient, null);
+        assertThat(http.send("DELETE", "/internal/v1/images/" + deletedBefore.imageId(), null).status()).isEqualTo(204);
+        String hold = "/internal/v1/patients/" + patient + "/legal-hold";
+        assertThat(http.send("PUT", hold, Map.of("reason", "case 2026-114"), CLINICIAN).status()).isEqualTo(403);
+        assertThat(http.send("PUT", hold, Map.of("reason", " ")).json().path("code").asString())
+                .isEqualTo("INVALID_LEGAL_HOLD");
+
+        var held = http.send("PUT", hold, Map.of("reason", "case 2026-114"));
+        assertThat(held.status()).as(held.toString()).isEqualTo(200);
+        assertThat(held.json().path("legalHold").path("reason").asString()).isEqualTo("case 2026-114");
+        assertThat(held.json().path("legalHold").path("by").asString()).isEqualTo("system");
+        String image = "/internal/v1/images/" + kept.imageId();
+        for (var refused : List.of(http.send("DELETE", image, null), http.send("DELETE", image + "?purge=true", null),
+                http.postJson(image + "/move", Map.of("patientId", other)),
+                http.send("DELETE", "/internal/v1/patients/" + patient + "?cascade=true&purge=true", null),
+                http.send("DELETE", "/internal/v1/images/" + deletedBefore.imageId() + "?purge=true", null))) {
+            assertThat(refused.status()).as(refused.toString()).isEqualTo(409);
+            assertThat(refused.json().path("code").asString()).isEqualTo("LEGAL_HOLD");
+        }
+        assertThat(http.get(image).json().path("patientId").asString()).isEqualTo(patient);
+        // an image deleted before the hold: past its window the purge keeps it, and it can still be restored
+        expireWindowOf(deletedBefore);
+        lifecycle.purgeDue();
+        assertThat(deletionsOf(deletedBefore.imageId())).isEmpty();
+        assertThat(http.postJson("/internal/v1/images/" + deletedBefore.imageId() + "/restore", Map.of()).status())
+                .isEqualTo(200);
+
+        assertThat(http.send("DELETE", hold, null).status()).isEqualTo(204);
+        assertThat(http.get("/internal/v1/patients/" + patient).json().path("legalHold").isNull()).isTrue();
+        assertThat(http.send("DELETE", image, null).status()).isEqualTo(204);
+        expireWindowOf(kept);
+        assertThat(lifecycle.purgeDue()).isGreaterThanOrEqualTo(1);
+        assertThat(deletionsOf(kept.imageId())).hasSize(1);
+    }
+
+    private void expireWindowOf(Stored image) {
+        jdbc.sql("update images set restorable_until = now() - interval '1 second' where id = ?")
+                .param(UUID.fromString(image.imageId())).update();
     }
 
     /**

@@ -30,6 +30,8 @@ final class AuditActions {
             route("PATCH", "/v1/patients/{patientId}", "patient.update", "patient", "patientId"),
             route("DELETE", "/v1/patients/{patientId}", "patient.delete", "patient", "patientId"),
             route("POST", "/v1/patients/{patientId}/restore", "patient.restore", "patient", "patientId"),
+            route("PUT", "/v1/patients/{patientId}/legal-hold", "patient.legal-hold", "patient", "patientId"),
+            route("DELETE", "/v1/patients/{patientId}/legal-hold", "patient.legal-hold-release", "patient", "patientId"),
             route("GET", "/v1/patients/{patientId}/grants", "grant.list", "patient", "patientId"),
             route("PUT", "/v1/patients/{patientId}/grants/{username}", "grant.create", "grant", "username"),
             route("DELETE", "/v1/patients/{patientId}/grants/{username}", "grant.delete", "grant", "username"),

@@ -52,6 +52,18 @@ class PassThroughController {
         return ResponseEntity.noContent().build();
     }
 
+    /** Puts the patient under a legal hold (admins): its images can be neither deleted, purged nor moved away. */
+    @PutMapping(path = "/v1/patients/{patientId}/legal-hold", consumes = MediaType.APPLICATION_JSON_VALUE)
+    JsonNode hold(@PathVariable String patientId, @RequestBody JsonNode body) {
+        return metadata.exchange(HttpMethod.PUT, "/internal/v1/patients/{id}/legal-hold", body, patientId).getBody();
+    }
+
+    @DeleteMapping("/v1/patients/{patientId}/legal-hold")
+    ResponseEntity<Void> release(@PathVariable String patientId) {
+        metadata.exchange(HttpMethod.DELETE, "/internal/v1/patients/{id}/legal-hold", null, patientId);
+        return ResponseEntity.noContent().build();
+    }
+
     /** Restores a deleted patient in its recovery window, with the images deleted with it (admins). */
     @PostMapping("/v1/patients/{patientId}/restore")
     JsonNode restorePatient(@PathVariable String patientId) {

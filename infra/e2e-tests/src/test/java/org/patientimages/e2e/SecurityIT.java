@@ -219,6 +219,8 @@ class SecurityIT {
                 alice.send("POST", "/v1/patients/" + alicePatient + "/restore", null),
                 alice.send("DELETE", "/v1/images/" + aliceImage + "?purge=true", null),
                 alice.get("/v1/images?status=DELETED"),
+                alice.send("PUT", "/v1/patients/" + alicePatient + "/legal-hold", Map.of("reason", "mine")),
+                alice.send("DELETE", "/v1/patients/" + alicePatient + "/legal-hold", null),
                 auditor.get("/v1/changes"),
                 auditor.get("/v1/patients/" + bobPatient + "/images/archive"),
                 auditor.send("POST", "/v1/images/" + bobImage + "/integrity-checks", null),
@@ -316,6 +318,29 @@ class SecurityIT {
             });
             assertThat(actions).contains("bob image.delete ALLOWED", "bob image.restore FORBIDDEN",
                     "admin image.restore ALLOWED", "bob image.purge FORBIDDEN", "admin image.purge ALLOWED");
+        });
+    }
+
+    @Test
+    void an_admin_s_legal_hold_stops_a_clinician_deleting_until_it_is_released_and_both_are_audited() {
+        var held = admin.send("PUT", "/v1/patients/" + bobPatient + "/legal-hold", Map.of("reason", "complaint 77"));
+        assertThat(held.status()).as(held.toString()).isEqualTo(200);
+        assertThat(held.json().path("legalHold").path("by").asString()).isEqualTo("admin");
+        try {
+            var refused = bob.send("DELETE", "/v1/images/" + bobImage, null);
+            assertThat(refused.status()).isEqualTo(409);
+            assertThat(refused.json().path("code").asString()).isEqualTo("LEGAL_HOLD");
+            assertThat(bob.get("/v1/patients/" + bobPatient).json().path("legalHold").path("reason").asString())
+                    .isEqualTo("complaint 77");
+        } finally {
+            assertThat(admin.send("DELETE", "/v1/patients/" + bobPatient + "/legal-hold", null).status()).isEqualTo(204);
+        }
+        assertThat(bob.get("/v1/images/" + bobImage).status()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            List<String> actions = new java.util.ArrayList<>();
+            auditor.get("/v1/audit?patientId=" + bobPatient + "&limit=500").json().path("items")
+                    .forEach(item -> actions.add(item.path("action").asString() + " " + item.path("outcome").asString()));
+            assertThat(actions).contains("patient.legal-hold ALLOWED", "patient.legal-hold-release ALLOWED");
         });
     }
 

@@ -38,14 +38,16 @@ public class ImageLifecycle {
     private final OutboxRelay relay;
     private final ChangeFeed feed;
     private final DeletionProperties deletion;
+    private final LegalHolds holds;
 
     ImageLifecycle(JdbcClient jdbc, OutboxRepository outbox, OutboxRelay relay, ChangeFeed feed,
-                   DeletionProperties deletion) {
+                   DeletionProperties deletion, LegalHolds holds) {
         this.jdbc = jdbc;
         this.outbox = outbox;
         this.relay = relay;
         this.feed = feed;
         this.deletion = deletion;
+        this.holds = holds;
     }
 
     /** Links normalised tags to an image, creating the tags on first use. @return how many links are new */
@@ -125,6 +127,7 @@ public class ImageLifecycle {
     @Transactional
     public boolean move(UUID imageId, UUID patientId) {
         String status = lockLive(imageId);
+        holds.requireNotHeld(imageId);
         if (status.equals("PENDING")) {
             throw new ApiException(HttpStatus.CONFLICT, "IMAGE_BUSY",
                     "Image " + imageId + " is still being stored; move it once its job has ended.", true);
@@ -156,6 +159,7 @@ public class ImageLifecycle {
     /** Deletes an image as {@link #delete(UUID, boolean)} does, as of {@code at} (its patient's deletion). */
     public void delete(UUID imageId, Instant at, boolean purge) {
         String status = lockLive(imageId);
+        holds.requireNotHeld(imageId);
         if (status.equals("PENDING")) {
             throw new ApiException(HttpStatus.CONFLICT, "IMAGE_BUSY",
                     "Image " + imageId + " is still being stored; delete it once its job has ended.", true);
@@ -198,6 +202,7 @@ public class ImageLifecycle {
             delete(imageId, Timestamps.now(), true);
             return;
         }
+        holds.requireNotHeld(imageId);
         List<String> bucket = jdbc.sql("""
                         update images set restorable_until = null where id = ? and restorable_until is not null
                         returning coalesce(bucket, '')""")
@@ -208,15 +213,20 @@ public class ImageLifecycle {
         publishDeletion(imageId, bucket.get(0));
     }
 
-    /** Purges the deleted images whose recovery window has closed, oldest first, a batch at a time. @return how many */
+    /**
+     * Purges the deleted images whose recovery window has closed, oldest first, a batch at a time; not those of a
+     * patient under a legal hold, whose objects stay until it is released. @return how many
+     */
     @Scheduled(fixedDelayString = "${patient-images.deletion.purge-interval:1m}",
             initialDelayString = "${patient-images.deletion.purge-interval:1m}")
     @Transactional
     public int purgeDue() {
         List<Purged> due = jdbc.sql("""
                         update images set restorable_until = null
-                        where id in (select id from images where restorable_until <= ? order by restorable_until
-                                     limit ? for update skip locked)
+                        where id in (select i.id from images i where i.restorable_until <= ?
+                                     and not exists (select 1 from patients p
+                                                     where p.id = i.patient_id and p.legal_hold_reason is not null)
+                                     order by i.restorable_until limit ? for update skip locked)
                         returning id, coalesce(bucket, '') as bucket""")
                 .params(Timestamps.sql(Timestamps.now()), PURGE_BATCH)
                 .query((rs, n) -> new Purged(rs.getObject("id", UUID.class), rs.getString("bucket"))).list();
@@ -246,7 +256,9 @@ public class ImageLifecycle {
         if (!image.status().equals("DELETED")) {
             return;
         }
-        if (image.restorableUntil() == null || !image.restorableUntil().isAfter(Timestamps.now())) {
+        // a legal hold keeps the objects past the window, so they can still be restored
+        if (image.restorableUntil() == null
+                || !image.restorableUntil().isAfter(Timestamps.now()) && !holds.isHeld(imageId)) {
             throw ApiException.conflict("IMAGE_NOT_RESTORABLE", "Image " + imageId + " cannot be restored: its "
                     + "objects are gone (its recovery window closed, it was purged, or it was never stored).");
         }

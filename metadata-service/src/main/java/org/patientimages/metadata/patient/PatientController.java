@@ -12,12 +12,14 @@ import org.springframework.dao.DuplicateKeyException;
 import org.springframework.http.ResponseEntity;
 import org.patientimages.metadata.image.DeletionProperties;
 import org.patientimages.metadata.image.ImageLifecycle;
+import org.patientimages.metadata.image.LegalHolds;
 import org.springframework.transaction.annotation.Transactional;
 import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PatchMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.PutMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
@@ -50,7 +52,7 @@ class PatientController {
     @Transactional
     ResponseEntity<Patient> create(@RequestBody NewPatient request, Caller caller) {
         NewPatient p = request.validated();
-        var row = new PatientRepository.Row(UUID.randomUUID(), p.name(), p.username(), Timestamps.now(), 0);
+        var row = new PatientRepository.Row(UUID.randomUUID(), p.name(), p.username(), Timestamps.now(), 0, null);
         try {
             patients.insert(row);
         } catch (DuplicateKeyException e) {
@@ -108,6 +110,9 @@ class PatientController {
                                 @RequestParam(defaultValue = "false") boolean purge, Caller caller) {
         UUID id = existing(patientId, caller);
         patients.lock(id); // an image moving to this patient waits, or finds it gone
+        if (patients.find(id).map(PatientRepository.Row::legalHold).isPresent()) {
+            throw LegalHolds.held("Patient " + patientId);
+        }
         var images = patients.liveImages(id);
         if (!images.isEmpty() && !cascade) {
             throw ApiException.conflict("PATIENT_HAS_IMAGES", "Patient " + patientId + " has " + images.size()
@@ -138,6 +143,34 @@ class PatientController {
             lifecycle.restoreDeletedWith(id, deleted.deletedAt());
         }
         return get(patientId, caller);
+    }
+
+    record HoldRequest(String reason) {
+    }
+
+    /** Puts the patient under a legal hold (admins): its images can be neither deleted, purged nor moved away. */
+    @PutMapping("/{patientId}/legal-hold")
+    Patient hold(@PathVariable String patientId, @RequestBody(required = false) HoldRequest body, Caller caller) {
+        caller.requireAdmin("place legal holds");
+        String reason = body == null || body.reason() == null ? "" : body.reason().strip();
+        if (reason.isEmpty() || reason.length() > 500) {
+            throw ApiException.badRequest("INVALID_LEGAL_HOLD", "Give the hold's reason (a case or reference), 1 to 500"
+                    + " characters: {\"reason\": …}.");
+        }
+        if (!patients.hold(existing(patientId, caller), reason, caller.name(), Timestamps.now())) {
+            throw notFound(patientId);
+        }
+        return get(patientId, caller);
+    }
+
+    /** Releases the patient's legal hold (admins); a patient without one is answered as it is. */
+    @DeleteMapping("/{patientId}/legal-hold")
+    ResponseEntity<Void> release(@PathVariable String patientId, Caller caller) {
+        caller.requireAdmin("release legal holds");
+        if (!patients.release(existing(patientId, caller))) {
+            throw notFound(patientId);
+        }
+        return ResponseEntity.noContent().build();
     }
 
     static ApiException notFound(String patientId) {

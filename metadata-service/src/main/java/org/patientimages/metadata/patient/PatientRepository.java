@@ -20,7 +20,9 @@ public class PatientRepository {
 
     private static final RowMapper<Row> ROW = (rs, i) -> new Row(
             rs.getObject("id", UUID.class), rs.getString("name"), rs.getString("username"),
-            rs.getTimestamp("created_at").toInstant(), rs.getLong("image_count"));
+            rs.getTimestamp("created_at").toInstant(), rs.getLong("image_count"),
+            rs.getString("legal_hold_reason") == null ? null : new Patient.LegalHold(rs.getString("legal_hold_reason"),
+                    rs.getString("legal_hold_by"), Timestamps.format(rs.getTimestamp("legal_hold_at"))));
 
     private final JdbcClient jdbc;
 
@@ -28,9 +30,9 @@ public class PatientRepository {
         this.jdbc = jdbc;
     }
 
-    record Row(UUID id, String name, String username, Instant createdAt, long imageCount) {
+    record Row(UUID id, String name, String username, Instant createdAt, long imageCount, Patient.LegalHold legalHold) {
         Patient toApi() {
-            return new Patient(id.toString(), name, username, Timestamps.format(createdAt), imageCount);
+            return new Patient(id.toString(), name, username, Timestamps.format(createdAt), imageCount, legalHold);
         }
 
         String cursor() {
@@ -76,6 +78,22 @@ public class PatientRepository {
                 .query((rs, n) -> new Deleted(Timestamps.instant(rs.getTimestamp("deleted_at")),
                         Timestamps.instant(rs.getTimestamp("restorable_until"))))
                 .optional();
+    }
+
+    /** Puts the live patient under a legal hold, or changes its reason; false for a patient that is not live. */
+    boolean hold(UUID id, String reason, String by, Instant at) {
+        return jdbc.sql("""
+                        update patients set legal_hold_reason = ?, legal_hold_by = ?, legal_hold_at = ?
+                        where id = ? and deleted_at is null""")
+                .params(reason, by, Timestamps.sql(at), id).update() == 1;
+    }
+
+    /** Releases the live patient's legal hold; false for a patient that is not live. */
+    boolean release(UUID id) {
+        return jdbc.sql("""
+                        update patients set legal_hold_reason = null, legal_hold_by = null, legal_hold_at = null
+                        where id = ? and deleted_at is null""")
+                .param(id).update() == 1;
     }
 
     void markRestored(UUID id) {
