@@ -142,6 +142,13 @@ class RecoveryWindowIT extends RealPostgres {
         assertThat(waits.json().path("code").asString()).isEqualTo("PATIENT_DELETED");
         assertThat(http.postJson("/internal/v1/patients/" + patient + "/restore", Map.of(), CLINICIAN).status())
                 .isEqualTo(403);
+        // admins find it among the deleted patients, with the two images that would come back with it
+        JsonNode deleted = deletedPatient(patient);
+        assertThat(deleted.path("imageCount").asLong()).isEqualTo(2);
+        assertThat(deleted.path("deletion").path("restorableUntil").isString()).isTrue();
+        assertThat(http.get("/internal/v1/patients?status=DELETED", CLINICIAN).status()).isEqualTo(403);
+        assertThat(http.get("/internal/v1/patients?status=GONE").json().path("code").asString())
+                .isEqualTo("INVALID_PARAMETER");
 
         var restored = http.postJson("/internal/v1/patients/" + patient + "/restore", Map.of());
         assertThat(restored.status()).as(restored.toString()).isEqualTo(200);
@@ -150,6 +157,8 @@ class RecoveryWindowIT extends RealPostgres {
                 second.imageId());
         assertThat(ids("/internal/v1/images?status=DELETED&patientId=" + patient)).containsExactly(before.imageId());
         assertThat(changes(first.imageId())).containsExactly("AVAILABLE", "DELETED", "RESTORED");
+        assertThat(deletedPatient(patient)).as("no longer among the deleted").isNull();
+        assertThat(http.get("/internal/v1/patients/" + patient).json().path("deletion").isNull()).isTrue();
         assertThat(http.postJson("/internal/v1/patients/" + patient + "/restore", Map.of()).status())
                 .as("a live patient is answered as it is").isEqualTo(200);
 
@@ -204,7 +213,17 @@ class RecoveryWindowIT extends RealPostgres {
         assertThat(deletionsOf(kept.imageId())).hasSize(1);
     }
 
-    private void expireWindowOf(Stored image) {
+    /** The patient among the deleted ones that can still be restored, or null. */
+    private JsonNode deletedPatient(String patientId) {
+        for (JsonNode patient : http.get("/internal/v1/patients?status=DELETED&limit=500").json().path("items")) {
+            if (patient.path("patientId").asString().equals(patientId)) {
+                return patient;
+            }
+        }
+        return null;
+    }
+
+        private void expireWindowOf(Stored image) {
         jdbc.sql("update images set restorable_until = now() - interval '1 second' where id = ?")
                 .param(UUID.fromString(image.imageId())).update();
     }

@@ -52,7 +52,8 @@ class PatientController {
     @Transactional
     ResponseEntity<Patient> create(@RequestBody NewPatient request, Caller caller) {
         NewPatient p = request.validated();
-        var row = new PatientRepository.Row(UUID.randomUUID(), p.name(), p.username(), Timestamps.now(), 0, null);
+        var row = new PatientRepository.Row(UUID.randomUUID(), p.name(), p.username(), Timestamps.now(), 0, null,
+                null);
         try {
             patients.insert(row);
         } catch (DuplicateKeyException e) {
@@ -76,12 +77,21 @@ class PatientController {
         return visible.require(patientId, caller);
     }
 
+    /** Live patients; {@code status=DELETED} (admins): the deleted ones that can still be restored. */
     @GetMapping
     Page<Patient> list(@RequestParam(required = false) String username,
                        @RequestParam(required = false) Integer limit,
-                       @RequestParam(required = false) String cursor, Caller caller) {
+                       @RequestParam(required = false) String cursor,
+                       @RequestParam(required = false) String status, Caller caller) {
         int n = Paging.limit(limit);
-        var rows = patients.list(username, caller.restricted() ? caller.name() : null, Paging.after(cursor), n);
+        if (status != null && !status.equals("DELETED")) {
+            throw ApiException.badRequest("INVALID_PARAMETER", "status can only be DELETED (or absent, for live patients).");
+        }
+        if (status != null) {
+            caller.requireAdmin("list deleted patients");
+        }
+        var rows = patients.list(username, caller.restricted() ? caller.name() : null, Paging.after(cursor), n,
+                status != null);
         Page<PatientRepository.Row> page = Paging.page(rows, n, PatientRepository.Row::cursor);
         return new Page<>(page.items().stream().map(PatientRepository.Row::toApi).toList(), page.nextCursor());
     }

@@ -1,5 +1,6 @@
 package org.patientimages.metadata.patient;
 
+import org.patientimages.metadata.image.Image;
 import org.patientimages.metadata.web.Paging;
 import org.patientimages.metadata.web.Timestamps;
 import org.springframework.jdbc.core.RowMapper;
@@ -18,11 +19,19 @@ public class PatientRepository {
             select p.*, (select count(*) from images i where i.patient_id = p.id and i.status <> 'DELETED') as image_count
             from patients p where p.deleted_at is null""";
 
+    /** The deleted patients that can still be restored, each with the images that would come back with it. */
+    private static final String SELECT_DELETED = """
+            select p.*, (select count(*) from images i where i.patient_id = p.id and i.status = 'DELETED'
+                         and i.deleted_at = p.deleted_at and i.restorable_until > now()) as image_count
+            from patients p where p.deleted_at is not null and p.restorable_until > now()""";
+
     private static final RowMapper<Row> ROW = (rs, i) -> new Row(
             rs.getObject("id", UUID.class), rs.getString("name"), rs.getString("username"),
             rs.getTimestamp("created_at").toInstant(), rs.getLong("image_count"),
             rs.getString("legal_hold_reason") == null ? null : new Patient.LegalHold(rs.getString("legal_hold_reason"),
-                    rs.getString("legal_hold_by"), Timestamps.format(rs.getTimestamp("legal_hold_at"))));
+                    rs.getString("legal_hold_by"), Timestamps.format(rs.getTimestamp("legal_hold_at"))),
+            rs.getTimestamp("deleted_at") == null ? null : new Image.Deletion(
+                    Timestamps.format(rs.getTimestamp("deleted_at")), Timestamps.format(rs.getTimestamp("restorable_until"))));
 
     private final JdbcClient jdbc;
 
@@ -30,9 +39,11 @@ public class PatientRepository {
         this.jdbc = jdbc;
     }
 
-    record Row(UUID id, String name, String username, Instant createdAt, long imageCount, Patient.LegalHold legalHold) {
+    record Row(UUID id, String name, String username, Instant createdAt, long imageCount, Patient.LegalHold legalHold,
+               Image.Deletion deletion) {
         Patient toApi() {
-            return new Patient(id.toString(), name, username, Timestamps.format(createdAt), imageCount, legalHold);
+            return new Patient(id.toString(), name, username, Timestamps.format(createdAt), imageCount, legalHold,
+                    deletion);
         }
 
         String cursor() {
@@ -111,9 +122,12 @@ public class PatientRepository {
                 .query(Long.class).single() > 0;
     }
 
-    /** A page of patients; with a grantee, only the patients granted to them. */
-    List<Row> list(String username, String grantee, Paging.Key after, int limit) {
-        StringBuilder sql = new StringBuilder(SELECT);
+    /**
+     * A page of patients; with a grantee, only the patients granted to them; with {@code deleted}, the deleted ones
+     * that can still be restored instead of the live ones.
+     */
+    List<Row> list(String username, String grantee, Paging.Key after, int limit, boolean deleted) {
+        StringBuilder sql = new StringBuilder(deleted ? SELECT_DELETED : SELECT);
         var params = new java.util.ArrayList<Object>();
         if (username != null) {
             sql.append(" and p.username = ?");
