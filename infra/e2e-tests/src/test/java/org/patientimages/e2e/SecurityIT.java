@@ -219,6 +219,7 @@ class SecurityIT {
                 alice.send("POST", "/v1/patients/" + alicePatient + "/restore", null),
                 alice.send("DELETE", "/v1/images/" + aliceImage + "?purge=true", null),
                 alice.get("/v1/images?status=DELETED"),
+                alice.get("/v1/patients?status=DELETED"),
                 alice.send("PUT", "/v1/patients/" + alicePatient + "/legal-hold", Map.of("reason", "mine")),
                 alice.send("DELETE", "/v1/patients/" + alicePatient + "/legal-hold", null),
                 auditor.get("/v1/changes"),
