@@ -1,16 +1,9 @@
 package org.patientimages.metadata;
 
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.patientimages.localstack.testing.TestHttp;
 import org.patientimages.metadata.Uploads.Stored;
 import org.patientimages.metadata.feed.ChangeFeed;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.kafka.core.KafkaTemplate;
-import org.springframework.kafka.test.context.EmbeddedKafka;
 import tools.jackson.databind.JsonNode;
 
 import java.sql.Connection;
@@ -26,25 +19,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /** The change feed against a real PostgreSQL (and Kafka, by which images become AVAILABLE). */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
-class ChangeFeedIT extends RealPostgres {
+class ChangeFeedIT extends RunningService {
 
-    @LocalServerPort
-    int port;
-    @Autowired
-    KafkaTemplate<String, byte[]> kafka;
-    @Autowired
-    JdbcClient jdbc;
     @Autowired
     ChangeFeed feed;
-
-    TestHttp http;
-
-    @BeforeEach
-    void client() {
-        http = new TestHttp("http://127.0.0.1:" + port);
-    }
 
     @Test
     void an_image_is_told_available_updated_and_deleted_in_order_and_a_cursor_goes_on_where_it_stopped() {

@@ -1,22 +1,14 @@
 package org.patientimages.metadata;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.patientimages.events.Topics;
 import org.patientimages.events.v1.IntegrityCheckRequested;
 import org.patientimages.events.v1.IntegrityChecked;
 import org.patientimages.events.v1.IntegrityChecked.Outcome;
-import org.patientimages.localstack.testing.TestHttp;
 import org.patientimages.metadata.Uploads.Stored;
 import org.patientimages.metadata.integrity.IntegrityChecks;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.kafka.core.KafkaTemplate;
-import org.springframework.kafka.test.EmbeddedKafkaBroker;
-import org.springframework.kafka.test.context.EmbeddedKafka;
 import tools.jackson.databind.JsonNode;
 
 import java.time.Duration;
@@ -35,27 +27,10 @@ import static org.awaitility.Awaitility.await;
  * Integrity checks against a real PostgreSQL and a real Kafka broker: what is asked of the workers, and how their
  * answers are recorded. The workers' side (reading objects back) is in the end-to-end tests.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
-class IntegrityChecksIT extends RealPostgres {
+class IntegrityChecksIT extends RunningService {
 
-    @LocalServerPort
-    int port;
-    @Autowired
-    EmbeddedKafkaBroker broker;
-    @Autowired
-    KafkaTemplate<String, byte[]> kafka;
-    @Autowired
-    JdbcClient jdbc;
     @Autowired
     IntegrityChecks checks;
-
-    TestHttp http;
-
-    @BeforeEach
-    void client() {
-        http = new TestHttp("http://127.0.0.1:" + port);
-    }
 
     @Test
     void an_asked_for_check_reaches_the_workers_and_its_answer_shows_on_the_image_and_in_searches() throws Exception {

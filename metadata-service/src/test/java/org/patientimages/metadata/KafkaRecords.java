@@ -2,9 +2,9 @@ package org.patientimages.metadata;
 
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import org.patientimages.localstack.testing.TestTopics;
 import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
 import org.springframework.kafka.test.EmbeddedKafkaBroker;
 import org.springframework.kafka.test.utils.KafkaTestUtils;
@@ -49,23 +49,6 @@ final class KafkaRecords {
     static List<ConsumerRecord<String, byte[]>> recordsToEnd(EmbeddedKafkaBroker broker, String topic,
                                                              Predicate<String> key) {
         Map<String, Object> props = KafkaTestUtils.consumerProps(broker, "test-" + java.util.UUID.randomUUID(), false);
-        try (Consumer<String, byte[]> consumer = new DefaultKafkaConsumerFactory<>(props, new StringDeserializer(),
-                new ByteArrayDeserializer()).createConsumer()) {
-            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            List<ConsumerRecord<String, byte[]>> found = new ArrayList<>();
-            await().atMost(Duration.ofSeconds(30)).until(() -> {
-                consumer.poll(Duration.ofMillis(200)).forEach(r -> {
-                    if (key.test(r.key())) {
-                        found.add(r);
-                    }
-                });
-                return partitions.stream().allMatch(p -> consumer.position(p) >= end.get(p));
-            });
-            return found;
-        }
+        return TestTopics.recordsToEnd(props, topic).stream().filter(r -> key.test(r.key())).toList();
     }
 }

@@ -1,7 +1,6 @@
 package org.patientimages.metadata;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.patientimages.events.Topics;
 import org.patientimages.events.v1.AttributesExtracted;
@@ -17,13 +16,6 @@ import org.patientimages.events.v1.StepSkipped;
 import org.patientimages.events.v1.ThumbnailRendered;
 import org.patientimages.events.v1.UploadAccepted;
 import org.patientimages.localstack.testing.TestHttp;
-import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.kafka.core.KafkaTemplate;
-import org.springframework.kafka.test.EmbeddedKafkaBroker;
-import org.springframework.kafka.test.context.EmbeddedKafka;
 import tools.jackson.databind.JsonNode;
 
 import java.time.Duration;
@@ -41,25 +33,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /** The metadata-service against a real PostgreSQL and a real Kafka broker. */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
-class MetadataServiceIT extends RealPostgres {
-
-    @LocalServerPort
-    int port;
-    @Autowired
-    EmbeddedKafkaBroker broker;
-    @Autowired
-    KafkaTemplate<String, byte[]> kafka;
-    @Autowired
-    JdbcClient jdbc;
-
-    TestHttp http;
-
-    @BeforeEach
-    void client() {
-        http = new TestHttp("http://127.0.0.1:" + port);
-    }
+class MetadataServiceIT extends RunningService {
 
     @Test
     void creates_finds_and_lists_patients_and_refuses_a_taken_username() {

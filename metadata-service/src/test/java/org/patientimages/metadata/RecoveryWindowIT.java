@@ -1,20 +1,12 @@
 package org.patientimages.metadata;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.patientimages.events.Topics;
 import org.patientimages.events.v1.ImageDeleted;
-import org.patientimages.localstack.testing.TestHttp;
 import org.patientimages.metadata.Uploads.Stored;
 import org.patientimages.metadata.image.ImageLifecycle;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.kafka.core.KafkaTemplate;
-import org.springframework.kafka.test.EmbeddedKafkaBroker;
-import org.springframework.kafka.test.context.EmbeddedKafka;
 import tools.jackson.databind.JsonNode;
 
 import java.time.Duration;
@@ -32,29 +24,12 @@ import static org.awaitility.Awaitility.await;
  * {@code ImageDeleted} is published) until its window closes or an admin purges it, and an admin may restore it, or
  * its patient with the images deleted with it, meanwhile. A legal hold on a patient keeps everything of it.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
-class RecoveryWindowIT extends RealPostgres {
+class RecoveryWindowIT extends RunningService {
 
     private static final String[] CLINICIAN = {"X-Caller", "dr-who", "X-Caller-Roles", "clinician"};
 
-    @LocalServerPort
-    int port;
-    @Autowired
-    KafkaTemplate<String, byte[]> kafka;
-    @Autowired
-    EmbeddedKafkaBroker broker;
-    @Autowired
-    JdbcClient jdbc;
     @Autowired
     ImageLifecycle lifecycle;
-
-    TestHttp http;
-
-    @BeforeEach
-    void client() {
-        http = new TestHttp("http://127.0.0.1:" + port);
-    }
 
     @Test
     void a_deleted_image_keeps_its_objects_can_be_restored_as_it_was_and_is_purged_when_its_window_closes() {

@@ -1,13 +1,6 @@
 package org.patientimages.metadata;
 
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.patientimages.localstack.testing.TestHttp;
-import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.kafka.core.KafkaTemplate;
-import org.springframework.kafka.test.context.EmbeddedKafka;
 import tools.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
@@ -17,21 +10,7 @@ import java.util.UUID;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** A patient's DICOM studies, grouped from what the workers read, against a real PostgreSQL. */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
-@EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
-class StudiesIT extends RealPostgres {
-
-    @LocalServerPort
-    int port;
-    @Autowired
-    KafkaTemplate<String, byte[]> kafka;
-
-    TestHttp http;
-
-    @BeforeEach
-    void client() {
-        http = new TestHttp("http://127.0.0.1:" + port);
-    }
+class StudiesIT extends RunningService {
 
     @Test
     void a_patients_studies_come_newest_first_with_their_series_counted_and_page_by_page() {

@@ -25,6 +25,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.ListMultipartUploadsResponse;
 
 import org.patientimages.localstack.testing.TestDicom;
+import org.patientimages.localstack.testing.TestTopics;
 import org.patientimages.localstack.testing.TestImages;
 
 import javax.imageio.ImageIO;
@@ -398,30 +399,19 @@ class UploadWorkerIT {
     }
 
     /** The facts reported of a job, read from the job-events topic up to its end as of now. */
-    private List<JobEvent> factsToEnd(String jobId) {
+    private List<JobEvent> factsToEnd(String jobId) throws Exception {
         Map<String, Object> props = KafkaTestUtils.consumerProps(broker, "test-" + UUID.randomUUID(), false);
-        try (Consumer<String, byte[]> consumer = new DefaultKafkaConsumerFactory<>(props, new StringDeserializer(),
-                new ByteArrayDeserializer()).createConsumer()) {
-            List<org.apache.kafka.common.TopicPartition> partitions = consumer.partitionsFor(Topics.JOB_EVENTS).stream()
-                    .map(p -> new org.apache.kafka.common.TopicPartition(Topics.JOB_EVENTS, p.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<org.apache.kafka.common.TopicPartition, Long> end = consumer.endOffsets(partitions);
-            List<JobEvent> facts = new ArrayList<>();
-            await().atMost(Duration.ofSeconds(30)).until(() -> {
-                for (var r : consumer.poll(Duration.ofMillis(200))) {
-                    JobEvent e = JobEvent.parseFrom(r.value());
-                    if (e.getJobId().equals(jobId)) {
-                        facts.add(e);
-                    }
-                }
-                return partitions.stream().allMatch(p -> consumer.position(p) >= end.get(p));
-            });
-            return facts;
+        List<JobEvent> facts = new ArrayList<>();
+        for (var record : TestTopics.recordsToEnd(props, Topics.JOB_EVENTS)) {
+            JobEvent e = JobEvent.parseFrom(record.value());
+            if (e.getJobId().equals(jobId)) {
+                facts.add(e);
+            }
         }
+        return facts;
     }
 
-        private void awaitRecordWithKey(String topic, String key) {
+    private void awaitRecordWithKey(String topic, String key) {
         Map<String, Object> props = KafkaTestUtils.consumerProps(broker, "test-" + UUID.randomUUID(), false);
         props.put("auto.offset.reset", "earliest");
         try (Consumer<String, byte[]> consumer = new DefaultKafkaConsumerFactory<>(props, new StringDeserializer(),

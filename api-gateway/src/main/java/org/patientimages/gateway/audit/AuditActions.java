@@ -6,6 +6,7 @@ import org.springframework.web.util.pattern.PathPatternParser;
 
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /** What a public call does, in the audit trail's words: its action and the resource it names. */
 final class AuditActions {
@@ -18,7 +19,13 @@ final class AuditActions {
     record Match(Action action, String resourceId, String patientId) {
     }
 
-    private record Route(String method, PathPattern pattern, Action action) {
+    /** {@code flag}: a query parameter that must be {@code true} for this route (a variant of the next one). */
+    private record Route(String method, PathPattern pattern, String flag, Action action) {
+
+        /** The same call with {@code ?parameter=true}, under an action of its own. */
+        Route when(String parameter) {
+            return new Route(method, pattern, parameter, action);
+        }
     }
 
     private static final PathPatternParser PARSER = new PathPatternParser();
@@ -28,6 +35,8 @@ final class AuditActions {
             route("GET", "/v1/patients", "patient.list", "patient", null),
             route("GET", "/v1/patients/{patientId}", "patient.read", "patient", "patientId"),
             route("PATCH", "/v1/patients/{patientId}", "patient.update", "patient", "patientId"),
+            // a deletion with purge=true removes the objects at once, past any restoring
+            route("DELETE", "/v1/patients/{patientId}", "patient.purge", "patient", "patientId").when("purge"),
             route("DELETE", "/v1/patients/{patientId}", "patient.delete", "patient", "patientId"),
             route("POST", "/v1/patients/{patientId}/restore", "patient.restore", "patient", "patientId"),
             route("PUT", "/v1/patients/{patientId}/legal-hold", "patient.legal-hold", "patient", "patientId"),
@@ -49,6 +58,7 @@ final class AuditActions {
             route("GET", "/v1/images", "image.search", "image", null),
             route("GET", "/v1/images/{imageId}", "image.read", "image", "imageId"),
             route("PATCH", "/v1/images/{imageId}", "image.update", "image", "imageId"),
+            route("DELETE", "/v1/images/{imageId}", "image.purge", "image", "imageId").when("purge"),
             route("DELETE", "/v1/images/{imageId}", "image.delete", "image", "imageId"),
             route("POST", "/v1/images/{imageId}/restore", "image.restore", "image", "imageId"),
             route("GET", "/v1/images/{imageId}/content", "image.download", "image", "imageId"),
@@ -69,31 +79,18 @@ final class AuditActions {
 
     private static final Action OTHER = new Action("other", null, null);
 
-    /**
-     * A deletion with {@code purge=true} removes the objects at once, past any restoring: its own action
-     * ({@code image.purge}, {@code patient.purge}).
-     */
-    static Match match(String method, String path, String purge) {
-        Match match = match(method, path);
-        if (method.equals("DELETE") && "true".equals(purge) && match.action().name().endsWith(".delete")) {
-            Action a = match.action();
-            String name = a.name().substring(0, a.name().length() - ".delete".length()) + ".purge";
-            return new Match(new Action(name, a.resourceType(), a.idVariable()), match.resourceId(), match.patientId());
-        }
-        return match;
-    }
-
     private AuditActions() {
     }
 
     private static Route route(String method, String pattern, String name, String type, String idVariable) {
-        return new Route(method, PARSER.parse(pattern), new Action(name, type, idVariable));
+        return new Route(method, PARSER.parse(pattern), null, new Action(name, type, idVariable));
     }
 
-    static Match match(String method, String path) {
+    /** The call's action; {@code parameters} gives a query parameter's value by name (null when absent). */
+    static Match match(String method, String path, UnaryOperator<String> parameters) {
         PathContainer container = PathContainer.parsePath(path);
         for (Route route : ROUTES) {
-            if (!route.method.equals(method)) {
+            if (!route.method.equals(method) || route.flag != null && !"true".equals(parameters.apply(route.flag))) {
                 continue;
             }
             PathPattern.PathMatchInfo info = route.pattern.matchAndExtract(container);

@@ -72,7 +72,7 @@ public class AuditFilter extends OncePerRequestFilter {
         Authentication caller = SecurityContextHolder.getContext().getAuthentication();
         boolean authenticated = caller != null && caller.isAuthenticated() && !"anonymousUser".equals(caller.getName());
         AuditActions.Match match = AuditActions.match(request.getMethod(), request.getRequestURI(),
-                request.getParameter("purge"));
+                request::getParameter);
         int status = response.getStatus();
         boolean denied = Boolean.TRUE.equals(request.getAttribute(AuditContext.DENIED));
         String patientId = match.patientId() != null ? match.patientId() : (String) request.getAttribute(AuditContext.PATIENT);

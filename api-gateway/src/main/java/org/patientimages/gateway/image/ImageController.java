@@ -26,6 +26,7 @@ import tools.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.net.URI;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /** Images as clients see them: where the object lives stays hidden; downloads are presigned URLs. */
 @RestController
@@ -87,26 +88,23 @@ class ImageController {
     void archive(@PathVariable String patientId, @RequestParam MultiValueMap<String, String> query,
                  HttpServletResponse response) throws IOException {
         List<ImageArchive.Item> items = archive.items(patientId, query);
-        boolean[] started = {false};
+        AtomicBoolean started = new AtomicBoolean();
         try {
             archive.write(items, response.getOutputStream(), () -> {
-                started[0] = true;
+                started.set(true);
                 response.setContentType("application/zip");
                 response.setHeader(HttpHeaders.CONTENT_DISPOSITION, ContentDisposition.attachment()
                         .filename("patient-" + patientId + "-images.zip").build().toString());
             });
-        } catch (ImageArchive.Damaged e) {
-            if (!started[0]) {
-                throw new ApiProblem(HttpStatus.INTERNAL_SERVER_ERROR, "STORED_IMAGE_DAMAGED", "The stored bytes of image "
-                        + e.imageId + " are not the ones uploaded; an admin can check its integrity.", false);
-            }
-            throw abort(response, e);
         } catch (IOException e) {
-            if (!started[0]) {
-                throw new ApiProblem(HttpStatus.SERVICE_UNAVAILABLE, "STORAGE_UNAVAILABLE",
-                        "The object store cannot be read right now.", true);
+            if (started.get()) {
+                throw abort(response, e);
             }
-            throw abort(response, e);
+            throw e instanceof ImageArchive.Damaged damaged
+                    ? new ApiProblem(HttpStatus.INTERNAL_SERVER_ERROR, "STORED_IMAGE_DAMAGED", "The stored bytes of image "
+                            + damaged.imageId + " are not the ones uploaded; an admin can check its integrity.", false)
+                    : new ApiProblem(HttpStatus.SERVICE_UNAVAILABLE, "STORAGE_UNAVAILABLE",
+                            "The object store cannot be read right now.", true);
         }
     }
 

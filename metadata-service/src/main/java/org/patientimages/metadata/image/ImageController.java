@@ -79,7 +79,7 @@ class ImageController {
     ResponseEntity<Void> delete(@PathVariable String imageId, @RequestParam(defaultValue = "false") boolean purge,
                                 Caller caller) {
         if (!purge) {
-            lifecycle.delete(id(imageId, caller), false);
+            lifecycle.delete(id(imageId, caller));
             return ResponseEntity.noContent().build();
         }
         caller.requireAdmin("purge images");

@@ -149,14 +149,17 @@ public class ImageLifecycle {
 
     /**
      * Deletes an image whose job has ended. A stored image keeps its objects for the recovery window, in which an
-     * admin may restore it; with {@code purge}, or for an image never stored, they are removed at once.
+     * admin may restore it; an image never stored has them removed at once.
      */
     @Transactional
-    public void delete(UUID imageId, boolean purge) {
-        delete(imageId, Timestamps.now(), purge);
+    public void delete(UUID imageId) {
+        delete(imageId, Timestamps.now(), false);
     }
 
-    /** Deletes an image as {@link #delete(UUID, boolean)} does, as of {@code at} (its patient's deletion). */
+    /**
+     * Deletes an image as {@link #delete(UUID)} does, as of {@code at} (its patient's deletion); with {@code purge}
+     * its objects are removed at once.
+     */
     public void delete(UUID imageId, Instant at, boolean purge) {
         String status = lockLive(imageId);
         holds.requireNotHeld(imageId);

@@ -119,8 +119,8 @@ class PatientController {
     ResponseEntity<Void> delete(@PathVariable String patientId, @RequestParam(defaultValue = "false") boolean cascade,
                                 @RequestParam(defaultValue = "false") boolean purge, Caller caller) {
         UUID id = existing(patientId, caller);
-        patients.lock(id); // an image moving to this patient waits, or finds it gone
-        if (patients.find(id).map(PatientRepository.Row::legalHold).isPresent()) {
+        // an image moving to this patient waits, or finds it gone
+        if (patients.lock(id).orElseThrow(() -> notFound(patientId)).held()) {
             throw LegalHolds.held("Patient " + patientId);
         }
         var images = patients.liveImages(id);
@@ -143,7 +143,7 @@ class PatientController {
     Patient restore(@PathVariable String patientId, Caller caller) {
         caller.requireAdmin("restore patients");
         UUID id = Ids.parse(patientId).orElseThrow(() -> notFound(patientId));
-        PatientRepository.Deleted deleted = patients.lockForRestore(id).orElseThrow(() -> notFound(patientId));
+        PatientRepository.Locked deleted = patients.lock(id).orElseThrow(() -> notFound(patientId));
         if (deleted.deletedAt() != null) {
             if (deleted.restorableUntil() == null || !deleted.restorableUntil().isAfter(Timestamps.now())) {
                 throw ApiException.conflict("PATIENT_NOT_RESTORABLE", "Patient " + patientId

@@ -67,10 +67,6 @@ public class PatientRepository {
                 + " where id = ? and deleted_at is null").params(name, username, id).update() == 1;
     }
 
-    /** Locks the patient's row for this transaction, against images moving to it. */
-    void lock(UUID id) {
-        jdbc.sql("select id from patients where id = ? for update").param(id).query(UUID.class).list();
-    }
 
     /** Marks the patient deleted, restorable until {@code restorableUntil} (null: not restorable). */
     void markDeleted(UUID id, Instant at, Instant restorableUntil) {
@@ -79,15 +75,22 @@ public class PatientRepository {
                 .update();
     }
 
-    /** A patient's deletion: when, and until when it can be restored (both null for a live patient). */
-    record Deleted(Instant deletedAt, Instant restorableUntil) {
+    /**
+     * A patient's row as locked: when it was deleted and until when it can be restored (both null for a live
+     * patient), and whether it is under a legal hold.
+     */
+    record Locked(Instant deletedAt, Instant restorableUntil, boolean held) {
     }
 
-    /** Locks the patient's row for this transaction and tells of its deletion; empty for an unknown patient. */
-    Optional<Deleted> lockForRestore(UUID id) {
-        return jdbc.sql("select deleted_at, restorable_until from patients where id = ? for update").param(id)
-                .query((rs, n) -> new Deleted(Timestamps.instant(rs.getTimestamp("deleted_at")),
-                        Timestamps.instant(rs.getTimestamp("restorable_until"))))
+    /**
+     * Locks the patient's row for this transaction (images moving to it, holds being set, deletions and restores
+     * wait) and tells its state; empty for an unknown patient.
+     */
+    Optional<Locked> lock(UUID id) {
+        return jdbc.sql("select deleted_at, restorable_until, legal_hold_reason from patients where id = ? for update")
+                .param(id)
+                .query((rs, n) -> new Locked(Timestamps.instant(rs.getTimestamp("deleted_at")),
+                        Timestamps.instant(rs.getTimestamp("restorable_until")), rs.getString("legal_hold_reason") != null))
                 .optional();
     }
 

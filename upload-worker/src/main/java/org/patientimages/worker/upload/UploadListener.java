@@ -13,17 +13,15 @@ import org.patientimages.events.v1.UploadAccepted;
 import org.springframework.kafka.annotation.KafkaListener;
 import org.springframework.stereotype.Component;
 
-/** Unpacks an {@code UploadAccepted} event and hands it to the processor, unless its job was cancelled. */
+/** Unpacks an {@code UploadAccepted} event and hands it to the processor. */
 @Component
 class UploadListener {
 
     private final UploadProcessor processor;
-    private final Cancellations cancellations;
     private final MeterRegistry registry;
 
-    UploadListener(UploadProcessor processor, Cancellations cancellations, MeterRegistry registry) {
+    UploadListener(UploadProcessor processor, MeterRegistry registry) {
         this.processor = processor;
-        this.cancellations = cancellations;
         this.registry = registry;
     }
 
@@ -37,14 +35,7 @@ class UploadListener {
         // the job and the API request it came from, in every log line of this job (and on its job events)
         try (var jobInLogs = MDC.putCloseable("jobId", job.jobId());
              MDC.MDCCloseable requestInLogs = requestId == null ? null : MDC.putCloseable("requestId", requestId)) {
-            // also checked before each retry: a job cancelled while the store is down is not tried again
-            if (cancellations.isCancelled(job.jobId())) {
-                processor.skipCancelled(job);
-                outcome = "cancelled";
-                return;
-            }
-            processor.process(job);
-            outcome = "succeeded";
+            outcome = processor.process(job) ? "succeeded" : "cancelled";
         } finally {
             // one attempt: "error" attempts are retried or end FAILED (upload.jobs counts the endings)
             sample.stop(Timer.builder("upload.job.duration").description("Time a worker spends on one attempt of a job")

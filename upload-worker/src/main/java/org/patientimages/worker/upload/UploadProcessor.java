@@ -30,19 +30,33 @@ public class UploadProcessor {
     private final ObjectStore store;
     private final JobReporter reporter;
     private final ThumbnailRenderer thumbnails;
+    private final Cancellations cancellations;
 
     UploadProcessor(StagingArea staging, ObjectStore store, JobReporter reporter, DerivativeProperties derivatives,
-                    MeterRegistry registry) {
+                    Cancellations cancellations, MeterRegistry registry) {
         this.registry = registry;
         this.staging = staging;
         this.store = store;
         this.reporter = reporter;
+        this.cancellations = cancellations;
         this.thumbnails = new ThumbnailRenderer(derivatives.thumbnailMaxPixels());
     }
 
     private final MeterRegistry registry;
 
-    public void process(UploadJob job) {
+    /**
+     * One attempt of the job. A job its client cancelled is passed over instead (checked before each attempt, so a
+     * job retried while the store is down is not tried again): nothing is stored or reported, as the job has ended
+     * {@code CANCELLED}, and its staged bytes go at once.
+     * @return false when the job was passed over as cancelled
+     */
+    public boolean process(UploadJob job) {
+        if (cancellations.isCancelled(job.jobId())) {
+            log.info("job {} was cancelled; skipped", job.jobId());
+            registry.counter("upload.jobs", "outcome", "cancelled").increment();
+            staging.delete(job.stagingKey());
+            return false;
+        }
         reporter.started(job);
         log.info("job {} started", job.jobId());
         String key = job.objectKey();
@@ -62,7 +76,7 @@ public class UploadProcessor {
                     }
                 }
                 succeed(job);
-                return;
+                return true;
             }
         }
         if (staged == null) {
@@ -87,6 +101,7 @@ public class UploadProcessor {
             derive(job, local);
         }
         succeed(job);
+        return true;
     }
 
     /**
@@ -137,16 +152,6 @@ public class UploadProcessor {
         registry.counter("upload.jobs", "outcome", "succeeded").increment();
         staging.delete(job.stagingKey());
         log.info("job {} succeeded", job.jobId());
-    }
-
-    /**
-     * Passes over a job its client cancelled: nothing is stored or reported (the job has ended {@code CANCELLED}),
-     * and its staged bytes go at once.
-     */
-    public void skipCancelled(UploadJob job) {
-        log.info("job {} was cancelled; skipped", job.jobId());
-        registry.counter("upload.jobs", "outcome", "cancelled").increment();
-        staging.delete(job.stagingKey());
     }
 
         private static UploadFailedException changedOnDisk() {
