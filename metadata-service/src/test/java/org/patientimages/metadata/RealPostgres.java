@@ -23,5 +23,7 @@ public abstract class RealPostgres {
         registry.add("patient-images.integrity.interval", () -> "1h");
         // and purge themselves the deleted images whose recovery window they closed
         registry.add("patient-images.deletion.purge-interval", () -> "1h");
+        // webhooks' receivers in the tests listen on this machine
+        registry.add("patient-images.webhooks.allow-loopback", () -> "true");
     }
 }

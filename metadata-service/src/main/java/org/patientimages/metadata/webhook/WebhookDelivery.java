@@ -1,0 +1,227 @@
+package org.patientimages.metadata.webhook;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import org.patientimages.metadata.feed.ChangeFeed;
+import org.patientimages.metadata.web.ApiException;
+import org.patientimages.metadata.web.Timestamps;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.stereotype.Service;
+import tools.jackson.databind.json.JsonMapper;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Sends each webhook the changes of the feed after its cursor, a batch at a time, in feed order. A batch is
+ * acknowledged by any {@code 2xx} answer, and only then does the cursor move past it: a receiver is sent every
+ * change at least once, and a batch it did not take is sent again, with the same changes under the same
+ * {@code webhook-id}, after a backoff that doubles from one second up to {@code max-backoff}. A webhook that falls
+ * behind by more than the feed keeps is disabled.
+ * <p>
+ * No transaction is open while a receiver answers (an open transaction would hold the whole feed back): a
+ * webhook is leased for a round, and each step of the round is a statement that holds only while the lease is
+ * still ours. Several instances share the work; a webhook is sent to by one of them at a time.
+ */
+@Service
+class WebhookDelivery implements DisposableBean {
+
+    private static final Logger log = LoggerFactory.getLogger(WebhookDelivery.class);
+
+    /** The body of a request: Standard Webhooks' {@code type}, {@code timestamp} and {@code data}. */
+    record Payload(String type, String timestamp, Data data) {
+    }
+
+    record Data(String webhookId, List<ChangeFeed.Change> changes) {
+    }
+
+    private final WebhookRepository webhooks;
+    private final ChangeFeed feed;
+    private final WebhookProperties properties;
+    private final JsonMapper json;
+    private final HttpClient http;
+    private final ExecutorService senders;
+    private final AtomicInteger busy = new AtomicInteger();
+    private final AtomicLong failing = new AtomicLong();
+    private final Counter delivered;
+    private final Counter failed;
+
+    WebhookDelivery(WebhookRepository webhooks, ChangeFeed feed, WebhookProperties properties, JsonMapper json,
+                    MeterRegistry registry) {
+        this.webhooks = webhooks;
+        this.feed = feed;
+        this.properties = properties;
+        this.json = json;
+        // redirects are not followed: a webhook is sent where its admin said, nowhere else
+        this.http = HttpClient.newBuilder().connectTimeout(properties.timeout())
+                .followRedirects(HttpClient.Redirect.NEVER).build();
+        this.senders = Executors.newFixedThreadPool(properties.senders(), runnable -> {
+            Thread thread = new Thread(runnable, "webhook-sender");
+            thread.setDaemon(true);
+            return thread;
+        });
+        this.delivered = Counter.builder("webhook.deliveries").tag("outcome", "delivered")
+                .description("Batches of changes a webhook's receiver took").register(registry);
+        this.failed = Counter.builder("webhook.deliveries").tag("outcome", "failed")
+                .description("Attempts a webhook's receiver refused, failed or did not answer").register(registry);
+        Gauge.builder("webhooks.failing", failing, AtomicLong::get)
+                .description("Webhooks whose last attempt failed, or that were disabled").register(registry);
+    }
+
+    /**
+     * Leases the webhooks that are due, as many as there are idle senders, and hands each to one. Returns at
+     * once: the scheduler's thread is shared with the service's other periodic work.
+     */
+    @Scheduled(fixedDelayString = "${patient-images.webhooks.interval:1s}")
+    void deliverDue() {
+        if (!properties.enabled()) {
+            return;
+        }
+        failing.set(webhooks.failing());
+        int idle = properties.senders() - busy.get();
+        if (idle <= 0) {
+            return;
+        }
+        UUID token = UUID.randomUUID();
+        for (WebhookRepository.Row webhook : webhooks.lease(token, properties.lease(), idle)) {
+            busy.incrementAndGet();
+            senders.execute(() -> {
+                try {
+                    round(webhook, token);
+                } catch (RuntimeException e) {
+                    log.warn("Webhook {}: its round ended early ({}); it is tried again when its lease runs out",
+                            webhook.id(), e.toString());
+                } finally {
+                    busy.decrementAndGet();
+                }
+            });
+        }
+    }
+
+    /** Sends one webhook its batches until it is up to date, an attempt fails, or it has had its share. */
+    void round(WebhookRepository.Row webhook, UUID token) {
+        try {
+            String cursor = webhook.feedCursor();
+            UUID batchId = webhook.batchId();
+            Integer batchRows = webhook.batchRows();
+            int attempts = webhook.attempts();
+            for (int n = 0; n < WebhookProperties.MAX_BATCHES_PER_ROUND; n++) {
+                ChangeFeed.ChangePage page;
+                try {
+                    // a batch sent before is read again as the same rows of the feed (rows below the feed's
+                    // settled point never change), so its retry carries the same changes
+                    page = feed.read(cursor, webhook.patientId(), null, batchRows != null ? batchRows : properties.batch());
+                } catch (ApiException e) {
+                    if (e.code().equals("CHANGES_CURSOR_EXPIRED")) {
+                        log.warn("Webhook {} is disabled: it fell behind by more than the change feed keeps",
+                                webhook.id());
+                        webhooks.disable(webhook.id(), token, e.getMessage());
+                        return;
+                    }
+                    throw e;
+                }
+                if (page.items().isEmpty()) {
+                    return;
+                }
+                List<ChangeFeed.Change> changes = page.items().stream().filter(c -> webhook.wants(c.type())).toList();
+                if (changes.isEmpty()) {
+                    // none of the types it asked for: past them without a request
+                    if (!webhooks.delivered(webhook.id(), token, page.nextCursor(), false)) {
+                        return;
+                    }
+                } else {
+                    if (batchId == null) {
+                        batchId = UUID.randomUUID();
+                        if (!webhooks.startBatch(webhook.id(), token, batchId, page.items().size())) {
+                            return;
+                        }
+                    }
+                    String error = send(webhook, batchId, changes);
+                    if (error != null) {
+                        failed.increment();
+                        attempts++;
+                        log.info("Webhook {}: attempt {} of batch {} failed: {}", webhook.id(), attempts, batchId, error);
+                        webhooks.failed(webhook.id(), token, error, backoff(attempts, properties.maxBackoff()));
+                        return;
+                    }
+                    delivered.increment();
+                    if (!webhooks.delivered(webhook.id(), token, page.nextCursor(), true)) {
+                        return;
+                    }
+                }
+                cursor = page.nextCursor();
+                batchId = null;
+                batchRows = null;
+                attempts = 0;
+                if (!page.more()) {
+                    return;
+                }
+            }
+        } finally {
+            webhooks.release(webhook.id(), token);
+        }
+    }
+
+    /** The wait before the next attempt after {@code attempts} failed ones: 1 s, 2 s, 4 s… up to {@code max}. */
+    static Duration backoff(int attempts, Duration max) {
+        if (attempts >= 31) {
+            return max;
+        }
+        Duration wait = Duration.ofSeconds(1L << Math.max(0, attempts - 1));
+        return wait.compareTo(max) > 0 ? max : wait;
+    }
+
+    /** Posts the batch; null when the receiver took it, what went wrong otherwise. */
+    private String send(WebhookRepository.Row webhook, UUID batchId, List<ChangeFeed.Change> changes) {
+        URI url = URI.create(webhook.url());
+        String refusal = WebhookTarget.refusal(url, properties.allowLoopback());
+        if (refusal != null) {
+            return refusal;
+        }
+        byte[] body = json.writeValueAsBytes(new Payload("image.changes", Timestamps.format(Timestamps.now()),
+                new Data(webhook.id().toString(), changes)));
+        String id = "msg_" + batchId;
+        long timestamp = System.currentTimeMillis() / 1000;
+        HttpRequest request = HttpRequest.newBuilder(url).timeout(properties.timeout())
+                .header("Content-Type", "application/json")
+                .header("User-Agent", "patient-image-service-webhooks")
+                .header("webhook-id", id)
+                .header("webhook-timestamp", Long.toString(timestamp))
+                .header("webhook-signature", WebhookSignature.sign(webhook.secret(), id, timestamp, body))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+        try {
+            int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+            if (status >= 200 && status < 300) {
+                return null;
+            }
+            return "answered HTTP " + status + (status >= 300 && status < 400 ? " (redirects are not followed)" : "");
+        } catch (HttpTimeoutException e) {
+            return "no answer within " + properties.timeout().toSeconds() + " s";
+        } catch (IOException e) {
+            return "could not send: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
+    @Override
+    public void destroy() {
+        senders.shutdownNow();
+    }
+}

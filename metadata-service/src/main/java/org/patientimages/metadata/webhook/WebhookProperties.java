@@ -1,0 +1,32 @@
+package org.patientimages.metadata.webhook;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+import java.time.Duration;
+
+/**
+ * How webhooks are delivered.
+ *
+ * @param interval      how often each instance looks for webhooks with changes to send
+ * @param senders       at most this many webhooks are sent to at once by one instance
+ * @param batch         at most this many changes in one request
+ * @param timeout       a receiver that has not answered in this time has failed this attempt
+ * @param maxBackoff    the longest wait between two attempts of a failing webhook (it doubles from one second)
+ * @param allowLoopback whether a webhook may name this host ({@code localhost}, {@code 127.0.0.1}): off in
+ *                      production, where the loopback interface is the services' internal API
+ */
+@ConfigurationProperties("patient-images.webhooks")
+public record WebhookProperties(@DefaultValue("true") boolean enabled, @DefaultValue("1s") Duration interval,
+                                @DefaultValue("4") int senders, @DefaultValue("100") int batch,
+                                @DefaultValue("10s") Duration timeout, @DefaultValue("10m") Duration maxBackoff,
+                                @DefaultValue("false") boolean allowLoopback) {
+
+    /** How long a webhook is leased for one round: its attempts, with time to spare. */
+    Duration lease() {
+        return timeout.multipliedBy(MAX_BATCHES_PER_ROUND).plus(timeout);
+    }
+
+    /** A webhook that is behind is sent at most this many batches before the others get their turn. */
+    static final int MAX_BATCHES_PER_ROUND = 10;
+}

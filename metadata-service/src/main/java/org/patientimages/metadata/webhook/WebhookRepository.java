@@ -1,0 +1,156 @@
+package org.patientimages.metadata.webhook;
+
+import org.patientimages.metadata.web.Timestamps;
+import org.springframework.jdbc.core.RowMapper;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+import java.sql.Array;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/** The {@code webhooks} table: the endpoints, their cursors in the change feed and the state of their delivery. */
+@Repository
+class WebhookRepository {
+
+    /** A webhook's row. {@code batchId} and {@code batchRows}: the batch sent and not yet answered 2xx, if any. */
+    record Row(UUID id, String url, String secret, UUID patientId, List<String> types, String createdBy,
+               Instant createdAt, String feedCursor, UUID batchId, Integer batchRows, int attempts,
+               Instant nextAttemptAt, Instant deliveredAt, Instant failingSince, String lastError, Instant disabledAt) {
+
+        Webhook toApi(boolean withSecret) {
+            String status = disabledAt != null ? "DISABLED" : failingSince != null ? "FAILING" : "ACTIVE";
+            return new Webhook(id.toString(), url, patientId == null ? null : patientId.toString(), types, createdBy,
+                    Timestamps.format(createdAt), new Webhook.Delivery(status, Timestamps.format(deliveredAt),
+                    Timestamps.format(failingSince), attempts, lastError,
+                    disabledAt == null ? Timestamps.format(nextAttemptAt) : null), withSecret ? secret : null);
+        }
+
+        boolean wants(String type) {
+            return types == null || types.contains(type);
+        }
+    }
+
+    private static final String COLUMNS = """
+            id, url, secret, patient_id, types, created_by, created_at, feed_cursor, batch_id, batch_rows, attempts,
+            next_attempt_at, delivered_at, failing_since, last_error, disabled_at""";
+
+    private static final RowMapper<Row> ROW = (rs, n) -> new Row(rs.getObject("id", UUID.class),
+            rs.getString("url"), rs.getString("secret"), rs.getObject("patient_id", UUID.class),
+            strings(rs.getArray("types")), rs.getString("created_by"), Timestamps.instant(rs.getTimestamp("created_at")),
+            rs.getString("feed_cursor"), rs.getObject("batch_id", UUID.class), (Integer) rs.getObject("batch_rows"),
+            rs.getInt("attempts"), Timestamps.instant(rs.getTimestamp("next_attempt_at")),
+            Timestamps.instant(rs.getTimestamp("delivered_at")), Timestamps.instant(rs.getTimestamp("failing_since")),
+            rs.getString("last_error"), Timestamps.instant(rs.getTimestamp("disabled_at")));
+
+    private final JdbcClient jdbc;
+
+    WebhookRepository(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    void insert(Row row) {
+        jdbc.sql("""
+                        insert into webhooks (id, url, secret, patient_id, types, created_by, created_at, feed_cursor,
+                                              next_attempt_at)
+                        values (?, ?, ?, ?, ?::text[], ?, ?, ?, ?)""")
+                .params(row.id(), row.url(), row.secret(), row.patientId(),
+                        row.types() == null ? null : row.types().toArray(String[]::new), row.createdBy(),
+                        Timestamps.sql(row.createdAt()), row.feedCursor(), Timestamps.sql(row.nextAttemptAt()))
+                .update();
+    }
+
+    Optional<Row> find(UUID id) {
+        return jdbc.sql("select " + COLUMNS + " from webhooks where id = ?").param(id).query(ROW).optional();
+    }
+
+    /** Every webhook, oldest first (an installation has a handful). */
+    List<Row> list() {
+        return jdbc.sql("select " + COLUMNS + " from webhooks order by created_at, id").query(ROW).list();
+    }
+
+    long count() {
+        return jdbc.sql("select count(*) from webhooks").query(Long.class).single();
+    }
+
+    boolean delete(UUID id) {
+        return jdbc.sql("delete from webhooks where id = ?").param(id).update() == 1;
+    }
+
+    /**
+     * Leases up to {@code limit} webhooks that are due and not leased by another instance (or whose lease ran
+     * out), for {@code lease}, under {@code token}.
+     */
+    List<Row> lease(UUID token, Duration lease, int limit) {
+        return jdbc.sql("""
+                        update webhooks set lease_token = ?, lease_until = now() + ? * interval '1 millisecond'
+                        where id in (select id from webhooks
+                                     where disabled_at is null and next_attempt_at <= now()
+                                       and (lease_until is null or lease_until < now())
+                                     order by next_attempt_at limit ? for update skip locked)
+                        returning\s""" + COLUMNS)
+                .params(token, lease.toMillis(), limit).query(ROW).list();
+    }
+
+    /**
+     * Remembers a batch about to be sent (so that a retry sends the same one under the same id).
+     * @return false when the lease was lost (the webhook deleted, or leased again after ours ran out)
+     */
+    boolean startBatch(UUID id, UUID token, UUID batchId, int rows) {
+        return leased(jdbc.sql("update webhooks set batch_id = ?, batch_rows = ? where id = ? and lease_token = ?")
+                .params(batchId, rows, id, token));
+    }
+
+    /** The receiver took the batch, or there was none to send: the cursor moves on past it. */
+    boolean delivered(UUID id, UUID token, String cursor, boolean sent) {
+        return leased(jdbc.sql("""
+                        update webhooks set feed_cursor = ?, batch_id = null, batch_rows = null, attempts = 0,
+                                            failing_since = null, last_error = null,
+                                            delivered_at = case when ? then now() else delivered_at end
+                        where id = ? and lease_token = ?""")
+                .params(cursor, sent, id, token));
+    }
+
+    /** The attempt failed: the same batch is sent again after {@code backoff}. */
+    boolean failed(UUID id, UUID token, String error, Duration backoff) {
+        return leased(jdbc.sql("""
+                        update webhooks set attempts = attempts + 1, last_error = ?,
+                                            failing_since = coalesce(failing_since, now()),
+                                            next_attempt_at = now() + ? * interval '1 millisecond'
+                        where id = ? and lease_token = ?""")
+                .params(error, backoff.toMillis(), id, token));
+    }
+
+    /** The change feed no longer has the webhook's next changes: nothing more is sent. */
+    boolean disable(UUID id, UUID token, String error) {
+        return leased(jdbc.sql("""
+                        update webhooks set disabled_at = now(), last_error = ?,
+                                            failing_since = coalesce(failing_since, now())
+                        where id = ? and lease_token = ?""")
+                .params(error, id, token));
+    }
+
+    /** Ends the round: the lease is given back, the webhook due again at once or after its backoff. */
+    void release(UUID id, UUID token) {
+        jdbc.sql("update webhooks set lease_token = null, lease_until = null where id = ? and lease_token = ?")
+                .params(id, token).update();
+    }
+
+    /** How many webhooks are failing or disabled. */
+    long failing() {
+        return jdbc.sql("select count(*) from webhooks where failing_since is not null").query(Long.class).single();
+    }
+
+    private static boolean leased(JdbcClient.StatementSpec update) {
+        return update.update() == 1;
+    }
+
+    private static List<String> strings(Array array) throws SQLException {
+        return array == null ? null : Arrays.asList((String[]) array.getArray());
+    }
+}
