@@ -17,7 +17,7 @@ import tools.jackson.databind.JsonNode;
 
 import java.net.URI;
 
-/** Patients, grants, jobs, the change feed and the audit trail: the metadata-service's answers, unchanged. */
+/** Patients, grants, jobs, the change feed, webhooks and the audit trail: the metadata-service's answers, unchanged. */
 @RestController
 class PassThroughController {
 
@@ -149,6 +149,30 @@ class PassThroughController {
     @GetMapping("/v1/changes")
     JsonNode changes(@RequestParam MultiValueMap<String, String> query) {
         return metadata.page("/internal/v1/changes", query);
+    }
+
+    /** Registers a webhook (admins): sent the change feed from now on; the answer alone carries its secret. */
+    @PostMapping(path = "/v1/webhooks", consumes = MediaType.APPLICATION_JSON_VALUE)
+    ResponseEntity<JsonNode> createWebhook(@RequestBody JsonNode body) {
+        JsonNode webhook = metadata.post("/internal/v1/webhooks", body).getBody();
+        return ResponseEntity.created(URI.create("/v1/webhooks/" + webhook.path("webhookId").asString())).body(webhook);
+    }
+
+    @GetMapping("/v1/webhooks")
+    JsonNode webhooks() {
+        return metadata.get("/internal/v1/webhooks");
+    }
+
+    /** A webhook and how its deliveries go. */
+    @GetMapping("/v1/webhooks/{webhookId}")
+    JsonNode webhook(@PathVariable String webhookId) {
+        return metadata.get("/internal/v1/webhooks/{id}", webhookId);
+    }
+
+    @DeleteMapping("/v1/webhooks/{webhookId}")
+    ResponseEntity<Void> deleteWebhook(@PathVariable String webhookId) {
+        metadata.exchange(HttpMethod.DELETE, "/internal/v1/webhooks/{id}", null, webhookId);
+        return ResponseEntity.noContent().build();
     }
 
     @GetMapping("/v1/jobs/{jobId}/events")

@@ -12,6 +12,7 @@ import io.tus.java.client.TusUploader;
 import org.patientimages.localstack.testing.TestDicom;
 import org.patientimages.localstack.testing.TestHttp;
 import org.patientimages.localstack.testing.TestHttp.Part;
+import org.patientimages.localstack.testing.WebhookReceiver;
 import org.patientimages.localstack.testing.TestImages;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.S3Object;
@@ -998,6 +999,43 @@ class EndToEndIT {
 
         expectProblem(api.send("POST", "/v1/images/" + UUID.randomUUID() + "/integrity-checks", null), 404,
                 "IMAGE_NOT_FOUND");
+    }
+
+    @Test
+    @Order(20)
+    void an_admin_s_webhook_is_sent_each_change_of_an_upload_signed_through_the_whole_stack() {
+        try (WebhookReceiver receiver = new WebhookReceiver()) {
+            String patient = api.postJson("/v1/patients", Map.of("name", "Hook Patient", "username", "hooked"))
+                    .json().path("patientId").asString();
+            var created = api.postJson("/v1/webhooks", Map.of("url", receiver.url("/pacs"), "patientId", patient));
+            assertThat(created.status()).as(created.toString()).isEqualTo(201);
+            String webhookId = created.json().path("webhookId").asString();
+            String secret = created.json().path("secret").asString();
+            assertThat(created.header("Location")).isEqualTo("/v1/webhooks/" + webhookId);
+
+            String imageId = upload("/v1/patients/" + patient + "/images", "hooked.bin", randomBytes(10_000), "Hooked",
+                    List.of());
+            assertThat(api.send("PUT", "/v1/images/" + imageId + "/tags", Map.of("tags", List.of("sent"))).status())
+                    .isEqualTo(200);
+
+            await().atMost(Duration.ofSeconds(30)).until(() -> receiver.changes("/pacs").size() >= 2);
+            assertThat(receiver.changes("/pacs")).extracting(c -> c.path("type").asString())
+                    .containsExactly("AVAILABLE", "UPDATED");
+            assertThat(receiver.changes("/pacs")).extracting(c -> c.path("imageId").asString()).containsOnly(imageId);
+            assertThat(receiver.requests("/pacs")).allMatch(request -> request.signedWith(secret));
+            await().atMost(Duration.ofSeconds(10)).until(() -> !api.get("/v1/webhooks/" + webhookId).json()
+                    .path("delivery").path("deliveredAt").isNull());
+            assertThat(api.get("/v1/webhooks").json().path("items")).extracting(w -> w.path("webhookId").asString())
+                    .contains(webhookId);
+            assertThat(api.send("DELETE", "/v1/webhooks/" + webhookId, null).status()).isEqualTo(204);
+            expectProblem(api.get("/v1/webhooks/" + webhookId), 404, "WEBHOOK_NOT_FOUND");
+            await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=webhook.delete").json()
+                    .path("items").findValuesAsString("resourceId").contains(webhookId));
+            assertThat(api.get("/v1/audit?action=webhook.create&patientId=" + patient).json().path("items")).hasSize(1);
+            // a place the service must not send to
+            expectProblem(api.postJson("/v1/webhooks", Map.of("url", "http://169.254.169.254/latest/meta-data")),
+                    400, "INVALID_WEBHOOK");
+        }
     }
 
     private static JsonNode integrity(String imageId) {

@@ -79,7 +79,9 @@ final class TestStack implements AutoCloseable {
                 "--spring.datasource.url=" + postgres.jdbcUrl(DATABASE),
                 "--spring.kafka.bootstrap-servers=" + bootstrapServers,
                 // due integrity checks are asked for at once (an image is due 30 days after its last check)
-                "--patient-images.integrity.interval=1s");
+                "--patient-images.integrity.interval=1s",
+                // the tests' webhook receivers listen on this machine
+                "--patient-images.webhooks.allow-loopback=true");
         awaitHealthy(metadata);
         awaitPort(identity);
         gateway = startGateway(staging,
