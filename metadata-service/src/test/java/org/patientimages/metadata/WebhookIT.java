@@ -89,6 +89,7 @@ class WebhookIT extends RunningService {
         assertThat(failing.path("lastError").asString()).startsWith("answered HTTP 5");
         assertThat(failing.path("attempts").asInt()).isPositive();
         assertThat(failing.path("failingSince").isNull()).isFalse();
+        assertThat(failing.path("nextAttemptAt").isNull()).isFalse();
 
         // a change made while the batch is retried does not join it: it comes in the next batch
         assertThat(http.send("PATCH", "/internal/v1/images/" + image.imageId(), Map.of("name", "renamed")).status())
@@ -105,6 +106,7 @@ class WebhookIT extends RunningService {
         JsonNode recovered = http.get("/internal/v1/webhooks/" + id).json().path("delivery");
         assertThat(recovered.path("attempts").asInt()).isZero();
         assertThat(recovered.path("lastError").isNull()).isTrue();
+        assertThat(recovered.path("nextAttemptAt").isNull()).isTrue();
     }
 
     @Test

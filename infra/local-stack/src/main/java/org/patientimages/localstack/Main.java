@@ -1,5 +1,7 @@
 package org.patientimages.localstack;
 
+import org.patientimages.localstack.testing.WebhookReceiver;
+
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -44,6 +46,15 @@ public final class Main {
         int port = Integer.parseInt(required(opts, "port"));
         if (component.equals("topics")) {
             listTopics(port);
+            return;
+        }
+        if (component.equals("webhooks")) {
+            String secret = opts.get("secret");
+            WebhookReceiver receiver = new WebhookReceiver(port, request -> System.out.println(request.id()
+                    + (secret == null ? "" : request.signedWith(secret) ? " signature OK " : " signature WRONG ")
+                    + new String(request.body(), java.nio.charset.StandardCharsets.UTF_8)));
+            System.out.println("receiving webhooks at " + receiver.url("/"));
+            awaitShutdown(receiver);
             return;
         }
         Path data = Path.of(required(opts, "data"));
@@ -135,7 +146,7 @@ public final class Main {
     }
 
     private static void usage(String problem) {
-        System.err.println(problem + "\nusage: Main kafka|s3|postgres --port N --data DIR [options] | topics --port N | samples --out DIR"
+        System.err.println(problem + "\nusage: Main kafka|s3|postgres --port N --data DIR [options] | topics --port N | samples --out DIR | webhooks --port N [--secret S]"
                 + " | token --issuer URL --user NAME | token --issuer URL --client ID --secret S");
         System.exit(64);
     }

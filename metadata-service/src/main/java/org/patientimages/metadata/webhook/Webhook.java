@@ -14,7 +14,7 @@ public record Webhook(String webhookId, String url, String patientId, List<Strin
 
     /**
      * How its deliveries go: {@code ACTIVE} (the last attempt was answered, or none was due yet), {@code FAILING}
-     * (retried since {@code failingSince}, next at {@code nextAttemptAt}) or {@code DISABLED} (it fell further
+     * (retried since {@code failingSince}, next at {@code nextAttemptAt}, null otherwise) or {@code DISABLED} (it fell further
      * behind than the change feed keeps; nothing more is sent).
      */
     public record Delivery(String status, String deliveredAt, String failingSince, int attempts, String lastError,

@@ -14,6 +14,7 @@ import org.springframework.stereotype.Service;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -212,6 +213,8 @@ class WebhookDelivery implements DisposableBean {
             return "answered HTTP " + status + (status >= 300 && status < 400 ? " (redirects are not followed)" : "");
         } catch (HttpTimeoutException e) {
             return "no answer within " + properties.timeout().toSeconds() + " s";
+        } catch (ConnectException e) {
+            return "could not connect";
         } catch (IOException e) {
             return "could not send: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
         } catch (InterruptedException e) {

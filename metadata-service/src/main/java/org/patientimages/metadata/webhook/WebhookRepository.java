@@ -28,7 +28,7 @@ class WebhookRepository {
             return new Webhook(id.toString(), url, patientId == null ? null : patientId.toString(), types, createdBy,
                     Timestamps.format(createdAt), new Webhook.Delivery(status, Timestamps.format(deliveredAt),
                     Timestamps.format(failingSince), attempts, lastError,
-                    disabledAt == null ? Timestamps.format(nextAttemptAt) : null), withSecret ? secret : null);
+                    status.equals("FAILING") ? Timestamps.format(nextAttemptAt) : null), withSecret ? secret : null);
         }
 
         boolean wants(String type) {

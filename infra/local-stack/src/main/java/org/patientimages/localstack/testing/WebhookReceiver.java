@@ -18,10 +18,11 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 /**
- * A webhook's receiver for tests: an HTTP server on the loopback interface that keeps every request it is sent
- * and answers {@code 204}, or, for a path, the statuses it was told to answer first.
+ * A webhook's receiver for tests and {@code ./dev webhook-receiver}: an HTTP server on the loopback interface that
+ * keeps every request it is sent and answers {@code 204}, or, for a path, the statuses it was told to answer first.
  */
 public final class WebhookReceiver implements AutoCloseable {
 
@@ -59,9 +60,15 @@ public final class WebhookReceiver implements AutoCloseable {
     private final List<Request> requests = new CopyOnWriteArrayList<>();
     private final Map<String, ConcurrentLinkedDeque<Integer>> scripted = new ConcurrentHashMap<>();
 
+    /** A receiver on a free port that keeps what it is sent. */
     public WebhookReceiver() {
+        this(0, request -> { });
+    }
+
+    /** A receiver on {@code port} (0: a free one) that also hands each request to {@code onRequest}. */
+    public WebhookReceiver(int port, Consumer<Request> onRequest) {
         try {
-            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -70,8 +77,10 @@ public final class WebhookReceiver implements AutoCloseable {
                 byte[] body = exchange.getRequestBody().readAllBytes();
                 String path = exchange.getRequestURI().getPath();
                 var headers = exchange.getRequestHeaders();
-                requests.add(new Request(path, headers.getFirst("webhook-id"), headers.getFirst("webhook-timestamp"),
-                        headers.getFirst("webhook-signature"), body));
+                Request request = new Request(path, headers.getFirst("webhook-id"),
+                        headers.getFirst("webhook-timestamp"), headers.getFirst("webhook-signature"), body);
+                requests.add(request);
+                onRequest.accept(request);
                 Integer status = scripted.getOrDefault(path, new ConcurrentLinkedDeque<>()).poll();
                 exchange.sendResponseHeaders(status == null ? 204 : status, -1);
             }
