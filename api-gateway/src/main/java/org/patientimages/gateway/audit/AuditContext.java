@@ -4,13 +4,14 @@ import org.springframework.web.context.request.RequestAttributes;
 import org.springframework.web.context.request.RequestContextHolder;
 
 /**
- * What the handling of one request learned for its audit record: the patient a resource belongs to, and
- * whether the metadata-service refused the caller access (a 404 that hides a denial).
+ * What the handling of one request learned for its audit record: the patient a resource belongs to, a second
+ * patient it concerned, and whether the metadata-service refused the caller access (a 404 that hides a denial).
  */
 public final class AuditContext {
 
     static final String PATIENT = AuditContext.class.getName() + ".patient";
     static final String DENIED = AuditContext.class.getName() + ".denied";
+    static final String RELATED_PATIENT = AuditContext.class.getName() + ".relatedPatient";
 
     private AuditContext() {
     }
@@ -21,6 +22,14 @@ public final class AuditContext {
         if (attributes != null && patientId != null && !patientId.isEmpty()
                 && attributes.getAttribute(PATIENT, RequestAttributes.SCOPE_REQUEST) == null) {
             attributes.setAttribute(PATIENT, patientId, RequestAttributes.SCOPE_REQUEST);
+        }
+    }
+
+    /** A second patient the request concerned (the one an image was moved away from). */
+    public static void noteRelatedPatient(String patientId) {
+        RequestAttributes attributes = RequestContextHolder.getRequestAttributes();
+        if (attributes != null && patientId != null && !patientId.isEmpty()) {
+            attributes.setAttribute(RELATED_PATIENT, patientId, RequestAttributes.SCOPE_REQUEST);
         }
     }
 

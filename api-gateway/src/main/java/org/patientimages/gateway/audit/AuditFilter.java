@@ -89,6 +89,8 @@ public class AuditFilter extends OncePerRequestFilter {
         record.put("resourceId", match.resourceId());
         record.put("clientAddress", request.getRemoteAddr());
         record.put("requestId", requestId);
+        String related = (String) request.getAttribute(AuditContext.RELATED_PATIENT);
+        record.put("relatedPatientId", isId(related) ? related : null);
         trail.append(record);
     }
 

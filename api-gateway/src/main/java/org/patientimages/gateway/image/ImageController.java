@@ -1,5 +1,6 @@
 package org.patientimages.gateway.image;
 
+import org.patientimages.gateway.audit.AuditContext;
 import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.storage.DownloadLinks;
 import org.patientimages.gateway.web.ApiProblem;
@@ -160,10 +161,15 @@ class ImageController {
         return changed(HttpMethod.POST, "/internal/v1/images/{id}/restore", null, imageId);
     }
 
-    /** Moves an image to another patient (it was uploaded for the wrong one); the caller must see both. */
+    /**
+     * Moves an image to another patient (it was uploaded for the wrong one); the caller must see both. The audit
+     * record names the patient it went to and, as its related patient, the one it left.
+     */
     @PostMapping(path = "/v1/images/{imageId}/move", consumes = MediaType.APPLICATION_JSON_VALUE)
     JsonNode move(@PathVariable String imageId, @RequestBody JsonNode body) {
-        return changed(HttpMethod.POST, "/internal/v1/images/{id}/move", body, imageId);
+        ResponseEntity<JsonNode> moved = metadata.exchange(HttpMethod.POST, "/internal/v1/images/{id}/move", body, imageId);
+        AuditContext.noteRelatedPatient(moved.getHeaders().getFirst("X-Moved-From"));
+        return publicView((ObjectNode) moved.getBody(), false);
     }
 
     /** Asks for the stored bytes to be read back and checked against their SHA-256; the image shows the outcome. */

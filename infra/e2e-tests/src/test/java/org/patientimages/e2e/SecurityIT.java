@@ -172,6 +172,26 @@ class SecurityIT {
     }
 
     @Test
+    void an_image_moved_to_another_patient_is_in_the_audit_trail_of_both_patients() {
+        var there = admin.postJson("/v1/images/" + aliceImage + "/move", Map.of("patientId", bobPatient));
+        assertThat(there.status()).as(there.toString()).isEqualTo(200);
+        assertThat(there.header("X-Moved-From")).as("internal only").isNull();
+        var back = admin.postJson("/v1/images/" + aliceImage + "/move", Map.of("patientId", alicePatient));
+        assertThat(back.status()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            for (String patient : List.of(alicePatient, bobPatient)) {
+                List<String> moves = new java.util.ArrayList<>();
+                auditor.get("/v1/audit?action=image.move&patientId=" + patient).json().path("items")
+                        .forEach(r -> moves.add(r.path("patientId").asString() + " from "
+                                + r.path("relatedPatientId").asString() + " " + r.path("resourceId").asString()));
+                assertThat(moves).as("the trail of " + patient).contains(
+                        bobPatient + " from " + alicePatient + " " + aliceImage,
+                        alicePatient + " from " + bobPatient + " " + aliceImage);
+            }
+        });
+    }
+
+    @Test
     void lists_and_searches_hold_only_the_callers_patients() {
         assertThat(ids(alice.get("/v1/images?limit=500"), "imageId")).contains(aliceImage).doesNotContain(bobImage);
         assertThat(ids(bob.get("/v1/images?limit=500"), "imageId")).contains(bobImage).doesNotContain(aliceImage);

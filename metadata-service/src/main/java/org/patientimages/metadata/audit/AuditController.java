@@ -37,7 +37,7 @@ class AuditController {
             rs.getObject("id", UUID.class), rs.getTimestamp("at").toInstant(), rs.getString("actor"),
             rs.getString("roles"), rs.getString("action"), rs.getString("outcome"), rs.getInt("status"),
             rs.getObject("patient_id", UUID.class), rs.getString("resource_type"), rs.getString("resource_id"),
-            rs.getString("client_address"), rs.getString("request_id"));
+            rs.getString("client_address"), rs.getString("request_id"), rs.getObject("related_patient_id", UUID.class));
 
     private final JdbcClient jdbc;
     private final JdbcTemplate jdbcTemplate;
@@ -63,13 +63,14 @@ class AuditController {
         for (AuditRecord record : batch.records()) {
             AuditRecord r = record.validated();
             rows.add(new Object[]{r.id(), Timestamps.sql(r.at()), r.actor(), r.roles(), r.action(), r.outcome(), r.status(),
-                    r.patientId(), r.resourceType(), r.resourceId(), r.clientAddress(), r.requestId()});
+                    r.patientId(), r.resourceType(), r.resourceId(), r.clientAddress(), r.requestId(),
+                    r.relatedPatientId()});
             registry.counter("audit.records", "outcome", r.outcome()).increment();
         }
         jdbcTemplate.batchUpdate("""
                 insert into audit_log (id, at, actor, roles, action, outcome, status, patient_id, resource_type,
-                                       resource_id, client_address, request_id)
-                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (id) do nothing""", rows);
+                                       resource_id, client_address, request_id, related_patient_id)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (id) do nothing""", rows);
         return ResponseEntity.status(HttpStatus.CREATED).build();
     }
 
@@ -89,9 +90,12 @@ class AuditController {
             params.add(actor);
         }
         if (patientId != null) {
-            sql.append(" and patient_id = ?");
-            params.add(Ids.parse(patientId).orElseThrow(
-                    () -> ApiException.badRequest("INVALID_PARAMETER", "patientId must be a patient id.")));
+            // the patient's own records and those of calls that concerned it as a second patient
+            sql.append(" and (patient_id = ? or related_patient_id = ?)");
+            UUID patient = Ids.parse(patientId).orElseThrow(
+                    () -> ApiException.badRequest("INVALID_PARAMETER", "patientId must be a patient id."));
+            params.add(patient);
+            params.add(patient);
         }
         if (action != null) {
             sql.append(" and action = ?");

@@ -98,15 +98,26 @@ class ImageController {
     record Move(String patientId) {
     }
 
-    /** Moves an image to another patient; the caller must see both. */
+    /** The header of a move's answer that names the patient the image left. */
+    static final String MOVED_FROM = "X-Moved-From";
+
+    /**
+     * Moves an image to another patient; the caller must see both. The answer's {@code X-Moved-From} names the
+     * patient it left, for the audit record.
+     */
     @PostMapping("/internal/v1/images/{imageId}/move")
-    Image move(@PathVariable String imageId, @RequestBody Move body, Caller caller) {
+    ResponseEntity<Image> move(@PathVariable String imageId, @RequestBody Move body, Caller caller) {
         UUID id = id(imageId, caller);
         if (body == null || body.patientId() == null) {
             throw ApiException.badRequest("MISSING_PATIENT_ID", "Name the patient to move the image to: {\"patientId\": …}.");
         }
-        lifecycle.move(id, patient(body.patientId(), caller));
-        return get(imageId, caller);
+        UUID to = patient(body.patientId(), caller);
+        UUID from = lifecycle.move(id, to);
+        var answer = ResponseEntity.ok();
+        if (!from.equals(to)) {
+            answer.header(MOVED_FROM, from.toString());
+        }
+        return answer.body(get(imageId, caller));
     }
 
     /** Asks a worker to read the image's stored bytes back and check them; the outcome shows on the image. */

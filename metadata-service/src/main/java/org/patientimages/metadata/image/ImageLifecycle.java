@@ -122,10 +122,10 @@ public class ImageLifecycle {
      * Moves an image whose job has ended to another patient (it was uploaded for the wrong one): the image and its
      * jobs, whose idempotency keys are dropped (they were the other patient's). The objects stay where they are:
      * their keys name the image, not the patient. The target is locked against its deletion meanwhile.
-     * @return whether it moved (false when it already was the patient's)
+     * @return the patient it had (the same one when it already was that patient's, and nothing moved)
      */
     @Transactional
-    public boolean move(UUID imageId, UUID patientId) {
+    public UUID move(UUID imageId, UUID patientId) {
         String status = lockLive(imageId);
         holds.requireNotHeld(imageId);
         if (status.equals("PENDING")) {
@@ -138,13 +138,13 @@ public class ImageLifecycle {
         }
         UUID from = jdbc.sql("select patient_id from images where id = ?").param(imageId).query(UUID.class).single();
         if (from.equals(patientId)) {
-            return false;
+            return from;
         }
         jdbc.sql("update images set patient_id = ? where id = ?").params(patientId, imageId).update();
         jdbc.sql("update jobs set patient_id = ?, idempotency_key = null where image_id = ?").params(patientId, imageId)
                 .update();
         feed.recordMove(imageId, from);
-        return true;
+        return from;
     }
 
     /**

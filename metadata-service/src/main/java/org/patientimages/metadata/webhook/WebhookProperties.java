@@ -22,9 +22,13 @@ public record WebhookProperties(@DefaultValue("true") boolean enabled, @DefaultV
                                 @DefaultValue("10s") Duration timeout, @DefaultValue("10m") Duration maxBackoff,
                                 @DefaultValue("false") boolean allowLoopback) {
 
-    /** How long a webhook is leased for one round: its attempts, with time to spare. */
+    /**
+     * How long a webhook is leased for one round: its requests, each given {@code timeout} to connect and as long
+     * to answer, with time to spare. A round that overruns it stops at its next step (the lease is no longer
+     * ours); another instance may meanwhile have sent the same batch, which at least once allows.
+     */
     Duration lease() {
-        return timeout.multipliedBy(MAX_BATCHES_PER_ROUND).plus(timeout);
+        return timeout.multipliedBy(2L * MAX_BATCHES_PER_ROUND + 1);
     }
 
     /** A webhook that is behind is sent at most this many batches before the others get their turn. */
