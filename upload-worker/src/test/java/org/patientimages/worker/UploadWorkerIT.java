@@ -27,6 +27,7 @@ import software.amazon.awssdk.services.s3.model.ListMultipartUploadsResponse;
 import org.patientimages.localstack.testing.TestDicom;
 import org.patientimages.localstack.testing.TestTopics;
 import org.patientimages.localstack.testing.TestImages;
+import org.patientimages.localstack.testing.TestJpegLossless;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
@@ -129,7 +130,29 @@ class UploadWorkerIT {
         assertThat(thumbnail.getHeight()).isEqualTo(192);
     }
 
-        @Test
+    @Test
+    void a_jpeg_lossless_ct_slice_gets_the_thumbnail_of_its_pixels() throws Exception {
+        short[] pixels = TestDicom.ctPixels(480, 640);
+        int[] samples = new int[pixels.length];
+        for (int i = 0; i < pixels.length; i++) {
+            samples[i] = pixels[i] & 0xFFFF;
+        }
+        byte[] jpeg = TestJpegLossless.encode(samples, 480, 640, 16);
+        UploadAccepted upload = stage(TestDicom.ctSlice(480, 640, pixels).transferSyntax(TestDicom.JPEG_LOSSLESS)
+                .encapsulatedPixels(java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2)).toBytes(),
+                "application/dicom");
+        send(upload);
+        List<JobEvent> events = awaitFinal(upload.getJobId());
+        assertThat(events).noneMatch(JobEvent::hasStepSkipped);
+        BufferedImage thumbnail = thumbnail(upload, events);
+        assertThat(thumbnail.getWidth()).isEqualTo(256);
+        assertThat(thumbnail.getHeight()).isEqualTo(192);
+        // the ramp from -1000 to 1000 HU through the window 40 ± 200: black on the left, white on the right
+        assertThat(thumbnail.getRGB(5, 96) & 0xff).isZero();
+        assertThat(thumbnail.getRGB(250, 96) & 0xff).isEqualTo(255);
+    }
+
+    @Test
     void a_dicom_slice_gets_its_identifying_attributes_and_a_windowed_thumbnail() throws Exception {
         UploadAccepted upload = stage(TestDicom.ctSlice(600, 500).toBytes(), "application/dicom");
         send(upload);

@@ -14,15 +14,18 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Set;
 
 /**
  * Renders the thumbnail of an image: a PNG at most {@value #MAX_SIDE} px on its long side, of raster images
- * (PNG, JPEG, TIFF…), of uncompressed DICOM frames and of JPEG baseline DICOM frames. Memory stays bounded whatever the file declares:
- * images larger than the pixel limit are refused from their header, the rest are decoded subsampled
- * (ImageIO source subsampling, or every n-th DICOM row and column read by position) to at most about
- * {@value #WORKING_SIDE} px before Thumbnailator scales them down. Pure: no Spring, Kafka or S3 here.
+ * (PNG, JPEG, TIFF…), of uncompressed DICOM frames and of JPEG baseline and JPEG lossless DICOM frames. Memory stays
+ * bounded whatever the file declares: images larger than the pixel limit are refused from their header, the rest
+ * are decoded subsampled (ImageIO source subsampling, or every n-th DICOM row and column read by position) to at
+ * most about {@value #WORKING_SIDE} px before Thumbnailator scales them down; a lossless JPEG frame, which its
+ * decoder holds whole, only up to {@value #LOSSLESS_MAX_PIXELS} pixels. Pure: no Spring, Kafka or S3 here.
  */
 public final class ThumbnailRenderer {
 
@@ -31,6 +34,12 @@ public final class ThumbnailRenderer {
     private static final Set<String> RASTER = Set.of("image/png", "image/jpeg", "image/tiff", "image/gif", "image/bmp");
     /** JPEG Baseline (Process 1): 8-bit lossy JPEG frames in encapsulated pixel data. */
     private static final String JPEG_BASELINE = "1.2.840.10008.1.2.4.50";
+    /** JPEG Lossless (process 14, any predictor, and its selection value 1): CT and MR compressed losslessly. */
+    private static final Set<String> JPEG_LOSSLESS = Set.of("1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70");
+    /** A lossless JPEG frame is decoded whole, 4 bytes a sample: CT, MR and ultrasound frames, not large radiographs. */
+    static final long LOSSLESS_MAX_PIXELS = 4L * 1024 * 1024;
+    /** More fragments than this for one frame are refused: no encoder splits a frame so finely. */
+    private static final int MAX_FRAGMENTS = 10_000;
     private static final int ITEM = 0xFFFEE000;
 
     /** A rendered thumbnail: PNG bytes and their dimensions. */
@@ -114,10 +123,10 @@ public final class ThumbnailRenderer {
         if (p == null) {
             throw new UnreadableFileException("the DICOM file has no pixel data with rows and columns");
         }
-        if (p.encapsulated()) {
-            return jpegFrame(file, p, String.valueOf(dicom.attributes().get("TransferSyntaxUID")));
-        }
         boolean monochrome = p.photometric().startsWith("MONOCHROME") && p.samplesPerPixel() == 1;
+        if (p.encapsulated()) {
+            return jpegFrame(file, p, String.valueOf(dicom.attributes().get("TransferSyntaxUID")), monochrome);
+        }
         boolean rgb = p.photometric().equals("RGB") && p.samplesPerPixel() == 3 && p.bitsAllocated() == 8;
         if (!monochrome && !rgb) {
             throw new UnreadableFileException("DICOM " + p.photometric() + " with " + p.samplesPerPixel()
@@ -139,28 +148,56 @@ public final class ThumbnailRenderer {
     }
 
     /**
-     * The first frame of JPEG baseline pixel data (8 bits, the commonest compressed DICOM: ultrasound, endoscopy,
-     * secondary captures): its first fragment, after the basic offset table, decoded by ImageIO straight from the
-     * file, subsampled. Other compressed syntaxes (JPEG lossless, JPEG 2000, RLE) are not rendered.
+     * The first frame of JPEG pixel data, decoded by ImageIO straight from the file: JPEG baseline (8 bits, the
+     * commonest compressed DICOM of ultrasound, endoscopy and secondary captures) subsampled as it is decoded, and
+     * JPEG lossless (CT and MR, 12 or 16 bits), whose grey values then go through the modality rescale and the
+     * window as uncompressed ones do. Other compressed syntaxes (JPEG 2000, JPEG-LS, RLE) are not rendered.
      */
-    private BufferedImage jpegFrame(Path file, DicomFile.Pixels p, String transferSyntax)
+    private BufferedImage jpegFrame(Path file, DicomFile.Pixels p, String transferSyntax, boolean monochrome)
             throws UnreadableFileException {
-        if (!transferSyntax.equals(JPEG_BASELINE)) {
+        boolean lossless = JPEG_LOSSLESS.contains(transferSyntax);
+        if (!lossless && !transferSyntax.equals(JPEG_BASELINE)) {
             throw new UnreadableFileException("compressed DICOM pixel data of transfer syntax " + transferSyntax
                     + " is not rendered");
         }
         requireRenderable(p.columns(), p.rows());
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            long end = p.offset() + p.length();
-            long offsetTable = itemLength(channel, p.offset(), end);
-            long fragmentAt = p.offset() + 8 + offsetTable;
-            long fragment = itemLength(channel, fragmentAt, end);
-            try (ImageInputStream in = new FileRange(channel, fragmentAt + 8, fragment)) {
-                return decode(in);
-            }
+        if (lossless && (long) p.columns() * p.rows() > LOSSLESS_MAX_PIXELS) {
+            throw new UnreadableFileException("a lossless JPEG frame of " + p.columns() + "×" + p.rows()
+                    + " pixels is larger than the " + LOSSLESS_MAX_PIXELS + " rendered");
+        }
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+             ImageInputStream in = new FileRanges(channel, firstFrame(channel, p))) {
+            BufferedImage frame = decode(in);
+            return lossless && monochrome ? grey(p, frame) : frame;
         } catch (IOException e) {
             throw new UnreadableFileException("the DICOM JPEG frame could not be read: " + e.getMessage());
         }
+    }
+
+    /**
+     * Where the first frame's bytes lie: the fragments after the basic offset table. A single frame may be split
+     * over several fragments (an encoder's choice), which together are its JPEG stream; of several frames, the
+     * first fragment is the first frame's.
+     */
+    private static List<long[]> firstFrame(FileChannel channel, DicomFile.Pixels p) throws IOException {
+        long end = p.offset() + p.length();
+        long at = p.offset() + 8 + itemLength(channel, p.offset(), end);
+        List<long[]> fragments = new ArrayList<>();
+        do {
+            long length = itemLength(channel, at, end);
+            fragments.add(new long[] {at + 8, length});
+            at += 8 + length;
+            if (fragments.size() > MAX_FRAGMENTS) {
+                throw new IOException("the frame has more than " + MAX_FRAGMENTS + " fragments");
+            }
+        } while (p.frames() == 1 && at + 8 <= end && tag(channel, at) == ITEM);
+        return fragments;
+    }
+
+    private static int tag(FileChannel channel, long at) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+        readFully(channel, header, at);
+        return Short.toUnsignedInt(header.getShort(0)) << 16 | Short.toUnsignedInt(header.getShort(2));
     }
 
     /** The length of the item whose header is at {@code at}, checked to end before {@code end}. */
@@ -178,17 +215,20 @@ public final class ThumbnailRenderer {
         return length;
     }
 
-    /** Bytes of a file from an offset, as ImageIO reads them, without copying them anywhere first. */
-    private static final class FileRange extends javax.imageio.stream.ImageInputStreamImpl {
+    /**
+     * Byte ranges of a file (a frame's fragments) as one stream, as ImageIO reads them, without copying them
+     * anywhere first.
+     */
+    private static final class FileRanges extends javax.imageio.stream.ImageInputStreamImpl {
 
         private final FileChannel channel;
-        private final long start;
+        private final List<long[]> ranges;
         private final long length;
 
-        FileRange(FileChannel channel, long start, long length) {
+        FileRanges(FileChannel channel, List<long[]> ranges) {
             this.channel = channel;
-            this.start = start;
-            this.length = length;
+            this.ranges = ranges;
+            this.length = ranges.stream().mapToLong(r -> r[1]).sum();
         }
 
         @Override
@@ -201,14 +241,20 @@ public final class ThumbnailRenderer {
         public int read(byte[] b, int off, int len) throws IOException {
             checkClosed();
             bitOffset = 0;
-            if (streamPos >= length) {
-                return -1;
+            long skipped = 0;
+            for (long[] range : ranges) {
+                long within = streamPos - skipped;
+                if (within < range[1]) {
+                    int n = channel.read(ByteBuffer.wrap(b, off, (int) Math.min(len, range[1] - within)),
+                            range[0] + within);
+                    if (n > 0) {
+                        streamPos += n;
+                    }
+                    return n;
+                }
+                skipped += range[1];
             }
-            int n = channel.read(ByteBuffer.wrap(b, off, (int) Math.min(len, length - streamPos)), start + streamPos);
-            if (n > 0) {
-                streamPos += n;
-            }
-            return n;
+            return -1;
         }
 
         @Override
@@ -228,23 +274,48 @@ public final class ThumbnailRenderer {
         int width = ceilDiv(p.columns(), step);
         int height = ceilDiv(p.rows(), step);
         int bytes = p.bitsAllocated() / 8;
-        double[] values = new double[width * height];
+        int[] raw = new int[width * height];
         ByteBuffer row = ByteBuffer.allocate(p.columns() * bytes)
                 .order(p.bigEndian() ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
-        int shift = 32 - Math.min(p.bitsStored(), p.bitsAllocated());
-        double min = Double.MAX_VALUE;
-        double max = -Double.MAX_VALUE;
         for (int y = 0; y < height; y++) {
             readFully(channel, row.clear(), p.offset() + (long) y * step * row.capacity());
             for (int x = 0; x < width; x++) {
-                int raw = bytes == 1 ? row.get(x * step) & 0xff : row.getShort(x * step * 2) & 0xffff;
-                // keep the stored bits, sign-extended when the pixels are signed
-                int stored = p.signed() ? (raw << shift) >> shift : (raw << shift) >>> shift;
-                double value = stored * p.slope() + p.intercept();
-                values[y * width + x] = value;
-                min = Math.min(min, value);
-                max = Math.max(max, value);
+                raw[y * width + x] = bytes == 1 ? row.get(x * step) & 0xff : row.getShort(x * step * 2) & 0xffff;
             }
+        }
+        return grey(p, raw, width, height);
+    }
+
+    /** A decoded grey frame's samples (as stored), subsampled to the working size, to 8 bits as above. */
+    private static BufferedImage grey(DicomFile.Pixels p, BufferedImage frame) {
+        int step = step(frame.getWidth(), frame.getHeight());
+        int width = ceilDiv(frame.getWidth(), step);
+        int height = ceilDiv(frame.getHeight(), step);
+        java.awt.image.Raster raster = frame.getRaster();
+        int[] raw = new int[width * height];
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                raw[y * width + x] = raster.getSample(x * step, y * step, 0);
+            }
+        }
+        return grey(p, raw, width, height);
+    }
+
+    /**
+     * Stored samples to 8-bit grey: their stored bits (sign-extended when the pixels are signed), through the
+     * modality rescale, then the window (or the values' own range without one), inverted for MONOCHROME1.
+     */
+    private static BufferedImage grey(DicomFile.Pixels p, int[] raw, int width, int height) {
+        int shift = 32 - Math.min(p.bitsStored(), p.bitsAllocated());
+        double[] values = new double[raw.length];
+        double min = Double.MAX_VALUE;
+        double max = -Double.MAX_VALUE;
+        for (int i = 0; i < raw.length; i++) {
+            int stored = p.signed() ? (raw[i] << shift) >> shift : (raw[i] << shift) >>> shift;
+            double value = stored * p.slope() + p.intercept();
+            values[i] = value;
+            min = Math.min(min, value);
+            max = Math.max(max, value);
         }
         double low = min;
         double high = max;

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.patientimages.localstack.testing.TestDicom;
 import org.patientimages.localstack.testing.TestImages;
+import org.patientimages.localstack.testing.TestJpegLossless;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
@@ -90,14 +91,94 @@ class ThumbnailRendererTest {
     }
 
     @Test
+    void a_jpeg_baseline_frame_split_over_two_fragments_renders_as_in_one() throws Exception {
+        byte[] jpeg = TestImages.aJpegImage(600, 400);
+        byte[] whole = java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2);
+        int half = whole.length / 4 * 2;
+        TestDicom base = TestDicom.dataSet().transferSyntax(TestDicom.JPEG_BASELINE).us(0x00280002, 3)
+                .string(0x00280004, "CS", "YBR_FULL_422").us(0x00280010, 400).us(0x00280011, 600)
+                .us(0x00280100, 8).us(0x00280101, 8).us(0x00280006, 0);
+        BufferedImage one = render(base.encapsulatedPixels(whole).toBytes(), "application/dicom");
+        BufferedImage two = render(base.encapsulatedPixels(java.util.Arrays.copyOfRange(whole, 0, half),
+                java.util.Arrays.copyOfRange(whole, half, whole.length)).toBytes(), "application/dicom");
+        assertSamePixels(two, one);
+    }
+
+    @Test
+    void a_jpeg_lossless_ct_slice_in_two_fragments_renders_exactly_as_its_pixels_uncompressed() throws Exception {
+        int rows = 300;
+        int columns = 500;
+        short[] pixels = new short[rows * columns];
+        for (int y = 0; y < rows; y++) {
+            for (int x = 0; x < columns; x++) {
+                pixels[y * columns + x] = (short) (-1000 + (x * 7 + y * 13) % 2000);
+            }
+        }
+        // the extremes of 16 bits next to each other: differences of every category, 16 among them
+        pixels[7] = 0;
+        pixels[8] = Short.MIN_VALUE;
+        pixels[9] = Short.MAX_VALUE;
+        int[] samples = new int[pixels.length];
+        for (int i = 0; i < pixels.length; i++) {
+            samples[i] = pixels[i] & 0xFFFF;
+        }
+        byte[] jpeg = TestJpegLossless.encode(samples, rows, columns, 16);
+        int half = jpeg.length / 4 * 2;
+        byte[] lossless = TestDicom.ctSlice(rows, columns, pixels).transferSyntax(TestDicom.JPEG_LOSSLESS)
+                .encapsulatedPixels(java.util.Arrays.copyOfRange(jpeg, 0, half),
+                        java.util.Arrays.copyOf(java.util.Arrays.copyOfRange(jpeg, half, jpeg.length),
+                                jpeg.length - half + jpeg.length % 2)).toBytes();
+        BufferedImage fromLossless = render(lossless, "application/dicom");
+        BufferedImage fromNative = render(TestDicom.ctSlice(rows, columns, pixels).toBytes(), "application/dicom");
+        assertThat(fromLossless.getWidth()).isEqualTo(256);
+        assertSamePixels(fromLossless, fromNative);
+        assertThat(fromLossless.getRGB(0, 0)).isNotEqualTo(fromLossless.getRGB(100, 0)); // not one flat grey
+    }
+
+    @Test
+    void a_12_bit_jpeg_lossless_mr_frame_without_a_window_renders_as_its_pixels_uncompressed() throws Exception {
+        int rows = 64;
+        int columns = 96;
+        short[] pixels = new short[rows * columns];
+        int[] samples = new int[pixels.length];
+        for (int i = 0; i < pixels.length; i++) {
+            samples[i] = (i * 37) % 4096;
+            pixels[i] = (short) samples[i];
+        }
+        TestDicom mr = TestDicom.dataSet().string(0x00080060, "CS", "MR").us(0x00280002, 1)
+                .string(0x00280004, "CS", "MONOCHROME1").us(0x00280010, rows).us(0x00280011, columns)
+                .us(0x00280100, 16).us(0x00280101, 12).us(0x00280102, 11).us(0x00280103, 0);
+        BufferedImage fromNative = render(mr.pixels(pixels).toBytes(), "application/dicom");
+        byte[] jpeg = TestJpegLossless.encode(samples, rows, columns, 12);
+        BufferedImage fromLossless = render(mr.transferSyntax(TestDicom.JPEG_LOSSLESS)
+                .encapsulatedPixels(java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2)).toBytes(),
+                "application/dicom");
+        assertSamePixels(fromLossless, fromNative);
+    }
+
+    private static void assertSamePixels(BufferedImage actual, BufferedImage expected) {
+        assertThat(actual.getWidth()).isEqualTo(expected.getWidth());
+        assertThat(actual.getHeight()).isEqualTo(expected.getHeight());
+        for (int y = 0; y < expected.getHeight(); y++) {
+            for (int x = 0; x < expected.getWidth(); x++) {
+                assertThat(actual.getRGB(x, y)).as("pixel %d,%d", x, y).isEqualTo(expected.getRGB(x, y));
+            }
+        }
+    }
+
+    @Test
     void what_cannot_be_rendered_fails_the_step_without_decoding() throws Exception {
         assertThatThrownBy(() -> render(TestImages.aPngDeclaring(100_000, 100_000), "image/png"))
                 .isInstanceOf(UnreadableFileException.class).hasMessageContaining("100000×100000");
-        // a DICOM compressed otherwise than JPEG baseline, a JPEG baseline one whose frame is no JPEG, one whose
-        // item runs past its end, and one declaring 65535×65535 pixels with 8 bytes of them
-        assertThatThrownBy(() -> render(TestDicom.ctSlice(8, 8).transferSyntax("1.2.840.10008.1.2.4.70")
+        // a DICOM compressed otherwise than JPEG (JPEG 2000), a JPEG baseline one whose frame is no JPEG, one whose
+        // item runs past its end, one declaring 65535×65535 pixels with 8 bytes of them, and a lossless JPEG frame
+        // larger than the decoder may hold whole
+        assertThatThrownBy(() -> render(TestDicom.ctSlice(8, 8).transferSyntax("1.2.840.10008.1.2.4.90")
                 .encapsulatedPixels(new byte[] {1, 2}).toBytes(), "application/dicom"))
-                .isInstanceOf(UnreadableFileException.class).hasMessageContaining("1.2.840.10008.1.2.4.70 is not rendered");
+                .isInstanceOf(UnreadableFileException.class).hasMessageContaining("1.2.840.10008.1.2.4.90 is not rendered");
+        assertThatThrownBy(() -> render(TestDicom.ctSlice(8, 8).transferSyntax(TestDicom.JPEG_LOSSLESS)
+                .us(0x00280010, 3000).us(0x00280011, 3000).encapsulatedPixels(new byte[] {1, 2}).toBytes(),
+                "application/dicom")).isInstanceOf(UnreadableFileException.class).hasMessageContaining("3000×3000");
         assertThatThrownBy(() -> render(TestDicom.ctSlice(8, 8).transferSyntax(TestDicom.JPEG_BASELINE)
                 .encapsulatedPixels(new byte[] {1, 2}).toBytes(), "application/dicom"))
                 .isInstanceOf(UnreadableFileException.class).hasMessageContaining("decod");

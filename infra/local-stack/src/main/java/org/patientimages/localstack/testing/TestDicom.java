@@ -21,6 +21,8 @@ public final class TestDicom {
     public static final String EXPLICIT_LITTLE = "1.2.840.10008.1.2.1";
     public static final String EXPLICIT_BIG = "1.2.840.10008.1.2.2";
     public static final String JPEG_BASELINE = "1.2.840.10008.1.2.4.50";
+    /** JPEG Lossless, first-order prediction (process 14, selection value 1): CT and MR compressed losslessly. */
+    public static final String JPEG_LOSSLESS = "1.2.840.10008.1.2.4.70";
 
     private static final long UNDEFINED = 0xFFFFFFFFL;
     private static final int PIXEL_DATA = 0x7FE00010;
@@ -28,7 +30,12 @@ public final class TestDicom {
     private String transferSyntax = EXPLICIT_LITTLE;
     private final Map<Integer, Element> elements = new TreeMap<>(Integer::compareUnsigned);
 
-    private record Element(String vr, byte[] value, List<TestDicom> items, Long declaredLength) {
+    /** {@code fragments}: encapsulated pixel data's fragments (null for any other element). */
+    private record Element(String vr, byte[] value, List<TestDicom> items, Long declaredLength, List<byte[]> fragments) {
+
+        Element(String vr, byte[] value, List<TestDicom> items, Long declaredLength) {
+            this(vr, value, items, declaredLength, null);
+        }
     }
 
     private TestDicom() {
@@ -43,12 +50,22 @@ public final class TestDicom {
      * 1000 HU), with the identifying attributes a scanner writes, the patient's name among them.
      */
     public static TestDicom ctSlice(int rows, int columns) {
+        return ctSlice(rows, columns, ctPixels(rows, columns));
+    }
+
+    /** The pixels of {@link #ctSlice(int, int)}: a left-to-right ramp from -1000 to 1000 HU. */
+    public static short[] ctPixels(int rows, int columns) {
         short[] pixels = new short[rows * columns];
         for (int y = 0; y < rows; y++) {
             for (int x = 0; x < columns; x++) {
                 pixels[y * columns + x] = (short) (-1000 + 2000 * x / Math.max(1, columns - 1));
             }
         }
+        return pixels;
+    }
+
+    /** A CT slice as {@link #ctSlice(int, int)}, of these signed 16-bit pixels. */
+    public static TestDicom ctSlice(int rows, int columns, short[] pixels) {
         return dataSet()
                 .string(0x00080016, "UI", "1.2.840.10008.5.1.4.1.1.2")
                 .string(0x00080018, "UI", "1.2.826.0.1.3680043.2.1125.1.1")
@@ -113,15 +130,18 @@ public final class TestDicom {
         return put(PIXEL_DATA, new Element("OB", pixels, null, null));
     }
 
-    /** Encapsulated (compressed) pixel data: an empty offset table and one fragment. */
-    public TestDicom encapsulatedPixels(byte[] fragment) {
-        return put(PIXEL_DATA, new Element("OB", fragment, List.of(), UNDEFINED));
+    /**
+     * Encapsulated (compressed) pixel data: an empty offset table and these fragments, each written as it is
+     * (one of odd length makes its item odd).
+     */
+    public TestDicom encapsulatedPixels(byte[]... fragments) {
+        return put(PIXEL_DATA, new Element("OB", null, List.of(), UNDEFINED, List.of(fragments)));
     }
 
     /** Makes the element already put declare {@code length} bytes whatever its value holds. */
     public TestDicom lyingLength(int tag, long length) {
         Element e = elements.get(tag);
-        return put(tag, new Element(e.vr(), e.value(), e.items(), length));
+        return put(tag, new Element(e.vr(), e.value(), e.items(), length, e.fragments()));
     }
 
     private TestDicom put(int tag, Element e) {
@@ -157,8 +177,10 @@ public final class TestDicom {
             if (e.items() != null && tag == PIXEL_DATA) {
                 o.header(tag, e.vr(), UNDEFINED);
                 o.header(0xFFFEE000, null, 0);
-                o.header(0xFFFEE000, null, e.value().length);
-                out.writeBytes(e.value());
+                for (byte[] fragment : e.fragments()) {
+                    o.header(0xFFFEE000, null, fragment.length);
+                    out.writeBytes(fragment);
+                }
                 o.header(0xFFFEE0DD, null, 0);
             } else if (e.items() != null) {
                 o.header(tag, e.vr(), e.declaredLength() != null ? e.declaredLength() : UNDEFINED);
