@@ -301,6 +301,9 @@ class MetadataServiceIT extends RunningService {
                 .path("status").asString().equals("AVAILABLE"));
         assertThat(http.get("/internal/v1/jobs/" + retryId).json().path("status").asString()).isEqualTo("SUCCEEDED");
         assertThat(stagedBytesNeeded(jobId)).as("once the retry succeeded").isFalse();
+        // the change feed told of the failure, then of the image the retry stored
+        await().atMost(Duration.ofSeconds(20)).until(() -> changeTypes(patientId, imageId).size() == 2);
+        assertThat(changeTypes(patientId, imageId)).containsExactly("FAILED", "AVAILABLE");
 
         // a failure no retry mends keeps nothing
         Map<String, Object> mismatch = anUpload(patientId, null);
@@ -425,6 +428,17 @@ class MetadataServiceIT extends RunningService {
         await().atMost(Duration.ofSeconds(20)).until(() -> http.get("/internal/v1/jobs/" + jobId).json()
                 .path("status").asString().equals("FAILED"));
         return jobId;
+    }
+
+    /** The types of the changes of one image in its patient's feed, oldest first. */
+    private List<String> changeTypes(String patientId, String imageId) {
+        List<String> types = new java.util.ArrayList<>();
+        http.get("/internal/v1/changes?limit=500&patientId=" + patientId).json().path("items").forEach(c -> {
+            if (c.path("imageId").asString().equals(imageId)) {
+                types.add(c.path("type").asString());
+            }
+        });
+        return types;
     }
 
     private boolean stagedBytesNeeded(String key) {

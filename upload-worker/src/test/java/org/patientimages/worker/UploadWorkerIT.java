@@ -118,14 +118,9 @@ class UploadWorkerIT {
     @Test
     void a_jpeg_baseline_dicom_gets_the_thumbnail_of_its_first_frame() throws Exception {
         byte[] jpeg = TestImages.aJpegImage(640, 480);
-        UploadAccepted upload = stage(TestDicom.ctSlice(480, 640).transferSyntax(TestDicom.JPEG_BASELINE)
+        BufferedImage thumbnail = thumbnailOf(TestDicom.ctSlice(480, 640).transferSyntax(TestDicom.JPEG_BASELINE)
                 .us(0x00280002, 3).string(0x00280004, "CS", "YBR_FULL_422").us(0x00280100, 8).us(0x00280101, 8)
-                .encapsulatedPixels(java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2)).toBytes(),
-                "application/dicom");
-        send(upload);
-        List<JobEvent> events = awaitFinal(upload.getJobId());
-        assertThat(events).noneMatch(JobEvent::hasStepSkipped);
-        BufferedImage thumbnail = thumbnail(upload, events);
+                .encapsulatedPixels(java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2)).toBytes());
         assertThat(thumbnail.getWidth()).isEqualTo(256);
         assertThat(thumbnail.getHeight()).isEqualTo(192);
     }
@@ -133,23 +128,24 @@ class UploadWorkerIT {
     @Test
     void a_jpeg_lossless_ct_slice_gets_the_thumbnail_of_its_pixels() throws Exception {
         short[] pixels = TestDicom.ctPixels(480, 640);
-        int[] samples = new int[pixels.length];
-        for (int i = 0; i < pixels.length; i++) {
-            samples[i] = pixels[i] & 0xFFFF;
-        }
-        byte[] jpeg = TestJpegLossless.encode(samples, 480, 640, 16);
-        UploadAccepted upload = stage(TestDicom.ctSlice(480, 640, pixels).transferSyntax(TestDicom.JPEG_LOSSLESS)
-                .encapsulatedPixels(java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2)).toBytes(),
-                "application/dicom");
-        send(upload);
-        List<JobEvent> events = awaitFinal(upload.getJobId());
-        assertThat(events).noneMatch(JobEvent::hasStepSkipped);
-        BufferedImage thumbnail = thumbnail(upload, events);
+        byte[] jpeg = TestJpegLossless.encode(pixels, 480, 640);
+        BufferedImage thumbnail = thumbnailOf(TestDicom.ctSlice(480, 640, pixels)
+                .transferSyntax(TestDicom.JPEG_LOSSLESS)
+                .encapsulatedPixels(java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2)).toBytes());
         assertThat(thumbnail.getWidth()).isEqualTo(256);
         assertThat(thumbnail.getHeight()).isEqualTo(192);
         // the ramp from -1000 to 1000 HU through the window 40 ± 200: black on the left, white on the right
         assertThat(thumbnail.getRGB(5, 96) & 0xff).isZero();
         assertThat(thumbnail.getRGB(250, 96) & 0xff).isEqualTo(255);
+    }
+
+    /** The thumbnail the worker stored for this DICOM file, which every step of its job handled. */
+    private BufferedImage thumbnailOf(byte[] dicom) throws Exception {
+        UploadAccepted upload = stage(dicom, "application/dicom");
+        send(upload);
+        List<JobEvent> events = awaitFinal(upload.getJobId());
+        assertThat(events).noneMatch(JobEvent::hasStepSkipped);
+        return thumbnail(upload, events);
     }
 
     @Test

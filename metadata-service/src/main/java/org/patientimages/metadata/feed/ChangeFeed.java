@@ -24,7 +24,8 @@ import java.util.UUID;
 /**
  * The feed of image changes that clients follow to keep a copy in step (a viewer's cache, a PACS bridge, an
  * analysis pipeline): an image became {@code AVAILABLE}, was {@code UPDATED} (name, description, tags),
- * {@code MOVED} to another patient, {@code DELETED}, or {@code RESTORED} (an admin undid its deletion). A change
+ * {@code MOVED} to another patient, {@code DELETED}, {@code RESTORED} (an admin undid its deletion), or
+ * {@code FAILED} (its upload failed: its job says why; a retry that succeeds is told {@code AVAILABLE}). A change
  * is written in the transaction that makes it, so the feed never tells of a change that did not happen, nor misses
  * one that did. It is read in the order of the writing transactions' ids, and only below the oldest transaction
  * still running: a reader's cursor never passes a change that commits later, whatever the order in which
@@ -35,7 +36,7 @@ import java.util.UUID;
 @Service
 public class ChangeFeed {
 
-    public enum Type { AVAILABLE, UPDATED, DELETED, MOVED, RESTORED }
+    public enum Type { AVAILABLE, UPDATED, DELETED, MOVED, RESTORED, FAILED }
 
     /**
      * One change; {@code at} is when it was made. A {@code MOVED} image is now the patient's {@code patientId} and

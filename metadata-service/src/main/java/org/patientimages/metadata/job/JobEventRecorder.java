@@ -168,10 +168,12 @@ public class JobEventRecorder {
             return new Object[] {c.bucket(), c.objectKey(), c.storedAt() == null ? null : Timestamp.from(c.storedAt()),
                     c.attributesJson(), c.thumbnailKey(), c.status(), e.getKey()};
         }).toList(), IMAGE_CHANGE_TYPES);
-        List<UUID> available = changes.entrySet().stream().filter(e -> "AVAILABLE".equals(e.getValue().status()))
-                .map(Map.Entry::getKey).toList();
-        if (!available.isEmpty()) {
-            feed.record(ChangeFeed.Type.AVAILABLE, available);
+        for (ChangeFeed.Type ended : List.of(ChangeFeed.Type.AVAILABLE, ChangeFeed.Type.FAILED)) {
+            List<UUID> images = changes.entrySet().stream().filter(e -> ended.name().equals(e.getValue().status()))
+                    .map(Map.Entry::getKey).toList();
+            if (!images.isEmpty()) {
+                feed.record(ended, images);
+            }
         }
     }
 

@@ -118,11 +118,7 @@ class ThumbnailRendererTest {
         pixels[7] = 0;
         pixels[8] = Short.MIN_VALUE;
         pixels[9] = Short.MAX_VALUE;
-        int[] samples = new int[pixels.length];
-        for (int i = 0; i < pixels.length; i++) {
-            samples[i] = pixels[i] & 0xFFFF;
-        }
-        byte[] jpeg = TestJpegLossless.encode(samples, rows, columns, 16);
+        byte[] jpeg = TestJpegLossless.encode(pixels, rows, columns);
         int half = jpeg.length / 4 * 2;
         byte[] lossless = TestDicom.ctSlice(rows, columns, pixels).transferSyntax(TestDicom.JPEG_LOSSLESS)
                 .encapsulatedPixels(java.util.Arrays.copyOfRange(jpeg, 0, half),

@@ -12,6 +12,15 @@ public final class TestJpegLossless {
     private TestJpegLossless() {
     }
 
+    /** 16-bit pixels (signed or not: their bits as they are stored), row by row. */
+    public static byte[] encode(short[] pixels, int rows, int columns) {
+        int[] samples = new int[pixels.length];
+        for (int i = 0; i < pixels.length; i++) {
+            samples[i] = pixels[i] & 0xFFFF;
+        }
+        return encode(samples, rows, columns, 16);
+    }
+
     /** {@code samples}: {@code rows × columns} values of {@code precision} bits (2 to 16), row by row. */
     public static byte[] encode(int[] samples, int rows, int columns, int precision) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
