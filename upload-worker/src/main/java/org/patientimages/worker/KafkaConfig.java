@@ -1,6 +1,11 @@
 package org.patientimages.worker;
 
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.springframework.kafka.config.ConcurrentKafkaListenerContainerFactory;
 import org.springframework.kafka.config.ContainerCustomizer;
+import org.springframework.kafka.core.ConsumerFactory;
+import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
+import org.springframework.kafka.listener.ContainerProperties;
 import org.springframework.kafka.listener.ConcurrentMessageListenerContainer;
 
 import org.patientimages.events.KafkaHealth;
@@ -32,7 +37,9 @@ import org.springframework.kafka.listener.DefaultErrorHandler;
 import org.springframework.util.backoff.ExponentialBackOff;
 
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The worker's one Kafka error handler. Transient failures (object store or Kafka unavailable) are retried
@@ -72,6 +79,25 @@ class KafkaConfig {
                 TopicBuilder.name(Topics.JOB_CANCELLATIONS).partitions(1).replicas(p.replicationFactor())
                         .config("retention.ms", Long.toString(Topics.JOB_CANCELLATIONS_RETENTION_MS)).build(),
                 topic(Topics.JOB_CANCELLATIONS + Topics.DEAD_LETTER_SUFFIX, p));
+    }
+
+    /**
+     * The cancellations' listeners: each worker reads the topic's one partition whole, from its start, assigned
+     * rather than in a consumer group (no {@code group.id}), and commits nothing. So a worker that starts knows every
+     * cancellation still kept, and one that stops leaves no consumer group behind. Otherwise as Boot's consumers
+     * (servers, TLS), and with the same error handler.
+     */
+    @Bean
+    ConcurrentKafkaListenerContainerFactory<Object, Object> cancellationsListenerFactory(
+            ConsumerFactory<Object, Object> consumers, DefaultErrorHandler kafkaErrorHandler) {
+        Map<String, Object> config = new HashMap<>(consumers.getConfigurationProperties());
+        config.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 500);
+        var factory = new ConcurrentKafkaListenerContainerFactory<Object, Object>();
+        factory.setConsumerFactory(new DefaultKafkaConsumerFactory<>(config));
+        factory.getContainerProperties().setAckMode(ContainerProperties.AckMode.MANUAL);
+        factory.setCommonErrorHandler(kafkaErrorHandler);
+        return factory;
     }
 
     private static NewTopic topic(String name, WorkerProperties p) {

@@ -5,6 +5,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.Test;
 import org.patientimages.events.Topics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.GroupListing;
 import org.patientimages.events.v1.JobCancelled;
 import org.patientimages.events.v1.JobEvent;
 import org.patientimages.events.v1.UploadAccepted;
@@ -225,6 +228,11 @@ class UploadWorkerIT {
         assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix("images/" + upload.getImageId() + "/"))
                 .keyCount()).isZero();
         assertThat(factsToEnd(upload.getJobId())).isEmpty();
+        // the worker read the cancellation outside any consumer group: none is left behind when it stops
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.getBrokersAsString()))) {
+            assertThat(admin.listGroups().all().get()).extracting(GroupListing::groupId)
+                    .contains("upload-workers").noneMatch(group -> group.contains("cancellations"));
+        }
     }
 
     @Test
