@@ -133,6 +133,39 @@ class WebhookIT extends RunningService {
     }
 
     @Test
+    void a_rotated_secret_signs_beside_the_new_one_until_its_overlap_ends() {
+        String patient = Uploads.aPatient(http);
+        JsonNode hook = http.postJson("/internal/v1/webhooks", webhook("/rotated", patient, null)).json();
+        String id = hook.path("webhookId").asString();
+        String old = hook.path("secret").asString();
+        var rotated = http.postJson("/internal/v1/webhooks/" + id + "/rotate-secret", Map.of());
+        assertThat(rotated.status()).as(rotated.toString()).isEqualTo(200);
+        String fresh = rotated.json().path("secret").asString();
+        assertThat(fresh).startsWith("whsec_").isNotEqualTo(old);
+        assertThat(http.get("/internal/v1/webhooks/" + id).json().has("secret")).isFalse();
+
+        Uploads.Stored image = Uploads.anAvailableImage(http, kafka, patient, null);
+        await().atMost(DELIVERED).until(() -> !receiver.requests("/rotated").isEmpty());
+        WebhookReceiver.Request during = receiver.requests("/rotated").get(0);
+        assertThat(during.signatures()).hasSize(2);
+        assertThat(during.signedWith(fresh)).isTrue();
+        assertThat(during.signedWith(old)).isTrue();
+
+        // the overlap over: the new secret alone
+        jdbc.sql("update webhooks set previous_secret_until = now() - interval '1 second' where id = ?")
+                .param(UUID.fromString(id)).update();
+        assertThat(http.send("PATCH", "/internal/v1/images/" + image.imageId(), Map.of("name", "later")).status())
+                .isEqualTo(200);
+        await().atMost(DELIVERED).until(() -> receiver.requests("/rotated").size() == 2);
+        WebhookReceiver.Request after = receiver.requests("/rotated").get(1);
+        assertThat(after.signatures()).hasSize(1);
+        assertThat(after.signedWith(fresh)).isTrue();
+        assertThat(after.signedWith(old)).isFalse();
+        assertThat(http.postJson("/internal/v1/webhooks/" + UUID.randomUUID() + "/rotate-secret", Map.of()).json()
+                .path("code").asString()).isEqualTo("WEBHOOK_NOT_FOUND");
+    }
+
+    @Test
     void a_webhook_that_fell_behind_the_kept_feed_is_disabled() {
         String pruned = jdbc.sql("select txid::text || '|' || seq from image_changes_pruned").query(String.class).single();
         String id = http.postJson("/internal/v1/webhooks", webhook("/late", null, null)).json()
@@ -162,6 +195,8 @@ class WebhookIT extends RunningService {
         var refused = http.send("POST", "/internal/v1/webhooks", webhook("/x", null, null), "X-Caller", clinician,
                 "X-Caller-Roles", "clinician");
         assertThat(refused.status()).isEqualTo(403);
+        assertThat(http.send("POST", "/internal/v1/webhooks/" + UUID.randomUUID() + "/rotate-secret", null,
+                "X-Caller", clinician, "X-Caller-Roles", "clinician").status()).isEqualTo(403);
         assertThat(http.get("/internal/v1/webhooks", "X-Caller", clinician, "X-Caller-Roles", "clinician").status())
                 .isEqualTo(403);
         assertThat(http.postJson("/internal/v1/webhooks", webhook("/x", null, null), "X-Caller", "root",

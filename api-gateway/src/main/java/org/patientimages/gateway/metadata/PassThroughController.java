@@ -169,6 +169,12 @@ class PassThroughController {
         return metadata.get("/internal/v1/webhooks/{id}", webhookId);
     }
 
+    /** A new secret for the webhook, shown this once; the replaced one keeps signing beside it for a day. */
+    @PostMapping("/v1/webhooks/{webhookId}/rotate-secret")
+    JsonNode rotateWebhookSecret(@PathVariable String webhookId) {
+        return metadata.exchange(HttpMethod.POST, "/internal/v1/webhooks/{id}/rotate-secret", null, webhookId).getBody();
+    }
+
     @DeleteMapping("/v1/webhooks/{webhookId}")
     ResponseEntity<Void> deleteWebhook(@PathVariable String webhookId) {
         metadata.exchange(HttpMethod.DELETE, "/internal/v1/webhooks/{id}", null, webhookId);

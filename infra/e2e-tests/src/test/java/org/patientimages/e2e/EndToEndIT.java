@@ -1027,6 +1027,9 @@ class EndToEndIT {
                     .path("delivery").path("deliveredAt").isNull());
             assertThat(api.get("/v1/webhooks").json().path("items")).extracting(w -> w.path("webhookId").asString())
                     .contains(webhookId);
+            var rotated = api.send("POST", "/v1/webhooks/" + webhookId + "/rotate-secret", null);
+            assertThat(rotated.status()).as(rotated.toString()).isEqualTo(200);
+            assertThat(rotated.json().path("secret").asString()).startsWith("whsec_").isNotEqualTo(secret);
             assertThat(api.send("DELETE", "/v1/webhooks/" + webhookId, null).status()).isEqualTo(204);
             expectProblem(api.get("/v1/webhooks/" + webhookId), 404, "WEBHOOK_NOT_FOUND");
             await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=webhook.delete").json()

@@ -246,6 +246,7 @@ class SecurityIT {
                 alice.postJson("/v1/webhooks", Map.of("url", "https://pacs.hospital.example/hook")),
                 alice.get("/v1/webhooks"), auditor.get("/v1/webhooks/" + UUID.randomUUID()),
                 alice.send("DELETE", "/v1/webhooks/" + UUID.randomUUID(), null),
+                alice.send("POST", "/v1/webhooks/" + UUID.randomUUID() + "/rotate-secret", null),
                 auditor.get("/v1/patients/" + bobPatient + "/images/archive"),
                 auditor.send("POST", "/v1/images/" + bobImage + "/integrity-checks", null),
                 auditor.postMultipart("/v1/patients/" + bobPatient + "/images/archive",

@@ -69,7 +69,8 @@ class WebhookController {
         }
         Instant now = Timestamps.now();
         var row = new WebhookRepository.Row(UUID.randomUUID(), url.toString(), WebhookSignature.newSecret(), patient,
-                types, caller.name(), now, feed.latest().nextCursor(), null, null, 0, now, null, null, null, null);
+                types, caller.name(), now, feed.latest().nextCursor(), null, null, 0, now, null, null, null, null, null,
+                null);
         webhooks.insert(row);
         return ResponseEntity.created(URI.create("/v1/webhooks/" + row.id())).body(row.toApi(true));
     }
@@ -85,6 +86,18 @@ class WebhookController {
     Webhook get(@PathVariable String webhookId, Caller caller) {
         caller.requireAdmin("manage webhooks");
         return Ids.parse(webhookId).flatMap(webhooks::find).orElseThrow(() -> notFound(webhookId)).toApi(false);
+    }
+
+    /**
+     * A new secret for the webhook (a leaked one, or a scheduled change): the answer is the only one that shows it.
+     * The secret it replaces keeps signing each request too for {@code secret-overlap}, so that the receiver can
+     * take the new one meanwhile without a request it cannot verify.
+     */
+    @PostMapping("/{webhookId}/rotate-secret")
+    Webhook rotateSecret(@PathVariable String webhookId, Caller caller) {
+        caller.requireAdmin("manage webhooks");
+        return Ids.parse(webhookId).flatMap(id -> webhooks.rotate(id, WebhookSignature.newSecret(),
+                Timestamps.now().plus(properties.secretOverlap()))).orElseThrow(() -> notFound(webhookId)).toApi(true);
     }
 
     /** Removes the webhook: nothing more is sent to it (a request already under way still ends). */

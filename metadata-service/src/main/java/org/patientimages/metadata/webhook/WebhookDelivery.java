@@ -27,6 +27,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
 
 /**
  * Sends each webhook the changes of the feed after its cursor, a batch at a time, in feed order. A batch is
@@ -203,7 +204,9 @@ class WebhookDelivery implements DisposableBean {
                 .header("User-Agent", "patient-image-service-webhooks")
                 .header("webhook-id", id)
                 .header("webhook-timestamp", Long.toString(timestamp))
-                .header("webhook-signature", WebhookSignature.sign(webhook.secret(), id, timestamp, body))
+                .header("webhook-signature", webhook.signingSecrets(Timestamps.now()).stream()
+                        .map(secret -> WebhookSignature.sign(secret, id, timestamp, body))
+                        .collect(Collectors.joining(" ")))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
         try {
             int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();

@@ -15,12 +15,14 @@ import java.time.Duration;
  * @param maxBackoff    the longest wait between two attempts of a failing webhook (it doubles from one second)
  * @param allowLoopback whether a webhook may name this host ({@code localhost}, {@code 127.0.0.1}): off in
  *                      production, where the loopback interface is the services' internal API
+ * @param secretOverlap how long a rotated secret keeps signing beside the new one
  */
 @ConfigurationProperties("patient-images.webhooks")
 public record WebhookProperties(@DefaultValue("true") boolean enabled, @DefaultValue("1s") Duration interval,
                                 @DefaultValue("4") int senders, @DefaultValue("100") int batch,
                                 @DefaultValue("10s") Duration timeout, @DefaultValue("10m") Duration maxBackoff,
-                                @DefaultValue("false") boolean allowLoopback) {
+                                @DefaultValue("false") boolean allowLoopback,
+                                @DefaultValue("24h") Duration secretOverlap) {
 
     /**
      * How long a webhook is leased for one round: its requests, each given {@code timeout} to connect and as long

@@ -18,10 +18,20 @@ import java.util.UUID;
 @Repository
 class WebhookRepository {
 
-    /** A webhook's row. {@code batchId} and {@code batchRows}: the batch sent and not yet answered 2xx, if any. */
+    /**
+     * A webhook's row. {@code batchId} and {@code batchRows}: the batch sent and not yet answered 2xx, if any.
+     * {@code previousSecret}: the secret a rotation replaced, which signs too until {@code previousSecretUntil}.
+     */
     record Row(UUID id, String url, String secret, UUID patientId, List<String> types, String createdBy,
                Instant createdAt, String feedCursor, UUID batchId, Integer batchRows, int attempts,
-               Instant nextAttemptAt, Instant deliveredAt, Instant failingSince, String lastError, Instant disabledAt) {
+               Instant nextAttemptAt, Instant deliveredAt, Instant failingSince, String lastError, Instant disabledAt,
+               String previousSecret, Instant previousSecretUntil) {
+
+        /** The secrets that sign a request at {@code now}: the current one, and the replaced one while it may. */
+        List<String> signingSecrets(Instant now) {
+            return previousSecret != null && previousSecretUntil != null && now.isBefore(previousSecretUntil)
+                    ? List.of(secret, previousSecret) : List.of(secret);
+        }
 
         Webhook toApi(boolean withSecret) {
             String status = disabledAt != null ? "DISABLED" : failingSince != null ? "FAILING" : "ACTIVE";
@@ -38,7 +48,7 @@ class WebhookRepository {
 
     private static final String COLUMNS = """
             id, url, secret, patient_id, types, created_by, created_at, feed_cursor, batch_id, batch_rows, attempts,
-            next_attempt_at, delivered_at, failing_since, last_error, disabled_at""";
+            next_attempt_at, delivered_at, failing_since, last_error, disabled_at, previous_secret, previous_secret_until""";
 
     private static final RowMapper<Row> ROW = (rs, n) -> new Row(rs.getObject("id", UUID.class),
             rs.getString("url"), rs.getString("secret"), rs.getObject("patient_id", UUID.class),
@@ -46,7 +56,8 @@ class WebhookRepository {
             rs.getString("feed_cursor"), rs.getObject("batch_id", UUID.class), (Integer) rs.getObject("batch_rows"),
             rs.getInt("attempts"), Timestamps.instant(rs.getTimestamp("next_attempt_at")),
             Timestamps.instant(rs.getTimestamp("delivered_at")), Timestamps.instant(rs.getTimestamp("failing_since")),
-            rs.getString("last_error"), Timestamps.instant(rs.getTimestamp("disabled_at")));
+            rs.getString("last_error"), Timestamps.instant(rs.getTimestamp("disabled_at")),
+            rs.getString("previous_secret"), Timestamps.instant(rs.getTimestamp("previous_secret_until")));
 
     private final JdbcClient jdbc;
 
@@ -72,6 +83,13 @@ class WebhookRepository {
     /** Every webhook, oldest first (an installation has a handful). */
     List<Row> list() {
         return jdbc.sql("select " + COLUMNS + " from webhooks order by created_at, id").query(ROW).list();
+    }
+
+    /** Gives the webhook a new secret; the one it had keeps signing too until {@code previousUntil}. */
+    Optional<Row> rotate(UUID id, String secret, Instant previousUntil) {
+        return jdbc.sql("update webhooks set previous_secret = secret, previous_secret_until = ?, secret = ?"
+                        + " where id = ? returning " + COLUMNS)
+                .params(Timestamps.sql(previousUntil), secret, id).query(ROW).optional();
     }
 
     long count() {

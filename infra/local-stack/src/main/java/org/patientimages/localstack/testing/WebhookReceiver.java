@@ -42,14 +42,19 @@ public final class WebhookReceiver implements AutoCloseable {
             return changes;
         }
 
-        /** Whether its signature is the one this secret makes (computed here, as a receiver's library does). */
+        /** The signatures it carried (more than one while a rotated secret still signs). */
+        public List<String> signatures() {
+            return signature == null ? List.of() : List.of(signature.split(" "));
+        }
+
+        /** Whether one of its signatures is the one this secret makes (computed here, as a receiver's library does). */
         public boolean signedWith(String secret) {
             try {
                 Mac mac = Mac.getInstance("HmacSHA256");
                 mac.init(new SecretKeySpec(Base64.getDecoder().decode(secret.substring("whsec_".length())),
                         "HmacSHA256"));
                 mac.update((id + "." + timestamp + ".").getBytes(StandardCharsets.UTF_8));
-                return ("v1," + Base64.getEncoder().encodeToString(mac.doFinal(body))).equals(signature);
+                return signatures().contains("v1," + Base64.getEncoder().encodeToString(mac.doFinal(body)));
             } catch (GeneralSecurityException e) {
                 throw new IllegalStateException(e);
             }
