@@ -9,7 +9,9 @@ import org.patientimages.metadata.web.Timestamps;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.DisposableBean;
-import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.boot.context.event.ApplicationReadyEvent;
+import org.springframework.context.event.EventListener;
+import org.springframework.dao.DataAccessException;
 import org.springframework.stereotype.Service;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -25,6 +27,9 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
@@ -57,9 +62,11 @@ class WebhookDelivery implements DisposableBean {
     private final WebhookProperties properties;
     private final JsonMapper json;
     private final HttpClient http;
+    private final ScheduledExecutorService ticker;
     private final ExecutorService senders;
     private final AtomicInteger busy = new AtomicInteger();
     private final AtomicLong failing = new AtomicLong();
+    private volatile boolean databaseDown;
     private final Counter delivered;
     private final Counter failed;
 
@@ -72,11 +79,8 @@ class WebhookDelivery implements DisposableBean {
         // redirects are not followed: a webhook is sent where its admin said, nowhere else
         this.http = HttpClient.newBuilder().connectTimeout(properties.timeout())
                 .followRedirects(HttpClient.Redirect.NEVER).build();
-        this.senders = Executors.newFixedThreadPool(properties.senders(), runnable -> {
-            Thread thread = new Thread(runnable, "webhook-sender");
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.ticker = Executors.newSingleThreadScheduledExecutor(daemon("webhook-ticker"));
+        this.senders = Executors.newFixedThreadPool(properties.senders(), daemon("webhook-sender"));
         this.delivered = Counter.builder("webhook.deliveries").tag("outcome", "delivered")
                 .description("Batches of changes a webhook's receiver took").register(registry);
         this.failed = Counter.builder("webhook.deliveries").tag("outcome", "failed")
@@ -86,14 +90,38 @@ class WebhookDelivery implements DisposableBean {
     }
 
     /**
-     * Leases the webhooks that are due, as many as there are idle senders, and hands each to one. Returns at
-     * once: the scheduler's thread is shared with the service's other periodic work.
+     * Looks for webhooks with changes to send every {@code interval}, on a thread of its own: not on the
+     * scheduler's, which the service's other periodic work shares (a database that does not answer would hold it
+     * for the pool's connection timeout every second), and not one a stopping service waits for.
      */
-    @Scheduled(fixedDelayString = "${patient-images.webhooks.interval:1s}")
-    void deliverDue() {
-        if (!properties.enabled()) {
-            return;
+    @EventListener(ApplicationReadyEvent.class)
+    void start() {
+        if (properties.enabled()) {
+            long every = properties.interval().toMillis();
+            ticker.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
         }
+    }
+
+    private void tick() {
+        try {
+            deliverDue();
+            if (databaseDown) {
+                log.info("Webhooks: the database answers again");
+                databaseDown = false;
+            }
+        } catch (DataAccessException e) {
+            if (!databaseDown) {
+                log.warn("Webhooks: the database does not answer ({}); trying again every {}", e.getClass().getSimpleName(),
+                        properties.interval());
+                databaseDown = true;
+            }
+        } catch (RuntimeException e) {
+            log.warn("Webhooks: a round of deliveries failed ({})", e.toString());
+        }
+    }
+
+    /** Leases the webhooks that are due, as many as there are idle senders, and hands each to one. */
+    void deliverDue() {
         failing.set(webhooks.failing());
         int idle = properties.senders() - busy.get();
         if (idle <= 0) {
@@ -226,8 +254,17 @@ class WebhookDelivery implements DisposableBean {
         }
     }
 
+    private static ThreadFactory daemon(String name) {
+        return runnable -> {
+            Thread thread = new Thread(runnable, name);
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+
     @Override
     public void destroy() {
+        ticker.shutdownNow();
         senders.shutdownNow();
     }
 }

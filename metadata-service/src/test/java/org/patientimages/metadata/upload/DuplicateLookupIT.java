@@ -54,7 +54,7 @@ class DuplicateLookupIT {
             String sha256;
             try (ResultSet rs = sql.executeQuery("""
                     select i.patient_id, i.sha256 from images i join patients p on p.id = i.patient_id
-                    where p.username = 'patient0' order by i.sha256 limit 1""")) {
+                    where p.username = 'patient0' and i.status = 'AVAILABLE' order by i.sha256 limit 1""")) {
                 rs.next();
                 patient = rs.getString(1);
                 sha256 = rs.getString(2);
