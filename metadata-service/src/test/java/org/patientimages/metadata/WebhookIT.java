@@ -169,6 +169,32 @@ class WebhookIT extends RunningService {
     }
 
     @Test
+    void an_admin_s_test_request_is_sent_at_once_signed_and_tells_how_the_receiver_answered() {
+        JsonNode hook = http.postJson("/internal/v1/webhooks", webhook("/setup", Uploads.aPatient(http), null)).json();
+        String id = hook.path("webhookId").asString();
+        receiver.answer("/setup", 500);
+
+        JsonNode refused = http.postJson("/internal/v1/webhooks/" + id + "/test", Map.of()).json();
+        assertThat(refused.path("delivered").asBoolean()).isFalse();
+        assertThat(refused.path("status").asInt()).isEqualTo(500);
+        assertThat(refused.path("error").asString()).isEqualTo("answered HTTP 500");
+        JsonNode taken = http.postJson("/internal/v1/webhooks/" + id + "/test", Map.of()).json();
+        assertThat(taken.path("delivered").asBoolean()).as(taken.toString()).isTrue();
+        assertThat(taken.path("status").asInt()).isEqualTo(204);
+
+        assertThat(receiver.requests("/setup")).hasSize(2).allSatisfy(request -> {
+            assertThat(request.json().path("type").asString()).isEqualTo("webhook.test");
+            assertThat(request.json().path("data").path("webhookId").asString()).isEqualTo(id);
+            assertThat(request.signedWith(hook.path("secret").asString())).isTrue();
+        });
+        // its deliveries are not touched: no failure recorded
+        assertThat(http.get("/internal/v1/webhooks/" + id).json().path("delivery").path("status").asString())
+                .isEqualTo("ACTIVE");
+        assertThat(http.postJson("/internal/v1/webhooks/" + UUID.randomUUID() + "/test", Map.of()).json()
+                .path("code").asString()).isEqualTo("WEBHOOK_NOT_FOUND");
+    }
+
+    @Test
     void a_webhook_that_fell_behind_the_kept_feed_is_disabled() {
         String pruned = jdbc.sql("select txid::text || '|' || seq from image_changes_pruned").query(String.class).single();
         String id = http.postJson("/internal/v1/webhooks", webhook("/late", null, null)).json()

@@ -175,6 +175,12 @@ class PassThroughController {
         return metadata.exchange(HttpMethod.POST, "/internal/v1/webhooks/{id}/rotate-secret", null, webhookId).getBody();
     }
 
+    /** Sends the webhook a signed test request at once and answers how its receiver took it. */
+    @PostMapping("/v1/webhooks/{webhookId}/test")
+    JsonNode testWebhook(@PathVariable String webhookId) {
+        return metadata.exchange(HttpMethod.POST, "/internal/v1/webhooks/{id}/test", null, webhookId).getBody();
+    }
+
     @DeleteMapping("/v1/webhooks/{webhookId}")
     ResponseEntity<Void> deleteWebhook(@PathVariable String webhookId) {
         metadata.exchange(HttpMethod.DELETE, "/internal/v1/webhooks/{id}", null, webhookId);

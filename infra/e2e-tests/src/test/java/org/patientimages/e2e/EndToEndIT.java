@@ -1027,6 +1027,9 @@ class EndToEndIT {
                     .path("delivery").path("deliveredAt").isNull());
             assertThat(api.get("/v1/webhooks").json().path("items")).extracting(w -> w.path("webhookId").asString())
                     .contains(webhookId);
+            JsonNode test = api.send("POST", "/v1/webhooks/" + webhookId + "/test", null).json();
+            assertThat(test.path("delivered").asBoolean()).as(test.toString()).isTrue();
+            assertThat(receiver.requests("/pacs")).anyMatch(r -> r.json().path("type").asString().equals("webhook.test"));
             var rotated = api.send("POST", "/v1/webhooks/" + webhookId + "/rotate-secret", null);
             assertThat(rotated.status()).as(rotated.toString()).isEqualTo(200);
             assertThat(rotated.json().path("secret").asString()).startsWith("whsec_").isNotEqualTo(secret);

@@ -40,13 +40,15 @@ class WebhookController {
     private final ChangeFeed feed;
     private final VisiblePatients visible;
     private final WebhookProperties properties;
+    private final WebhookDelivery delivery;
 
     WebhookController(WebhookRepository webhooks, ChangeFeed feed, VisiblePatients visible,
-                      WebhookProperties properties) {
+                      WebhookProperties properties, WebhookDelivery delivery) {
         this.webhooks = webhooks;
         this.feed = feed;
         this.visible = visible;
         this.properties = properties;
+        this.delivery = delivery;
     }
 
     /**
@@ -98,6 +100,16 @@ class WebhookController {
         caller.requireAdmin("manage webhooks");
         return Ids.parse(webhookId).flatMap(id -> webhooks.rotate(id, WebhookSignature.newSecret(),
                 Timestamps.now().plus(properties.secretOverlap()))).orElseThrow(() -> notFound(webhookId)).toApi(true);
+    }
+
+    /**
+     * Sends the webhook a signed {@code webhook.test} request at once and answers how it went, for an admin
+     * setting up its receiver. Its deliveries are not touched.
+     */
+    @PostMapping("/{webhookId}/test")
+    WebhookDelivery.TestResult test(@PathVariable String webhookId, Caller caller) {
+        caller.requireAdmin("manage webhooks");
+        return delivery.test(Ids.parse(webhookId).flatMap(webhooks::find).orElseThrow(() -> notFound(webhookId)));
     }
 
     /** Removes the webhook: nothing more is sent to it (a request already under way still ends). */

@@ -51,10 +51,15 @@ class WebhookDelivery implements DisposableBean {
     private static final Logger log = LoggerFactory.getLogger(WebhookDelivery.class);
 
     /** The body of a request: Standard Webhooks' {@code type}, {@code timestamp} and {@code data}. */
-    record Payload(String type, String timestamp, Data data) {
+    record Payload(String type, String timestamp, Object data) {
     }
 
-    record Data(String webhookId, List<ChangeFeed.Change> changes) {
+    /** The data of {@code image.changes}. */
+    record Changes(String webhookId, List<ChangeFeed.Change> changes) {
+    }
+
+    /** The data of {@code webhook.test}. */
+    record Test(String webhookId) {
     }
 
     private final WebhookRepository webhooks;
@@ -218,39 +223,65 @@ class WebhookDelivery implements DisposableBean {
 
     /** Posts the batch; null when the receiver took it, what went wrong otherwise. */
     private String send(WebhookRepository.Row webhook, UUID batchId, List<ChangeFeed.Change> changes) {
+        return post(webhook, "msg_" + batchId, new Payload("image.changes", Timestamps.format(Timestamps.now()),
+                new Changes(webhook.id().toString(), changes))).error();
+    }
+
+    /** What a test request got: the receiver's status (0 without an answer), what went wrong, how long it took. */
+    public record TestResult(boolean delivered, int status, String error, long tookMs) {
+    }
+
+    /**
+     * Sends the webhook a signed {@code webhook.test} request now, outside its deliveries (its cursor and batch
+     * stay as they are), for an admin setting up a receiver.
+     */
+    TestResult test(WebhookRepository.Row webhook) {
+        long start = System.nanoTime();
+        Attempt attempt = post(webhook, "msg_test_" + UUID.randomUUID(), new Payload("webhook.test",
+                Timestamps.format(Timestamps.now()), new Test(webhook.id().toString())));
+        return new TestResult(attempt.error() == null, attempt.status(), attempt.error(),
+                (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /** The receiver's status (0 when there was no answer), and null or what went wrong. */
+    private record Attempt(int status, String error) {
+    }
+
+    /** Posts {@code payload} to the webhook, signed, under {@code messageId}. */
+    private Attempt post(WebhookRepository.Row webhook, String messageId, Object payload) {
         URI url = URI.create(webhook.url());
         String refusal = WebhookTarget.refusal(url, properties.allowLoopback());
         if (refusal != null) {
-            return refusal;
+            return new Attempt(0, refusal);
         }
-        byte[] body = json.writeValueAsBytes(new Payload("image.changes", Timestamps.format(Timestamps.now()),
-                new Data(webhook.id().toString(), changes)));
-        String id = "msg_" + batchId;
+        byte[] body = json.writeValueAsBytes(payload);
         long timestamp = System.currentTimeMillis() / 1000;
         HttpRequest request = HttpRequest.newBuilder(url).timeout(properties.timeout())
                 .header("Content-Type", "application/json")
                 .header("User-Agent", "patient-image-service-webhooks")
-                .header("webhook-id", id)
+                .header("webhook-id", messageId)
                 .header("webhook-timestamp", Long.toString(timestamp))
                 .header("webhook-signature", webhook.signingSecrets(Timestamps.now()).stream()
-                        .map(secret -> WebhookSignature.sign(secret, id, timestamp, body))
+                        .map(secret -> WebhookSignature.sign(secret, messageId, timestamp, body))
                         .collect(Collectors.joining(" ")))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
         try {
             int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
             if (status >= 200 && status < 300) {
-                return null;
+                return new Attempt(status, null);
             }
-            return "answered HTTP " + status + (status >= 300 && status < 400 ? " (redirects are not followed)" : "");
+            return new Attempt(status, "answered HTTP " + status
+                    + (status >= 300 && status < 400 ? " (redirects are not followed)" : ""));
         } catch (HttpTimeoutException e) {
-            return "no answer within " + properties.timeout().toSeconds() + " s";
+            return new Attempt(0, "no answer within " + properties.timeout().toSeconds() + " s");
         } catch (ConnectException e) {
-            return "could not connect";
+            return new Attempt(0, "could not connect");
         } catch (IOException e) {
-            return "could not send: " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+            return new Attempt(0, "could not send: " + (e.getMessage() == null ? e.getClass().getSimpleName()
+                    : e.getMessage()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return "interrupted";
+            return new Attempt(0, "interrupted");
         }
     }
 
