@@ -89,7 +89,15 @@ public final class Main {
         java.nio.file.Files.write(dir.resolve("knee.jpg"), org.patientimages.localstack.testing.TestImages.aJpegImage(300, 900));
         java.nio.file.Files.write(dir.resolve("chest-ct.dcm"),
                 org.patientimages.localstack.testing.TestDicom.ctSlice(512, 512).toBytes());
-        System.out.println("wrote hand.png, knee.jpg and chest-ct.dcm to " + dir.toAbsolutePath());
+        // the same slice as a scanner or PACS often stores it: compressed as lossless JPEG, another instance
+        short[] pixels = org.patientimages.localstack.testing.TestDicom.ctPixels(512, 512);
+        byte[] jpeg = org.patientimages.localstack.testing.TestJpegLossless.encode(pixels, 512, 512);
+        java.nio.file.Files.write(dir.resolve("chest-ct-lossless.dcm"),
+                org.patientimages.localstack.testing.TestDicom.ctSlice(512, 512, pixels)
+                        .string(0x00080018, "UI", "1.2.826.0.1.3680043.2.1125.1.2")
+                        .transferSyntax(org.patientimages.localstack.testing.TestDicom.JPEG_LOSSLESS)
+                        .encapsulatedPixels(java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2)).toBytes());
+        System.out.println("wrote hand.png, knee.jpg, chest-ct.dcm and chest-ct-lossless.dcm to " + dir.toAbsolutePath());
     }
 
     private static void listTopics(int port) throws Exception {
