@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.patientimages.localstack.testing.TestHttp;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.context.annotation.Import;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.kafka.test.context.EmbeddedKafka;
@@ -19,6 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = "patient-images.duplicates.policy=skip")
 @EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
+@Import(QuickKafkaClose.class)
 class DuplicateSkipIT extends RealPostgres {
 
     @LocalServerPort

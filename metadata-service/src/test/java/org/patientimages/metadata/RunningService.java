@@ -4,6 +4,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.patientimages.localstack.testing.TestHttp;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.context.annotation.Import;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.kafka.core.KafkaTemplate;
@@ -16,6 +17,7 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
  * {@link #http}, with the broker, a producer and the database at hand.
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@Import(QuickKafkaClose.class)
 @EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
 abstract class RunningService extends RealPostgres {
 
