@@ -18,18 +18,20 @@ public final class AuditContext {
 
     /** The patient of the resource this request touched (the first one named wins). */
     public static void notePatient(String patientId) {
-        RequestAttributes attributes = RequestContextHolder.getRequestAttributes();
-        if (attributes != null && patientId != null && !patientId.isEmpty()
-                && attributes.getAttribute(PATIENT, RequestAttributes.SCOPE_REQUEST) == null) {
-            attributes.setAttribute(PATIENT, patientId, RequestAttributes.SCOPE_REQUEST);
-        }
+        note(PATIENT, patientId);
     }
 
     /** A second patient the request concerned (the one an image was moved away from). */
     public static void noteRelatedPatient(String patientId) {
+        note(RELATED_PATIENT, patientId);
+    }
+
+    /** Keeps a patient id under {@code name} for the request, unless one is kept there already. */
+    private static void note(String name, String patientId) {
         RequestAttributes attributes = RequestContextHolder.getRequestAttributes();
-        if (attributes != null && patientId != null && !patientId.isEmpty()) {
-            attributes.setAttribute(RELATED_PATIENT, patientId, RequestAttributes.SCOPE_REQUEST);
+        if (attributes != null && patientId != null && !patientId.isEmpty()
+                && attributes.getAttribute(name, RequestAttributes.SCOPE_REQUEST) == null) {
+            attributes.setAttribute(name, patientId, RequestAttributes.SCOPE_REQUEST);
         }
     }
 

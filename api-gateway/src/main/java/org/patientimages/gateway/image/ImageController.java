@@ -169,7 +169,7 @@ class ImageController {
     JsonNode move(@PathVariable String imageId, @RequestBody JsonNode body) {
         ResponseEntity<JsonNode> moved = metadata.exchange(HttpMethod.POST, "/internal/v1/images/{id}/move", body, imageId);
         AuditContext.noteRelatedPatient(moved.getHeaders().getFirst("X-Moved-From"));
-        return publicView((ObjectNode) moved.getBody(), false);
+        return publicView(moved);
     }
 
     /** Asks for the stored bytes to be read back and checked against their SHA-256; the image shows the outcome. */
@@ -180,7 +180,12 @@ class ImageController {
     }
 
     private JsonNode changed(HttpMethod method, String path, JsonNode body, String imageId) {
-        return publicView((ObjectNode) metadata.exchange(method, path, body, imageId).getBody(), false);
+        return publicView(metadata.exchange(method, path, body, imageId));
+    }
+
+    /** The image a change answered, as clients see it. */
+    private ObjectNode publicView(ResponseEntity<JsonNode> answer) {
+        return publicView((ObjectNode) answer.getBody(), false);
     }
 
     private JsonNode withDownloadUrls(JsonNode page) {

@@ -181,38 +181,50 @@ public final class ThumbnailRenderer {
      */
     private static List<long[]> firstFrame(FileChannel channel, DicomFile.Pixels p) throws IOException {
         long end = p.offset() + p.length();
-        long at = p.offset() + 8 + itemLength(channel, p.offset(), end);
+        long at = p.offset() + 8 + item(channel, p.offset(), end).length(); // past the basic offset table
         List<long[]> fragments = new ArrayList<>();
-        do {
-            long length = itemLength(channel, at, end);
-            fragments.add(new long[] {at + 8, length});
-            at += 8 + length;
+        Item item = item(channel, at, end);
+        while (true) {
+            fragments.add(new long[] {at + 8, item.length()});
+            at += 8 + item.length();
             if (fragments.size() > MAX_FRAGMENTS) {
                 throw new IOException("the frame has more than " + MAX_FRAGMENTS + " fragments");
             }
-        } while (p.frames() == 1 && at + 8 <= end && tag(channel, at) == ITEM);
-        return fragments;
+            if (p.frames() != 1 || at + 8 > end) {
+                return fragments;
+            }
+            item = header(channel, at);
+            if (item.tag() != ITEM) {
+                return fragments; // the sequence's delimiter
+            }
+            item(item, at, end);
+        }
     }
 
-    private static int tag(FileChannel channel, long at) throws IOException {
-        ByteBuffer header = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN);
+    /** An item's tag and length, as its 8-byte header says. */
+    private record Item(int tag, long length) {
+    }
+
+    private static Item header(FileChannel channel, long at) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
         readFully(channel, header, at);
-        return Short.toUnsignedInt(header.getShort(0)) << 16 | Short.toUnsignedInt(header.getShort(2));
+        return new Item(Short.toUnsignedInt(header.getShort(0)) << 16 | Short.toUnsignedInt(header.getShort(2)),
+                Integer.toUnsignedLong(header.getInt(4)));
     }
 
-    /** The length of the item whose header is at {@code at}, checked to end before {@code end}. */
-    private static long itemLength(FileChannel channel, long at, long end) throws IOException {
+    /** The item whose header is at {@code at}, checked to be an item that ends before {@code end}. */
+    private static Item item(FileChannel channel, long at, long end) throws IOException {
         if (at + 8 > end) {
             throw new IOException("the pixel data ends before its items");
         }
-        ByteBuffer header = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-        readFully(channel, header, at);
-        int tag = Short.toUnsignedInt(header.getShort(0)) << 16 | Short.toUnsignedInt(header.getShort(2));
-        long length = Integer.toUnsignedLong(header.getInt(4));
-        if (tag != ITEM || at + 8 + length > end) {
+        return item(header(channel, at), at, end);
+    }
+
+    private static Item item(Item item, long at, long end) throws IOException {
+        if (item.tag() != ITEM || at + 8 + item.length() > end) {
             throw new IOException("a pixel data item is malformed");
         }
-        return length;
+        return item;
     }
 
     /**
@@ -223,12 +235,16 @@ public final class ThumbnailRenderer {
 
         private final FileChannel channel;
         private final List<long[]> ranges;
-        private final long length;
+        /** Where each range starts in the stream; the last entry is the stream's length. */
+        private final long[] starts;
 
         FileRanges(FileChannel channel, List<long[]> ranges) {
             this.channel = channel;
             this.ranges = ranges;
-            this.length = ranges.stream().mapToLong(r -> r[1]).sum();
+            this.starts = new long[ranges.size() + 1];
+            for (int i = 0; i < ranges.size(); i++) {
+                starts[i + 1] = starts[i] + ranges.get(i)[1];
+            }
         }
 
         @Override
@@ -241,25 +257,27 @@ public final class ThumbnailRenderer {
         public int read(byte[] b, int off, int len) throws IOException {
             checkClosed();
             bitOffset = 0;
-            long skipped = 0;
-            for (long[] range : ranges) {
-                long within = streamPos - skipped;
-                if (within < range[1]) {
-                    int n = channel.read(ByteBuffer.wrap(b, off, (int) Math.min(len, range[1] - within)),
-                            range[0] + within);
-                    if (n > 0) {
-                        streamPos += n;
-                    }
-                    return n;
-                }
-                skipped += range[1];
+            if (streamPos >= length()) {
+                return -1;
             }
-            return -1;
+            // the range holding streamPos: the last one that starts at or before it (empty ranges skipped)
+            int i = java.util.Arrays.binarySearch(starts, streamPos);
+            i = i >= 0 ? i : -i - 2;
+            while (starts[i + 1] == streamPos) {
+                i++;
+            }
+            long within = streamPos - starts[i];
+            long[] range = ranges.get(i);
+            int n = channel.read(ByteBuffer.wrap(b, off, (int) Math.min(len, range[1] - within)), range[0] + within);
+            if (n > 0) {
+                streamPos += n;
+            }
+            return n;
         }
 
         @Override
         public long length() {
-            return length;
+            return starts[starts.length - 1];
         }
 
         @Override

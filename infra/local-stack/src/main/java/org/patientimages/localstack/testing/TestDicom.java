@@ -135,7 +135,7 @@ public final class TestDicom {
      * (one of odd length makes its item odd).
      */
     public TestDicom encapsulatedPixels(byte[]... fragments) {
-        return put(PIXEL_DATA, new Element("OB", null, List.of(), UNDEFINED, List.of(fragments)));
+        return put(PIXEL_DATA, new Element("OB", null, null, UNDEFINED, List.of(fragments)));
     }
 
     /** Makes the element already put declare {@code length} bytes whatever its value holds. */
@@ -174,7 +174,7 @@ public final class TestDicom {
         for (var entry : elements.entrySet()) {
             int tag = entry.getKey();
             Element e = entry.getValue();
-            if (e.items() != null && tag == PIXEL_DATA) {
+            if (e.fragments() != null) {
                 o.header(tag, e.vr(), UNDEFINED);
                 o.header(0xFFFEE000, null, 0);
                 for (byte[] fragment : e.fragments()) {
