@@ -31,6 +31,7 @@ import org.patientimages.localstack.testing.TestDicom;
 import org.patientimages.localstack.testing.TestTopics;
 import org.patientimages.localstack.testing.TestImages;
 import org.patientimages.localstack.testing.TestJpegLossless;
+import org.patientimages.localstack.testing.TestPdf;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
@@ -140,6 +141,20 @@ class UploadWorkerIT {
         // the ramp from -1000 to 1000 HU through the window 40 ± 200: black on the left, white on the right
         assertThat(thumbnail.getRGB(5, 96) & 0xff).isZero();
         assertThat(thumbnail.getRGB(250, 96) & 0xff).isEqualTo(255);
+    }
+
+    @Test
+    void a_pdf_gets_its_page_count_and_the_thumbnail_of_its_first_page() throws Exception {
+        UploadAccepted upload = stage(TestPdf.report().pages(2).toBytes(), "application/pdf");
+        send(upload);
+        List<JobEvent> events = awaitFinal(upload.getJobId());
+        assertThat(events).noneMatch(JobEvent::hasStepSkipped);
+        assertThat(events.stream().filter(JobEvent::hasAttributesExtracted).findFirst().orElseThrow()
+                .getAttributesExtracted().getAttributesJson()).isEqualTo("{\"pdf\":{\"pages\":2,\"version\":\"1.7\"}}");
+        BufferedImage thumbnail = thumbnail(upload, events);
+        assertThat(thumbnail.getWidth()).isEqualTo(181);
+        assertThat(thumbnail.getHeight()).isEqualTo(256);
+        assertThat(thumbnail.getRGB(20, 128) & 0xffffff).isEqualTo(0xff0000);
     }
 
     /** The thumbnail the worker stored for this DICOM file, which every step of its job handled. */

@@ -14,6 +14,7 @@ import org.patientimages.localstack.testing.TestHttp;
 import org.patientimages.localstack.testing.TestHttp.Part;
 import org.patientimages.localstack.testing.WebhookReceiver;
 import org.patientimages.localstack.testing.TestImages;
+import org.patientimages.localstack.testing.TestPdf;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import tools.jackson.databind.JsonNode;
@@ -162,7 +163,7 @@ class EndToEndIT {
 
     @Test
     @Order(3)
-    void a_tagged_png_jpeg_and_dicom_are_found_by_every_filter_and_get_thumbnails() throws Exception {
+    void a_tagged_png_jpeg_and_dicom_are_found_by_every_filter_and_get_thumbnails_as_does_a_pdf() throws Exception {
         String patient = api.postJson("/v1/patients", Map.of("name", "Ann Lee", "username", "annlee"))
                 .json().path("patientId").asString();
         String images = "/v1/patients/" + patient + "/images";
@@ -234,6 +235,12 @@ class EndToEndIT {
         // tag changes show in search at once; a blob has no thumbnail; the same bytes again are flagged
         api.send("POST", "/v1/images/" + png + "/tags", Map.of("tags", List.of("chest")));
         assertThat(ids(p + "&tag=xray&tag=chest")).containsExactly(dicom, png);
+        // a PDF: sniffed as one, its page count read, its first page the thumbnail
+        String report = upload(images, "report.pdf", TestPdf.report().pages(2).toBytes(), "Discharge report", List.of());
+        JsonNode pdf = api.get("/v1/images/" + report).json();
+        assertThat(pdf.path("contentType").asString()).isEqualTo("application/pdf");
+        assertThat(pdf.path("attributes").path("pdf").path("pages").asInt()).isEqualTo(2);
+        assertThat(pdf.path("hasThumbnail").asBoolean()).isTrue();
         String blob = upload(images, "notes.bin", randomBytes(1000), "Notes", List.of());
         expectProblem(api.get("/v1/images/" + blob + "/thumbnail"), 404, "THUMBNAIL_UNAVAILABLE");
         var again = api.postMultipart(images, List.of(Part.bytes("file", "again.png", "image/png",

@@ -97,7 +97,10 @@ public final class Main {
                         .string(0x00080018, "UI", "1.2.826.0.1.3680043.2.1125.1.2")
                         .transferSyntax(org.patientimages.localstack.testing.TestDicom.JPEG_LOSSLESS)
                         .encapsulatedPixels(java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2)).toBytes());
-        System.out.println("wrote hand.png, knee.jpg, chest-ct.dcm and chest-ct-lossless.dcm to " + dir.toAbsolutePath());
+        java.nio.file.Files.write(dir.resolve("discharge-report.pdf"),
+                org.patientimages.localstack.testing.TestPdf.report().pages(2).toBytes());
+        System.out.println("wrote hand.png, knee.jpg, chest-ct.dcm, chest-ct-lossless.dcm and discharge-report.pdf to "
+                + dir.toAbsolutePath());
     }
 
     private static void listTopics(int port) throws Exception {

@@ -21,8 +21,9 @@ import java.util.Set;
 /**
  * Reads what can be searched from an image's bytes: width and height of raster images from their header
  * (ImageIO reads no pixels, so a file declaring 100000×100000 costs nothing), selected EXIF (capture
- * time, device) through metadata-extractor, and of DICOM files the identifying UIDs, modality, study date,
- * body part and matrix size through {@link DicomFile}'s bounded walk. No Spring, Kafka or S3 here.
+ * time, device) through metadata-extractor, of DICOM files the identifying UIDs, modality, study date,
+ * body part and matrix size through {@link DicomFile}'s bounded walk, and of PDFs their page count and version
+ * ({@link PdfFile}; not their title or author, which may name the patient). No Spring, Kafka or S3 here.
  */
 public final class Attributes {
 
@@ -41,6 +42,9 @@ public final class Attributes {
     public static Map<String, Object> of(Path file, String contentType) throws UnreadableFileException {
         if ("application/dicom".equals(contentType)) {
             return dicom(file);
+        }
+        if ("application/pdf".equals(contentType)) {
+            return PdfFile.attributes(file);
         }
         Map<String, Object> attributes = new LinkedHashMap<>();
         if (!RASTER.contains(contentType)) {

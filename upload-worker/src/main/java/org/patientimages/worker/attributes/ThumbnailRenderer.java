@@ -14,6 +14,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -21,7 +22,8 @@ import java.util.Set;
 
 /**
  * Renders the thumbnail of an image: a PNG at most {@value #MAX_SIDE} px on its long side, of raster images
- * (PNG, JPEG, TIFF…), of uncompressed DICOM frames and of JPEG baseline and JPEG lossless DICOM frames. Memory stays
+ * (PNG, JPEG, TIFF…), of uncompressed DICOM frames, of JPEG baseline and JPEG lossless DICOM frames and of a PDF's
+ * first page (rendered by {@link PdfFile} within a time limit). Memory stays
  * bounded whatever the file declares: images larger than the pixel limit are refused from their header, the rest
  * are decoded subsampled (ImageIO source subsampling, or every n-th DICOM row and column read by position) to at
  * most about {@value #WORKING_SIDE} px before Thumbnailator scales them down; a lossless JPEG frame, which its
@@ -32,6 +34,7 @@ public final class ThumbnailRenderer {
     public static final int MAX_SIDE = 256;
     private static final int WORKING_SIDE = 2 * MAX_SIDE;
     private static final Set<String> RASTER = Set.of("image/png", "image/jpeg", "image/tiff", "image/gif", "image/bmp");
+    private static final String PDF = "application/pdf";
     /** JPEG Baseline (Process 1): 8-bit lossy JPEG frames in encapsulated pixel data. */
     private static final String JPEG_BASELINE = "1.2.840.10008.1.2.4.50";
     /** JPEG Lossless (process 14, any predictor, and its selection value 1): CT and MR compressed losslessly. */
@@ -47,15 +50,20 @@ public final class ThumbnailRenderer {
     }
 
     private final long maxPixels;
+    private final Duration pdfTimeLimit;
 
-    /** @param maxPixels the largest image (width × height) that is rendered at all */
-    public ThumbnailRenderer(long maxPixels) {
+    /**
+     * @param maxPixels    the largest image (width × height) that is rendered at all
+     * @param pdfTimeLimit how long a PDF's first page may take to render before it is given up
+     */
+    public ThumbnailRenderer(long maxPixels, Duration pdfTimeLimit) {
         this.maxPixels = maxPixels;
+        this.pdfTimeLimit = pdfTimeLimit;
     }
 
-    /** Whether images of this content type get a thumbnail at all (PDFs and other blobs do not). */
+    /** Whether images of this content type get a thumbnail at all (other blobs do not). */
     public static boolean renders(String contentType) {
-        return RASTER.contains(contentType) || "application/dicom".equals(contentType);
+        return RASTER.contains(contentType) || "application/dicom".equals(contentType) || PDF.equals(contentType);
     }
 
     public Thumbnail render(Path file, String contentType) throws UnreadableFileException {
@@ -64,6 +72,8 @@ public final class ThumbnailRenderer {
             working = raster(file);
         } else if ("application/dicom".equals(contentType)) {
             working = dicom(file);
+        } else if (PDF.equals(contentType)) {
+            working = PdfFile.firstPage(file, WORKING_SIDE, pdfTimeLimit);
         } else {
             throw new UnreadableFileException("no thumbnail is rendered for " + contentType);
         }

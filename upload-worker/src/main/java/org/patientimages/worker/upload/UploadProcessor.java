@@ -39,7 +39,7 @@ public class UploadProcessor {
         this.store = store;
         this.reporter = reporter;
         this.cancellations = cancellations;
-        this.thumbnails = new ThumbnailRenderer(derivatives.thumbnailMaxPixels());
+        this.thumbnails = new ThumbnailRenderer(derivatives.thumbnailMaxPixels(), derivatives.pdfRenderTimeLimit());
     }
 
     private final MeterRegistry registry;

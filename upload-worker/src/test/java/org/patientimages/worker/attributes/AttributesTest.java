@@ -4,7 +4,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.patientimages.localstack.testing.TestDicom;
 import org.patientimages.localstack.testing.TestImages;
+import org.patientimages.localstack.testing.TestPdf;
 
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -59,5 +61,26 @@ class AttributesTest {
                 "Rows", 64,
                 "Columns", 48));
         assertThat(attributes.toString()).doesNotContain("DOE");
+    }
+
+    @Test
+    void a_pdf_gives_its_page_count_and_version_but_not_its_title() throws Exception {
+        Path file = Files.write(dir.resolve("report.pdf"), TestPdf.report().pages(3).title("Report of Jane DOE").toBytes());
+        assertThat(Attributes.of(file, "application/pdf")).isEqualTo(Map.of("pdf", Map.of("pages", 3, "version", "1.7")));
+        Path locked = Files.write(dir.resolve("locked.pdf"), TestPdf.report().password("s3cret").toBytes());
+        assertThat(Attributes.of(locked, "application/pdf")).isEqualTo(Map.of("pdf", Map.of("encrypted", true)));
+        assertThatThrownBy(() -> Attributes.of(Files.write(dir.resolve("cut.pdf"), "%PDF-1.7\n%garbage".getBytes()),
+                "application/pdf")).isInstanceOf(UnreadableFileException.class).hasMessage("the PDF could not be read");
+    }
+
+    @Test
+    void a_pdf_larger_than_512_mib_is_not_read() throws Exception {
+        Path huge = dir.resolve("huge.pdf");
+        try (RandomAccessFile sparse = new RandomAccessFile(huge.toFile(), "rw")) {
+            sparse.write("%PDF-1.7\n".getBytes());
+            sparse.setLength(PdfFile.MAX_BYTES + 1);
+        }
+        assertThatThrownBy(() -> Attributes.of(huge, "application/pdf"))
+                .isInstanceOf(UnreadableFileException.class).hasMessage("a PDF larger than 512 MiB is not read");
     }
 }

@@ -5,12 +5,14 @@ import org.junit.jupiter.api.io.TempDir;
 import org.patientimages.localstack.testing.TestDicom;
 import org.patientimages.localstack.testing.TestImages;
 import org.patientimages.localstack.testing.TestJpegLossless;
+import org.patientimages.localstack.testing.TestPdf;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -20,7 +22,7 @@ class ThumbnailRendererTest {
     @TempDir
     Path dir;
 
-    private final ThumbnailRenderer renderer = new ThumbnailRenderer(100_000_000L);
+    private final ThumbnailRenderer renderer = new ThumbnailRenderer(100_000_000L, Duration.ofSeconds(10));
 
     private BufferedImage render(byte[] bytes, String contentType) throws Exception {
         ThumbnailRenderer.Thumbnail thumbnail = renderer.render(Files.write(dir.resolve("f"), bytes), contentType);
@@ -189,5 +191,32 @@ class ThumbnailRendererTest {
                 "application/dicom")).isInstanceOf(UnreadableFileException.class);
         assertThatThrownBy(() -> render(new byte[] {1, 2, 3}, "application/pdf"))
                 .isInstanceOf(UnreadableFileException.class);
+    }
+
+    @Test
+    void a_pdf_gets_its_first_page_as_shown() throws Exception {
+        // A4 is 595 × 842 pt; the first page's left half is red, its right half white below a title
+        BufferedImage portrait = render(TestPdf.report().pages(3).toBytes(), "application/pdf");
+        assertThat(portrait.getWidth()).isEqualTo(181);
+        assertThat(portrait.getHeight()).isEqualTo(256);
+        assertThat(portrait.getRGB(20, 128) & 0xffffff).isEqualTo(0xff0000);
+        assertThat(portrait.getRGB(160, 200) & 0xffffff).isEqualTo(0xffffff);
+        // /Rotate 90 turns the page clockwise: landscape, the red half on top
+        BufferedImage landscape = render(TestPdf.report().rotated(90).toBytes(), "application/pdf");
+        assertThat(landscape.getWidth()).isEqualTo(256);
+        assertThat(landscape.getHeight()).isEqualTo(181);
+        assertThat(landscape.getRGB(200, 20) & 0xffffff).isEqualTo(0xff0000);
+        assertThat(landscape.getRGB(200, 160) & 0xffffff).isEqualTo(0xffffff);
+    }
+
+    @Test
+    void a_pdf_page_past_the_time_limit_or_behind_a_password_gets_no_thumbnail() throws Exception {
+        Path busy = Files.write(dir.resolve("busy.pdf"), TestPdf.report().busy(20_000).toBytes());
+        ThumbnailRenderer impatient = new ThumbnailRenderer(100_000_000L, Duration.ZERO);
+        assertThatThrownBy(() -> impatient.render(busy, "application/pdf"))
+                .isInstanceOf(UnreadableFileException.class).hasMessage("the PDF's first page did not render within 0 s");
+        assertThat(renderer.render(busy, "application/pdf").height()).isEqualTo(256);
+        assertThatThrownBy(() -> render(TestPdf.report().password("s3cret").toBytes(), "application/pdf"))
+                .isInstanceOf(UnreadableFileException.class).hasMessage("the PDF opens only with a password");
     }
 }
