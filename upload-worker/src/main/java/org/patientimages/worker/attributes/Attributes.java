@@ -37,14 +37,15 @@ public final class Attributes {
     /**
      * The attributes of a file of the given (sniffed) content type; empty for formats that have none to read.
      *
+     * @param pdfs what reads PDFs
      * @throws UnreadableFileException when the file is of a format read here but breaks it
      */
-    public static Map<String, Object> of(Path file, String contentType) throws UnreadableFileException {
+    public static Map<String, Object> of(Path file, String contentType, PdfFile pdfs) throws UnreadableFileException {
         if ("application/dicom".equals(contentType)) {
             return dicom(file);
         }
         if ("application/pdf".equals(contentType)) {
-            return PdfFile.attributes(file);
+            return pdfs.attributes(file);
         }
         Map<String, Object> attributes = new LinkedHashMap<>();
         if (!RASTER.contains(contentType)) {

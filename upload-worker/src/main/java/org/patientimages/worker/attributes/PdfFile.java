@@ -1,122 +1,145 @@
 package org.patientimages.worker.attributes;
 
-import org.apache.pdfbox.Loader;
-import org.apache.pdfbox.contentstream.operator.Operator;
-import org.apache.pdfbox.cos.COSBase;
-import org.apache.pdfbox.pdmodel.PDDocument;
-import org.apache.pdfbox.pdmodel.common.PDRectangle;
-import org.apache.pdfbox.pdmodel.encryption.InvalidPasswordException;
-import org.apache.pdfbox.rendering.ImageType;
-import org.apache.pdfbox.rendering.PDFRenderer;
-import org.apache.pdfbox.rendering.PageDrawer;
-import org.apache.pdfbox.rendering.PageDrawerParameters;
-
+import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
+import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarFile;
 
 /**
- * A PDF of up to {@value #MAX_BYTES} bytes read with Apache PDFBox, from its file as needed (not loaded whole): its
- * page count and version, and its first page rendered. Rendering is bounded in memory by the size it renders to (embedded images are decoded
- * subsampled) and in time by a limit that every drawing operator checks, so a page of millions of operators
- * gives up instead of holding a worker's thread. Pure: no Spring, Kafka or S3 here.
+ * Reads PDFs of up to {@value #MAX_BYTES} bytes with Apache PDFBox in a child JVM ({@link PdfProcess}) whose heap
+ * and time are limited: its page count and version, and its first page rendered. No PDF parser bounds the memory
+ * a hostile file makes it use, so a PDF that would take more is the child's end (out of memory, or killed at the
+ * time limit), never the worker's. Pure: no Spring, Kafka or S3 here.
  */
-final class PdfFile {
+public final class PdfFile {
 
     /** Larger PDFs are not read at all: a broken one is scanned whole for its objects, which takes long. */
     static final long MAX_BYTES = 512L * 1024 * 1024;
 
-    private PdfFile() {
+    private final Duration timeLimit;
+    private final long heapBytes;
+
+    /**
+     * @param timeLimit how long the child may take to read or render one PDF before it is killed
+     * @param heapBytes the child's heap ({@code -Xmx})
+     */
+    public PdfFile(Duration timeLimit, long heapBytes) {
+        this.timeLimit = timeLimit;
+        this.heapBytes = heapBytes;
     }
 
     /** {@code {"pdf": {"pages": n, "version": "1.7"}}}, or {@code {"pdf": {"encrypted": true}}} without its password. */
-    static Map<String, Object> attributes(Path file) throws UnreadableFileException {
+    Map<String, Object> attributes(Path file) throws UnreadableFileException {
         Map<String, Object> pdf = new LinkedHashMap<>();
-        try (PDDocument document = open(file)) {
-            pdf.put("pages", document.getNumberOfPages());
-            pdf.put("version", String.valueOf(document.getVersion()));
-            if (document.isEncrypted()) {
+        for (String line : new String(run(file, "attributes", file.toString()), StandardCharsets.UTF_8).split("\n")) {
+            if (line.startsWith("pages=")) {
+                pdf.put("pages", Integer.parseInt(line.substring(6).strip()));
+            } else if (line.startsWith("version=")) {
+                pdf.put("version", line.substring(8).strip());
+            } else if (line.strip().equals("encrypted=true")) {
                 pdf.put("encrypted", true);
             }
-        } catch (InvalidPasswordException e) {
-            pdf.put("encrypted", true);
-        } catch (IOException | RuntimeException e) {
-            throw malformed();
         }
         return Map.of("pdf", pdf);
     }
 
-    /**
-     * The first page as RGB, at most {@code side} px on its long side (as shown: its {@code /Rotate} applied).
-     *
-     * @throws UnreadableFileException when the file is no PDF PDFBox can read, needs a password, has no page, or
-     *                                 its first page does not render within {@code timeLimit}
-     */
-    static BufferedImage firstPage(Path file, int side, Duration timeLimit) throws UnreadableFileException {
-        try (PDDocument document = open(file)) {
-            if (document.getNumberOfPages() == 0) {
-                throw new UnreadableFileException("the PDF has no page");
+    /** The first page, at most {@code side} px on its long side, as it is shown (its crop box and rotation). */
+    BufferedImage firstPage(Path file, int side) throws UnreadableFileException {
+        Path png = null;
+        try {
+            png = Files.createTempFile("pdf-page-", ".png");
+            run(file, "render", file.toString(), String.valueOf(side), png.toString());
+            BufferedImage page = ImageIO.read(png.toFile());
+            if (page == null) {
+                throw malformed();
             }
-            PDRectangle box = document.getPage(0).getCropBox();
-            float longSide = Math.max(box.getWidth(), box.getHeight());
-            if (!(longSide > 0) || Float.isInfinite(longSide)) {
-                throw new UnreadableFileException("the PDF's first page has no size");
-            }
-            TimedRenderer renderer = new TimedRenderer(document, System.nanoTime() + timeLimit.toNanos());
-            renderer.setSubsamplingAllowed(true);
-            return renderer.renderImage(0, side / longSide, ImageType.RGB);
-        } catch (InvalidPasswordException e) {
-            throw new UnreadableFileException("the PDF opens only with a password");
-        } catch (TimeUp e) {
-            throw new UnreadableFileException("the PDF's first page did not render within " + timeLimit.toSeconds() + " s");
-        } catch (IOException | RuntimeException e) {
+            return page;
+        } catch (IOException e) {
             throw malformed();
+        } finally {
+            if (png != null) {
+                png.toFile().delete();
+            }
         }
     }
 
-    private static PDDocument open(Path file) throws IOException, UnreadableFileException {
-        if (Files.size(file) > MAX_BYTES) {
-            throw new UnreadableFileException("a PDF larger than " + (MAX_BYTES >> 20) + " MiB is not read");
+    /** What the child printed, once it ended well; its failure as the step's reason otherwise. */
+    private byte[] run(Path file, String... args) throws UnreadableFileException {
+        try {
+            if (Files.size(file) > MAX_BYTES) {
+                throw new UnreadableFileException("a PDF larger than " + (MAX_BYTES >> 20) + " MiB is not read");
+            }
+            Process child = new ProcessBuilder(command(args)).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            child.getOutputStream().close();
+            // its answer is a few lines, which the pipe holds until it ends
+            if (!child.waitFor(timeLimit.toMillis(), TimeUnit.MILLISECONDS)) {
+                child.destroyForcibly().waitFor();
+                throw new UnreadableFileException("the PDF was not read within " + (timeLimit.toMillis() % 1000 == 0
+                        ? timeLimit.toSeconds() + " s" : timeLimit.toMillis() + " ms"));
+            }
+            byte[] out;
+            try (InputStream stdout = child.getInputStream()) {
+                out = stdout.readNBytes(4096);
+            }
+            return switch (child.exitValue()) {
+                case 0 -> out;
+                case PdfProcess.PASSWORD -> throw new UnreadableFileException("the PDF opens only with a password");
+                case PdfProcess.NO_PAGE -> throw new UnreadableFileException("the PDF has no page to show");
+                case PdfProcess.OUT_OF_MEMORY -> throw new UnreadableFileException(
+                        "the PDF needs more than " + (heapBytes >> 20) + " MiB to read");
+                default -> throw malformed();
+            };
+        } catch (IOException e) {
+            throw malformed();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UnreadableFileException("the worker stopped while reading the PDF");
         }
-        return Loader.loadPDF(file.toFile());
+    }
+
+    private List<String> command(String... args) throws IOException {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx" + (heapBytes >> 20) + "m", "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
+                // PDFBox warns of what it finds odd, quoting the file's bytes: its log goes nowhere
+                "-Dorg.apache.commons.logging.LogFactory=org.apache.commons.logging.impl.LogFactoryImpl",
+                "-Dorg.apache.commons.logging.Log=org.apache.commons.logging.impl.NoOpLog"));
+        String classPath = System.getProperty("java.class.path");
+        command.add("-cp");
+        command.add(classPath);
+        if (isBootJar(classPath)) {
+            // the worker runs from its executable jar: the launcher that takes any main class opens it
+            command.add("-Dloader.main=" + PdfProcess.class.getName());
+            command.add("org.springframework.boot.loader.launch.PropertiesLauncher");
+        } else {
+            command.add(PdfProcess.class.getName());
+        }
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    private static boolean isBootJar(String classPath) throws IOException {
+        if (classPath.contains(File.pathSeparator) || !classPath.endsWith(".jar")) {
+            return false;
+        }
+        try (JarFile jar = new JarFile(classPath)) {
+            return jar.getManifest() != null && jar.getManifest().getMainAttributes().getValue("Start-Class") != null;
+        }
     }
 
     private static UnreadableFileException malformed() {
         return new UnreadableFileException("the PDF could not be read");
-    }
-
-    /** Thrown by a drawing operator past the deadline; unchecked, so that PDFBox's handling of I/O errors lets it by. */
-    private static final class TimeUp extends RuntimeException {
-        TimeUp() {
-            super(null, null, false, false);
-        }
-    }
-
-    private static final class TimedRenderer extends PDFRenderer {
-
-        private final long deadline;
-
-        TimedRenderer(PDDocument document, long deadline) {
-            super(document);
-            this.deadline = deadline;
-        }
-
-        @Override
-        protected PageDrawer createPageDrawer(PageDrawerParameters parameters) throws IOException {
-            return new PageDrawer(parameters) {
-                @Override
-                protected void processOperator(Operator operator, List<COSBase> operands) throws IOException {
-                    if (System.nanoTime() - deadline > 0) {
-                        throw new TimeUp();
-                    }
-                    super.processOperator(operator, operands);
-                }
-            };
-        }
     }
 }

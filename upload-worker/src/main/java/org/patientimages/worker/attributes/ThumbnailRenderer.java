@@ -14,7 +14,6 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -23,7 +22,7 @@ import java.util.Set;
 /**
  * Renders the thumbnail of an image: a PNG at most {@value #MAX_SIDE} px on its long side, of raster images
  * (PNG, JPEG, TIFF…), of uncompressed DICOM frames, of JPEG baseline and JPEG lossless DICOM frames and of a PDF's
- * first page (rendered by {@link PdfFile} within a time limit). Memory stays
+ * first page (rendered by {@link PdfFile} in a child JVM of bounded heap and time). Memory stays
  * bounded whatever the file declares: images larger than the pixel limit are refused from their header, the rest
  * are decoded subsampled (ImageIO source subsampling, or every n-th DICOM row and column read by position) to at
  * most about {@value #WORKING_SIDE} px before Thumbnailator scales them down; a lossless JPEG frame, which its
@@ -50,15 +49,15 @@ public final class ThumbnailRenderer {
     }
 
     private final long maxPixels;
-    private final Duration pdfTimeLimit;
+    private final PdfFile pdfs;
 
     /**
-     * @param maxPixels    the largest image (width × height) that is rendered at all
-     * @param pdfTimeLimit how long a PDF's first page may take to render before it is given up
+     * @param maxPixels the largest image (width × height) that is rendered at all
+     * @param pdfs      what renders a PDF's first page
      */
-    public ThumbnailRenderer(long maxPixels, Duration pdfTimeLimit) {
+    public ThumbnailRenderer(long maxPixels, PdfFile pdfs) {
         this.maxPixels = maxPixels;
-        this.pdfTimeLimit = pdfTimeLimit;
+        this.pdfs = pdfs;
     }
 
     /** Whether images of this content type get a thumbnail at all (other blobs do not). */
@@ -73,7 +72,7 @@ public final class ThumbnailRenderer {
         } else if ("application/dicom".equals(contentType)) {
             working = dicom(file);
         } else if (PDF.equals(contentType)) {
-            working = PdfFile.firstPage(file, WORKING_SIDE, pdfTimeLimit);
+            working = pdfs.firstPage(file, WORKING_SIDE);
         } else {
             throw new UnreadableFileException("no thumbnail is rendered for " + contentType);
         }

@@ -2,15 +2,18 @@ package org.patientimages.worker.upload;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 
 import java.time.Duration;
 
 /**
  * What is derived from stored bytes. {@code thumbnailMaxPixels}: images with more pixels (width × height, as
  * their header declares) get no thumbnail; decoding stays subsampled below it, so this bounds time, not memory.
- * {@code pdfRenderTimeLimit}: a PDF whose first page takes longer to render gets no thumbnail.
+ * {@code pdfTimeLimit} and {@code pdfMemory}: the time and heap of the child JVM that reads a PDF (its page count,
+ * its first page rendered); a PDF that needs more gets neither.
  */
 @ConfigurationProperties("patient-images.derivatives")
 public record DerivativeProperties(@DefaultValue("100000000") long thumbnailMaxPixels,
-                                   @DefaultValue("10s") Duration pdfRenderTimeLimit) {
+                                   @DefaultValue("10s") Duration pdfTimeLimit,
+                                   @DefaultValue("128MB") DataSize pdfMemory) {
 }

@@ -3,6 +3,7 @@ package org.patientimages.worker.upload;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import org.patientimages.worker.attributes.Attributes;
+import org.patientimages.worker.attributes.PdfFile;
 import org.patientimages.worker.attributes.ThumbnailRenderer;
 import org.patientimages.worker.attributes.UnreadableFileException;
 import org.patientimages.worker.staging.StagingArea;
@@ -30,6 +31,7 @@ public class UploadProcessor {
     private final ObjectStore store;
     private final JobReporter reporter;
     private final ThumbnailRenderer thumbnails;
+    private final PdfFile pdfs;
     private final Cancellations cancellations;
 
     UploadProcessor(StagingArea staging, ObjectStore store, JobReporter reporter, DerivativeProperties derivatives,
@@ -39,7 +41,8 @@ public class UploadProcessor {
         this.store = store;
         this.reporter = reporter;
         this.cancellations = cancellations;
-        this.thumbnails = new ThumbnailRenderer(derivatives.thumbnailMaxPixels(), derivatives.pdfRenderTimeLimit());
+        this.pdfs = new PdfFile(derivatives.pdfTimeLimit(), derivatives.pdfMemory().toBytes());
+        this.thumbnails = new ThumbnailRenderer(derivatives.thumbnailMaxPixels(), pdfs);
     }
 
     private final MeterRegistry registry;
@@ -123,7 +126,7 @@ public class UploadProcessor {
         }
         Path file = local.file();
         try {
-            Map<String, Object> attributes = Attributes.of(file, job.contentType());
+            Map<String, Object> attributes = Attributes.of(file, job.contentType(), pdfs);
             if (!attributes.isEmpty()) {
                 reporter.attributesExtracted(job, attributes);
             }

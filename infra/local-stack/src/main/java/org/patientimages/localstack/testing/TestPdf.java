@@ -1,17 +1,22 @@
 package org.patientimages.localstack.testing;
 
+import org.apache.pdfbox.cos.COSName;
+import org.apache.pdfbox.cos.COSStream;
 import org.apache.pdfbox.pdmodel.PDDocument;
 import org.apache.pdfbox.pdmodel.PDPage;
 import org.apache.pdfbox.pdmodel.PDPageContentStream;
 import org.apache.pdfbox.pdmodel.common.PDRectangle;
+import org.apache.pdfbox.pdmodel.common.PDStream;
 import org.apache.pdfbox.pdmodel.encryption.AccessPermission;
 import org.apache.pdfbox.pdmodel.encryption.StandardProtectionPolicy;
 import org.apache.pdfbox.pdmodel.font.PDType1Font;
 import org.apache.pdfbox.pdmodel.font.Standard14Fonts;
+import org.apache.pdfbox.pdmodel.graphics.image.PDImageXObject;
 
 import java.awt.Color;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.util.zip.DeflaterOutputStream;
 
 /**
  * Real PDFs made with Apache PDFBox for the tests and {@code ./dev samples}: A4 pages whose first has its left
@@ -24,6 +29,7 @@ public final class TestPdf {
     private int extraRectangles;
     private String userPassword;
     private String title;
+    private int imageSide;
 
     private TestPdf() {
     }
@@ -47,6 +53,15 @@ public final class TestPdf {
     /** Draws this many more small rectangles on the first page: drawing work for a renderer's time limit. */
     public TestPdf busy(int rectangles) {
         this.extraRectangles = rectangles;
+        return this;
+    }
+
+    /**
+     * Draws a black RGB image of side × side pixels, Flate-compressed (a few KB for any side), in a corner of the
+     * first page: a decompression bomb for a large side, 3 bytes a pixel once decoded.
+     */
+    public TestPdf image(int side) {
+        this.imageSide = side;
         return this;
     }
 
@@ -88,6 +103,24 @@ public final class TestPdf {
         }
     }
 
+    private static PDImageXObject blackImage(PDDocument document, int side) throws IOException {
+        COSStream stream = document.getDocument().createCOSStream();
+        try (DeflaterOutputStream out = new DeflaterOutputStream(stream.createRawOutputStream())) {
+            byte[] row = new byte[side * 3];
+            for (int y = 0; y < side; y++) {
+                out.write(row);
+            }
+        }
+        stream.setItem(COSName.FILTER, COSName.FLATE_DECODE);
+        stream.setItem(COSName.TYPE, COSName.XOBJECT);
+        stream.setItem(COSName.SUBTYPE, COSName.IMAGE);
+        stream.setInt(COSName.WIDTH, side);
+        stream.setInt(COSName.HEIGHT, side);
+        stream.setInt(COSName.BITS_PER_COMPONENT, 8);
+        stream.setItem(COSName.COLORSPACE, COSName.DEVICERGB);
+        return new PDImageXObject(new PDStream(stream), null);
+    }
+
     private void draw(PDDocument document, PDPage page) throws IOException {
         PDRectangle box = page.getMediaBox();
         try (PDPageContentStream content = new PDPageContentStream(document, page)) {
@@ -100,6 +133,9 @@ public final class TestPdf {
             content.newLineAtOffset(box.getWidth() / 2 + 20, box.getHeight() - 60);
             content.showText("Discharge report");
             content.endText();
+            if (imageSide > 0) {
+                content.drawImage(blackImage(document, imageSide), box.getWidth() - 100, 0, 100, 100);
+            }
             content.setNonStrokingColor(Color.RED);
             for (int i = 0; i < extraRectangles; i++) {
                 content.addRect(i % 250, 0, 1, 1);
