@@ -76,17 +76,16 @@ public final class PdfFile {
 
     /** What the child printed, once it ended well; its failure as the step's reason otherwise. */
     private byte[] run(Path file, String... args) throws UnreadableFileException {
+        Process child = null;
         try {
             if (Files.size(file) > MAX_BYTES) {
                 throw new UnreadableFileException("a PDF larger than " + (MAX_BYTES >> 20) + " MiB is not read");
             }
-            Process child = new ProcessBuilder(command(args)).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            child = new ProcessBuilder(command(args)).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             child.getOutputStream().close();
             // its answer is a few lines, which the pipe holds until it ends
             if (!child.waitFor(timeLimit.toMillis(), TimeUnit.MILLISECONDS)) {
-                child.destroyForcibly().waitFor();
-                throw new UnreadableFileException("the PDF was not read within " + (timeLimit.toMillis() % 1000 == 0
-                        ? timeLimit.toSeconds() + " s" : timeLimit.toMillis() + " ms"));
+                throw timeUp();
             }
             byte[] out;
             try (InputStream stdout = child.getInputStream()) {
@@ -96,6 +95,7 @@ public final class PdfFile {
                 case 0 -> out;
                 case PdfProcess.PASSWORD -> throw new UnreadableFileException("the PDF opens only with a password");
                 case PdfProcess.NO_PAGE -> throw new UnreadableFileException("the PDF has no page to show");
+                case PdfProcess.TIME_UP -> throw timeUp();
                 case PdfProcess.OUT_OF_MEMORY -> throw new UnreadableFileException(
                         "the PDF needs more than " + (heapBytes >> 20) + " MiB to read");
                 default -> throw malformed();
@@ -105,14 +105,25 @@ public final class PdfFile {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new UnreadableFileException("the worker stopped while reading the PDF");
+        } finally {
+            if (child != null) {
+                child.destroyForcibly();
+            }
         }
     }
 
-    private List<String> command(String... args) throws IOException {
+    private UnreadableFileException timeUp() {
+        return new UnreadableFileException("the PDF was not read within " + (timeLimit.toMillis() % 1000 == 0
+                ? timeLimit.toSeconds() + " s" : timeLimit.toMillis() + " ms"));
+    }
+
+    List<String> command(String... args) throws IOException {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx" + (heapBytes >> 20) + "m", "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC",
                 "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
+                // the child ends itself at the limit too, should the worker be gone (kill -9) before it
+                "-D" + PdfProcess.TIME_LIMIT + "=" + timeLimit.toMillis(),
                 // PDFBox warns of what it finds odd, quoting the file's bytes: its log goes nowhere
                 "-Dorg.apache.commons.logging.LogFactory=org.apache.commons.logging.impl.LogFactoryImpl",
                 "-Dorg.apache.commons.logging.Log=org.apache.commons.logging.impl.NoOpLog"));

@@ -12,6 +12,8 @@ import java.awt.image.BufferedImage;
 import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.util.Timer;
+import java.util.TimerTask;
 
 /**
  * The child process in which {@link PdfFile} has Apache PDFBox read a PDF: no PDF parser bounds the memory a
@@ -31,6 +33,9 @@ public final class PdfProcess {
     static final int PASSWORD = 10;
     static final int MALFORMED = 11;
     static final int NO_PAGE = 12;
+    static final int TIME_UP = 13;
+    /** The system property of the child's time limit in milliseconds, after which it ends itself. */
+    static final String TIME_LIMIT = "patient-images.pdf.time-limit-ms";
     /** The JVM's own status after {@code -XX:+ExitOnOutOfMemoryError}. */
     static final int OUT_OF_MEMORY = 3;
 
@@ -38,6 +43,12 @@ public final class PdfProcess {
     }
 
     public static void main(String[] args) {
+        new Timer(true).schedule(new TimerTask() {
+            @Override
+            public void run() {
+                Runtime.getRuntime().halt(TIME_UP);
+            }
+        }, Long.getLong(TIME_LIMIT, 60_000));
         // the answer alone on stdout: anything a library prints goes where the worker does not read
         PrintStream answer = System.out;
         System.setOut(System.err);

@@ -42,4 +42,12 @@ class PdfFileTest {
         assertThatThrownBy(() -> PDFS.firstPage(locked, 512))
                 .isInstanceOf(UnreadableFileException.class).hasMessage("the PDF opens only with a password");
     }
+
+    @Test
+    void a_child_ends_itself_at_its_time_limit_should_the_worker_be_gone() throws Exception {
+        Path pdf = Files.write(dir.resolve("busy.pdf"), TestPdf.report().busy(20_000).toBytes());
+        Process child = new ProcessBuilder(new PdfFile(Duration.ofMillis(1), 128L << 20)
+                .command("render", pdf.toString(), "512", dir.resolve("page.png").toString())).start();
+        assertThat(child.waitFor()).isEqualTo(PdfProcess.TIME_UP);
+    }
 }
