@@ -97,9 +97,16 @@ public final class Main {
                         .string(0x00080018, "UI", "1.2.826.0.1.3680043.2.1125.1.2")
                         .transferSyntax(org.patientimages.localstack.testing.TestDicom.JPEG_LOSSLESS)
                         .encapsulatedPixels(java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2)).toBytes());
+        // and RLE Lossless, as ultrasound and some archives store it
+        java.nio.file.Files.write(dir.resolve("chest-ct-rle.dcm"),
+                org.patientimages.localstack.testing.TestDicom.ctSlice(512, 512, pixels)
+                        .string(0x00080018, "UI", "1.2.826.0.1.3680043.2.1125.1.3")
+                        .transferSyntax(org.patientimages.localstack.testing.TestRle.TRANSFER_SYNTAX)
+                        .encapsulatedPixels(org.patientimages.localstack.testing.TestRle.encode(pixels)).toBytes());
         java.nio.file.Files.write(dir.resolve("discharge-report.pdf"),
                 org.patientimages.localstack.testing.TestPdf.report().pages(2).toBytes());
-        System.out.println("wrote hand.png, knee.jpg, chest-ct.dcm, chest-ct-lossless.dcm and discharge-report.pdf to "
+        System.out.println("wrote hand.png, knee.jpg, chest-ct.dcm, chest-ct-lossless.dcm, chest-ct-rle.dcm and"
+                + " discharge-report.pdf to "
                 + dir.toAbsolutePath());
     }
 

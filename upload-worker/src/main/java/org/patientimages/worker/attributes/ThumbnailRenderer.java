@@ -21,7 +21,7 @@ import java.util.Set;
 
 /**
  * Renders the thumbnail of an image: a PNG at most {@value #MAX_SIDE} px on its long side, of raster images
- * (PNG, JPEG, TIFF…), of uncompressed DICOM frames, of JPEG baseline and JPEG lossless DICOM frames and of a PDF's
+ * (PNG, JPEG, TIFF…), of uncompressed DICOM frames, of JPEG baseline, JPEG lossless and RLE DICOM frames and of a PDF's
  * first page (rendered by {@link PdfFile} in a child JVM of bounded heap and time). Memory stays
  * bounded whatever the file declares: images larger than the pixel limit are refused from their header, the rest
  * are decoded subsampled (ImageIO source subsampling, or every n-th DICOM row and column read by position) to at
@@ -38,6 +38,8 @@ public final class ThumbnailRenderer {
     private static final String JPEG_BASELINE = "1.2.840.10008.1.2.4.50";
     /** JPEG Lossless (process 14, any predictor, and its selection value 1): CT and MR compressed losslessly. */
     private static final Set<String> JPEG_LOSSLESS = Set.of("1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70");
+    /** RLE Lossless: byte planes, each packed as PackBits (ultrasound, secondary captures, some archives). */
+    private static final String RLE = "1.2.840.10008.1.2.5";
     /** A lossless JPEG frame is decoded whole, 4 bytes a sample: CT, MR and ultrasound frames, not large radiographs. */
     static final long LOSSLESS_MAX_PIXELS = 4L * 1024 * 1024;
     /** More fragments than this for one frame are refused: no encoder splits a frame so finely. */
@@ -133,8 +135,9 @@ public final class ThumbnailRenderer {
             throw new UnreadableFileException("the DICOM file has no pixel data with rows and columns");
         }
         boolean monochrome = p.photometric().startsWith("MONOCHROME") && p.samplesPerPixel() == 1;
-        if (p.encapsulated()) {
-            return jpegFrame(file, p, String.valueOf(dicom.attributes().get("TransferSyntaxUID")), monochrome);
+        String transferSyntax = String.valueOf(dicom.attributes().get("TransferSyntaxUID"));
+        if (p.encapsulated() && !transferSyntax.equals(RLE)) {
+            return jpegFrame(file, p, transferSyntax, monochrome);
         }
         boolean rgb = p.photometric().equals("RGB") && p.samplesPerPixel() == 3 && p.bitsAllocated() == 8;
         if (!monochrome && !rgb) {
@@ -145,6 +148,9 @@ public final class ThumbnailRenderer {
             throw new UnreadableFileException("DICOM pixels of " + p.bitsAllocated() + " bits are not rendered");
         }
         requireRenderable(p.columns(), p.rows());
+        if (p.encapsulated()) {
+            return rleFrame(file, p, monochrome);
+        }
         long frameBytes = (long) p.rows() * p.columns() * p.samplesPerPixel() * (p.bitsAllocated() / 8);
         if (frameBytes > p.length()) {
             throw new UnreadableFileException("the DICOM pixel data is shorter than one frame of its declared size");
@@ -160,7 +166,7 @@ public final class ThumbnailRenderer {
      * The first frame of JPEG pixel data, decoded by ImageIO straight from the file: JPEG baseline (8 bits, the
      * commonest compressed DICOM of ultrasound, endoscopy and secondary captures) subsampled as it is decoded, and
      * JPEG lossless (CT and MR, 12 or 16 bits), whose grey values then go through the modality rescale and the
-     * window as uncompressed ones do. Other compressed syntaxes (JPEG 2000, JPEG-LS, RLE) are not rendered.
+     * window as uncompressed ones do. RLE is {@link #rleFrame}; JPEG 2000 and JPEG-LS are not rendered.
      */
     private BufferedImage jpegFrame(Path file, DicomFile.Pixels p, String transferSyntax, boolean monochrome)
             throws UnreadableFileException {
@@ -180,6 +186,126 @@ public final class ThumbnailRenderer {
             return lossless && monochrome ? grey(p, frame) : frame;
         } catch (IOException e) {
             throw new UnreadableFileException("the DICOM JPEG frame could not be read: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The first frame of RLE Lossless pixel data, unpacked as it is read and subsampled as it goes: only every n-th
+     * row and column of each byte plane is kept, so memory is the working size's whatever the frame's. 8- or 16-bit
+     * grey then goes through the rescale and window as uncompressed pixels do; RGB is its three planes.
+     */
+    private static BufferedImage rleFrame(Path file, DicomFile.Pixels p, boolean monochrome)
+            throws UnreadableFileException {
+        int step = step(p.columns(), p.rows());
+        int width = ceilDiv(p.columns(), step);
+        int height = ceilDiv(p.rows(), step);
+        int planes = monochrome ? p.bitsAllocated() / 8 : 3;
+        int[][] kept = new int[planes][width * height];
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+             ImageInputStream in = new FileRanges(channel, firstFrame(channel, p))) {
+            long[] segments = rleSegments(in, planes);
+            for (int plane = 0; plane < planes; plane++) {
+                unpack(in, segments[plane], segments[plane + 1], p.columns(), p.rows(), step, width, kept[plane]);
+            }
+        } catch (IOException e) {
+            throw new UnreadableFileException("the DICOM RLE frame could not be read: " + e.getMessage());
+        }
+        if (monochrome) {
+            int[] raw = kept[0];
+            if (planes == 2) {
+                for (int i = 0; i < raw.length; i++) {
+                    raw[i] = raw[i] << 8 | kept[1][i];
+                }
+            }
+            return grey(p, raw, width, height);
+        }
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        for (int i = 0; i < width * height; i++) {
+            image.setRGB(i % width, i / width, kept[0][i] << 16 | kept[1][i] << 8 | kept[2][i]);
+        }
+        return image;
+    }
+
+    /**
+     * The RLE header's segment offsets, checked: as many segments as the pixels have byte planes, each starting
+     * after the 64-byte header and the one before, within the frame; the frame's end closes the last.
+     */
+    private static long[] rleSegments(ImageInputStream in, int planes) throws IOException {
+        in.setByteOrder(ByteOrder.LITTLE_ENDIAN);
+        if (in.length() < 64 || in.readInt() != planes) {
+            throw new IOException("its header does not declare " + planes + " segments");
+        }
+        long[] segments = new long[planes + 1];
+        segments[planes] = in.length();
+        for (int i = 0; i < planes; i++) {
+            segments[i] = Integer.toUnsignedLong(in.readInt());
+            if (segments[i] < (i == 0 ? 64 : segments[i - 1] + 1) || segments[i] >= in.length()) {
+                throw new IOException("a segment offset is out of order or past the frame");
+            }
+        }
+        return segments;
+    }
+
+    /**
+     * One PackBits segment of {@code columns × rows} bytes: a count n, then n + 1 bytes as they are (n of 0 to 127)
+     * or one byte repeated 1 - n times (n of -1 to -127; -128 is nothing). The bytes of every {@code step}-th row
+     * and column go to {@code kept}; a segment that ends before its plane is refused, what follows its plane is
+     * padding and is not read.
+     */
+    private static void unpack(ImageInputStream in, long start, long end, int columns, int rows, int step, int width,
+                               int[] kept) throws IOException {
+        in.seek(start);
+        SegmentBytes bytes = new SegmentBytes(in, end - start);
+        int x = 0;
+        int y = 0;
+        while (y < rows) {
+            int n = (byte) bytes.next();
+            if (n == -128) {
+                continue;
+            }
+            boolean literal = n >= 0;
+            int count = literal ? n + 1 : 1 - n;
+            int repeated = literal ? 0 : bytes.next();
+            for (int k = 0; k < count && y < rows; k++) {
+                int value = literal ? bytes.next() : repeated;
+                if (y % step == 0 && x % step == 0) {
+                    kept[(y / step) * width + x / step] = value;
+                }
+                if (++x == columns) {
+                    x = 0;
+                    y++;
+                }
+            }
+        }
+    }
+
+    /** A segment's bytes, read from the frame 64 KiB at a time. */
+    private static final class SegmentBytes {
+
+        private final ImageInputStream in;
+        private final byte[] buffer = new byte[64 * 1024];
+        private long left;
+        private int filled;
+        private int at;
+
+        SegmentBytes(ImageInputStream in, long length) {
+            this.in = in;
+            this.left = length;
+        }
+
+        int next() throws IOException {
+            if (at == filled) {
+                if (left == 0) {
+                    throw new IOException("a segment ends before its plane");
+                }
+                filled = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+                if (filled <= 0) {
+                    throw new IOException("the frame ends early");
+                }
+                left -= filled;
+                at = 0;
+            }
+            return buffer[at++] & 0xff;
         }
     }
 

@@ -6,6 +6,7 @@ import org.patientimages.localstack.testing.TestDicom;
 import org.patientimages.localstack.testing.TestImages;
 import org.patientimages.localstack.testing.TestJpegLossless;
 import org.patientimages.localstack.testing.TestPdf;
+import org.patientimages.localstack.testing.TestRle;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
@@ -152,6 +153,68 @@ class ThumbnailRendererTest {
                 .encapsulatedPixels(java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2)).toBytes(),
                 "application/dicom");
         assertSamePixels(fromLossless, fromNative);
+    }
+
+    @Test
+    void an_rle_ct_slice_renders_exactly_as_its_pixels_uncompressed() throws Exception {
+        int rows = 1100;
+        int columns = 700;
+        short[] pixels = TestDicom.ctPixels(rows, columns); // a ramp: runs of equal bytes
+        for (int y = rows / 2; y < rows; y++) {
+            for (int x = 0; x < columns; x++) {
+                pixels[y * columns + x] = (short) (-1000 + (x * 7 + y * 13) % 2000); // literals
+            }
+        }
+        pixels[0] = Short.MIN_VALUE;
+        pixels[1] = Short.MAX_VALUE;
+        BufferedImage fromRle = render(TestDicom.ctSlice(rows, columns, pixels).transferSyntax(TestRle.TRANSFER_SYNTAX)
+                .encapsulatedPixels(TestRle.encode(pixels)).toBytes(), "application/dicom");
+        BufferedImage fromNative = render(TestDicom.ctSlice(rows, columns, pixels).toBytes(), "application/dicom");
+        assertThat(fromRle.getHeight()).isEqualTo(256);
+        assertSamePixels(fromRle, fromNative);
+        assertThat(fromRle.getRGB(10, 10)).isNotEqualTo(fromRle.getRGB(150, 10)); // not one flat grey
+    }
+
+    @Test
+    void an_rle_rgb_frame_and_an_8_bit_grey_one_render_as_uncompressed() throws Exception {
+        int rows = 300;
+        int columns = 1030;
+        byte[] interleaved = new byte[rows * columns * 3];
+        byte[][] planes = new byte[3][rows * columns];
+        for (int i = 0; i < rows * columns; i++) {
+            for (int c = 0; c < 3; c++) {
+                planes[c][i] = (byte) (c == 0 ? i % columns / 5 : c == 1 ? i / columns : (i * 31) % 256);
+                interleaved[i * 3 + c] = planes[c][i];
+            }
+        }
+        TestDicom rgb = TestDicom.dataSet().us(0x00280002, 3).string(0x00280004, "CS", "RGB").us(0x00280010, rows)
+                .us(0x00280011, columns).us(0x00280100, 8).us(0x00280101, 8).us(0x00280006, 0);
+        BufferedImage fromNative = render(rgb.pixels(interleaved).toBytes(), "application/dicom");
+        assertSamePixels(render(rgb.transferSyntax(TestRle.TRANSFER_SYNTAX).encapsulatedPixels(TestRle.frame(planes))
+                .toBytes(), "application/dicom"), fromNative);
+        TestDicom grey = TestDicom.dataSet().us(0x00280002, 1).string(0x00280004, "CS", "MONOCHROME2")
+                .us(0x00280010, rows).us(0x00280011, columns).us(0x00280100, 8).us(0x00280101, 8).us(0x00280103, 0);
+        assertSamePixels(render(grey.transferSyntax(TestRle.TRANSFER_SYNTAX).encapsulatedPixels(TestRle.frame(planes[2]))
+                .toBytes(), "application/dicom"), render(grey.transferSyntax(TestDicom.EXPLICIT_LITTLE)
+                .pixels(planes[2]).toBytes(), "application/dicom"));
+    }
+
+    @Test
+    void an_rle_frame_whose_header_or_segments_lie_is_refused() throws Exception {
+        short[] pixels = TestDicom.ctPixels(64, 64);
+        byte[] frame = TestRle.encode(pixels);
+        TestDicom ct = TestDicom.ctSlice(64, 64, pixels).transferSyntax(TestRle.TRANSFER_SYNTAX);
+        byte[] oneSegment = frame.clone();
+        oneSegment[0] = 1;
+        assertThatThrownBy(() -> render(ct.encapsulatedPixels(oneSegment).toBytes(), "application/dicom"))
+                .isInstanceOf(UnreadableFileException.class).hasMessageContaining("does not declare 2 segments");
+        byte[] backwards = frame.clone();
+        java.nio.ByteBuffer.wrap(backwards).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(8, 10);
+        assertThatThrownBy(() -> render(ct.encapsulatedPixels(backwards).toBytes(), "application/dicom"))
+                .isInstanceOf(UnreadableFileException.class).hasMessageContaining("out of order");
+        byte[] cut = java.util.Arrays.copyOf(frame, frame.length - 6);
+        assertThatThrownBy(() -> render(ct.encapsulatedPixels(cut).toBytes(), "application/dicom"))
+                .isInstanceOf(UnreadableFileException.class).hasMessageContaining("ends before its plane");
     }
 
     private static void assertSamePixels(BufferedImage actual, BufferedImage expected) {
