@@ -3,6 +3,7 @@ package org.patientimages.worker;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.junit.jupiter.api.Test;
 import org.patientimages.events.Topics;
 import org.apache.kafka.clients.admin.Admin;
@@ -88,6 +89,8 @@ class UploadWorkerIT {
     S3Client client;
     @Autowired
     Cancellations cancellations;
+    @Autowired
+    MeterRegistry registry;
 
     /** Every job event read so far by {@link #awaitFinal}, by job id. */
     private Map<String, List<JobEvent>> reported = Map.of();
@@ -155,6 +158,8 @@ class UploadWorkerIT {
         assertThat(thumbnail.getWidth()).isEqualTo(181);
         assertThat(thumbnail.getHeight()).isEqualTo(256);
         assertThat(thumbnail.getRGB(20, 128) & 0xffffff).isEqualTo(0xff0000);
+        assertThat(registry.counter("upload.derivatives", "step", "thumbnail", "outcome", "done",
+                "content_type", "application/pdf").count()).isEqualTo(1);
     }
 
     /** The thumbnail the worker stored for this DICOM file, which every step of its job handled. */

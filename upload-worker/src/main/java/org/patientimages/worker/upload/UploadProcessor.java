@@ -129,9 +129,11 @@ public class UploadProcessor {
             Map<String, Object> attributes = Attributes.of(file, job.contentType(), pdfs);
             if (!attributes.isEmpty()) {
                 reporter.attributesExtracted(job, attributes);
+                counted(job, "attributes", "done");
             }
         } catch (UnreadableFileException e) {
             reporter.stepSkipped(job, "ATTRIBUTES", e.getMessage());
+            counted(job, "attributes", "skipped");
         }
         reporter.progressed(job, 95, job.sizeBytes());
         ThumbnailRenderer.Thumbnail thumbnail;
@@ -139,15 +141,24 @@ public class UploadProcessor {
             thumbnail = thumbnails.render(file, job.contentType());
         } catch (UnreadableFileException e) {
             reporter.stepSkipped(job, "THUMBNAIL", e.getMessage());
+            counted(job, "thumbnail", "skipped");
             return;
         } catch (RuntimeException e) {
             log.warn("job {}: rendering the thumbnail failed ({})", job.jobId(), e.getClass().getSimpleName());
             reporter.stepSkipped(job, "THUMBNAIL", "the image could not be rendered");
+            counted(job, "thumbnail", "skipped");
             return;
         }
         // a store that is down fails the attempt here, to be retried: the thumbnail is not given up for it
         store.putBytes(job.thumbnailKey(), thumbnail.png(), "image/png");
         reporter.thumbnailRendered(job, job.thumbnailKey(), thumbnail.width(), thumbnail.height());
+        counted(job, "thumbnail", "done");
+    }
+
+    /** A derivation step's outcome by the file's (sniffed, so allow-listed) content type. */
+    private void counted(UploadJob job, String step, String outcome) {
+        registry.counter("upload.derivatives", "step", step, "outcome", outcome, "content_type", job.contentType())
+                .increment();
     }
 
     private void succeed(UploadJob job) {
