@@ -29,6 +29,8 @@ public final class PdfFile {
 
     private final Duration timeLimit;
     private final long heapBytes;
+    /** The child's command up to its arguments. */
+    private final List<String> java;
 
     /**
      * @param timeLimit how long the child may take to read or render one PDF before it is killed
@@ -37,6 +39,7 @@ public final class PdfFile {
     public PdfFile(Duration timeLimit, long heapBytes) {
         this.timeLimit = timeLimit;
         this.heapBytes = heapBytes;
+        this.java = java();
     }
 
     /** {@code {"pdf": {"pages": n, "version": "1.7"}}}, or {@code {"pdf": {"encrypted": true}}} without its password. */
@@ -117,7 +120,13 @@ public final class PdfFile {
                 ? timeLimit.toSeconds() + " s" : timeLimit.toMillis() + " ms"));
     }
 
-    List<String> command(String... args) throws IOException {
+    List<String> command(String... args) {
+        List<String> command = new ArrayList<>(java);
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    private List<String> java() {
         List<String> command = new ArrayList<>(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx" + (heapBytes >> 20) + "m", "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC",
@@ -126,7 +135,9 @@ public final class PdfFile {
                 "-D" + PdfProcess.TIME_LIMIT + "=" + timeLimit.toMillis(),
                 // PDFBox warns of what it finds odd, quoting the file's bytes: its log goes nowhere
                 "-Dorg.apache.commons.logging.LogFactory=org.apache.commons.logging.impl.LogFactoryImpl",
-                "-Dorg.apache.commons.logging.Log=org.apache.commons.logging.impl.NoOpLog"));
+                "-Dorg.apache.commons.logging.Log=org.apache.commons.logging.impl.NoOpLog",
+                // the fonts PDFBox finds on the machine, listed once for every child rather than in the home directory
+                "-Dpdfbox.fontcache=" + System.getProperty("java.io.tmpdir")));
         String classPath = System.getProperty("java.class.path");
         command.add("-cp");
         command.add(classPath);
@@ -137,16 +148,17 @@ public final class PdfFile {
         } else {
             command.add(PdfProcess.class.getName());
         }
-        command.addAll(List.of(args));
-        return command;
+        return List.copyOf(command);
     }
 
-    private static boolean isBootJar(String classPath) throws IOException {
+    private static boolean isBootJar(String classPath) {
         if (classPath.contains(File.pathSeparator) || !classPath.endsWith(".jar")) {
             return false;
         }
         try (JarFile jar = new JarFile(classPath)) {
             return jar.getManifest() != null && jar.getManifest().getMainAttributes().getValue("Start-Class") != null;
+        } catch (IOException e) {
+            return false;
         }
     }
 
