@@ -195,9 +195,12 @@ class WebhookIT extends RunningService {
     }
 
     @Test
-    void a_webhook_that_fell_behind_the_kept_feed_is_disabled() {
+    void a_webhook_that_fell_behind_the_kept_feed_is_disabled_and_resumed_from_the_oldest_change_kept() {
+        String patient = Uploads.aPatient(http);
+        // an image available before the webhook exists: only a resumption from the feed's start sends its change
+        Uploads.Stored before = Uploads.anAvailableImage(http, kafka, patient, null);
         String pruned = jdbc.sql("select txid::text || '|' || seq from image_changes_pruned").query(String.class).single();
-        String id = http.postJson("/internal/v1/webhooks", webhook("/late", null, null)).json()
+        String id = http.postJson("/internal/v1/webhooks", webhook("/late", patient, null)).json()
                 .path("webhookId").asString();
         try {
             // the feed pruned past the webhook's cursor: changes it was never sent are gone
@@ -216,6 +219,18 @@ class WebhookIT extends RunningService {
         assertThat(delivery.path("lastError").asString()).contains("older than the feed keeps");
         assertThat(delivery.path("nextAttemptAt").isNull()).isTrue();
         assertThat(receiver.requests("/late")).isEmpty();
+
+        // an admin resumes it: sent from the oldest change the feed keeps, its id and secret the same
+        var resumed = http.send("POST", "/internal/v1/webhooks/" + id + "/resume", null);
+        assertThat(resumed.status()).as(resumed.toString()).isEqualTo(200);
+        assertThat(resumed.json().path("webhookId").asString()).isEqualTo(id);
+        assertThat(resumed.json().path("delivery").path("status").asString()).isEqualTo("FAILING");
+        await().atMost(DELIVERED).until(() -> http.get("/internal/v1/webhooks/" + id).json()
+                .path("delivery").path("status").asString().equals("ACTIVE"));
+        assertThat(receiver.changes("/late")).extracting(c -> c.path("imageId").asString())
+                .containsExactly(before.imageId());
+        assertThat(http.send("POST", "/internal/v1/webhooks/" + UUID.randomUUID() + "/resume", null).json()
+                .path("code").asString()).isEqualTo("WEBHOOK_NOT_FOUND");
     }
 
     @Test
@@ -224,8 +239,10 @@ class WebhookIT extends RunningService {
         var refused = http.send("POST", "/internal/v1/webhooks", webhook("/x", null, null), "X-Caller", clinician,
                 "X-Caller-Roles", "clinician");
         assertThat(refused.status()).isEqualTo(403);
-        assertThat(http.send("POST", "/internal/v1/webhooks/" + UUID.randomUUID() + "/rotate-secret", null,
-                "X-Caller", clinician, "X-Caller-Roles", "clinician").status()).isEqualTo(403);
+        for (String call : List.of("/rotate-secret", "/resume")) {
+            assertThat(http.send("POST", "/internal/v1/webhooks/" + UUID.randomUUID() + call, null,
+                    "X-Caller", clinician, "X-Caller-Roles", "clinician").status()).isEqualTo(403);
+        }
         assertThat(http.get("/internal/v1/webhooks", "X-Caller", clinician, "X-Caller-Roles", "clinician").status())
                 .isEqualTo(403);
         assertThat(http.postJson("/internal/v1/webhooks", webhook("/x", null, null), "X-Caller", "root",

@@ -74,6 +74,7 @@ final class AuditActions {
             route("GET", "/v1/webhooks/{webhookId}", "webhook.read", "webhook", "webhookId"),
             route("POST", "/v1/webhooks/{webhookId}/rotate-secret", "webhook.rotate-secret", "webhook", "webhookId"),
             route("POST", "/v1/webhooks/{webhookId}/test", "webhook.test", "webhook", "webhookId"),
+            route("POST", "/v1/webhooks/{webhookId}/resume", "webhook.resume", "webhook", "webhookId"),
             route("DELETE", "/v1/webhooks/{webhookId}", "webhook.delete", "webhook", "webhookId"),
             route("GET", "/v1/jobs", "job.list", "job", null),
             route("GET", "/v1/jobs/{jobId}", "job.read", "job", "jobId"),

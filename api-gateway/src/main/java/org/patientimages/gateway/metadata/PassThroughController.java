@@ -181,6 +181,12 @@ class PassThroughController {
         return metadata.exchange(HttpMethod.POST, "/internal/v1/webhooks/{id}/test", null, webhookId).getBody();
     }
 
+    /** Sends again at once: a failing webhook without its backoff, a disabled one from the feed's oldest change. */
+    @PostMapping("/v1/webhooks/{webhookId}/resume")
+    JsonNode resumeWebhook(@PathVariable String webhookId) {
+        return metadata.exchange(HttpMethod.POST, "/internal/v1/webhooks/{id}/resume", null, webhookId).getBody();
+    }
+
     @DeleteMapping("/v1/webhooks/{webhookId}")
     ResponseEntity<Void> deleteWebhook(@PathVariable String webhookId) {
         metadata.exchange(HttpMethod.DELETE, "/internal/v1/webhooks/{id}", null, webhookId);

@@ -1040,6 +1040,12 @@ class EndToEndIT {
             var rotated = api.send("POST", "/v1/webhooks/" + webhookId + "/rotate-secret", null);
             assertThat(rotated.status()).as(rotated.toString()).isEqualTo(200);
             assertThat(rotated.json().path("secret").asString()).startsWith("whsec_").isNotEqualTo(secret);
+            var resumed = api.send("POST", "/v1/webhooks/" + webhookId + "/resume", null);
+            assertThat(resumed.status()).as(resumed.toString()).isEqualTo(200);
+            assertThat(resumed.json().path("delivery").path("status").asString()).isEqualTo("ACTIVE");
+            assertThat(resumed.json().has("secret")).isFalse();
+            await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=webhook.resume").json()
+                    .path("items").findValuesAsString("resourceId").contains(webhookId));
             assertThat(api.send("DELETE", "/v1/webhooks/" + webhookId, null).status()).isEqualTo(204);
             expectProblem(api.get("/v1/webhooks/" + webhookId), 404, "WEBHOOK_NOT_FOUND");
             await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=webhook.delete").json()

@@ -169,6 +169,12 @@ public class ChangeFeed {
         return new ChangePage(List.of(), end.cursor(), false);
     }
 
+    /** A cursor at the feed's start as it is now: reading from it gives the oldest change the feed still keeps. */
+    @Transactional(readOnly = true)
+    public String oldest() {
+        return pruned().cursor();
+    }
+
     private record Positioned(Position position, Change change) {
     }
 

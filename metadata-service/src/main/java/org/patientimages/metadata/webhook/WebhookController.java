@@ -112,6 +112,18 @@ class WebhookController {
         return delivery.test(Ids.parse(webhookId).flatMap(webhooks::find).orElseThrow(() -> notFound(webhookId)));
     }
 
+    /**
+     * Sends again at once: a failing webhook's batch without waiting out its backoff (its receiver is mended), and
+     * a disabled one's from the oldest change the feed still keeps (what was pruned before is not sent: its
+     * receiver syncs that by searching). An active webhook is only looked at sooner.
+     */
+    @PostMapping("/{webhookId}/resume")
+    Webhook resume(@PathVariable String webhookId, Caller caller) {
+        caller.requireAdmin("manage webhooks");
+        return Ids.parse(webhookId).flatMap(id -> webhooks.resume(id, feed.oldest()))
+                .orElseThrow(() -> notFound(webhookId)).toApi(false);
+    }
+
     /** Removes the webhook: nothing more is sent to it (a request already under way still ends). */
     @DeleteMapping("/{webhookId}")
     ResponseEntity<Void> delete(@PathVariable String webhookId, Caller caller) {

@@ -92,6 +92,21 @@ class WebhookRepository {
                 .params(Timestamps.sql(previousUntil), secret, id).query(ROW).optional();
     }
 
+    /**
+     * Due at once, its backoff started over. A disabled webhook is active again from {@code oldestCursor} (the
+     * feed's start), the batch it could not send dropped. It stays failing until a batch is taken.
+     */
+    Optional<Row> resume(UUID id, String oldestCursor) {
+        return jdbc.sql("""
+                        update webhooks set
+                            feed_cursor = case when disabled_at is null then feed_cursor else ? end,
+                            batch_id = case when disabled_at is null then batch_id end,
+                            batch_rows = case when disabled_at is null then batch_rows end,
+                            disabled_at = null, attempts = 0, next_attempt_at = now()
+                        where id = ? returning\s""" + COLUMNS)
+                .params(oldestCursor, id).query(ROW).optional();
+    }
+
     long count() {
         return jdbc.sql("select count(*) from webhooks").query(Long.class).single();
     }
