@@ -248,6 +248,7 @@ class SecurityIT {
                 alice.send("DELETE", "/v1/webhooks/" + UUID.randomUUID(), null),
                 alice.send("POST", "/v1/webhooks/" + UUID.randomUUID() + "/rotate-secret", null),
                 alice.send("POST", "/v1/webhooks/" + UUID.randomUUID() + "/test", null),
+                alice.send("POST", "/v1/webhooks/" + UUID.randomUUID() + "/resume", null),
                 auditor.get("/v1/patients/" + bobPatient + "/images/archive"),
                 auditor.send("POST", "/v1/images/" + bobImage + "/integrity-checks", null),
                 auditor.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
