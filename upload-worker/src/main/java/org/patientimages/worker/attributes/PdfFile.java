@@ -14,23 +14,30 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.jar.JarFile;
 
 /**
  * Reads PDFs of up to {@value #MAX_BYTES} bytes with Apache PDFBox in a child JVM ({@link PdfProcess}) whose heap
  * and time are limited: its page count and version, and its first page rendered. No PDF parser bounds the memory
  * a hostile file makes it use, so a PDF that would take more is the child's end (out of memory, or killed at the
- * time limit), never the worker's. Pure: no Spring, Kafka or S3 here.
+ * time limit), never the worker's. One child reads a PDF for both steps: the page it rendered with the attributes
+ * waits, on the thread that asked, for the {@link #firstPage} that follows. Pure: no Spring, Kafka or S3 here.
  */
 public final class PdfFile {
 
     /** Larger PDFs are not read at all: a broken one is scanned whole for its objects, which takes long. */
     static final long MAX_BYTES = 512L * 1024 * 1024;
+    /** The first page is rendered to this many px on its long side (the thumbnail's working size). */
+    static final int SIDE = 512;
 
     private final Duration timeLimit;
     private final long heapBytes;
     /** The child's command up to its arguments. */
     private final List<String> java;
+    /** What the attributes' child read of a file on this thread, for the first page asked for next. */
+    private final ThreadLocal<Read> last = new ThreadLocal<>();
+    private final AtomicLong children = new AtomicLong();
 
     /**
      * @param timeLimit how long the child may take to read or render one PDF before it is killed
@@ -44,32 +51,91 @@ public final class PdfFile {
 
     /** {@code {"pdf": {"pages": n, "version": "1.7"}}}, or {@code {"pdf": {"encrypted": true}}} without its password. */
     Map<String, Object> attributes(Path file) throws UnreadableFileException {
-        Map<String, Object> pdf = new LinkedHashMap<>();
-        for (String line : new String(run(file, "attributes", file.toString()), StandardCharsets.UTF_8).split("\n")) {
-            if (line.startsWith("pages=")) {
-                pdf.put("pages", Integer.parseInt(line.substring(6).strip()));
-            } else if (line.startsWith("version=")) {
-                pdf.put("version", line.substring(8).strip());
-            } else if (line.strip().equals("encrypted=true")) {
-                pdf.put("encrypted", true);
-            }
+        Read read = read(file);
+        last.set(read);
+        if (read.attributes() == null) {
+            throw read.attributesFailure();
         }
-        return Map.of("pdf", pdf);
+        return read.attributes();
     }
 
-    /** The first page, at most {@code side} px on its long side, as it is shown (its crop box and rotation). */
-    BufferedImage firstPage(Path file, int side) throws UnreadableFileException {
+    /**
+     * The first page, at most {@value #SIDE} px on its long side, as it is shown (its crop box and rotation): the one
+     * rendered with the attributes just read of the same file on this thread, else read now.
+     */
+    BufferedImage firstPage(Path file) throws UnreadableFileException {
+        Read read = last.get();
+        last.remove();
+        if (read == null || !read.key().equals(key(file))) {
+            read = read(file);
+        }
+        if (read.page() == null) {
+            throw read.pageFailure();
+        }
+        return read.page();
+    }
+
+    /** How many child JVMs this has started. */
+    long children() {
+        return children.get();
+    }
+
+    /** One child's reading of a PDF: its attributes or why not, its first page or why not. */
+    private record Read(Key key, Map<String, Object> attributes, UnreadableFileException attributesFailure,
+                        BufferedImage page, UnreadableFileException pageFailure) {
+
+        static Read failed(Key key, UnreadableFileException failure) {
+            return new Read(key, null, failure, null, failure);
+        }
+    }
+
+    /** A file as it was read: the same path changed since is another. */
+    private record Key(Path file, long size, long modified) {
+    }
+
+    private static Key key(Path file) throws UnreadableFileException {
+        try {
+            return new Key(file, Files.size(file), Files.getLastModifiedTime(file).toMillis());
+        } catch (IOException e) {
+            throw malformed();
+        }
+    }
+
+    private Read read(Path file) throws UnreadableFileException {
+        Key key = key(file);
+        if (key.size() > MAX_BYTES) {
+            return Read.failed(key, new UnreadableFileException(
+                    "a PDF larger than " + (MAX_BYTES >> 20) + " MiB is not read"));
+        }
         Path png = null;
         try {
             png = Files.createTempFile("pdf-page-", ".png");
-            run(file, "render", file.toString(), String.valueOf(side), png.toString());
-            BufferedImage page = ImageIO.read(png.toFile());
-            if (page == null) {
-                throw malformed();
+            Process child = start(file, png);
+            String answer;
+            try (InputStream stdout = child.getInputStream()) {
+                answer = new String(stdout.readNBytes(4096), StandardCharsets.UTF_8);
             }
-            return page;
-        } catch (IOException e) {
-            throw malformed();
+            Map<String, Object> pdf = new LinkedHashMap<>();
+            for (String line : answer.split("\n")) {
+                if (line.startsWith("pages=")) {
+                    pdf.put("pages", Integer.parseInt(line.substring(6).strip()));
+                } else if (line.startsWith("version=")) {
+                    pdf.put("version", line.substring(8).strip());
+                } else if (line.strip().equals("encrypted=true")) {
+                    pdf.put("encrypted", true);
+                }
+            }
+            UnreadableFileException failure = failure(child.exitValue());
+            BufferedImage page = failure == null ? ImageIO.read(png.toFile()) : null;
+            if (failure == null && page == null) {
+                failure = malformed();
+            }
+            return new Read(key, pdf.isEmpty() ? null : Map.of("pdf", pdf), pdf.isEmpty() ? failure : null,
+                    page, failure);
+        } catch (UnreadableFileException e) {
+            return Read.failed(key, e);
+        } catch (IOException | RuntimeException e) {
+            return Read.failed(key, malformed());
         } finally {
             if (png != null) {
                 png.toFile().delete();
@@ -77,42 +143,37 @@ public final class PdfFile {
         }
     }
 
-    /** What the child printed, once it ended well; its failure as the step's reason otherwise. */
-    private byte[] run(Path file, String... args) throws UnreadableFileException {
-        Process child = null;
+    /** Runs the child to its end (its answer, a few lines, waits in the pipe), or kills it at the time limit. */
+    private Process start(Path file, Path png) throws IOException, UnreadableFileException {
+        children.incrementAndGet();
+        Process child = new ProcessBuilder(command("read", file.toString(), String.valueOf(SIDE), png.toString()))
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         try {
-            if (Files.size(file) > MAX_BYTES) {
-                throw new UnreadableFileException("a PDF larger than " + (MAX_BYTES >> 20) + " MiB is not read");
-            }
-            child = new ProcessBuilder(command(args)).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             child.getOutputStream().close();
-            // its answer is a few lines, which the pipe holds until it ends
             if (!child.waitFor(timeLimit.toMillis(), TimeUnit.MILLISECONDS)) {
                 throw timeUp();
             }
-            byte[] out;
-            try (InputStream stdout = child.getInputStream()) {
-                out = stdout.readNBytes(4096);
-            }
-            return switch (child.exitValue()) {
-                case 0 -> out;
-                case PdfProcess.PASSWORD -> throw new UnreadableFileException("the PDF opens only with a password");
-                case PdfProcess.NO_PAGE -> throw new UnreadableFileException("the PDF has no page to show");
-                case PdfProcess.TIME_UP -> throw timeUp();
-                case PdfProcess.OUT_OF_MEMORY -> throw new UnreadableFileException(
-                        "the PDF needs more than " + (heapBytes >> 20) + " MiB to read");
-                default -> throw malformed();
-            };
-        } catch (IOException e) {
-            throw malformed();
+            return child;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new UnreadableFileException("the worker stopped while reading the PDF");
         } finally {
-            if (child != null) {
+            if (child.isAlive()) {
                 child.destroyForcibly();
             }
         }
+    }
+
+    private UnreadableFileException failure(int exit) {
+        return switch (exit) {
+            case 0 -> null;
+            case PdfProcess.PASSWORD -> new UnreadableFileException("the PDF opens only with a password");
+            case PdfProcess.NO_PAGE -> new UnreadableFileException("the PDF has no page to show");
+            case PdfProcess.TIME_UP -> timeUp();
+            case PdfProcess.OUT_OF_MEMORY -> new UnreadableFileException(
+                    "the PDF needs more than " + (heapBytes >> 20) + " MiB to read");
+            default -> malformed();
+        };
     }
 
     private UnreadableFileException timeUp() {

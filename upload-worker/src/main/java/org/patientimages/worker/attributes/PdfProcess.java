@@ -21,12 +21,10 @@ import java.util.TimerTask;
  * it runs here, in a JVM of its own with a small heap, killed when it takes too long. Its answer is its exit
  * status and what it prints.
  *
- * <ul>
- *   <li>{@code attributes FILE}: prints {@code pages=N}, {@code version=1.7} and {@code encrypted=true} lines
- *   (only the last for a PDF that opens only with a password);</li>
- *   <li>{@code render FILE SIDE OUT}: writes the first page as a PNG to OUT, at most SIDE px on its long side, as
- *   it is shown (its crop box and rotation).</li>
- * </ul>
+ * <p>{@code read FILE SIDE OUT} prints {@code pages=N}, {@code version=1.7} and {@code encrypted=true} lines (only
+ * the last for a PDF that opens only with a password), at once, then writes the first page as a PNG to OUT, at most
+ * SIDE px on its long side, as it is shown (its crop box and rotation). A page that cannot be rendered (out of
+ * memory, say) leaves the lines printed before it.
  */
 public final class PdfProcess {
 
@@ -58,16 +56,13 @@ public final class PdfProcess {
     }
 
     static int run(String[] args, PrintStream out) {
-        File file = new File(args[1]);
-        try (PDDocument document = Loader.loadPDF(file)) {
-            if (args[0].equals("attributes")) {
-                out.println("pages=" + document.getNumberOfPages());
-                out.println("version=" + document.getVersion());
-                if (document.isEncrypted()) {
-                    out.println("encrypted=true");
-                }
-                return 0;
+        try (PDDocument document = Loader.loadPDF(new File(args[1]))) {
+            out.println("pages=" + document.getNumberOfPages());
+            out.println("version=" + document.getVersion());
+            if (document.isEncrypted()) {
+                out.println("encrypted=true");
             }
+            out.flush(); // the attributes hold even if rendering runs out of memory
             if (document.getNumberOfPages() == 0) {
                 return NO_PAGE;
             }
@@ -81,10 +76,7 @@ public final class PdfProcess {
             BufferedImage page = renderer.renderImage(0, Integer.parseInt(args[2]) / longSide, ImageType.RGB);
             return ImageIO.write(page, "png", new File(args[3])) ? 0 : MALFORMED;
         } catch (InvalidPasswordException e) {
-            if (args[0].equals("attributes")) {
-                out.println("encrypted=true");
-                return 0;
-            }
+            out.println("encrypted=true");
             return PASSWORD;
         } catch (IOException | RuntimeException e) {
             return MALFORMED;

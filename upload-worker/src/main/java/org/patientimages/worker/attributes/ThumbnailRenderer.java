@@ -74,7 +74,7 @@ public final class ThumbnailRenderer {
         } else if ("application/dicom".equals(contentType)) {
             working = dicom(file);
         } else if (PDF.equals(contentType)) {
-            working = pdfs.firstPage(file, WORKING_SIDE);
+            working = pdfs.firstPage(file);
         } else {
             throw new UnreadableFileException("no thumbnail is rendered for " + contentType);
         }

@@ -4,10 +4,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.patientimages.localstack.testing.TestPdf;
 
-import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -22,24 +22,45 @@ class PdfFileTest {
     Path dir;
 
     @Test
+    void one_child_reads_a_pdf_for_its_attributes_and_its_first_page() throws Exception {
+        PdfFile pdfs = new PdfFile(Duration.ofSeconds(30), 128L << 20);
+        Path report = Files.write(dir.resolve("report.pdf"), TestPdf.report().pages(2).toBytes());
+        assertThat(pdfs.attributes(report)).isEqualTo(Map.of("pdf", Map.of("pages", 2, "version", "1.7")));
+        assertThat(pdfs.firstPage(report).getHeight()).isEqualTo(512);
+        assertThat(pdfs.children()).isEqualTo(1);
+        // a page asked for alone, or of another file than the attributes read last, is read by a child of its own
+        Path other = Files.write(dir.resolve("other.pdf"), TestPdf.report().rotated(90).toBytes());
+        pdfs.attributes(report);
+        assertThat(pdfs.firstPage(other).getWidth()).isEqualTo(512);
+        assertThat(pdfs.firstPage(report).getHeight()).isEqualTo(512);
+        assertThat(pdfs.children()).isEqualTo(4);
+    }
+
+    @Test
     void a_decompression_bomb_runs_the_child_out_of_memory_and_the_same_image_fits_the_default_heap() throws Exception {
         // a 4000 × 4000 RGB image is 48 MB once inflated, from a few KB in the file
         Path pdf = Files.write(dir.resolve("scan.pdf"), TestPdf.report().image(4000).toBytes());
         assertThat(Files.size(pdf)).isLessThan(200_000);
-        assertThatThrownBy(() -> new PdfFile(Duration.ofSeconds(30), 32L << 20).firstPage(pdf, 512))
+        PdfFile small = new PdfFile(Duration.ofSeconds(30), 32L << 20);
+        // the page count, printed before rendering began, holds; the page does not
+        assertThat(small.attributes(pdf)).isEqualTo(Map.of("pdf", Map.of("pages", 1, "version", "1.7")));
+        assertThatThrownBy(() -> small.firstPage(pdf))
                 .isInstanceOf(UnreadableFileException.class).hasMessage("the PDF needs more than 32 MiB to read");
-        BufferedImage page = PDFS.firstPage(pdf, 512);
-        assertThat(page.getHeight()).isEqualTo(512);
+        assertThat(PDFS.firstPage(pdf).getHeight()).isEqualTo(512);
     }
 
     @Test
     void a_child_past_the_time_limit_is_killed_and_a_pdf_behind_a_password_is_not_rendered() throws Exception {
         Path pdf = Files.write(dir.resolve("busy.pdf"), TestPdf.report().busy(20_000).toBytes());
-        assertThatThrownBy(() -> new PdfFile(Duration.ofMillis(1), 128L << 20).firstPage(pdf, 512))
+        PdfFile impatient = new PdfFile(Duration.ofMillis(1), 128L << 20);
+        assertThatThrownBy(() -> impatient.attributes(pdf))
                 .isInstanceOf(UnreadableFileException.class).hasMessage("the PDF was not read within 1 ms");
-        assertThat(PDFS.firstPage(pdf, 512).getHeight()).isEqualTo(512);
+        assertThatThrownBy(() -> impatient.firstPage(pdf))
+                .isInstanceOf(UnreadableFileException.class).hasMessage("the PDF was not read within 1 ms");
+        assertThat(impatient.children()).isEqualTo(1);
+        assertThat(PDFS.firstPage(pdf).getHeight()).isEqualTo(512);
         Path locked = Files.write(dir.resolve("locked.pdf"), TestPdf.report().password("s3cret").toBytes());
-        assertThatThrownBy(() -> PDFS.firstPage(locked, 512))
+        assertThatThrownBy(() -> PDFS.firstPage(locked))
                 .isInstanceOf(UnreadableFileException.class).hasMessage("the PDF opens only with a password");
     }
 
@@ -47,7 +68,7 @@ class PdfFileTest {
     void a_child_ends_itself_at_its_time_limit_should_the_worker_be_gone() throws Exception {
         Path pdf = Files.write(dir.resolve("busy.pdf"), TestPdf.report().busy(20_000).toBytes());
         Process child = new ProcessBuilder(new PdfFile(Duration.ofMillis(1), 128L << 20)
-                .command("render", pdf.toString(), "512", dir.resolve("page.png").toString())).start();
+                .command("read", pdf.toString(), "512", dir.resolve("page.png").toString())).start();
         assertThat(child.waitFor()).isEqualTo(PdfProcess.TIME_UP);
     }
 }
