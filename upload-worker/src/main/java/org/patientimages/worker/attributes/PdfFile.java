@@ -130,8 +130,10 @@ public final class PdfFile {
             if (failure == null && page == null) {
                 failure = malformed();
             }
-            return new Read(key, pdf.isEmpty() ? null : Map.of("pdf", pdf), pdf.isEmpty() ? failure : null,
-                    page, failure);
+            if (pdf.isEmpty()) {
+                return Read.failed(key, failure != null ? failure : malformed());
+            }
+            return new Read(key, Map.of("pdf", pdf), null, page, failure);
         } catch (UnreadableFileException e) {
             return Read.failed(key, e);
         } catch (IOException | RuntimeException e) {
