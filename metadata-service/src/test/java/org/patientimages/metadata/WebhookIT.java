@@ -200,37 +200,43 @@ class WebhookIT extends RunningService {
         // an image available before the webhook exists: only a resumption from the feed's start sends its change
         Uploads.Stored before = Uploads.anAvailableImage(http, kafka, patient, null);
         String pruned = jdbc.sql("select txid::text || '|' || seq from image_changes_pruned").query(String.class).single();
+        String available = jdbc.sql("select txid::text || '|' || seq from image_changes where image_id = ?"
+                + " and type = 'AVAILABLE'").param(UUID.fromString(before.imageId())).query(String.class).single();
         String id = http.postJson("/internal/v1/webhooks", webhook("/late", patient, null)).json()
                 .path("webhookId").asString();
         try {
-            // the feed pruned past the webhook's cursor: changes it was never sent are gone
-            jdbc.sql("update image_changes_pruned set txid = '1', seq = 0").update();
+            // the feed pruned up to just before that change, past the webhook's cursor: changes it was never sent
+            // are gone
+            prunedAt(available.split("\\|")[0], Long.parseLong(available.split("\\|")[1]) - 1);
             jdbc.sql("update webhooks set feed_cursor = ? where id = ?")
                     .params(Base64.getUrlEncoder().encodeToString("0|0".getBytes(StandardCharsets.UTF_8)),
                             UUID.fromString(id)).update();
             await().atMost(DELIVERED).until(() -> http.get("/internal/v1/webhooks/" + id).json()
                     .path("delivery").path("status").asString().equals("DISABLED"));
+            JsonNode delivery = http.get("/internal/v1/webhooks/" + id).json().path("delivery");
+            assertThat(delivery.path("lastError").asString()).contains("older than the feed keeps");
+            assertThat(delivery.path("nextAttemptAt").isNull()).isTrue();
+            assertThat(receiver.requests("/late")).isEmpty();
+
+            // an admin resumes it: sent from the oldest change the feed keeps, its id and secret the same
+            var resumed = http.send("POST", "/internal/v1/webhooks/" + id + "/resume", null);
+            assertThat(resumed.status()).as(resumed.toString()).isEqualTo(200);
+            assertThat(resumed.json().path("webhookId").asString()).isEqualTo(id);
+            assertThat(resumed.json().path("delivery").path("status").asString()).isEqualTo("FAILING");
+            await().atMost(DELIVERED).until(() -> http.get("/internal/v1/webhooks/" + id).json()
+                    .path("delivery").path("status").asString().equals("ACTIVE"));
+            assertThat(receiver.changes("/late")).extracting(c -> c.path("imageId").asString())
+                    .containsExactly(before.imageId());
         } finally {
             String[] position = pruned.split("\\|");
-            jdbc.sql("update image_changes_pruned set txid = ?::xid8, seq = ?")
-                    .params(position[0], Long.parseLong(position[1])).update();
+            prunedAt(position[0], Long.parseLong(position[1]));
         }
-        JsonNode delivery = http.get("/internal/v1/webhooks/" + id).json().path("delivery");
-        assertThat(delivery.path("lastError").asString()).contains("older than the feed keeps");
-        assertThat(delivery.path("nextAttemptAt").isNull()).isTrue();
-        assertThat(receiver.requests("/late")).isEmpty();
-
-        // an admin resumes it: sent from the oldest change the feed keeps, its id and secret the same
-        var resumed = http.send("POST", "/internal/v1/webhooks/" + id + "/resume", null);
-        assertThat(resumed.status()).as(resumed.toString()).isEqualTo(200);
-        assertThat(resumed.json().path("webhookId").asString()).isEqualTo(id);
-        assertThat(resumed.json().path("delivery").path("status").asString()).isEqualTo("FAILING");
-        await().atMost(DELIVERED).until(() -> http.get("/internal/v1/webhooks/" + id).json()
-                .path("delivery").path("status").asString().equals("ACTIVE"));
-        assertThat(receiver.changes("/late")).extracting(c -> c.path("imageId").asString())
-                .containsExactly(before.imageId());
         assertThat(http.send("POST", "/internal/v1/webhooks/" + UUID.randomUUID() + "/resume", null).json()
                 .path("code").asString()).isEqualTo("WEBHOOK_NOT_FOUND");
+    }
+
+    private void prunedAt(String txid, long seq) {
+        jdbc.sql("update image_changes_pruned set txid = ?::xid8, seq = ?").params(txid, seq).update();
     }
 
     @Test
