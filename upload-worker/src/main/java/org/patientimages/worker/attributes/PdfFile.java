@@ -28,8 +28,8 @@ public final class PdfFile {
 
     /** Larger PDFs are not read at all: a broken one is scanned whole for its objects, which takes long. */
     static final long MAX_BYTES = 512L * 1024 * 1024;
-    /** The first page is rendered to this many px on its long side (the thumbnail's working size). */
-    static final int SIDE = 512;
+    /** The first page is rendered to this many px on its long side: the thumbnails' working size. */
+    private static final int SIDE = ThumbnailRenderer.WORKING_SIDE;
 
     private final Duration timeLimit;
     private final long heapBytes;

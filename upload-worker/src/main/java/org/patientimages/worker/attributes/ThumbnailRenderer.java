@@ -31,7 +31,8 @@ import java.util.Set;
 public final class ThumbnailRenderer {
 
     public static final int MAX_SIDE = 256;
-    private static final int WORKING_SIDE = 2 * MAX_SIDE;
+    /** What images are decoded to before they are scaled down (a PDF's first page rendered to). */
+    static final int WORKING_SIDE = 2 * MAX_SIDE;
     private static final Set<String> RASTER = Set.of("image/png", "image/jpeg", "image/tiff", "image/gif", "image/bmp");
     private static final String PDF = "application/pdf";
     /** JPEG Baseline (Process 1): 8-bit lossy JPEG frames in encapsulated pixel data. */
