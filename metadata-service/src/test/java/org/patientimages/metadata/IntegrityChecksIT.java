@@ -3,9 +3,12 @@ package org.patientimages.metadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 import org.patientimages.events.Topics;
+import org.patientimages.events.v1.Derivation;
 import org.patientimages.events.v1.IntegrityCheckRequested;
 import org.patientimages.events.v1.IntegrityChecked;
 import org.patientimages.events.v1.IntegrityChecked.Outcome;
+import org.patientimages.events.v1.StepSkipped;
+import org.patientimages.events.v1.ThumbnailRendered;
 import org.patientimages.metadata.Uploads.Stored;
 import org.patientimages.metadata.integrity.IntegrityChecks;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -142,6 +145,103 @@ class IntegrityChecksIT extends RunningService {
         assertThat(checks.requestDue()).isZero();
     }
 
+    @Test
+    void an_image_derived_again_takes_what_the_worker_read_from_intact_bytes_only_and_is_a_change_in_the_feed() {
+        Stored image = Uploads.anAvailableImage(http, kafka, Uploads.aPatient(http), "{\"width\": 1}");
+        String path = "/internal/v1/images/" + image.imageId();
+        String cursor = http.get("/internal/v1/changes?start=latest").json().path("nextCursor").asString();
+        var clinician = http.send("POST", path + "/derivations", null, "X-Caller", "dr-who", "X-Caller-Roles",
+                "clinician");
+        assertThat(clinician.status()).isEqualTo(403);
+        assertThat(http.get(path).json().path("derivation").path("requestedAt").isNull()).isTrue();
+
+        IntegrityCheckRequested first = derive(image);
+        assertThat(first.getDerive()).isTrue();
+        assertThat(first.getContentType()).isEqualTo("image/png");
+        // the object is corrupt: nothing derived from it, the derivation answered all the same
+        answer(first, Outcome.CORRUPT, Instant.now(), Derivation.getDefaultInstance());
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                http.get(path).json().path("derivation").path("requestedAt").isNull());
+        JsonNode corrupt = http.get(path).json();
+        assertThat(corrupt.path("integrity").path("status").asString()).isEqualTo("CORRUPT");
+        assertThat(corrupt.path("derivation").path("derivedAt").isNull()).isTrue();
+        assertThat(corrupt.path("attributes").path("width").asInt()).isEqualTo(1);
+
+        // put back and asked again: what the worker read replaces the attributes, and the thumbnail is recorded
+        IntegrityCheckRequested second = derive(image);
+        Instant checkedAt = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
+        String thumbnailKey = "images/" + image.imageId() + "/thumbnail.png";
+        answer(second, Outcome.INTACT, checkedAt, Derivation.newBuilder()
+                .setAttributesJson("{\"width\": 640, \"height\": 480}")
+                .setThumbnail(ThumbnailRendered.newBuilder().setObjectKey(thumbnailKey).setWidth(256).setHeight(192))
+                .build());
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                http.get(path).json().path("derivation").path("requestedAt").isNull());
+        JsonNode derived = http.get(path).json();
+        assertThat(derived.path("attributes").path("width").asInt()).isEqualTo(640);
+        assertThat(derived.path("thumbnailKey").asString()).isEqualTo(thumbnailKey);
+        assertThat(Instant.parse(derived.path("derivation").path("derivedAt").asString())).isEqualTo(checkedAt);
+        assertThat(derived.path("integrity").path("status").asString()).isEqualTo("INTACT");
+        // a step the worker could not do keeps what the image had
+        IntegrityCheckRequested third = derive(image);
+        answer(third, Outcome.INTACT, Instant.now(), Derivation.newBuilder().addSkipped(StepSkipped.newBuilder()
+                .setStep("THUMBNAIL").setReason("the image could not be rendered")).build());
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                http.get(path).json().path("derivation").path("requestedAt").isNull());
+        assertThat(http.get(path).json().path("thumbnailKey").asString()).isEqualTo(thumbnailKey);
+        assertThat(http.get(path).json().path("attributes").path("width").asInt()).isEqualTo(640);
+
+        JsonNode changes = http.get("/internal/v1/changes?patientId=" + image.patientId() + "&cursor=" + cursor).json();
+        List<String> types = new ArrayList<>();
+        changes.path("items").forEach(c -> types.add(c.path("type").asString()));
+        assertThat(types).as("one change for the derivation that changed the image").containsExactly("UPDATED");
+    }
+
+    @Test
+    void images_asked_for_by_content_type_are_sent_to_the_workers_first_within_the_in_flight_limit() {
+        // images of a content type of their own, so that no other test's images are asked for
+        String type = "application/x-derive-" + UUID.randomUUID().toString().substring(0, 8);
+        List<Stored> images = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            Stored image = anAvailableImage();
+            jdbc.sql("update images set content_type = ?, thumbnail_key = case when ? then 'images/x/thumbnail.png' end"
+                    + " where id = ?").params(type, i >= 10, UUID.fromString(image.imageId())).update();
+            images.add(image);
+        }
+        Set<String> withoutThumbnail = images.subList(0, 10).stream().map(Stored::imageId).collect(Collectors.toSet());
+        assertThat(inFlight()).as("nothing in flight from the other tests").isZero();
+
+        var refused = http.send("POST", "/internal/v1/images/derivations?contentType=image/png;q=1", null);
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.json().path("code").asString()).isEqualTo("INVALID_CONTENT_TYPE");
+        assertThat(http.send("POST", "/internal/v1/images/derivations", null, "X-Caller", "dr-who",
+                "X-Caller-Roles", "clinician").status()).isEqualTo(403);
+
+        var asked = http.send("POST", "/internal/v1/images/derivations?contentType=" + type + "&withoutThumbnail=true",
+                null);
+        assertThat(asked.status()).as(asked.toString()).isEqualTo(202);
+        assertThat(asked.json().path("requested").asInt()).isEqualTo(10);
+        // eight sent at once, each to derive; the two others as answers make room
+        List<IntegrityCheckRequested> first = requests(withoutThumbnail, 8);
+        assertThat(first).allSatisfy(r -> {
+            assertThat(r.getDerive()).isTrue();
+            assertThat(r.getContentType()).isEqualTo(type);
+        });
+        assertThat(checks.requestDue()).as("the window is full").isZero();
+        for (IntegrityCheckRequested r : first.subList(0, 2)) {
+            answer(r, Outcome.INTACT, Instant.now(), Derivation.getDefaultInstance());
+        }
+        List<IntegrityCheckRequested> all = requests(withoutThumbnail, 10);
+        assertThat(all).extracting(IntegrityCheckRequested::getImageId)
+                .containsExactlyInAnyOrderElementsOf(withoutThumbnail);
+        all.forEach(r -> answer(r, Outcome.INTACT, Instant.now(), Derivation.getDefaultInstance()));
+        await().atMost(Duration.ofSeconds(20)).until(() -> inFlight() == 0);
+        assertThat(jdbc.sql("select count(*) from images where derive_requested_at is not null").query(Long.class)
+                .single()).isZero();
+        assertThat(jdbc.sql("select count(*) from images where content_type = ? and derived_at is not null")
+                .param(type).query(Long.class).single()).isEqualTo(10);
+    }
+
     private long inFlight() {
         return jdbc.sql("select count(*) from images where integrity_requested_at is not null").query(Long.class).single();
     }
@@ -174,14 +274,33 @@ class IntegrityChecksIT extends RunningService {
         }
     }
 
+    /** Asks for an image to be derived again; the request the workers are sent (the newest of the image's). */
+    private IntegrityCheckRequested derive(Stored image) {
+        var asked = http.send("POST", "/internal/v1/images/" + image.imageId() + "/derivations", null);
+        assertThat(asked.status()).as(asked.toString()).isEqualTo(202);
+        long requestedAt = Instant.parse(asked.json().path("derivation").path("requestedAt").asString()).toEpochMilli();
+        assertThat(asked.json().path("integrity").path("checkRequestedAt").asString()).isNotBlank();
+        return await().atMost(Duration.ofSeconds(30)).until(() -> KafkaRecords.recordsToEnd(broker,
+                        Topics.INTEGRITY_CHECKS, image.imageId()::equals).stream().map(IntegrityChecksIT::parse)
+                .filter(r -> r.getRequestedAtEpochMs() == requestedAt).findFirst(), java.util.Optional::isPresent).get();
+    }
+
     /** A worker's answer to a request. */
     private void answer(IntegrityCheckRequested request, Outcome outcome, Instant checkedAt) {
-        IntegrityChecked result = IntegrityChecked.newBuilder().setEventId(UUID.randomUUID().toString())
+        answer(request, outcome, checkedAt, null);
+    }
+
+    /** A worker's answer to a request, with what it derived again (when not null). */
+    private void answer(IntegrityCheckRequested request, Outcome outcome, Instant checkedAt, Derivation derivation) {
+        IntegrityChecked.Builder result = IntegrityChecked.newBuilder().setEventId(UUID.randomUUID().toString())
                 .setImageId(request.getImageId()).setRequestEventId(request.getEventId()).setOutcome(outcome)
                 .setSizeBytesFound(request.getSizeBytes()).setSha256Found(request.getSha256())
                 .setCheckedAtEpochMs(checkedAt.toEpochMilli()).setRequestedAtEpochMs(request.getRequestedAtEpochMs())
-                .setWorkerId("test").build();
-        kafka.send(Topics.INTEGRITY_RESULTS, result.getImageId(), result.toByteArray()).join();
+                .setWorkerId("test");
+        if (derivation != null) {
+            result.setDerivation(derivation);
+        }
+        kafka.send(Topics.INTEGRITY_RESULTS, request.getImageId(), result.build().toByteArray()).join();
     }
 
     private static List<String> ids(JsonNode page) {

@@ -68,6 +68,8 @@ final class AuditActions {
             route("DELETE", "/v1/images/{imageId}/tags/{tag}", "image.tag", "image", "imageId"),
             route("POST", "/v1/images/{imageId}/move", "image.move", "image", "imageId"),
             route("POST", "/v1/images/{imageId}/integrity-checks", "image.integrity-check", "image", "imageId"),
+            route("POST", "/v1/images/{imageId}/derivations", "image.derive", "image", "imageId"),
+            route("POST", "/v1/images/derivations", "image.derive-all", "image", null),
             route("GET", "/v1/changes", "change.read", "image", null),
             route("POST", "/v1/webhooks", "webhook.create", "webhook", null),
             route("GET", "/v1/webhooks", "webhook.list", "webhook", null),

@@ -179,6 +179,24 @@ class ImageController {
                 .body(changed(HttpMethod.POST, "/internal/v1/images/{id}/integrity-checks", null, imageId));
     }
 
+    /** Asks for the image's attributes and thumbnail to be read again from its stored bytes (admins). */
+    @PostMapping("/v1/images/{imageId}/derivations")
+    ResponseEntity<JsonNode> derive(@PathVariable String imageId) {
+        return ResponseEntity.accepted().location(URI.create("/v1/images/" + imageId))
+                .body(changed(HttpMethod.POST, "/internal/v1/images/{id}/derivations", null, imageId));
+    }
+
+    /** Asks for the available images of a content type (all without one) to be derived again (admins). */
+    @PostMapping("/v1/images/derivations")
+    ResponseEntity<JsonNode> deriveAll(@RequestParam(required = false) String contentType,
+                                       @RequestParam(defaultValue = "false") String withoutThumbnail) {
+        String path = "/internal/v1/images/derivations?withoutThumbnail={without}";
+        ResponseEntity<JsonNode> answer = contentType == null
+                ? metadata.exchange(HttpMethod.POST, path, null, withoutThumbnail)
+                : metadata.exchange(HttpMethod.POST, path + "&contentType={type}", null, withoutThumbnail, contentType);
+        return ResponseEntity.accepted().body(answer.getBody());
+    }
+
     private JsonNode changed(HttpMethod method, String path, JsonNode body, String imageId) {
         return publicView(metadata.exchange(method, path, body, imageId));
     }

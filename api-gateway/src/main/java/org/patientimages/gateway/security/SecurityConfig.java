@@ -81,7 +81,8 @@ class SecurityConfig {
                         .requestMatchers(HttpMethod.POST, "/v1/jobs/*/cancel", "/v1/jobs/*/retry").hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
                         .requestMatchers(HttpMethod.DELETE, "/v1/patients/*").hasRole(ADMIN)
                         .requestMatchers(HttpMethod.POST, "/v1/images/*/integrity-checks", "/v1/images/*/restore",
-                                "/v1/patients/*/restore").hasRole(ADMIN)
+                                "/v1/images/*/derivations", "/v1/images/derivations", "/v1/patients/*/restore")
+                        .hasRole(ADMIN)
                         .requestMatchers("/v1/**").hasAnyRole(ADMIN, CLINICIAN)
                         .anyRequest().authenticated())
                 .oauth2ResourceServer(o -> o

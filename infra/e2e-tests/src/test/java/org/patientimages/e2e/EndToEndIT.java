@@ -1057,6 +1057,66 @@ class EndToEndIT {
         }
     }
 
+    @Test
+    @Order(21)
+    void images_stored_before_the_workers_read_their_format_are_derived_again_one_by_one_or_by_content_type()
+            throws Exception {
+        String patient = api.postJson("/v1/patients", Map.of("name", "Old Archive", "username", "oldarchive"))
+                .json().path("patientId").asString();
+        String images = "/v1/patients/" + patient + "/images";
+        String png = upload(images, "scan.png", TestImages.aPngImage(400, 300), "Old scan", List.of());
+        String pdf = upload(images, "report.pdf", TestPdf.report().pages(3).toBytes(), "Old report", List.of());
+        // as a version that read neither format left them: no attributes, no thumbnail
+        try (Connection c = DriverManager.getConnection(stack.postgres.jdbcUrl(TestStack.DATABASE), "postgres", "");
+             var forget = c.prepareStatement("update images set attributes = '{}', thumbnail_key = null where id = ?")) {
+            for (String id : List.of(png, pdf)) {
+                forget.setObject(1, UUID.fromString(id));
+                assertThat(forget.executeUpdate()).isEqualTo(1);
+                stack.s3Client().deleteObject(b -> b.bucket(BUCKET).key("images/" + id + "/thumbnail.png"));
+            }
+        }
+        assertThat(api.get("/v1/images/" + png).json().path("hasThumbnail").asBoolean()).isFalse();
+        String cursor = api.get("/v1/changes?start=latest").json().path("nextCursor").asString();
+
+        // one image, asked for by an admin: read back, checked, its attributes and thumbnail made again
+        var asked = api.send("POST", "/v1/images/" + png + "/derivations", null);
+        assertThat(asked.status()).as(asked.toString()).isEqualTo(202);
+        assertThat(asked.header("Location")).isEqualTo("/v1/images/" + png);
+        Instant requestedAt = Instant.parse(asked.json().path("derivation").path("requestedAt").asString());
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                api.get("/v1/images/" + png).json().path("derivation").path("requestedAt").isNull());
+        JsonNode derived = api.get("/v1/images/" + png).json();
+        assertThat(derived.path("attributes").path("width").asInt()).isEqualTo(400);
+        assertThat(derived.path("hasThumbnail").asBoolean()).isTrue();
+        assertThat(derived.path("integrity").path("status").asString()).isEqualTo("INTACT");
+        assertThat(Instant.parse(derived.path("derivation").path("derivedAt").asString())).isAfterOrEqualTo(requestedAt);
+        var thumbnail = api.get(api.get("/v1/images/" + png + "/thumbnail").header("Location"));
+        assertThat(javax.imageio.ImageIO.read(new ByteArrayInputStream(thumbnail.bytes())).getWidth()).isEqualTo(256);
+        await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=image.derive").json()
+                .path("items").findValuesAsString("resourceId").contains(png));
+
+        // many, by content type: the PDFs without a thumbnail (the one above has its own now)
+        var many = api.send("POST", "/v1/images/derivations?contentType=application/pdf&withoutThumbnail=true", null);
+        assertThat(many.status()).as(many.toString()).isEqualTo(202);
+        assertThat(many.json().path("requested").asInt()).isGreaterThanOrEqualTo(1);
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                api.get("/v1/images/" + pdf).json().path("hasThumbnail").asBoolean());
+        assertThat(api.get("/v1/images/" + pdf).json().path("attributes").path("pdf").path("pages").asInt()).isEqualTo(3);
+        await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=image.derive-all").json()
+                .path("items").size() > 0);
+        var again = api.send("POST", "/v1/images/derivations?contentType=application/pdf&withoutThumbnail=true", null);
+        assertThat(again.json().path("requested").asInt()).as("every PDF has its thumbnail now").isZero();
+
+        // clients following the feed hear of both
+        JsonNode changes = api.get("/v1/changes?patientId=" + patient + "&cursor=" + cursor).json();
+        assertThat(StreamSupport.stream(changes.path("items").spliterator(), false)
+                .filter(c -> c.path("type").asString().equals("UPDATED")).map(c -> c.path("imageId").asString()))
+                .containsExactlyInAnyOrder(png, pdf);
+
+        expectProblem(api.send("POST", "/v1/images/derivations?contentType=image/*", null), 400, "INVALID_CONTENT_TYPE");
+        expectProblem(api.send("POST", "/v1/images/" + UUID.randomUUID() + "/derivations", null), 404, "IMAGE_NOT_FOUND");
+    }
+
     private static JsonNode integrity(String imageId) {
         return api.get("/v1/images/" + imageId).json().path("integrity");
     }

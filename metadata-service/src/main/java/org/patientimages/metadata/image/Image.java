@@ -9,13 +9,14 @@ import java.util.List;
  * (width, height, EXIF capture time and device, DICOM identifiers), a JSON object. {@code duplicateOf} names
  * an earlier image of the patient with the same bytes. {@code bucket}, {@code objectKey} and
  * {@code thumbnailKey} are for the gateway to presign downloads; the gateway never shows them to clients.
- * {@code integrity} is the outcome of the last time a worker read the stored bytes back and checked them.
+ * {@code integrity} is the outcome of the last time a worker read the stored bytes back and checked them;
+ * {@code derivation} tells when the attributes and thumbnail were last read again from them, at an admin's request.
  * {@code deletion} is null for a live image; a deleted one (listed to admins) tells until when it can be restored.
  */
 public record Image(String imageId, String patientId, String name, String description, List<String> tags,
                     String status, String originalFilename, String contentType, long sizeBytes, String sha256,
                     String uploadedAt, String storedAt, @JsonRawValue String attributes, String duplicateOf,
-                    Integrity integrity, Deletion deletion, String bucket, String objectKey, String thumbnailKey) {
+                    Integrity integrity, Derivation derivation, Deletion deletion, String bucket, String objectKey, String thumbnailKey) {
 
     /**
      * @param status           {@code UNCHECKED} until the first check, then {@code INTACT}, {@code CORRUPT} (size or
@@ -24,6 +25,14 @@ public record Image(String imageId, String patientId, String name, String descri
      * @param checkRequestedAt when a check not answered yet was asked for, null when none waits
      */
     public record Integrity(String status, String checkedAt, String checkRequestedAt) {
+    }
+
+    /**
+     * @param requestedAt when deriving again was asked for and has not been answered yet; null when none waits
+     * @param derivedAt   when the attributes and thumbnail were last read again from the intact stored bytes; null
+     *                    when they are the ones read when the image was stored
+     */
+    public record Derivation(String requestedAt, String derivedAt) {
     }
 
     /**

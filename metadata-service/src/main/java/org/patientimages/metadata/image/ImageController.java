@@ -22,7 +22,9 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.regex.Pattern;
 
 @RestController
 class ImageController {
@@ -123,9 +125,41 @@ class ImageController {
     /** Asks a worker to read the image's stored bytes back and check them; the outcome shows on the image. */
     @PostMapping("/internal/v1/images/{imageId}/integrity-checks")
     ResponseEntity<Image> checkIntegrity(@PathVariable String imageId, Caller caller) {
-        integrity.request(UUID.fromString(get(imageId, caller).imageId()));
+        integrity.request(UUID.fromString(get(imageId, caller).imageId()), false);
         return ResponseEntity.accepted().body(get(imageId, caller));
     }
+
+    /**
+     * Asks a worker to read the image's attributes and render its thumbnail again from its stored bytes, checking
+     * them on the way (admins): for an image stored before the workers could read its format.
+     */
+    @PostMapping("/internal/v1/images/{imageId}/derivations")
+    ResponseEntity<Image> derive(@PathVariable String imageId, Caller caller) {
+        caller.requireAdmin("derive images again");
+        integrity.request(UUID.fromString(get(imageId, caller).imageId()), true);
+        return ResponseEntity.accepted().body(get(imageId, caller));
+    }
+
+    /**
+     * Asks for every available image of a content type (all without one), or only those without a thumbnail, to be
+     * derived again (admins): after an upgrade that reads more formats. The workers take them a few at a time.
+     */
+    @PostMapping("/internal/v1/images/derivations")
+    ResponseEntity<Map<String, Integer>> deriveAll(@RequestParam(required = false) String contentType,
+                                                   @RequestParam(defaultValue = "false") boolean withoutThumbnail,
+                                                   Caller caller) {
+        caller.requireAdmin("derive images again");
+        if (contentType != null && !CONTENT_TYPE.matcher(contentType).matches()) {
+            throw ApiException.badRequest("INVALID_CONTENT_TYPE",
+                    "contentType must be one media type without parameters, as images show it (image/png).");
+        }
+        int requested = integrity.requestDerivations(contentType, withoutThumbnail);
+        return ResponseEntity.accepted().body(Map.of("requested", requested));
+    }
+
+    /** A media type as the gateway's sniffing records it: type/subtype, lower case, no parameters. */
+    private static final Pattern CONTENT_TYPE =
+            Pattern.compile("[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}");
 
     /** The id of an image the caller may see; 404 otherwise (for a gone image, from the lifecycle's own check). */
     private UUID id(String imageId, Caller caller) {

@@ -33,6 +33,8 @@ class ImageRepository {
                             rs.getString("integrity_status") == null ? "UNCHECKED" : rs.getString("integrity_status"),
                             Timestamps.format(rs.getTimestamp("integrity_checked_at")),
                             Timestamps.format(rs.getTimestamp("integrity_requested_at"))),
+                    new Image.Derivation(Timestamps.format(rs.getTimestamp("derive_requested_at")),
+                            Timestamps.format(rs.getTimestamp("derived_at"))),
                     rs.getTimestamp("deleted_at") == null ? null : new Image.Deletion(
                             Timestamps.format(rs.getTimestamp("deleted_at")),
                             Timestamps.format(rs.getTimestamp("restorable_until"))), rs.getString("bucket"),

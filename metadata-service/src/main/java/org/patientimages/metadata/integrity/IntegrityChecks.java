@@ -3,8 +3,10 @@ package org.patientimages.metadata.integrity;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.patientimages.events.Topics;
+import org.patientimages.events.v1.Derivation;
 import org.patientimages.events.v1.IntegrityCheckRequested;
 import org.patientimages.events.v1.IntegrityChecked;
+import org.patientimages.metadata.feed.ChangeFeed;
 import org.patientimages.metadata.outbox.OutboxRelay;
 import org.patientimages.metadata.outbox.OutboxRepository;
 import org.patientimages.metadata.web.ApiException;
@@ -21,6 +23,7 @@ import org.springframework.transaction.annotation.Transactional;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
@@ -30,7 +33,9 @@ import java.util.UUID;
  * checks unanswered, through an {@code IntegrityCheckRequested} event in the outbox. An admin may ask for one image
  * at once. A worker reads the object through and answers with {@code IntegrityChecked}, which is recorded on the
  * image: its outcome, when it was read, and the request answered. A request whose answer was lost is asked again
- * after {@code answer-timeout}. Gauge {@code images.integrity.failed}: the live images whose last check found them
+ * after {@code answer-timeout}. Deriving again (an image's attributes and thumbnail read again from its bytes, for
+ * images stored before the workers could read their format) rides on a check: an admin asks for one image or for
+ * many, and the scheduler sends those waiting first, in the same in-flight limit. Gauge {@code images.integrity.failed}: the live images whose last check found them
  * corrupt or missing.
  */
 @Service
@@ -38,21 +43,29 @@ public class IntegrityChecks {
 
     private static final Logger log = LoggerFactory.getLogger(IntegrityChecks.class);
 
-    private static final RowMapper<IntegrityCheckRequested.Builder> REQUEST = (rs, n) -> IntegrityCheckRequested
-            .newBuilder().setImageId(rs.getString("id")).setBucket(rs.getString("bucket"))
-            .setObjectKey(rs.getString("object_key")).setSizeBytes(rs.getLong("size_bytes"))
-            .setSha256(rs.getString("sha256"));
+    /** What a request names, from the image's row; a derivation waiting on the image rides along with its check. */
+    private static final String REQUESTED = """
+            i.id, i.bucket, i.object_key, i.size_bytes, i.sha256, i.content_type,
+            i.derive_requested_at is not null as derive""";
+    private static final RowMapper<IntegrityCheckRequested.Builder> REQUEST = (rs, n) -> {
+        var request = IntegrityCheckRequested.newBuilder().setImageId(rs.getString("id"))
+                .setBucket(rs.getString("bucket")).setObjectKey(rs.getString("object_key"))
+                .setSizeBytes(rs.getLong("size_bytes")).setSha256(rs.getString("sha256"));
+        return rs.getBoolean("derive") ? request.setDerive(true).setContentType(rs.getString("content_type")) : request;
+    };
 
     private final JdbcClient jdbc;
     private final OutboxRepository outbox;
     private final OutboxRelay relay;
     private final IntegrityProperties properties;
+    private final ChangeFeed feed;
     private final MeterRegistry registry;
     private volatile double failed = Double.NaN;
 
     IntegrityChecks(JdbcClient jdbc, OutboxRepository outbox, OutboxRelay relay, IntegrityProperties properties,
-                    MeterRegistry registry) {
+                    ChangeFeed feed, MeterRegistry registry) {
         this.jdbc = jdbc;
+        this.feed = feed;
         this.outbox = outbox;
         this.relay = relay;
         this.properties = properties;
@@ -64,14 +77,15 @@ public class IntegrityChecks {
         }
     }
 
-    /** Asks for the checks that are due, as many as the in-flight limit leaves room for. @return how many */
+    /**
+     * Asks for the checks that are due, as many as the in-flight limit leaves room for: first the images waiting to
+     * be derived again (asked for by an admin; even with the scheduled checks switched off), then those whose last
+     * check is oldest. @return how many
+     */
     @Scheduled(fixedDelayString = "${patient-images.integrity.interval:30s}",
             initialDelayString = "${patient-images.integrity.interval:30s}")
     @Transactional
     public int requestDue() {
-        if (!properties.enabled()) {
-            return 0;
-        }
         Instant now = requestTime();
         Instant answerDeadline = now.minus(properties.answerTimeout());
         long inFlight = jdbc.sql("select count(*) from images where integrity_requested_at > ? and status = 'AVAILABLE'")
@@ -80,34 +94,69 @@ public class IntegrityChecks {
         if (room <= 0) {
             return 0;
         }
-        List<IntegrityCheckRequested.Builder> due = jdbc.sql("""
+        List<IntegrityCheckRequested.Builder> due = new ArrayList<>(jdbc.sql("""
                         with due as (
                             select id from images
-                            where status = 'AVAILABLE' and coalesce(integrity_checked_at, stored_at) < ?
+                            where derive_requested_at is not null and status = 'AVAILABLE'
                               and (integrity_requested_at is null or integrity_requested_at <= ?)
-                            order by coalesce(integrity_checked_at, stored_at)
+                            order by derive_requested_at
                             limit ? for update skip locked)
                         update images i set integrity_requested_at = ? from due where i.id = due.id
-                        returning i.id, i.bucket, i.object_key, i.size_bytes, i.sha256""")
-                .params(Timestamps.sql(now.minus(properties.every())), Timestamps.sql(answerDeadline), room,
-                        Timestamps.sql(now))
-                .query(REQUEST).list();
+                        returning\s""" + REQUESTED)
+                .params(Timestamps.sql(answerDeadline), room, Timestamps.sql(now)).query(REQUEST).list());
+        if (properties.enabled() && due.size() < room) {
+            due.addAll(jdbc.sql("""
+                            with due as (
+                                select id from images
+                                where status = 'AVAILABLE' and coalesce(integrity_checked_at, stored_at) < ?
+                                  and (integrity_requested_at is null or integrity_requested_at <= ?)
+                                order by coalesce(integrity_checked_at, stored_at)
+                                limit ? for update skip locked)
+                            update images i set integrity_requested_at = ? from due where i.id = due.id
+                            returning\s""" + REQUESTED)
+                    .params(Timestamps.sql(now.minus(properties.every())), Timestamps.sql(answerDeadline),
+                            room - due.size(), Timestamps.sql(now))
+                    .query(REQUEST).list());
+        }
         due.forEach(request -> publish(request, now));
         return due.size();
     }
 
-    /** Asks for a check of one image now. @return when it was asked for */
+    /**
+     * Asks for a check of one image now; with {@code derive}, also for its attributes and thumbnail to be read
+     * again from its bytes. @return when it was asked for
+     */
     @Transactional
-    public Instant request(UUID imageId) {
+    public Instant request(UUID imageId, boolean derive) {
         Instant now = requestTime();
         IntegrityCheckRequested.Builder request = jdbc.sql("""
-                        update images set integrity_requested_at = ? where id = ? and status = 'AVAILABLE'
-                        returning id, bucket, object_key, size_bytes, sha256""")
-                .params(Timestamps.sql(now), imageId).query(REQUEST).optional()
+                        update images i set integrity_requested_at = ?,
+                            derive_requested_at = case when ? then ? else derive_requested_at end
+                        where id = ? and status = 'AVAILABLE'
+                        returning\s""" + REQUESTED)
+                .params(Timestamps.sql(now), derive, Timestamps.sql(now), imageId).query(REQUEST).optional()
                 .orElseThrow(() -> new ApiException(HttpStatus.CONFLICT, "IMAGE_NOT_AVAILABLE",
-                        "Image " + imageId + " is not AVAILABLE; only stored images can be checked.", false));
+                        "Image " + imageId + " is not AVAILABLE; only stored images can be "
+                                + (derive ? "derived again." : "checked."), false));
         publish(request, now);
         return now;
+    }
+
+    /**
+     * Asks for every AVAILABLE image of a content type (all when null), or only those without a thumbnail, to be
+     * derived again, unless one is waiting already; the scheduler sends them to the workers at most
+     * {@code in-flight} at a time. @return how many were asked for
+     */
+    @Transactional
+    public int requestDerivations(String contentType, boolean withoutThumbnail) {
+        int asked = jdbc.sql("""
+                        update images set derive_requested_at = ?
+                        where status = 'AVAILABLE' and derive_requested_at is null
+                          and (cast(? as text) is null or content_type = ?)
+                          and (not ? or thumbnail_key is null)""")
+                .params(Timestamps.sql(requestTime()), contentType, contentType, withoutThumbnail).update();
+        requestDue();
+        return asked;
     }
 
     /** Now, to the millisecond: the precision of the request's time in the events, which the answer echoes. */
@@ -146,11 +195,41 @@ public class IntegrityChecks {
         if (updated == 0) {
             return;
         }
+        if (result.hasDerivation()) {
+            recordDerivation(imageId, result);
+        }
         registry.counter("integrity.checks", "outcome", result.getOutcome().name()).increment();
         if (result.getOutcome() != IntegrityChecked.Outcome.INTACT) {
             log.warn("image {} failed its integrity check: {} (worker {})", imageId, result.getOutcome(),
                     result.getWorkerId());
         }
+    }
+
+    /**
+     * What a worker derived again from the image's intact bytes replaces what the image had (a step it could not do
+     * leaves the earlier value), and is a change in the feed; the derivation asked for is answered either way (from
+     * bytes that are not intact nothing is derived: the image's integrity says why).
+     */
+    private void recordDerivation(UUID imageId, IntegrityChecked result) {
+        Derivation derivation = result.getDerivation();
+        String attributes = derivation.getAttributesJson().isEmpty() ? null : derivation.getAttributesJson();
+        String thumbnail = derivation.hasThumbnail() ? derivation.getThumbnail().getObjectKey() : null;
+        boolean intact = result.getOutcome() == IntegrityChecked.Outcome.INTACT;
+        jdbc.sql("""
+                        update images set attributes = coalesce(?::jsonb, attributes),
+                            thumbnail_key = coalesce(?, thumbnail_key),
+                            derived_at = case when ? then ? else derived_at end,
+                            derive_requested_at = case when derive_requested_at <= ? then null
+                                                       else derive_requested_at end
+                        where id = ?""")
+                .params(attributes, thumbnail, intact, Timestamps.sql(Instant.ofEpochMilli(result.getCheckedAtEpochMs())),
+                        Timestamps.sql(Instant.ofEpochMilli(result.getRequestedAtEpochMs())), imageId)
+                .update();
+        if (attributes != null || thumbnail != null) {
+            feed.record(ChangeFeed.Type.UPDATED, imageId);
+        }
+        log.info("image {} derived again: attributes {}, thumbnail {}, {} step(s) skipped", imageId,
+                attributes != null, thumbnail != null, derivation.getSkippedCount());
     }
 
     @Scheduled(fixedDelay = 5_000)

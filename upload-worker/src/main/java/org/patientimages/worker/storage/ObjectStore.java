@@ -371,6 +371,20 @@ public class ObjectStore implements AutoCloseable {
     }
 
     /**
+     * Reads an object through to tell what its bytes are, writing them to a file (replacing what it held); empty
+     * when there is no object under the key.
+     */
+    public Optional<Fingerprint> fingerprint(String bucket, String key, Path copy) {
+        return unlessMissing(() -> {
+            try (OutputStream out = Files.newOutputStream(copy)) {
+                return readThrough(bucket, key, null, out);
+            } catch (IOException e) {
+                throw new UncheckedIOException("writing " + copy, e);
+            }
+        });
+    }
+
+    /**
      * Writes an object of a bucket to a file (replacing what it held) and tells the SHA-256 of the bytes written;
      * only if it is still the object of that ETag.
      */

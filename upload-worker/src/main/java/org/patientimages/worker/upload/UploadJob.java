@@ -15,9 +15,4 @@ public record UploadJob(String jobId, String imageId, String patientId, String s
     public String objectKey() {
         return "images/" + imageId + "/original";
     }
-
-    /** Where the image's thumbnail goes; under the same prefix, so deleting the image removes it too. */
-    public String thumbnailKey() {
-        return "images/" + imageId + "/thumbnail.png";
-    }
 }

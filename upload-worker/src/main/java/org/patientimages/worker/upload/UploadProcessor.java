@@ -1,18 +1,12 @@
 package org.patientimages.worker.upload;
 
 import io.micrometer.core.instrument.MeterRegistry;
-
-import org.patientimages.worker.attributes.Attributes;
-import org.patientimages.worker.attributes.PdfFile;
-import org.patientimages.worker.attributes.ThumbnailRenderer;
-import org.patientimages.worker.attributes.UnreadableFileException;
 import org.patientimages.worker.staging.StagingArea;
 import org.patientimages.worker.storage.ObjectStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.Optional;
 
@@ -30,22 +24,19 @@ public class UploadProcessor {
     private final StagingArea staging;
     private final ObjectStore store;
     private final JobReporter reporter;
-    private final ThumbnailRenderer thumbnails;
-    private final PdfFile pdfs;
+    private final Derivatives derivatives;
     private final Cancellations cancellations;
+    private final MeterRegistry registry;
 
-    UploadProcessor(StagingArea staging, ObjectStore store, JobReporter reporter, DerivativeProperties derivatives,
+    UploadProcessor(StagingArea staging, ObjectStore store, JobReporter reporter, Derivatives derivatives,
                     Cancellations cancellations, MeterRegistry registry) {
         this.registry = registry;
         this.staging = staging;
         this.store = store;
         this.reporter = reporter;
         this.cancellations = cancellations;
-        this.pdfs = new PdfFile(derivatives.pdfTimeLimit(), derivatives.pdfMemory().toBytes());
-        this.thumbnails = new ThumbnailRenderer(derivatives.thumbnailMaxPixels(), pdfs);
+        this.derivatives = derivatives;
     }
-
-    private final MeterRegistry registry;
 
     /**
      * One attempt of the job. A job its client cancelled is passed over instead (checked before each attempt, so a
@@ -112,53 +103,36 @@ public class UploadProcessor {
      * it); null, which a try-with-resources skips, when there is nothing to derive.
      */
     private static StagingArea.Local forDerivatives(UploadJob job, StagingArea.Staged staged) {
-        return ThumbnailRenderer.renders(job.contentType()) ? staged.local() : null;
+        return Derivatives.reads(job.contentType()) ? staged.local() : null;
     }
 
     /**
-     * What is read and rendered from the stored bytes: attributes, then the thumbnail. A file that breaks its
-     * format fails only the step (reported as skipped, with the reason); the image stays available without it.
-     * Nothing when there is no file to read (see {@link #forDerivatives}).
+     * What is read and rendered from the stored bytes: attributes, then the thumbnail, each reported as the job's
+     * (see {@link Derivatives}). Nothing when there is no file to read (see {@link #forDerivatives}).
      */
     private void derive(UploadJob job, StagingArea.Local local) {
         if (local == null) {
             return;
         }
-        Path file = local.file();
-        try {
-            Map<String, Object> attributes = Attributes.of(file, job.contentType(), pdfs);
-            if (!attributes.isEmpty()) {
+        Derivatives.Sink sink = new Derivatives.Sink() {
+            @Override
+            public void attributes(Map<String, Object> attributes) {
                 reporter.attributesExtracted(job, attributes);
-                counted(job, "attributes", "done");
             }
-        } catch (UnreadableFileException e) {
-            reporter.stepSkipped(job, "ATTRIBUTES", e.getMessage());
-            counted(job, "attributes", "skipped");
-        }
-        reporter.progressed(job, 95, job.sizeBytes());
-        ThumbnailRenderer.Thumbnail thumbnail;
-        try {
-            thumbnail = thumbnails.render(file, job.contentType());
-        } catch (UnreadableFileException e) {
-            reporter.stepSkipped(job, "THUMBNAIL", e.getMessage());
-            counted(job, "thumbnail", "skipped");
-            return;
-        } catch (RuntimeException e) {
-            log.warn("job {}: rendering the thumbnail failed ({})", job.jobId(), e.getClass().getSimpleName());
-            reporter.stepSkipped(job, "THUMBNAIL", "the image could not be rendered");
-            counted(job, "thumbnail", "skipped");
-            return;
-        }
-        // a store that is down fails the attempt here, to be retried: the thumbnail is not given up for it
-        store.putBytes(job.thumbnailKey(), thumbnail.png(), "image/png");
-        reporter.thumbnailRendered(job, job.thumbnailKey(), thumbnail.width(), thumbnail.height());
-        counted(job, "thumbnail", "done");
-    }
 
-    /** A derivation step's outcome by the file's (sniffed, so allow-listed) content type. */
-    private void counted(UploadJob job, String step, String outcome) {
-        registry.counter("upload.derivatives", "step", step, "outcome", outcome, "content_type", job.contentType())
-                .increment();
+            @Override
+            public void thumbnail(String key, int width, int height) {
+                reporter.thumbnailRendered(job, key, width, height);
+            }
+
+            @Override
+            public void skipped(String step, String reason) {
+                reporter.stepSkipped(job, step, reason);
+            }
+        };
+        derivatives.attributes(local.file(), job.contentType(), sink);
+        reporter.progressed(job, 95, job.sizeBytes());
+        derivatives.thumbnail(local.file(), job.contentType(), job.imageId(), sink);
     }
 
     private void succeed(UploadJob job) {
@@ -168,7 +142,7 @@ public class UploadProcessor {
         log.info("job {} succeeded", job.jobId());
     }
 
-        private static UploadFailedException changedOnDisk() {
+    private static UploadFailedException changedOnDisk() {
         return new UploadFailedException(FailureCode.CHECKSUM_MISMATCH,
                 "The staged bytes no longer match the size and SHA-256 received; upload the file again.");
     }
