@@ -1064,7 +1064,8 @@ class EndToEndIT {
         String patient = api.postJson("/v1/patients", Map.of("name", "Old Archive", "username", "oldarchive"))
                 .json().path("patientId").asString();
         String images = "/v1/patients/" + patient + "/images";
-        String png = upload(images, "scan.png", TestImages.aPngImage(400, 300), "Old scan", List.of());
+        byte[] pngBytes = TestImages.aPngImage(400, 300);
+        String png = upload(images, "scan.png", pngBytes, "Old scan", List.of());
         String pdf = upload(images, "report.pdf", TestPdf.report().pages(3).toBytes(), "Old report", List.of());
         // as a version that read neither format left them: no attributes, no thumbnail
         try (Connection c = DriverManager.getConnection(stack.postgres.jdbcUrl(TestStack.DATABASE), "postgres", "");
@@ -1113,7 +1114,22 @@ class EndToEndIT {
                 .filter(c -> c.path("type").asString().equals("UPDATED")).map(c -> c.path("imageId").asString()))
                 .containsExactlyInAnyOrder(png, pdf);
 
+        // bytes changed in the store behind the service's back: found CORRUPT, and nothing is derived from them
+        String derivedAt = api.get("/v1/images/" + png).json().path("derivation").path("derivedAt").asString();
+        String key = "images/" + png + "/original";
+        stack.s3Client().putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromBytes(TestImages.aPngImage(200, 100)));
+        assertThat(api.send("POST", "/v1/images/" + png + "/derivations", null).status()).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                api.get("/v1/images/" + png).json().path("derivation").path("requestedAt").isNull());
+        JsonNode changedBehind = api.get("/v1/images/" + png).json();
+        assertThat(changedBehind.path("integrity").path("status").asString()).isEqualTo("CORRUPT");
+        assertThat(changedBehind.path("attributes").path("width").asInt()).isEqualTo(400);
+        assertThat(changedBehind.path("derivation").path("derivedAt").asString()).isEqualTo(derivedAt);
+        stack.s3Client().putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromBytes(pngBytes));
+        assertThat(checkIntegrity(png)).isEqualTo("INTACT");
+
         expectProblem(api.send("POST", "/v1/images/derivations?contentType=image/*", null), 400, "INVALID_CONTENT_TYPE");
+        expectProblem(api.send("POST", "/v1/images/derivations?withoutThumbnail=maybe", null), 400, "INVALID_PARAMETER");
         expectProblem(api.send("POST", "/v1/images/" + UUID.randomUUID() + "/derivations", null), 404, "IMAGE_NOT_FOUND");
     }
 

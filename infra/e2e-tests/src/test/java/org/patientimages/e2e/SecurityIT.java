@@ -235,6 +235,9 @@ class SecurityIT {
                 auditor.get("/v1/jobs?status=FAILED"),
                 alice.send("POST", "/v1/jobs/retry-failed", null),
                 alice.send("POST", "/v1/images/" + aliceImage + "/integrity-checks", null),
+                alice.send("POST", "/v1/images/" + aliceImage + "/derivations", null),
+                alice.send("POST", "/v1/images/derivations?contentType=image/png", null),
+                auditor.send("POST", "/v1/images/derivations", null),
                 alice.send("POST", "/v1/images/" + aliceImage + "/restore", null),
                 alice.send("POST", "/v1/patients/" + alicePatient + "/restore", null),
                 alice.send("DELETE", "/v1/images/" + aliceImage + "?purge=true", null),
@@ -272,6 +275,7 @@ class SecurityIT {
         assertThat(uploader.get("/v1/images").status()).isEqualTo(403);
         assertThat(uploader.send("POST", "/v1/jobs/retry-failed", null).status()).isEqualTo(403);
         assertThat(uploader.send("POST", "/v1/images/" + bobImage + "/integrity-checks", null).status()).isEqualTo(403);
+        assertThat(uploader.send("POST", "/v1/images/" + bobImage + "/derivations", null).status()).isEqualTo(403);
         assertThat(uploader.get("/v1/changes").status()).isEqualTo(403);
         assertThat(uploader.postJson("/v1/images/" + bobImage + "/move", Map.of("patientId", patient)).status())
                 .isEqualTo(403);

@@ -183,14 +183,17 @@ public class IntegrityChecks {
         }
         UUID imageId = UUID.fromString(result.getImageId());
         var checkedAt = Timestamps.sql(Instant.ofEpochMilli(result.getCheckedAtEpochMs()));
+        // every request since a derivation was asked for asks to derive: its answer answers the derivation too
+        var requestedAt = Timestamps.sql(Instant.ofEpochMilli(result.getRequestedAtEpochMs()));
         int updated = jdbc.sql("""
                         update images set integrity_status = ?, integrity_checked_at = ?,
                             integrity_requested_at = case when integrity_requested_at <= ? then null
-                                                          else integrity_requested_at end
+                                                          else integrity_requested_at end,
+                            derive_requested_at = case when derive_requested_at <= ? then null
+                                                       else derive_requested_at end
                         where id = ? and status = 'AVAILABLE'
                           and (integrity_checked_at is null or integrity_checked_at <= ?)""")
-                .params(result.getOutcome().name(), checkedAt,
-                        Timestamps.sql(Instant.ofEpochMilli(result.getRequestedAtEpochMs())), imageId, checkedAt)
+                .params(result.getOutcome().name(), checkedAt, requestedAt, requestedAt, imageId, checkedAt)
                 .update();
         if (updated == 0) {
             return;
@@ -207,8 +210,8 @@ public class IntegrityChecks {
 
     /**
      * What a worker derived again from the image's intact bytes replaces what the image had (a step it could not do
-     * leaves the earlier value), and is a change in the feed; the derivation asked for is answered either way (from
-     * bytes that are not intact nothing is derived: the image's integrity says why).
+     * leaves the earlier value), and is a change in the feed. From bytes that are not intact nothing is derived: the
+     * image's integrity says why.
      */
     private void recordDerivation(UUID imageId, IntegrityChecked result) {
         Derivation derivation = result.getDerivation();
@@ -218,12 +221,10 @@ public class IntegrityChecks {
         jdbc.sql("""
                         update images set attributes = coalesce(?::jsonb, attributes),
                             thumbnail_key = coalesce(?, thumbnail_key),
-                            derived_at = case when ? then ? else derived_at end,
-                            derive_requested_at = case when derive_requested_at <= ? then null
-                                                       else derive_requested_at end
+                            derived_at = case when ? then ? else derived_at end
                         where id = ?""")
                 .params(attributes, thumbnail, intact, Timestamps.sql(Instant.ofEpochMilli(result.getCheckedAtEpochMs())),
-                        Timestamps.sql(Instant.ofEpochMilli(result.getRequestedAtEpochMs())), imageId)
+                        imageId)
                 .update();
         if (attributes != null || thumbnail != null) {
             feed.record(ChangeFeed.Type.UPDATED, imageId);
