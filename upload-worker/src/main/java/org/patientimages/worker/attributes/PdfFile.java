@@ -3,8 +3,11 @@ package org.patientimages.worker.attributes;
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
 import java.io.File;
+import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,23 +16,31 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.BlockingDeque;
+import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.jar.JarFile;
 
 /**
- * Reads PDFs of up to {@value #MAX_BYTES} bytes with Apache PDFBox in a child JVM ({@link PdfProcess}) whose heap
+ * Reads PDFs of up to {@value #MAX_BYTES} bytes with Apache PDFBox in child JVMs ({@link PdfProcess}) whose heap
  * and time are limited: its page count and version, and its first page rendered. No PDF parser bounds the memory
- * a hostile file makes it use, so a PDF that would take more is the child's end (out of memory, or killed at the
- * time limit), never the worker's. One child reads a PDF for both steps: the page it rendered with the attributes
- * waits, on the thread that asked, for the {@link #firstPage} that follows. Pure: no Spring, Kafka or S3 here.
+ * a hostile file makes it use, so a PDF that would take more is its child's end (out of memory, or killed at the
+ * time limit), never the worker's. A child stays for the next PDF (one per thread reading at once, each ended after
+ * {@value #USES} PDFs or {@code idle} without one), so that a PDF costs its reading, not a JVM's start. One child
+ * reads a PDF for both steps: the page it rendered with the attributes waits, on the thread that asked, for the
+ * {@link #firstPage} that follows. Pure: no Spring, Kafka or S3 here.
  */
-public final class PdfFile {
+public final class PdfFile implements AutoCloseable {
 
     /** Larger PDFs are not read at all: a broken one is scanned whole for its objects, which takes long. */
     static final long MAX_BYTES = 512L * 1024 * 1024;
     /** The first page is rendered to this many px on its long side: the thumbnails' working size. */
     private static final int SIDE = ThumbnailRenderer.WORKING_SIDE;
+    /** A child reads at most this many PDFs, so that whatever a PDF leaves in its heap does not build up. */
+    static final int USES = 200;
 
     private final Duration timeLimit;
     private final long heapBytes;
@@ -38,15 +49,46 @@ public final class PdfFile {
     /** What the attributes' child read of a file on this thread, for the first page asked for next. */
     private final ThreadLocal<Read> last = new ThreadLocal<>();
     private final AtomicLong children = new AtomicLong();
+    /** The children waiting for a PDF, the last one back first (the others grow idle, and are ended). */
+    private final BlockingDeque<Child> waiting = new LinkedBlockingDeque<>();
+    /** Kills a child at its time limit, and ends the idle ones. */
+    private final ScheduledThreadPoolExecutor timer;
+    private final Duration idle;
+    private final int uses;
 
     /**
-     * @param timeLimit how long the child may take to read or render one PDF before it is killed
-     * @param heapBytes the child's heap ({@code -Xmx})
+     * @param timeLimit how long a child may take to read or render one PDF before it is killed
+     * @param heapBytes each child's heap ({@code -Xmx})
+     * @param idle      a child without a PDF for this long is ended
      */
-    public PdfFile(Duration timeLimit, long heapBytes) {
+    public PdfFile(Duration timeLimit, long heapBytes, Duration idle) {
+        this(timeLimit, heapBytes, idle, USES);
+    }
+
+    /** @param uses a child reads at most this many PDFs */
+    PdfFile(Duration timeLimit, long heapBytes, Duration idle, int uses) {
+        this.uses = uses;
         this.timeLimit = timeLimit;
         this.heapBytes = heapBytes;
+        this.idle = idle;
         this.java = java();
+        this.timer = new ScheduledThreadPoolExecutor(1, task -> {
+            Thread thread = new Thread(task, "pdf-children");
+            thread.setDaemon(true);
+            return thread;
+        });
+        timer.setRemoveOnCancelPolicy(true);
+        long every = Math.max(1, idle.toMillis() / 2);
+        timer.scheduleWithFixedDelay(this::endIdle, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** Ends every child (those reading answer their reader with a failure). */
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        for (Child child; (child = waiting.pollFirst()) != null; ) {
+            child.end();
+        }
     }
 
     /** {@code {"pdf": {"pages": n, "version": "1.7"}}}, or {@code {"pdf": {"encrypted": true}}} without its password. */
@@ -80,6 +122,11 @@ public final class PdfFile {
         return children.get();
     }
 
+    /** How many wait for a PDF. */
+    int waiting() {
+        return waiting.size();
+    }
+
     /** One child's reading of a PDF: its attributes or why not, its first page or why not. */
     private record Read(Key key, Map<String, Object> attributes, UnreadableFileException attributesFailure,
                         BufferedImage page, UnreadableFileException pageFailure) {
@@ -107,16 +154,15 @@ public final class PdfFile {
             return Read.failed(key, new UnreadableFileException(
                     "a PDF larger than " + (MAX_BYTES >> 20) + " MiB is not read"));
         }
+        if (file.toString().contains("\t") || file.toString().contains("\n")) {
+            return Read.failed(key, malformed());
+        }
         Path png = null;
         try {
             png = Files.createTempFile("pdf-page-", ".png");
-            Process child = start(file, png);
-            String answer;
-            try (InputStream stdout = child.getInputStream()) {
-                answer = new String(stdout.readNBytes(4096), StandardCharsets.UTF_8);
-            }
+            Answer answer = ask(file, png);
             Map<String, Object> pdf = new LinkedHashMap<>();
-            for (String line : answer.split("\n")) {
+            for (String line : answer.lines()) {
                 if (line.startsWith("pages=")) {
                     pdf.put("pages", Integer.parseInt(line.substring(6).strip()));
                 } else if (line.startsWith("version=")) {
@@ -125,7 +171,7 @@ public final class PdfFile {
                     pdf.put("encrypted", true);
                 }
             }
-            UnreadableFileException failure = failure(child.exitValue());
+            UnreadableFileException failure = answer.failure();
             BufferedImage page = failure == null ? ImageIO.read(png.toFile()) : null;
             if (failure == null && page == null) {
                 failure = malformed();
@@ -134,8 +180,6 @@ public final class PdfFile {
                 return Read.failed(key, failure != null ? failure : malformed());
             }
             return new Read(key, Map.of("pdf", pdf), null, page, failure);
-        } catch (UnreadableFileException e) {
-            return Read.failed(key, e);
         } catch (IOException | RuntimeException e) {
             return Read.failed(key, malformed());
         } finally {
@@ -145,23 +189,108 @@ public final class PdfFile {
         }
     }
 
-    /** Runs the child to its end (its answer, a few lines, waits in the pipe), or kills it at the time limit. */
-    private Process start(Path file, Path png) throws IOException, UnreadableFileException {
-        children.incrementAndGet();
-        Process child = new ProcessBuilder(command("read", file.toString(), String.valueOf(SIDE), png.toString()))
-                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    /** What a child printed of a PDF, and why it did not render its page (null when it did). */
+    private record Answer(List<String> lines, UnreadableFileException failure) {
+    }
+
+    /**
+     * Has a waiting child (or a new one) read the PDF, killing it at the time limit. A child that answered waits
+     * for the next PDF; one that ended (out of memory, killed) is gone, and its status says why.
+     */
+    private Answer ask(Path file, Path png) throws IOException {
+        Child child = take();
+        ScheduledFuture<?> kill = timer.schedule(child::kill, timeLimit.toMillis(), TimeUnit.MILLISECONDS);
+        List<String> lines = new ArrayList<>();
+        Integer status = null;
         try {
-            child.getOutputStream().close();
-            if (!child.waitFor(timeLimit.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw timeUp();
+            child.requests.write(file + "\t" + SIDE + "\t" + png + "\n");
+            child.requests.flush();
+            for (String line; lines.size() < 16 && (line = child.answers.readLine()) != null; ) {
+                if (line.startsWith("status=")) {
+                    status = Integer.valueOf(line.substring(7).strip());
+                    break;
+                }
+                lines.add(line);
             }
-            return child;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new UnreadableFileException("the worker stopped while reading the PDF");
+        } catch (IOException | NumberFormatException e) {
+            // the child has ended (or printed what it never prints): its exit status tells
         } finally {
-            if (child.isAlive()) {
-                child.destroyForcibly();
+            kill.cancel(false);
+        }
+        if (status != null && !child.killed) {
+            child.answered();
+            if (child.uses < uses) {
+                waiting.offerFirst(child);
+            } else {
+                child.end();
+            }
+            return new Answer(lines, failure(status));
+        }
+        return new Answer(lines, child.killed ? timeUp() : failure(child.exitStatus()));
+    }
+
+    /** The child that waited least, or a new one when none waits (or those that wait have ended meanwhile). */
+    private Child take() throws IOException {
+        for (Child child; (child = waiting.pollFirst()) != null; ) {
+            if (child.process.isAlive()) {
+                return child;
+            }
+        }
+        children.incrementAndGet();
+        return new Child(new ProcessBuilder(command("serve")).redirectError(ProcessBuilder.Redirect.DISCARD).start());
+    }
+
+    private void endIdle() {
+        long before = System.nanoTime() - idle.toNanos();
+        for (Child child : waiting) {
+            if (child.since - before < 0 && waiting.remove(child)) {
+                child.end();
+            }
+        }
+    }
+
+    /** A child JVM and its pipes; used by one thread at a time (it is taken from {@link #waiting}). */
+    private static final class Child {
+        final Process process;
+        final Writer requests;
+        final BufferedReader answers;
+        int uses;
+        /** When it last answered (System.nanoTime). */
+        volatile long since = System.nanoTime();
+        volatile boolean killed;
+
+        Child(Process process) {
+            this.process = process;
+            this.requests = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
+            this.answers = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        }
+
+        void answered() {
+            uses++;
+            since = System.nanoTime();
+        }
+
+        void kill() {
+            killed = true;
+            process.destroyForcibly();
+        }
+
+        void end() {
+            process.destroyForcibly();
+        }
+
+        /** How it ended: its exit status, once it has exited (it was killed if it does not within seconds). */
+        int exitStatus() {
+            try {
+                if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                    return PdfProcess.MALFORMED;
+                }
+                return process.exitValue();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                process.destroyForcibly();
+                return PdfProcess.MALFORMED;
             }
         }
     }

@@ -21,7 +21,7 @@ import java.util.Map;
  * retried: the thumbnail is not given up for it. Metric {@code upload.derivatives{step, outcome, content_type}}.
  */
 @Component
-public class Derivatives {
+public class Derivatives implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Derivatives.class);
 
@@ -43,8 +43,14 @@ public class Derivatives {
     Derivatives(DerivativeProperties properties, ObjectStore store, MeterRegistry registry) {
         this.store = store;
         this.registry = registry;
-        this.pdfs = new PdfFile(properties.pdfTimeLimit(), properties.pdfMemory().toBytes());
+        this.pdfs = new PdfFile(properties.pdfTimeLimit(), properties.pdfMemory().toBytes(), properties.pdfIdle());
         this.thumbnails = new ThumbnailRenderer(properties.thumbnailMaxPixels(), pdfs);
+    }
+
+    /** Ends the PDF children. */
+    @Override
+    public void close() {
+        pdfs.close();
     }
 
     /** Whether anything is read from a file of this (sniffed) content type; nothing needs the bytes otherwise. */

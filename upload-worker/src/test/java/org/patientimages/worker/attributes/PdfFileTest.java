@@ -11,53 +11,67 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 /** PDFs read in the child JVM: its limits of time and memory end it, never the worker. */
 class PdfFileTest {
 
     /** The worker's defaults, with time to spare for a busy build machine. */
-    static final PdfFile PDFS = new PdfFile(Duration.ofSeconds(30), 128L << 20);
+    static final PdfFile PDFS = new PdfFile(Duration.ofSeconds(30), 128L << 20, Duration.ofSeconds(60));
 
     @TempDir
     Path dir;
 
     @Test
-    void one_child_reads_a_pdf_for_its_attributes_and_its_first_page() throws Exception {
-        PdfFile pdfs = new PdfFile(Duration.ofSeconds(30), 128L << 20);
-        Path report = Files.write(dir.resolve("report.pdf"), TestPdf.report().pages(2).toBytes());
-        assertThat(pdfs.attributes(report)).isEqualTo(Map.of("pdf", Map.of("pages", 2, "version", "1.7")));
-        assertThat(pdfs.firstPage(report).getHeight()).isEqualTo(512);
-        assertThat(pdfs.children()).isEqualTo(1);
-        // a page asked for alone, or of another file than the attributes read last, is read by a child of its own
-        Path other = Files.write(dir.resolve("other.pdf"), TestPdf.report().rotated(90).toBytes());
-        pdfs.attributes(report);
-        assertThat(pdfs.firstPage(other).getWidth()).isEqualTo(512);
-        assertThat(pdfs.firstPage(report).getHeight()).isEqualTo(512);
-        assertThat(pdfs.children()).isEqualTo(4);
+    void one_child_reads_pdf_after_pdf_each_for_its_attributes_and_its_first_page_until_its_uses_are_spent()
+            throws Exception {
+        try (PdfFile pdfs = new PdfFile(Duration.ofSeconds(30), 128L << 20, Duration.ofSeconds(60), 3)) {
+            Path report = Files.write(dir.resolve("report.pdf"), TestPdf.report().pages(2).toBytes());
+            assertThat(pdfs.attributes(report)).isEqualTo(Map.of("pdf", Map.of("pages", 2, "version", "1.7")));
+            assertThat(pdfs.firstPage(report).getHeight()).isEqualTo(512);
+            assertThat(pdfs.children()).isEqualTo(1);
+            // a page asked for alone, or of another file than the attributes read last, is read again
+            Path other = Files.write(dir.resolve("other.pdf"), TestPdf.report().rotated(90).toBytes());
+            pdfs.attributes(report);
+            assertThat(pdfs.firstPage(other).getWidth()).isEqualTo(512);
+            assertThat(pdfs.children()).as("by the same child").isEqualTo(1);
+            // three PDFs read: the child is ended, and a new one reads the next
+            assertThat(pdfs.waiting()).isZero();
+            assertThat(pdfs.firstPage(report).getHeight()).isEqualTo(512);
+            assertThat(pdfs.children()).isEqualTo(2);
+            assertThat(pdfs.waiting()).isEqualTo(1);
+        }
     }
 
     @Test
-    void a_decompression_bomb_runs_the_child_out_of_memory_and_the_same_image_fits_the_default_heap() throws Exception {
+    void a_decompression_bomb_runs_its_child_out_of_memory_and_the_next_pdf_gets_a_new_one() throws Exception {
         // a 4000 × 4000 RGB image is 48 MB once inflated, from a few KB in the file
         Path pdf = Files.write(dir.resolve("scan.pdf"), TestPdf.report().image(4000).toBytes());
         assertThat(Files.size(pdf)).isLessThan(200_000);
-        PdfFile small = new PdfFile(Duration.ofSeconds(30), 32L << 20);
-        // the page count, printed before rendering began, holds; the page does not
-        assertThat(small.attributes(pdf)).isEqualTo(Map.of("pdf", Map.of("pages", 1, "version", "1.7")));
-        assertThatThrownBy(() -> small.firstPage(pdf))
-                .isInstanceOf(UnreadableFileException.class).hasMessage("the PDF needs more than 32 MiB to read");
+        try (PdfFile small = new PdfFile(Duration.ofSeconds(30), 32L << 20, Duration.ofSeconds(60))) {
+            // the page count, printed before rendering began, holds; the page does not
+            assertThat(small.attributes(pdf)).isEqualTo(Map.of("pdf", Map.of("pages", 1, "version", "1.7")));
+            assertThatThrownBy(() -> small.firstPage(pdf))
+                    .isInstanceOf(UnreadableFileException.class).hasMessage("the PDF needs more than 32 MiB to read");
+            assertThat(small.waiting()).isZero();
+            Path report = Files.write(dir.resolve("report.pdf"), TestPdf.report().toBytes());
+            assertThat(small.firstPage(report).getHeight()).isEqualTo(512);
+            assertThat(small.children()).isEqualTo(2);
+        }
         assertThat(PDFS.firstPage(pdf).getHeight()).isEqualTo(512);
     }
 
     @Test
     void a_child_past_the_time_limit_is_killed_and_a_pdf_behind_a_password_is_not_rendered() throws Exception {
         Path pdf = Files.write(dir.resolve("busy.pdf"), TestPdf.report().busy(20_000).toBytes());
-        PdfFile impatient = new PdfFile(Duration.ofMillis(1), 128L << 20);
-        assertThatThrownBy(() -> impatient.attributes(pdf))
-                .isInstanceOf(UnreadableFileException.class).hasMessage("the PDF was not read within 1 ms");
-        assertThatThrownBy(() -> impatient.firstPage(pdf))
-                .isInstanceOf(UnreadableFileException.class).hasMessage("the PDF was not read within 1 ms");
-        assertThat(impatient.children()).isEqualTo(1);
+        try (PdfFile impatient = new PdfFile(Duration.ofMillis(1), 128L << 20, Duration.ofSeconds(60))) {
+            assertThatThrownBy(() -> impatient.attributes(pdf))
+                    .isInstanceOf(UnreadableFileException.class).hasMessage("the PDF was not read within 1 ms");
+            assertThatThrownBy(() -> impatient.firstPage(pdf))
+                    .isInstanceOf(UnreadableFileException.class).hasMessage("the PDF was not read within 1 ms");
+            assertThat(impatient.children()).isEqualTo(1);
+            assertThat(impatient.waiting()).isZero();
+        }
         assertThat(PDFS.firstPage(pdf).getHeight()).isEqualTo(512);
         Path locked = Files.write(dir.resolve("locked.pdf"), TestPdf.report().password("s3cret").toBytes());
         assertThatThrownBy(() -> PDFS.firstPage(locked))
@@ -65,10 +79,29 @@ class PdfFileTest {
     }
 
     @Test
-    void a_child_ends_itself_at_its_time_limit_should_the_worker_be_gone() throws Exception {
+    void a_child_ends_itself_at_its_time_limit_should_the_worker_be_gone_and_at_the_end_of_its_requests()
+            throws Exception {
         Path pdf = Files.write(dir.resolve("busy.pdf"), TestPdf.report().busy(20_000).toBytes());
-        Process child = new ProcessBuilder(new PdfFile(Duration.ofMillis(1), 128L << 20)
-                .command("read", pdf.toString(), "512", dir.resolve("page.png").toString())).start();
-        assertThat(child.waitFor()).isEqualTo(PdfProcess.TIME_UP);
+        try (PdfFile impatient = new PdfFile(Duration.ofMillis(1), 128L << 20, Duration.ofSeconds(60))) {
+            Process child = new ProcessBuilder(impatient.command("serve")).start();
+            child.getOutputStream().write((pdf + "\t512\t" + dir.resolve("page.png") + "\n").getBytes());
+            child.getOutputStream().flush();
+            assertThat(child.waitFor()).isEqualTo(PdfProcess.TIME_UP);
+        }
+        Process idle = new ProcessBuilder(PDFS.command("serve")).start();
+        idle.getOutputStream().close();
+        assertThat(idle.waitFor()).isZero();
+    }
+
+    @Test
+    void a_child_without_a_pdf_for_its_idle_time_is_ended() throws Exception {
+        Path report = Files.write(dir.resolve("report.pdf"), TestPdf.report().toBytes());
+        try (PdfFile pdfs = new PdfFile(Duration.ofSeconds(30), 128L << 20, Duration.ofMillis(300))) {
+            assertThat(pdfs.firstPage(report).getHeight()).isEqualTo(512);
+            assertThat(pdfs.waiting()).isEqualTo(1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> pdfs.waiting() == 0);
+            assertThat(pdfs.firstPage(report).getHeight()).isEqualTo(512);
+            assertThat(pdfs.children()).isEqualTo(2);
+        }
     }
 }
