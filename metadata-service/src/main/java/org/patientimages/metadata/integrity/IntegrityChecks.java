@@ -35,8 +35,8 @@ import java.util.UUID;
  * image: its outcome, when it was read, and the request answered. A request whose answer was lost is asked again
  * after {@code answer-timeout}. Deriving again (an image's attributes and thumbnail read again from its bytes, for
  * images stored before the workers could read their format) rides on a check: an admin asks for one image or for
- * many, and the scheduler sends those waiting first, in the same in-flight limit. Gauge {@code images.integrity.failed}: the live images whose last check found them
- * corrupt or missing.
+ * many, and the scheduler sends those waiting first, in the same in-flight limit. Gauge
+ * {@code images.integrity.failed}: the live images whose last check found them corrupt or missing.
  */
 @Service
 public class IntegrityChecks {
@@ -223,8 +223,8 @@ public class IntegrityChecks {
                             thumbnail_key = coalesce(?, thumbnail_key),
                             derived_at = case when ? then ? else derived_at end
                         where id = ?""")
-                .params(attributes, thumbnail, intact, Timestamps.sql(Instant.ofEpochMilli(result.getCheckedAtEpochMs())),
-                        imageId)
+                .params(attributes, thumbnail, intact,
+                        Timestamps.sql(Instant.ofEpochMilli(result.getCheckedAtEpochMs())), imageId)
                 .update();
         if (attributes != null || thumbnail != null) {
             feed.record(ChangeFeed.Type.UPDATED, imageId);

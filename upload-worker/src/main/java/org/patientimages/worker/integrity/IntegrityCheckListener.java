@@ -30,8 +30,8 @@ import java.util.regex.Pattern;
  * Reads an image's stored object through and tells whether its bytes are still the ones stored: the size and
  * SHA-256 recorded against what is read. A request to derive also has the image's attributes read and its
  * thumbnail rendered again from the bytes read, when they are intact (the object is then read into a temporary
- * file, removed afterwards); what each step made or why it was skipped goes with the answer. One check at a time per worker (each reads a whole object), beside the
- * uploads. An object store that does not answer is retried with the worker's back-off, never reported as a
+ * file, removed afterwards); what each step made or why it was skipped goes with the answer. One check at a time
+ * per worker (each reads a whole object), beside the uploads. An object store that does not answer is retried with the worker's back-off, never reported as a
  * missing object; the answer is published before the request's offset is committed, so a crash means a second
  * check, not a lost one.
  */
