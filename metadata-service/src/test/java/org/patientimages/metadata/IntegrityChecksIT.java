@@ -198,6 +198,38 @@ class IntegrityChecksIT extends RunningService {
     }
 
     @Test
+    void a_thumbnail_made_for_an_image_purged_meanwhile_is_removed_again_and_one_deleted_but_restorable_is_kept() {
+        Stored purged = anAvailableImage();
+        IntegrityCheckRequested request = derive(purged);
+        assertThat(http.send("DELETE", "/internal/v1/images/" + purged.imageId() + "?purge=true", null).status())
+                .isEqualTo(204);
+        assertThat(KafkaRecords.awaitRecords(broker, Topics.IMAGE_DELETIONS, purged.imageId()::equals, 1)).hasSize(1);
+        answer(request, Outcome.INTACT, Instant.now(), Derivation.newBuilder().setThumbnail(ThumbnailRendered
+                .newBuilder().setObjectKey("images/" + purged.imageId() + "/thumbnail.png")).build());
+        assertThat(KafkaRecords.awaitRecords(broker, Topics.IMAGE_DELETIONS, purged.imageId()::equals, 2))
+                .as("its objects removed once more").hasSize(2);
+
+        // deleted within its recovery window: its objects stay for a restore, the new thumbnail with them
+        Stored restorable = anAvailableImage();
+        IntegrityCheckRequested second = derive(restorable);
+        assertThat(http.send("DELETE", "/internal/v1/images/" + restorable.imageId(), null).status()).isEqualTo(204);
+        answer(second, Outcome.INTACT, Instant.now(), Derivation.newBuilder().setThumbnail(ThumbnailRendered
+                .newBuilder().setObjectKey("images/" + restorable.imageId() + "/thumbnail.png")).build());
+        // a marker's answer on the same partition, after it: once the marker is recorded, so was that answer
+        Stored marker = anAvailableImage();
+        IntegrityCheckRequested markerRequest = request(marker);
+        kafka.send(Topics.INTEGRITY_RESULTS, restorable.imageId(), IntegrityChecked.newBuilder()
+                .setEventId(UUID.randomUUID().toString()).setImageId(marker.imageId()).setOutcome(Outcome.INTACT)
+                .setSizeBytesFound(marker.size()).setSha256Found(marker.sha256())
+                .setCheckedAtEpochMs(System.currentTimeMillis())
+                .setRequestedAtEpochMs(markerRequest.getRequestedAtEpochMs()).setWorkerId("test").build()
+                .toByteArray()).join();
+        await().atMost(Duration.ofSeconds(20)).until(() -> http.get("/internal/v1/images/" + marker.imageId()).json()
+                .path("integrity").path("status").asString().equals("INTACT"));
+        assertThat(KafkaRecords.recordsToEnd(broker, Topics.IMAGE_DELETIONS, restorable.imageId()::equals)).isEmpty();
+    }
+
+    @Test
     void images_asked_for_by_content_type_are_sent_to_the_workers_first_within_the_in_flight_limit() {
         // images of a content type of their own, so that no other test's images are asked for
         String type = "application/x-derive-" + UUID.randomUUID().toString().substring(0, 8);

@@ -7,6 +7,7 @@ import org.patientimages.events.v1.Derivation;
 import org.patientimages.events.v1.IntegrityCheckRequested;
 import org.patientimages.events.v1.IntegrityChecked;
 import org.patientimages.metadata.feed.ChangeFeed;
+import org.patientimages.metadata.image.ImageLifecycle;
 import org.patientimages.metadata.outbox.OutboxRelay;
 import org.patientimages.metadata.outbox.OutboxRepository;
 import org.patientimages.metadata.web.ApiException;
@@ -59,13 +60,15 @@ public class IntegrityChecks {
     private final OutboxRelay relay;
     private final IntegrityProperties properties;
     private final ChangeFeed feed;
+    private final ImageLifecycle lifecycle;
     private final MeterRegistry registry;
     private volatile double failed = Double.NaN;
 
     IntegrityChecks(JdbcClient jdbc, OutboxRepository outbox, OutboxRelay relay, IntegrityProperties properties,
-                    ChangeFeed feed, MeterRegistry registry) {
+                    ChangeFeed feed, ImageLifecycle lifecycle, MeterRegistry registry) {
         this.jdbc = jdbc;
         this.feed = feed;
+        this.lifecycle = lifecycle;
         this.outbox = outbox;
         this.relay = relay;
         this.properties = properties;
@@ -196,6 +199,10 @@ public class IntegrityChecks {
                 .params(result.getOutcome().name(), checkedAt, requestedAt, requestedAt, imageId, checkedAt)
                 .update();
         if (updated == 0) {
+            if (result.getDerivation().hasThumbnail()) {
+                // the image was deleted while its thumbnail was made: removed again if its objects are gone already
+                lifecycle.deleteObjectsAgain(imageId);
+            }
             return;
         }
         if (result.hasDerivation()) {
