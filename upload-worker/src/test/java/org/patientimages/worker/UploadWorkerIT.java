@@ -17,7 +17,9 @@ import org.patientimages.worker.upload.Cancellations;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.kafka.core.DefaultKafkaConsumerFactory;
+import org.springframework.kafka.config.KafkaListenerEndpointRegistry;
 import org.springframework.kafka.core.KafkaTemplate;
+import org.springframework.kafka.listener.ConcurrentMessageListenerContainer;
 import org.springframework.kafka.test.EmbeddedKafkaBroker;
 import org.springframework.kafka.test.context.EmbeddedKafka;
 import org.springframework.kafka.test.utils.KafkaTestUtils;
@@ -55,6 +57,7 @@ import static org.awaitility.Awaitility.await;
 
 /** Workers against a real Kafka broker and a real S3 API server. */
 @SpringBootTest(properties = {
+        "patient-images.worker.integrity-concurrency=2",
         "patient-images.storage.multipart-threshold=6MB",
         "patient-images.storage.part-size=5MB",
         "management.server.port=-1",
@@ -94,6 +97,16 @@ class UploadWorkerIT {
 
     /** Every job event read so far by {@link #awaitFinal}, by job id. */
     private Map<String, List<JobEvent>> reported = Map.of();
+
+    @Autowired
+    KafkaListenerEndpointRegistry listeners;
+
+    @Test
+    void integrity_checks_and_derivations_run_on_as_many_threads_as_configured() {
+        var checks = (ConcurrentMessageListenerContainer<?, ?>) listeners.getListenerContainer("integrity-checks");
+        assertThat(checks.getConcurrency()).isEqualTo(2);
+        await().atMost(Duration.ofSeconds(30)).until(() -> checks.getContainers().size() == 2);
+    }
 
     @Test
     void stores_a_staged_upload_reports_each_step_and_removes_the_staged_file() throws Exception {

@@ -31,7 +31,8 @@ import java.util.regex.Pattern;
  * SHA-256 recorded against what is read. A request to derive also has the image's attributes read and its
  * thumbnail rendered again from the bytes read, when they are intact (the object is then read into a temporary
  * file, removed afterwards); what each step made or why it was skipped goes with the answer. One check at a time
- * per worker (each reads a whole object), beside the uploads. An object store that does not answer is retried with the worker's back-off, never reported as a
+ * per worker by default (each reads a whole object), beside the uploads; {@code integrity-concurrency} more, for a
+ * large batch of derivations. An object store that does not answer is retried with the worker's back-off, never reported as a
  * missing object; the answer is published before the request's offset is committed, so a crash means a second
  * check, not a lost one.
  */
@@ -60,7 +61,7 @@ class IntegrityCheckListener {
     }
 
     @KafkaListener(id = "integrity-checks", topics = Topics.INTEGRITY_CHECKS, groupId = "upload-workers-integrity",
-            concurrency = "1")
+            concurrency = "${patient-images.worker.integrity-concurrency:1}")
     void on(byte[] payload) throws IOException {
         IntegrityCheckRequested request = IntegrityCheckRequested.parseFrom(payload);
         var key = IMAGE_KEY.matcher(request.getObjectKey());
