@@ -26,6 +26,7 @@ import tools.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
 import java.net.URI;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -186,15 +187,27 @@ class ImageController {
                 .body(changed(HttpMethod.POST, "/internal/v1/images/{id}/derivations", null, imageId));
     }
 
-    /** Asks for the available images of a content type (all without one) to be derived again (admins). */
+    /**
+     * Asks for the available images of a content type and/or a patient (all without either) to be derived again
+     * (admins); the audit record names the patient.
+     */
     @PostMapping("/v1/images/derivations")
     ResponseEntity<JsonNode> deriveAll(@RequestParam(required = false) String contentType,
+                                       @RequestParam(required = false) String patientId,
                                        @RequestParam(defaultValue = "false") String withoutThumbnail) {
-        String path = "/internal/v1/images/derivations?withoutThumbnail={without}";
-        ResponseEntity<JsonNode> answer = contentType == null
-                ? metadata.exchange(HttpMethod.POST, path, null, withoutThumbnail)
-                : metadata.exchange(HttpMethod.POST, path + "&contentType={type}", null, withoutThumbnail, contentType);
-        return ResponseEntity.accepted().body(answer.getBody());
+        StringBuilder path = new StringBuilder("/internal/v1/images/derivations?withoutThumbnail={without}");
+        List<Object> variables = new ArrayList<>(List.of(withoutThumbnail));
+        if (contentType != null) {
+            path.append("&contentType={type}");
+            variables.add(contentType);
+        }
+        if (patientId != null) {
+            AuditContext.notePatient(patientId);
+            path.append("&patientId={patient}");
+            variables.add(patientId);
+        }
+        return ResponseEntity.accepted()
+                .body(metadata.exchange(HttpMethod.POST, path.toString(), null, variables.toArray()).getBody());
     }
 
     private JsonNode changed(HttpMethod method, String path, JsonNode body, String imageId) {

@@ -141,11 +141,13 @@ class ImageController {
     }
 
     /**
-     * Asks for every available image of a content type (all without one), or only those without a thumbnail, to be
-     * derived again (admins): after an upgrade that reads more formats. The workers take them a few at a time.
+     * Asks for every available image of a content type and/or a patient (all without either), or only those without
+     * a thumbnail, to be derived again (admins): after an upgrade that reads more formats. The workers take them a few
+     * at a time.
      */
     @PostMapping("/internal/v1/images/derivations")
     ResponseEntity<Map<String, Integer>> deriveAll(@RequestParam(required = false) String contentType,
+                                                   @RequestParam(required = false) String patientId,
                                                    @RequestParam(defaultValue = "false") boolean withoutThumbnail,
                                                    Caller caller) {
         caller.requireAdmin("derive images again");
@@ -153,7 +155,8 @@ class ImageController {
             throw ApiException.badRequest("INVALID_CONTENT_TYPE",
                     "contentType must be one media type without parameters, as images show it (image/png).");
         }
-        int requested = integrity.requestDerivations(contentType, withoutThumbnail);
+        UUID patient = patientId == null ? null : patient(patientId, caller);
+        int requested = integrity.requestDerivations(contentType, patient, withoutThumbnail);
         return ResponseEntity.accepted().body(Map.of("requested", requested));
     }
 

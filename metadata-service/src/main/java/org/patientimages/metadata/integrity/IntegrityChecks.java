@@ -146,18 +146,20 @@ public class IntegrityChecks {
     }
 
     /**
-     * Asks for every AVAILABLE image of a content type (all when null), or only those without a thumbnail, to be
-     * derived again, unless one is waiting already; the scheduler sends them to the workers at most
-     * {@code in-flight} at a time. @return how many were asked for
+     * Asks for every AVAILABLE image of a content type and of a patient (either or both null: any), or only those
+     * without a thumbnail, to be derived again, unless one is waiting already; the scheduler sends them to the
+     * workers at most {@code in-flight} at a time. @return how many were asked for
      */
     @Transactional
-    public int requestDerivations(String contentType, boolean withoutThumbnail) {
+    public int requestDerivations(String contentType, UUID patientId, boolean withoutThumbnail) {
         int asked = jdbc.sql("""
                         update images set derive_requested_at = ?
                         where status = 'AVAILABLE' and derive_requested_at is null
                           and (cast(? as text) is null or content_type = ?)
+                          and (cast(? as uuid) is null or patient_id = ?)
                           and (not ? or thumbnail_key is null)""")
-                .params(Timestamps.sql(requestTime()), contentType, contentType, withoutThumbnail).update();
+                .params(Timestamps.sql(requestTime()), contentType, contentType, patientId, patientId,
+                        withoutThumbnail).update();
         requestDue();
         return asked;
     }
