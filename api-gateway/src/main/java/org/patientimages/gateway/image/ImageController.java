@@ -26,7 +26,6 @@ import tools.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
 import java.net.URI;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -176,38 +175,28 @@ class ImageController {
     /** Asks for the stored bytes to be read back and checked against their SHA-256; the image shows the outcome. */
     @PostMapping("/v1/images/{imageId}/integrity-checks")
     ResponseEntity<JsonNode> checkIntegrity(@PathVariable String imageId) {
-        return ResponseEntity.accepted().location(URI.create("/v1/images/" + imageId))
-                .body(changed(HttpMethod.POST, "/internal/v1/images/{id}/integrity-checks", null, imageId));
+        return askedFor("/internal/v1/images/{id}/integrity-checks", imageId);
     }
 
     /** Asks for the image's attributes and thumbnail to be read again from its stored bytes (admins). */
     @PostMapping("/v1/images/{imageId}/derivations")
     ResponseEntity<JsonNode> derive(@PathVariable String imageId) {
+        return askedFor("/internal/v1/images/{id}/derivations", imageId);
+    }
+
+    /** 202 with the image, at its {@code Location}, where the outcome of what was asked for shows. */
+    private ResponseEntity<JsonNode> askedFor(String path, String imageId) {
         return ResponseEntity.accepted().location(URI.create("/v1/images/" + imageId))
-                .body(changed(HttpMethod.POST, "/internal/v1/images/{id}/derivations", null, imageId));
+                .body(changed(HttpMethod.POST, path, null, imageId));
     }
 
     /**
      * Asks for the available images of a content type and/or a patient (all without either) to be derived again
-     * (admins); the audit record names the patient.
+     * (admins; the metadata-service checks the parameters); the audit record names the patient.
      */
     @PostMapping("/v1/images/derivations")
-    ResponseEntity<JsonNode> deriveAll(@RequestParam(required = false) String contentType,
-                                       @RequestParam(required = false) String patientId,
-                                       @RequestParam(defaultValue = "false") String withoutThumbnail) {
-        StringBuilder path = new StringBuilder("/internal/v1/images/derivations?withoutThumbnail={without}");
-        List<Object> variables = new ArrayList<>(List.of(withoutThumbnail));
-        if (contentType != null) {
-            path.append("&contentType={type}");
-            variables.add(contentType);
-        }
-        if (patientId != null) {
-            AuditContext.notePatient(patientId);
-            path.append("&patientId={patient}");
-            variables.add(patientId);
-        }
-        return ResponseEntity.accepted()
-                .body(metadata.exchange(HttpMethod.POST, path.toString(), null, variables.toArray()).getBody());
+    ResponseEntity<JsonNode> deriveAll(@RequestParam MultiValueMap<String, String> query) {
+        return ResponseEntity.accepted().body(metadata.post("/internal/v1/images/derivations", query).getBody());
     }
 
     private JsonNode changed(HttpMethod method, String path, JsonNode body, String imageId) {

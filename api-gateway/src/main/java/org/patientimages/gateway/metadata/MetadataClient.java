@@ -156,13 +156,26 @@ public class MetadataClient {
      */
     public JsonNode page(String path, org.springframework.util.MultiValueMap<String, String> query,
                          Object... uriVariables) {
-        // a list of one patient's resources (searches, jobs, changes): its audit record names that patient
+        return call(() -> http.get().uri(withQuery(path, query, uriVariables)).retrieve().body(JsonNode.class));
+    }
+
+    /** A POST whose parameters are the client's query, passed on as {@link #page} passes them; no body. */
+    public ResponseEntity<JsonNode> post(String path, org.springframework.util.MultiValueMap<String, String> query) {
+        return call(() -> http.post().uri(withQuery(path, query)).retrieve().toEntity(JsonNode.class));
+    }
+
+    /**
+     * The URI of {@code path} (its {@code {id}} the URI variable) with the client's query, each value a URI variable;
+     * a {@code patientId} among them is noted: the request's audit record names that patient.
+     */
+    private static java.util.function.Function<org.springframework.web.util.UriBuilder, URI> withQuery(
+            String path, org.springframework.util.MultiValueMap<String, String> query, Object... uriVariables) {
         AuditContext.notePatient(query.getFirst("patientId"));
         Map<String, Object> variables = new java.util.HashMap<>();
-        for (int i = 0; i < uriVariables.length; i++) {
-            variables.put("id", uriVariables[i]);
+        for (Object uriVariable : uriVariables) {
+            variables.put("id", uriVariable);
         }
-        return call(() -> http.get().uri(u -> {
+        return u -> {
             u.path(path);
             int n = 0;
             for (var entry : query.entrySet()) {
@@ -174,7 +187,7 @@ public class MetadataClient {
                 }
             }
             return u.build(variables);
-        }).retrieve().body(JsonNode.class));
+        };
     }
 
     /** Like {@link #get(String, Map, Object...)}, but empty when the answer is 404. */

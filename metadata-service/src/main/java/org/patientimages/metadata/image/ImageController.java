@@ -125,8 +125,7 @@ class ImageController {
     /** Asks a worker to read the image's stored bytes back and check them; the outcome shows on the image. */
     @PostMapping("/internal/v1/images/{imageId}/integrity-checks")
     ResponseEntity<Image> checkIntegrity(@PathVariable String imageId, Caller caller) {
-        integrity.request(UUID.fromString(get(imageId, caller).imageId()), false);
-        return ResponseEntity.accepted().body(get(imageId, caller));
+        return readBack(imageId, caller, false);
     }
 
     /**
@@ -136,7 +135,12 @@ class ImageController {
     @PostMapping("/internal/v1/images/{imageId}/derivations")
     ResponseEntity<Image> derive(@PathVariable String imageId, Caller caller) {
         caller.requireAdmin("derive images again");
-        integrity.request(UUID.fromString(get(imageId, caller).imageId()), true);
+        return readBack(imageId, caller, true);
+    }
+
+    /** Asks for the image's bytes to be read back (and derived from): 202 with the image showing the request. */
+    private ResponseEntity<Image> readBack(String imageId, Caller caller, boolean derive) {
+        integrity.request(UUID.fromString(get(imageId, caller).imageId()), derive);
         return ResponseEntity.accepted().body(get(imageId, caller));
     }
 

@@ -97,32 +97,37 @@ public class IntegrityChecks {
         if (room <= 0) {
             return 0;
         }
-        List<IntegrityCheckRequested.Builder> due = new ArrayList<>(jdbc.sql("""
-                        with due as (
-                            select id from images
-                            where derive_requested_at is not null and status = 'AVAILABLE'
-                              and (integrity_requested_at is null or integrity_requested_at <= ?)
-                            order by derive_requested_at
-                            limit ? for update skip locked)
-                        update images i set integrity_requested_at = ? from due where i.id = due.id
-                        returning\s""" + REQUESTED)
-                .params(Timestamps.sql(answerDeadline), room, Timestamps.sql(now)).query(REQUEST).list());
+        List<IntegrityCheckRequested.Builder> due = new ArrayList<>(claim("derive_requested_at is not null",
+                "derive_requested_at", room, answerDeadline, now));
         if (properties.enabled() && due.size() < room) {
-            due.addAll(jdbc.sql("""
-                            with due as (
-                                select id from images
-                                where status = 'AVAILABLE' and coalesce(integrity_checked_at, stored_at) < ?
-                                  and (integrity_requested_at is null or integrity_requested_at <= ?)
-                                order by coalesce(integrity_checked_at, stored_at)
-                                limit ? for update skip locked)
-                            update images i set integrity_requested_at = ? from due where i.id = due.id
-                            returning\s""" + REQUESTED)
-                    .params(Timestamps.sql(now.minus(properties.every())), Timestamps.sql(answerDeadline),
-                            room - due.size(), Timestamps.sql(now))
-                    .query(REQUEST).list());
+            String lastChecked = "coalesce(integrity_checked_at, stored_at)";
+            due.addAll(claim(lastChecked + " < ?", lastChecked, room - due.size(), answerDeadline, now,
+                    Timestamps.sql(now.minus(properties.every()))));
         }
         due.forEach(request -> publish(request, now));
         return due.size();
+    }
+
+    /**
+     * Marks up to {@code limit} available images that meet {@code condition} (with its parameters), first by
+     * {@code order}, as asked for now, skipping those in flight (unless their answer is past its deadline) and those
+     * another transaction holds. @return their requests
+     */
+    private List<IntegrityCheckRequested.Builder> claim(String condition, String order, long limit,
+                                                        Instant answerDeadline, Instant now,
+                                                        Object... conditionParams) {
+        List<Object> params = new ArrayList<>(List.of(conditionParams));
+        params.addAll(List.of(Timestamps.sql(answerDeadline), limit, Timestamps.sql(now)));
+        return jdbc.sql("""
+                        with due as (
+                            select id from images
+                            where status = 'AVAILABLE' and %s
+                              and (integrity_requested_at is null or integrity_requested_at <= ?)
+                            order by %s
+                            limit ? for update skip locked)
+                        update images i set integrity_requested_at = ? from due where i.id = due.id
+                        returning\s""".formatted(condition, order) + REQUESTED)
+                .params(params).query(REQUEST).list();
     }
 
     /**

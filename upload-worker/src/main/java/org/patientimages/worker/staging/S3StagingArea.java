@@ -83,7 +83,7 @@ class S3StagingArea implements StagingArea {
             }
             Downloaded local = new Downloaded(file);
             try {
-                fetchedSha256 = store.download(bucket, stagingKey, object.eTag(), file);
+                fetchedSha256 = store.download(bucket, stagingKey, object.eTag(), file).sha256();
                 return local;
             } catch (RuntimeException e) {
                 local.close();

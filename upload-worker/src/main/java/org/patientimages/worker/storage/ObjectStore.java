@@ -375,22 +375,16 @@ public class ObjectStore implements AutoCloseable {
      * when there is no object under the key.
      */
     public Optional<Fingerprint> fingerprint(String bucket, String key, Path copy) {
-        return unlessMissing(() -> {
-            try (OutputStream out = Files.newOutputStream(copy)) {
-                return readThrough(bucket, key, null, out);
-            } catch (IOException e) {
-                throw new UncheckedIOException("writing " + copy, e);
-            }
-        });
+        return unlessMissing(() -> download(bucket, key, null, copy));
     }
 
     /**
-     * Writes an object of a bucket to a file (replacing what it held) and tells the SHA-256 of the bytes written;
-     * only if it is still the object of that ETag.
+     * Writes an object of a bucket to a file (replacing what it held) and tells what the bytes written are; only if
+     * it is still the object of that ETag (null: whatever object is there).
      */
-    public String download(String bucket, String key, String eTag, Path file) {
+    public Fingerprint download(String bucket, String key, String eTag, Path file) {
         try (OutputStream out = Files.newOutputStream(file)) {
-            return readThrough(bucket, key, eTag, out).sha256();
+            return readThrough(bucket, key, eTag, out);
         } catch (IOException e) {
             throw new UncheckedIOException("writing " + file, e);
         }
