@@ -22,8 +22,8 @@ import java.util.Set;
  * Reads what can be searched from an image's bytes: width and height of raster images from their header
  * (ImageIO reads no pixels, so a file declaring 100000×100000 costs nothing), selected EXIF (capture
  * time, device) through metadata-extractor, of DICOM files the identifying UIDs, modality, study date,
- * body part and matrix size through {@link DicomFile}'s bounded walk, and of PDFs their page count and version
- * ({@link PdfFile}; not their title or author, which may name the patient). No Spring, Kafka or S3 here.
+ * body part and matrix size through {@link DicomFile}'s bounded walk (of PDFs, {@link PdfFile} reads the page count
+ * and version). {@link Readings} is what calls these. No Spring, Kafka or S3 here.
  */
 public final class Attributes {
 
@@ -35,18 +35,11 @@ public final class Attributes {
     }
 
     /**
-     * The attributes of a file of the given (sniffed) content type; empty for formats that have none to read.
+     * The width, height and EXIF of a raster image of the given (sniffed) content type; empty for other formats.
      *
-     * @param pdfs what reads PDFs
-     * @throws UnreadableFileException when the file is of a format read here but breaks it
+     * @throws UnreadableFileException when the image's header cannot be read
      */
-    public static Map<String, Object> of(Path file, String contentType, PdfFile pdfs) throws UnreadableFileException {
-        if ("application/dicom".equals(contentType)) {
-            return dicom(file);
-        }
-        if ("application/pdf".equals(contentType)) {
-            return pdfs.attributes(file);
-        }
+    static Map<String, Object> raster(Path file, String contentType) throws UnreadableFileException {
         Map<String, Object> attributes = new LinkedHashMap<>();
         if (!RASTER.contains(contentType)) {
             return attributes;
@@ -70,13 +63,9 @@ public final class Attributes {
         return attributes;
     }
 
-    private static Map<String, Object> dicom(Path file) throws UnreadableFileException {
-        Map<String, Object> dicom;
-        try {
-            dicom = DicomFile.read(file).attributes();
-        } catch (IOException e) {
-            throw new UnreadableFileException("the DICOM file is malformed: " + e.getMessage());
-        }
+    /** The matrix size and the shown attributes of a DICOM file, as its walk found them. */
+    static Map<String, Object> dicom(DicomFile file) {
+        Map<String, Object> dicom = file.attributes();
         Map<String, Object> attributes = new LinkedHashMap<>();
         if (dicom.get("Columns") instanceof Integer columns && dicom.get("Rows") instanceof Integer rows) {
             attributes.put("width", columns);

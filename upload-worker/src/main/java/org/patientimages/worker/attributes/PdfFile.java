@@ -30,8 +30,7 @@ import java.util.jar.JarFile;
  * a hostile file makes it use, so a PDF that would take more is its child's end (out of memory, or killed at the
  * time limit), never the worker's. A child stays for the next PDF (one per thread reading at once, each ended after
  * {@value #USES} PDFs or {@code idle} without one), so that a PDF costs its reading, not a JVM's start. One child
- * reads a PDF for both steps: the page it rendered with the attributes waits, on the thread that asked, for the
- * {@link #firstPage} that follows. Pure: no Spring, Kafka or S3 here.
+ * reads a PDF once for both steps: its attributes and its first page. Pure: no Spring, Kafka or S3 here.
  */
 public final class PdfFile implements AutoCloseable {
 
@@ -46,8 +45,6 @@ public final class PdfFile implements AutoCloseable {
     private final long heapBytes;
     /** The child's command up to its arguments. */
     private final List<String> java;
-    /** What the attributes' child read of a file on this thread, for the first page asked for next. */
-    private final ThreadLocal<Read> last = new ThreadLocal<>();
     private final AtomicLong children = new AtomicLong();
     /** The children waiting for a PDF, the last one back first (the others grow idle, and are ended). */
     private final BlockingDeque<Child> waiting = new LinkedBlockingDeque<>();
@@ -91,30 +88,17 @@ public final class PdfFile implements AutoCloseable {
         }
     }
 
-    /** {@code {"pdf": {"pages": n, "version": "1.7"}}}, or {@code {"pdf": {"encrypted": true}}} without its password. */
-    Map<String, Object> attributes(Path file) throws UnreadableFileException {
-        Read read = read(file);
-        last.set(read);
-        if (read.attributes() == null) {
-            throw read.attributesFailure();
-        }
-        return read.attributes();
-    }
-
     /**
-     * The first page, at most {@value #SIDE} px on its long side, as it is shown (its crop box and rotation): the one
-     * rendered with the attributes just read of the same file on this thread, else read now.
+     * One child's reading of a PDF: its attributes, {@code {"pdf": {"pages": n, "version": "1.7"}}} (or
+     * {@code {"pdf": {"encrypted": true}}} without its password), and its first page, at most {@value #SIDE} px on its
+     * long side, as it is shown (its crop box and rotation); each, or why not. The attributes hold when the page
+     * fails after them (a page too large for the child's memory).
      */
-    BufferedImage firstPage(Path file) throws UnreadableFileException {
-        Read read = last.get();
-        last.remove();
-        if (read == null || !read.key().equals(key(file))) {
-            read = read(file);
+    record Read(Step<Map<String, Object>> attributes, Step<BufferedImage> page) {
+
+        static Read failed(UnreadableFileException failure) {
+            return new Read(Step.skipped(failure), Step.skipped(failure));
         }
-        if (read.page() == null) {
-            throw read.pageFailure();
-        }
-        return read.page();
     }
 
     /** How many child JVMs this has started. */
@@ -127,38 +111,17 @@ public final class PdfFile implements AutoCloseable {
         return waiting.size();
     }
 
-    /** One child's reading of a PDF: its attributes or why not, its first page or why not. */
-    private record Read(Key key, Map<String, Object> attributes, UnreadableFileException attributesFailure,
-                        BufferedImage page, UnreadableFileException pageFailure) {
-
-        static Read failed(Key key, UnreadableFileException failure) {
-            return new Read(key, null, failure, null, failure);
-        }
-    }
-
-    /** A file as it was read: the same path changed since is another. */
-    private record Key(Path file, long size, long modified) {
-    }
-
-    private static Key key(Path file) throws UnreadableFileException {
-        try {
-            return new Key(file, Files.size(file), Files.getLastModifiedTime(file).toMillis());
-        } catch (IOException e) {
-            throw malformed();
-        }
-    }
-
-    private Read read(Path file) throws UnreadableFileException {
-        Key key = key(file);
-        if (key.size() > MAX_BYTES) {
-            return Read.failed(key, new UnreadableFileException(
-                    "a PDF larger than " + (MAX_BYTES >> 20) + " MiB is not read"));
-        }
-        if (file.toString().contains("\t") || file.toString().contains("\n")) {
-            return Read.failed(key, malformed());
-        }
+    /** The PDF read by a waiting child (or a new one). */
+    Read read(Path file) {
         Path png = null;
         try {
+            if (Files.size(file) > MAX_BYTES) {
+                return Read.failed(new UnreadableFileException(
+                        "a PDF larger than " + (MAX_BYTES >> 20) + " MiB is not read"));
+            }
+            if (file.toString().contains("\t") || file.toString().contains("\n")) {
+                return Read.failed(malformed());
+            }
             png = Files.createTempFile("pdf-page-", ".png");
             Answer answer = ask(file, png);
             Map<String, Object> pdf = new LinkedHashMap<>();
@@ -177,11 +140,11 @@ public final class PdfFile implements AutoCloseable {
                 failure = malformed();
             }
             if (pdf.isEmpty()) {
-                return Read.failed(key, failure != null ? failure : malformed());
+                return Read.failed(failure != null ? failure : malformed());
             }
-            return new Read(key, Map.of("pdf", pdf), null, page, failure);
+            return new Read(Step.done(Map.of("pdf", pdf)), failure == null ? Step.done(page) : Step.skipped(failure));
         } catch (IOException | RuntimeException e) {
-            return Read.failed(key, malformed());
+            return Read.failed(malformed());
         } finally {
             if (png != null) {
                 png.toFile().delete();

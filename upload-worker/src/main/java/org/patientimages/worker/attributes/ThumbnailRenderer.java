@@ -21,20 +21,19 @@ import java.util.Set;
 
 /**
  * Renders the thumbnail of an image: a PNG at most {@value #MAX_SIDE} px on its long side, of raster images
- * (PNG, JPEG, TIFF…), of uncompressed DICOM frames, of JPEG baseline, JPEG lossless and RLE DICOM frames and of a PDF's
- * first page (rendered by {@link PdfFile} in a child JVM of bounded heap and time). Memory stays
- * bounded whatever the file declares: images larger than the pixel limit are refused from their header, the rest
- * are decoded subsampled (ImageIO source subsampling, or every n-th DICOM row and column read by position) to at
- * most about {@value #WORKING_SIDE} px before Thumbnailator scales them down; a lossless JPEG frame, which its
- * decoder holds whole, only up to {@value #LOSSLESS_MAX_PIXELS} pixels. Pure: no Spring, Kafka or S3 here.
+ * (PNG, JPEG, TIFF…), of uncompressed DICOM frames, of JPEG baseline, JPEG lossless and RLE DICOM frames and of a
+ * PDF's first page (rendered by {@link PdfFile} in a child JVM of bounded heap and time, then {@link #scaled} here).
+ * Memory stays bounded whatever the file declares: images larger than the pixel limit are refused from their header,
+ * the rest are decoded subsampled (ImageIO source subsampling, or every n-th DICOM row and column read by position)
+ * to at most about {@value #WORKING_SIDE} px before Thumbnailator scales them down; a lossless JPEG frame, which its
+ * decoder holds whole, only up to {@value #LOSSLESS_MAX_PIXELS} pixels. {@link Readings} is what calls these.
+ * Pure: no Spring, Kafka or S3 here.
  */
 public final class ThumbnailRenderer {
 
     public static final int MAX_SIDE = 256;
     /** What images are decoded to before they are scaled down (a PDF's first page rendered to). */
     static final int WORKING_SIDE = 2 * MAX_SIDE;
-    private static final Set<String> RASTER = Set.of("image/png", "image/jpeg", "image/tiff", "image/gif", "image/bmp");
-    private static final String PDF = "application/pdf";
     /** JPEG Baseline (Process 1): 8-bit lossy JPEG frames in encapsulated pixel data. */
     private static final String JPEG_BASELINE = "1.2.840.10008.1.2.4.50";
     /** JPEG Lossless (process 14, any predictor, and its selection value 1): CT and MR compressed losslessly. */
@@ -52,33 +51,14 @@ public final class ThumbnailRenderer {
     }
 
     private final long maxPixels;
-    private final PdfFile pdfs;
 
-    /**
-     * @param maxPixels the largest image (width × height) that is rendered at all
-     * @param pdfs      what renders a PDF's first page
-     */
-    public ThumbnailRenderer(long maxPixels, PdfFile pdfs) {
+    /** @param maxPixels the largest image (width × height) that is rendered at all */
+    ThumbnailRenderer(long maxPixels) {
         this.maxPixels = maxPixels;
-        this.pdfs = pdfs;
     }
 
-    /** Whether images of this content type get a thumbnail at all (other blobs do not). */
-    public static boolean renders(String contentType) {
-        return RASTER.contains(contentType) || "application/dicom".equals(contentType) || PDF.equals(contentType);
-    }
-
-    public Thumbnail render(Path file, String contentType) throws UnreadableFileException {
-        BufferedImage working;
-        if (RASTER.contains(contentType)) {
-            working = raster(file);
-        } else if ("application/dicom".equals(contentType)) {
-            working = dicom(file);
-        } else if (PDF.equals(contentType)) {
-            working = pdfs.firstPage(file);
-        } else {
-            throw new UnreadableFileException("no thumbnail is rendered for " + contentType);
-        }
+    /** The thumbnail of an image decoded to about the working size (or smaller), as a PNG. */
+    Thumbnail scaled(BufferedImage working) throws UnreadableFileException {
         double scale = Math.min(1.0, (double) MAX_SIDE / Math.max(working.getWidth(), working.getHeight()));
         int width = Math.max(1, (int) Math.round(working.getWidth() * scale));
         int height = Math.max(1, (int) Math.round(working.getHeight() * scale));
@@ -91,7 +71,8 @@ public final class ThumbnailRenderer {
         }
     }
 
-    private BufferedImage raster(Path file) throws UnreadableFileException {
+    /** A raster image (PNG, JPEG, TIFF, GIF, BMP), decoded subsampled to about the working size. */
+    BufferedImage raster(Path file) throws UnreadableFileException {
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             return decode(in);
         } catch (IOException e) {
@@ -124,13 +105,8 @@ public final class ThumbnailRenderer {
         }
     }
 
-    private BufferedImage dicom(Path file) throws UnreadableFileException {
-        DicomFile dicom;
-        try {
-            dicom = DicomFile.read(file);
-        } catch (IOException e) {
-            throw new UnreadableFileException("the DICOM file is malformed: " + e.getMessage());
-        }
+    /** The first frame of the DICOM file whose walk found {@code dicom}, subsampled to about the working size. */
+    BufferedImage dicom(Path file, DicomFile dicom) throws UnreadableFileException {
         DicomFile.Pixels p = dicom.pixels();
         if (p == null) {
             throw new UnreadableFileException("the DICOM file has no pixel data with rows and columns");

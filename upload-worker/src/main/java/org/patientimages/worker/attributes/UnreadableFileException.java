@@ -9,4 +9,9 @@ public class UnreadableFileException extends Exception {
     public UnreadableFileException(String reason) {
         super(reason);
     }
+
+    /** @param cause what failed unexpectedly; its message is not the reason given */
+    public UnreadableFileException(String reason, Throwable cause) {
+        super(reason, cause);
+    }
 }

@@ -124,8 +124,7 @@ class IntegrityCheckListener {
                 derivation.addSkipped(StepSkipped.newBuilder().setStep(step).setReason(reason));
             }
         };
-        derivatives.attributes(file, request.getContentType(), sink);
-        derivatives.thumbnail(file, request.getContentType(), request.getImageId(), sink);
+        derivatives.derive(file, request.getContentType(), request.getImageId(), sink);
         return derivation.build();
     }
 }

@@ -121,6 +121,11 @@ public class UploadProcessor {
             }
 
             @Override
+            public void attributesDone() {
+                reporter.progressed(job, 95, job.sizeBytes());
+            }
+
+            @Override
             public void thumbnail(String key, int width, int height) {
                 reporter.thumbnailRendered(job, key, width, height);
             }
@@ -130,9 +135,7 @@ public class UploadProcessor {
                 reporter.stepSkipped(job, step, reason);
             }
         };
-        derivatives.attributes(local.file(), job.contentType(), sink);
-        reporter.progressed(job, 95, job.sizeBytes());
-        derivatives.thumbnail(local.file(), job.contentType(), job.imageId(), sink);
+        derivatives.derive(local.file(), job.contentType(), job.imageId(), sink);
     }
 
     private void succeed(UploadJob job) {

@@ -17,37 +17,48 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class AttributesTest {
 
+    private static final Readings READINGS = new Readings(100_000_000L, PdfFileTest.PDFS);
+
     @TempDir
     Path dir;
 
+    /** The attributes read as an upload's are, or why not. */
+    private static Map<String, Object> attributes(Path file, String contentType) throws UnreadableFileException {
+        Step<Map<String, Object>> attributes = READINGS.read(file, contentType).attributes();
+        if (attributes.skipped() != null) {
+            throw attributes.skipped();
+        }
+        return attributes.value();
+    }
+
     @Test
     void reads_the_dimensions_of_png_and_jpeg() throws Exception {
-        assertThat(Attributes.of(Files.write(dir.resolve("a.png"), TestImages.aPngImage(40, 30)), "image/png", PdfFileTest.PDFS))
+        assertThat(attributes(Files.write(dir.resolve("a.png"), TestImages.aPngImage(40, 30)), "image/png"))
                 .containsEntry("width", 40).containsEntry("height", 30);
-        assertThat(Attributes.of(Files.write(dir.resolve("a.jpg"), TestImages.aJpegImage(64, 16)), "image/jpeg", PdfFileTest.PDFS))
+        assertThat(attributes(Files.write(dir.resolve("a.jpg"), TestImages.aJpegImage(64, 16)), "image/jpeg"))
                 .containsEntry("width", 64).containsEntry("height", 16);
     }
 
     @Test
     void a_png_declaring_100000_by_100000_pixels_costs_nothing_to_read() throws Exception {
         byte[] png = TestImages.aPngDeclaring(100_000, 100_000);
-        assertThat(Attributes.of(Files.write(dir.resolve("bomb.png"), png), "image/png", PdfFileTest.PDFS))
+        assertThat(attributes(Files.write(dir.resolve("bomb.png"), png), "image/png"))
                 .containsEntry("width", 100_000).containsEntry("height", 100_000);
     }
 
     @Test
     void truncated_images_fail_the_step_and_foreign_bytes_have_no_attributes() throws Exception {
         byte[] png = TestImages.aPngImage(10, 10);
-        assertThatThrownBy(() -> Attributes.of(Files.write(dir.resolve("cut.png"), Arrays.copyOf(png, 20)), "image/png", PdfFileTest.PDFS))
+        assertThatThrownBy(() -> attributes(Files.write(dir.resolve("cut.png"), Arrays.copyOf(png, 20)), "image/png"))
                 .isInstanceOf(UnreadableFileException.class);
-        assertThat(Attributes.of(Files.write(dir.resolve("blob"), new byte[] {1, 2, 3}), "application/octet-stream", PdfFileTest.PDFS))
+        assertThat(attributes(Files.write(dir.resolve("blob"), new byte[] {1, 2, 3}), "application/octet-stream"))
                 .isEmpty();
     }
 
     @Test
     void a_dicom_file_gives_its_identifying_attributes_but_not_the_patients_name() throws Exception {
         Path file = Files.write(dir.resolve("ct.dcm"), TestDicom.ctSlice(64, 48).toBytes());
-        Map<String, Object> attributes = Attributes.of(file, "application/dicom", PdfFileTest.PDFS);
+        Map<String, Object> attributes = attributes(file, "application/dicom");
         assertThat(attributes).containsEntry("width", 48).containsEntry("height", 64);
         assertThat(attributes.get("dicom")).isEqualTo(Map.of(
                 "TransferSyntaxUID", TestDicom.EXPLICIT_LITTLE,
@@ -66,11 +77,11 @@ class AttributesTest {
     @Test
     void a_pdf_gives_its_page_count_and_version_but_not_its_title() throws Exception {
         Path file = Files.write(dir.resolve("report.pdf"), TestPdf.report().pages(3).title("Report of Jane DOE").toBytes());
-        assertThat(Attributes.of(file, "application/pdf", PdfFileTest.PDFS)).isEqualTo(Map.of("pdf", Map.of("pages", 3, "version", "1.7")));
+        assertThat(attributes(file, "application/pdf")).isEqualTo(Map.of("pdf", Map.of("pages", 3, "version", "1.7")));
         Path locked = Files.write(dir.resolve("locked.pdf"), TestPdf.report().password("s3cret").toBytes());
-        assertThat(Attributes.of(locked, "application/pdf", PdfFileTest.PDFS)).isEqualTo(Map.of("pdf", Map.of("encrypted", true)));
-        assertThatThrownBy(() -> Attributes.of(Files.write(dir.resolve("cut.pdf"), "%PDF-1.7\n%garbage".getBytes()),
-                "application/pdf", PdfFileTest.PDFS)).isInstanceOf(UnreadableFileException.class).hasMessage("the PDF could not be read");
+        assertThat(attributes(locked, "application/pdf")).isEqualTo(Map.of("pdf", Map.of("encrypted", true)));
+        assertThatThrownBy(() -> attributes(Files.write(dir.resolve("cut.pdf"), "%PDF-1.7\n%garbage".getBytes()),
+                "application/pdf")).isInstanceOf(UnreadableFileException.class).hasMessage("the PDF could not be read");
     }
 
     @Test
@@ -80,7 +91,7 @@ class AttributesTest {
             sparse.write("%PDF-1.7\n".getBytes());
             sparse.setLength(PdfFile.MAX_BYTES + 1);
         }
-        assertThatThrownBy(() -> Attributes.of(huge, "application/pdf", PdfFileTest.PDFS))
+        assertThatThrownBy(() -> attributes(huge, "application/pdf"))
                 .isInstanceOf(UnreadableFileException.class).hasMessage("a PDF larger than 512 MiB is not read");
     }
 }

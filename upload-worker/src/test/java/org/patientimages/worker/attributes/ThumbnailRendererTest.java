@@ -23,10 +23,16 @@ class ThumbnailRendererTest {
     @TempDir
     Path dir;
 
-    private final ThumbnailRenderer renderer = new ThumbnailRenderer(100_000_000L, PdfFileTest.PDFS);
+    private final Readings readings = new Readings(100_000_000L, PdfFileTest.PDFS);
 
+    /** The thumbnail rendered as an upload's is, or why not. */
     private BufferedImage render(byte[] bytes, String contentType) throws Exception {
-        ThumbnailRenderer.Thumbnail thumbnail = renderer.render(Files.write(dir.resolve("f"), bytes), contentType);
+        Step<ThumbnailRenderer.Thumbnail> rendered = readings.read(Files.write(dir.resolve("f"), bytes), contentType)
+                .thumbnail();
+        if (rendered.skipped() != null) {
+            throw rendered.skipped();
+        }
+        ThumbnailRenderer.Thumbnail thumbnail = rendered.value();
         BufferedImage png = ImageIO.read(new ByteArrayInputStream(thumbnail.png()));
         assertThat(png.getWidth()).isEqualTo(thumbnail.width());
         assertThat(png.getHeight()).isEqualTo(thumbnail.height());
