@@ -3,6 +3,17 @@ package org.patientimages.metadata.webhook;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.hc.client5.http.classic.methods.HttpPost;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.core5.http.ContentType;
+import org.apache.hc.core5.http.io.entity.ByteArrayEntity;
+import org.apache.hc.core5.http.io.entity.EntityUtils;
+import org.apache.hc.core5.util.TimeValue;
+import org.apache.hc.core5.util.Timeout;
 import org.patientimages.metadata.feed.ChangeFeed;
 import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Timestamps;
@@ -16,12 +27,9 @@ import org.springframework.stereotype.Service;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.ConnectException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
@@ -66,7 +74,7 @@ class WebhookDelivery implements DisposableBean {
     private final ChangeFeed feed;
     private final WebhookProperties properties;
     private final JsonMapper json;
-    private final HttpClient http;
+    private final CloseableHttpClient http;
     private final ScheduledExecutorService ticker;
     private final ExecutorService senders;
     private final AtomicInteger busy = new AtomicInteger();
@@ -81,9 +89,7 @@ class WebhookDelivery implements DisposableBean {
         this.feed = feed;
         this.properties = properties;
         this.json = json;
-        // redirects are not followed: a webhook is sent where its admin said, nowhere else
-        this.http = HttpClient.newBuilder().connectTimeout(properties.timeout())
-                .followRedirects(HttpClient.Redirect.NEVER).build();
+        this.http = client(properties);
         this.ticker = Executors.newSingleThreadScheduledExecutor(daemon("webhook-ticker"));
         this.senders = Executors.newFixedThreadPool(properties.senders(), daemon("webhook-sender"));
         this.delivered = Counter.builder("webhook.deliveries").tag("outcome", "delivered")
@@ -249,40 +255,64 @@ class WebhookDelivery implements DisposableBean {
 
     /** Posts {@code payload} to the webhook, signed, under {@code messageId}. */
     private Attempt post(WebhookRepository.Row webhook, String messageId, Object payload) {
-        URI url = URI.create(webhook.url());
-        String refusal = WebhookTarget.refusal(url, properties.allowLoopback());
-        if (refusal != null) {
-            return new Attempt(0, refusal);
-        }
         byte[] body = json.writeValueAsBytes(payload);
         long timestamp = System.currentTimeMillis() / 1000;
-        HttpRequest request = HttpRequest.newBuilder(url).timeout(properties.timeout())
-                .header("Content-Type", "application/json")
-                .header("User-Agent", "patient-image-service-webhooks")
-                .header("webhook-id", messageId)
-                .header("webhook-timestamp", Long.toString(timestamp))
-                .header("webhook-signature", webhook.signingSecrets(Timestamps.now()).stream()
-                        .map(secret -> WebhookSignature.sign(secret, messageId, timestamp, body))
-                        .collect(Collectors.joining(" ")))
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
+        HttpPost request = new HttpPost(webhook.url());
+        request.setHeader("webhook-id", messageId);
+        request.setHeader("webhook-timestamp", Long.toString(timestamp));
+        request.setHeader("webhook-signature", webhook.signingSecrets(Timestamps.now()).stream()
+                .map(secret -> WebhookSignature.sign(secret, messageId, timestamp, body))
+                .collect(Collectors.joining(" ")));
+        request.setEntity(new ByteArrayEntity(body, ContentType.create("application/json")));
         try {
-            int status = http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+            int status = http.execute(request, response -> {
+                EntityUtils.consume(response.getEntity());
+                return response.getCode();
+            });
             if (status >= 200 && status < 300) {
                 return new Attempt(status, null);
             }
             return new Attempt(status, "answered HTTP " + status
                     + (status >= 300 && status < 400 ? " (redirects are not followed)" : ""));
-        } catch (HttpTimeoutException e) {
-            return new Attempt(0, "no answer within " + properties.timeout().toSeconds() + " s");
+        } catch (CheckedAddresses.RefusedHostException e) {
+            return new Attempt(0, e.getMessage());
+        } catch (UnknownHostException e) {
+            return new Attempt(0, "the host is not known");
         } catch (ConnectException e) {
             return new Attempt(0, "could not connect");
+        } catch (InterruptedIOException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                return new Attempt(0, "interrupted");
+            }
+            return new Attempt(0, "no answer within " + properties.timeout().toSeconds() + " s");
         } catch (IOException e) {
             return new Attempt(0, "could not send: " + (e.getMessage() == null ? e.getClass().getSimpleName()
                     : e.getMessage()));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return new Attempt(0, "interrupted");
         }
+    }
+
+    /**
+     * The client that sends webhooks: it connects only to addresses it checked as it resolved them
+     * ({@link CheckedAddresses}), follows no redirect (a webhook is sent where its admin said, nowhere else) and
+     * retries nothing itself (a failed batch is sent again after its backoff).
+     */
+    static CloseableHttpClient client(WebhookProperties properties) {
+        Timeout timeout = Timeout.of(properties.timeout());
+        var connections = PoolingHttpClientConnectionManagerBuilder.create()
+                .setDnsResolver(new CheckedAddresses(properties.allowLoopback()))
+                .setMaxConnTotal(properties.senders())
+                .setMaxConnPerRoute(properties.senders())
+                .setDefaultConnectionConfig(ConnectionConfig.custom().setConnectTimeout(timeout)
+                        .setSocketTimeout(timeout).build())
+                .build();
+        return HttpClients.custom()
+                .setConnectionManager(connections)
+                .setDefaultRequestConfig(RequestConfig.custom().setResponseTimeout(timeout).build())
+                .disableRedirectHandling()
+                .disableAutomaticRetries()
+                .evictIdleConnections(TimeValue.ofSeconds(30))
+                .setUserAgent("patient-image-service-webhooks")
+                .build();
     }
 
     private static ThreadFactory daemon(String name) {
@@ -294,8 +324,9 @@ class WebhookDelivery implements DisposableBean {
     }
 
     @Override
-    public void destroy() {
+    public void destroy() throws IOException {
         ticker.shutdownNow();
         senders.shutdownNow();
+        http.close();
     }
 }

@@ -12,7 +12,8 @@ import java.util.Locale;
  * Where a webhook may send. An absolute {@code http} or {@code https} URL without credentials or fragment, whose
  * host is not this machine (unless allowed, for a development stack), nor a link-local address (such as a cloud's
  * instance metadata at 169.254.169.254), nor a wildcard or multicast one: a webhook must not become a way to
- * call the services' internal API, which trusts calls from the loopback interface.
+ * call the services' internal API, which trusts calls from the loopback interface. A name is checked by the
+ * addresses it resolves to as it is connected to ({@link CheckedAddresses}).
  */
 final class WebhookTarget {
 
@@ -65,21 +66,6 @@ final class WebhookTarget {
             return "may not name a link-local, wildcard or multicast address";
         }
         return null;
-    }
-
-    /** The reason this URL's host may not be sent to now (resolved afresh), or null when it may. */
-    static String refusal(URI uri, boolean allowLoopback) {
-        try {
-            for (InetAddress address : InetAddress.getAllByName(uri.getHost())) {
-                String refusal = refusal(address, allowLoopback);
-                if (refusal != null) {
-                    return "the host's address " + refusal;
-                }
-            }
-            return null;
-        } catch (UnknownHostException e) {
-            return "the host is not known";
-        }
     }
 
     private static boolean isLiteral(String host) {
