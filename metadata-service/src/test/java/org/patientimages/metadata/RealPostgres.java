@@ -10,6 +10,10 @@ import org.springframework.test.context.DynamicPropertySource;
  */
 public abstract class RealPostgres {
 
+    /** The key that seals webhook secrets in the tests, and one that sealed them before it. */
+    public static final String SECRET_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    public static final String PREVIOUS_SECRET_KEY = "ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=";
+
     public static final LocalPostgres postgres = LocalPostgres.startTransient().createDatabase("patients_db");
 
     static {
@@ -25,5 +29,7 @@ public abstract class RealPostgres {
         registry.add("patient-images.deletion.purge-interval", () -> "1h");
         // webhooks' receivers in the tests listen on this machine
         registry.add("patient-images.webhooks.allow-loopback", () -> "true");
+        registry.add("patient-images.webhooks.secret-key", () -> SECRET_KEY);
+        registry.add("patient-images.webhooks.previous-secret-keys", () -> PREVIOUS_SECRET_KEY);
     }
 }

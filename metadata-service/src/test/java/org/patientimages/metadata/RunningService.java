@@ -19,21 +19,21 @@ import org.springframework.kafka.test.context.EmbeddedKafka;
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 @Import(QuickKafkaClose.class)
 @EmbeddedKafka(bootstrapServersProperty = "spring.kafka.bootstrap-servers")
-abstract class RunningService extends RealPostgres {
+public abstract class RunningService extends RealPostgres {
 
     @LocalServerPort
-    int port;
+    protected int port;
     @Autowired
-    EmbeddedKafkaBroker broker;
+    protected EmbeddedKafkaBroker broker;
     @Autowired
-    KafkaTemplate<String, byte[]> kafka;
+    protected KafkaTemplate<String, byte[]> kafka;
     @Autowired
-    JdbcClient jdbc;
+    protected JdbcClient jdbc;
 
-    TestHttp http;
+    protected TestHttp http;
 
     @BeforeEach
-    void client() {
+    protected void client() {
         http = new TestHttp("http://127.0.0.1:" + port);
     }
 }

@@ -81,7 +81,10 @@ final class TestStack implements AutoCloseable {
                 // due integrity checks are asked for at once (an image is due 30 days after its last check)
                 "--patient-images.integrity.interval=1s",
                 // the tests' webhook receivers listen on this machine
-                "--patient-images.webhooks.allow-loopback=true");
+                "--patient-images.webhooks.allow-loopback=true",
+                // webhook secrets sealed in the database, as in production
+                "--patient-images.webhooks.secret-key=" + java.util.Base64.getEncoder().encodeToString(
+                        java.security.SecureRandom.getSeed(32)));
         awaitHealthy(metadata);
         awaitPort(identity);
         gateway = startGateway(staging,

@@ -107,9 +107,36 @@ class WebhookDelivery implements DisposableBean {
      */
     @EventListener(ApplicationReadyEvent.class)
     void start() {
+        sealSecrets();
         if (properties.enabled()) {
             long every = properties.interval().toMillis();
             ticker.scheduleWithFixedDelay(this::tick, every, every, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Seals again what was stored before a key was set or under a previous key, and says so when secrets are not
+     * sealed at all or some do not open.
+     */
+    private void sealSecrets() {
+        if (!webhooks.sealing()) {
+            log.warn("Webhook signing secrets are stored as issued: set patient-images.webhooks.secret-key to seal them");
+        }
+        WebhookRepository.SealedAgain done;
+        try {
+            done = webhooks.sealAgain();
+        } catch (DataAccessException e) {
+            log.warn("Webhooks: their secrets could not be sealed again ({}); the next start tries again",
+                    e.getClass().getSimpleName());
+            return;
+        }
+        if (done.sealed() > 0) {
+            log.info("Webhooks: the secrets of {} sealed again under the current key", done.sealed());
+        }
+        if (done.unopened() > 0) {
+            log.error("Webhooks: the secrets of {} do not open with the keys set (patient-images.webhooks.secret-key,"
+                    + " previous-secret-keys); they fail until a key that sealed them is set or they are rotated",
+                    done.unopened());
         }
     }
 
@@ -255,12 +282,16 @@ class WebhookDelivery implements DisposableBean {
 
     /** Posts {@code payload} to the webhook, signed, under {@code messageId}. */
     private Attempt post(WebhookRepository.Row webhook, String messageId, Object payload) {
+        List<String> secrets = webhook.signingSecrets(Timestamps.now());
+        if (secrets.isEmpty()) {
+            return new Attempt(0, "its signing secret does not open with the keys set; rotate its secret");
+        }
         byte[] body = json.writeValueAsBytes(payload);
         long timestamp = System.currentTimeMillis() / 1000;
         HttpPost request = new HttpPost(webhook.url());
         request.setHeader("webhook-id", messageId);
         request.setHeader("webhook-timestamp", Long.toString(timestamp));
-        request.setHeader("webhook-signature", webhook.signingSecrets(Timestamps.now()).stream()
+        request.setHeader("webhook-signature", secrets.stream()
                 .map(secret -> WebhookSignature.sign(secret, messageId, timestamp, body))
                 .collect(Collectors.joining(" ")));
         request.setEntity(new ByteArrayEntity(body, ContentType.create("application/json")));

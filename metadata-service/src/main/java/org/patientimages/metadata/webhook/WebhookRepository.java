@@ -6,6 +6,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
 import java.sql.Array;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,6 +21,7 @@ class WebhookRepository {
 
     /**
      * A webhook's row. {@code batchId} and {@code batchRows}: the batch sent and not yet answered 2xx, if any.
+     * {@code secret} as issued (opened from its seal; null when it does not open with this instance's keys).
      * {@code previousSecret}: the secret a rotation replaced, which signs too until {@code previousSecretUntil}.
      */
     record Row(UUID id, String url, String secret, UUID patientId, List<String> types, String createdBy,
@@ -27,8 +29,14 @@ class WebhookRepository {
                Instant nextAttemptAt, Instant deliveredAt, Instant failingSince, String lastError, Instant disabledAt,
                String previousSecret, Instant previousSecretUntil) {
 
-        /** The secrets that sign a request at {@code now}: the current one, and the replaced one while it may. */
+        /**
+         * The secrets that sign a request at {@code now}: the current one, and the replaced one while it may; empty
+         * when the current one does not open.
+         */
         List<String> signingSecrets(Instant now) {
+            if (secret == null) {
+                return List.of();
+            }
             return previousSecret != null && previousSecretUntil != null && now.isBefore(previousSecretUntil)
                     ? List.of(secret, previousSecret) : List.of(secret);
         }
@@ -50,19 +58,68 @@ class WebhookRepository {
             id, url, secret, patient_id, types, created_by, created_at, feed_cursor, batch_id, batch_rows, attempts,
             next_attempt_at, delivered_at, failing_since, last_error, disabled_at, previous_secret, previous_secret_until""";
 
-    private static final RowMapper<Row> ROW = (rs, n) -> new Row(rs.getObject("id", UUID.class),
-            rs.getString("url"), rs.getString("secret"), rs.getObject("patient_id", UUID.class),
+    private final RowMapper<Row> mapper = (rs, n) -> new Row(rs.getObject("id", UUID.class),
+            rs.getString("url"), opened(rs, "secret"), rs.getObject("patient_id", UUID.class),
             strings(rs.getArray("types")), rs.getString("created_by"), Timestamps.instant(rs.getTimestamp("created_at")),
             rs.getString("feed_cursor"), rs.getObject("batch_id", UUID.class), (Integer) rs.getObject("batch_rows"),
             rs.getInt("attempts"), Timestamps.instant(rs.getTimestamp("next_attempt_at")),
             Timestamps.instant(rs.getTimestamp("delivered_at")), Timestamps.instant(rs.getTimestamp("failing_since")),
             rs.getString("last_error"), Timestamps.instant(rs.getTimestamp("disabled_at")),
-            rs.getString("previous_secret"), Timestamps.instant(rs.getTimestamp("previous_secret_until")));
+            opened(rs, "previous_secret"), Timestamps.instant(rs.getTimestamp("previous_secret_until")));
 
     private final JdbcClient jdbc;
+    private final SecretSeal seal;
 
-    WebhookRepository(JdbcClient jdbc) {
+    WebhookRepository(JdbcClient jdbc, WebhookProperties properties) {
         this.jdbc = jdbc;
+        this.seal = new SecretSeal(properties.secretKey(), properties.previousSecretKeys());
+    }
+
+    private String opened(ResultSet rs, String column) throws SQLException {
+        return seal.open(rs.getObject("id", UUID.class), rs.getString(column)).orElse(null);
+    }
+
+    /** Whether signing secrets are sealed in the database (a key is set). */
+    boolean sealing() {
+        return seal.sealing();
+    }
+
+    /** A webhook's secrets as stored. */
+    private record Stored(UUID id, String secret, String previousSecret) {
+    }
+
+    /** What {@link #sealAgain} did: webhooks sealed again, and those whose secrets do not open. */
+    record SealedAgain(int sealed, int unopened) {
+    }
+
+    /**
+     * Seals again, under the current key, every secret stored as issued (before a key was set) or under a
+     * previous key. A row changed meanwhile (a rotation) is left as it now is.
+     *
+     */
+    SealedAgain sealAgain() {
+        int sealed = 0;
+        int unopened = 0;
+        List<Stored> rows = jdbc.sql("select id, secret, previous_secret from webhooks")
+                .query((rs, n) -> new Stored(rs.getObject("id", UUID.class), rs.getString("secret"),
+                        rs.getString("previous_secret"))).list();
+        for (Stored row : rows) {
+            if (seal.current(row.secret()) && seal.current(row.previousSecret())) {
+                continue;
+            }
+            var secret = seal.open(row.id(), row.secret());
+            var previous = seal.open(row.id(), row.previousSecret());
+            if (secret.isEmpty() || row.previousSecret() != null && previous.isEmpty()) {
+                unopened++;
+                continue;
+            }
+            sealed += jdbc.sql("""
+                            update webhooks set secret = ?, previous_secret = ?
+                            where id = ? and secret = ? and previous_secret is not distinct from ?""")
+                    .params(seal.seal(row.id(), secret.get()), previous.map(p -> seal.seal(row.id(), p)).orElse(null),
+                            row.id(), row.secret(), row.previousSecret()).update();
+        }
+        return new SealedAgain(sealed, unopened);
     }
 
     void insert(Row row) {
@@ -70,26 +127,26 @@ class WebhookRepository {
                         insert into webhooks (id, url, secret, patient_id, types, created_by, created_at, feed_cursor,
                                               next_attempt_at)
                         values (?, ?, ?, ?, ?::text[], ?, ?, ?, ?)""")
-                .params(row.id(), row.url(), row.secret(), row.patientId(),
+                .params(row.id(), row.url(), seal.seal(row.id(), row.secret()), row.patientId(),
                         row.types() == null ? null : row.types().toArray(String[]::new), row.createdBy(),
                         Timestamps.sql(row.createdAt()), row.feedCursor(), Timestamps.sql(row.nextAttemptAt()))
                 .update();
     }
 
     Optional<Row> find(UUID id) {
-        return jdbc.sql("select " + COLUMNS + " from webhooks where id = ?").param(id).query(ROW).optional();
+        return jdbc.sql("select " + COLUMNS + " from webhooks where id = ?").param(id).query(mapper).optional();
     }
 
     /** Every webhook, oldest first (an installation has a handful). */
     List<Row> list() {
-        return jdbc.sql("select " + COLUMNS + " from webhooks order by created_at, id").query(ROW).list();
+        return jdbc.sql("select " + COLUMNS + " from webhooks order by created_at, id").query(mapper).list();
     }
 
     /** Gives the webhook a new secret; the one it had keeps signing too until {@code previousUntil}. */
     Optional<Row> rotate(UUID id, String secret, Instant previousUntil) {
         return jdbc.sql("update webhooks set previous_secret = secret, previous_secret_until = ?, secret = ?"
                         + " where id = ? returning " + COLUMNS)
-                .params(Timestamps.sql(previousUntil), secret, id).query(ROW).optional();
+                .params(Timestamps.sql(previousUntil), seal.seal(id, secret), id).query(mapper).optional();
     }
 
     /**
@@ -104,7 +161,7 @@ class WebhookRepository {
                             batch_rows = case when disabled_at is null then batch_rows end,
                             disabled_at = null, attempts = 0, next_attempt_at = now()
                         where id = ? returning\s""" + COLUMNS)
-                .params(oldestCursor, id).query(ROW).optional();
+                .params(oldestCursor, id).query(mapper).optional();
     }
 
     long count() {
@@ -127,7 +184,7 @@ class WebhookRepository {
                                        and (lease_until is null or lease_until < now())
                                      order by next_attempt_at limit ? for update skip locked)
                         returning\s""" + COLUMNS)
-                .params(token, lease.toMillis(), limit).query(ROW).list();
+                .params(token, lease.toMillis(), limit).query(mapper).list();
     }
 
     /**

@@ -81,6 +81,6 @@ class CheckedAddressesTest {
 
     private static WebhookProperties properties(boolean allowLoopback) {
         return new WebhookProperties(true, Duration.ofSeconds(1), 2, 100, Duration.ofSeconds(5),
-                Duration.ofMinutes(10), allowLoopback, Duration.ofHours(24));
+                Duration.ofMinutes(10), allowLoopback, Duration.ofHours(24), null, List.of());
     }
 }
