@@ -17,7 +17,7 @@ import java.util.List;
  */
 @ConfigurationProperties("patient-images.upload")
 public record UploadProperties(@DefaultValue("2GB") DataSize maxFileSize,
-                               @DefaultValue({"image/jpeg", "image/png", "image/tiff", "application/dicom",
+                               @DefaultValue({"image/jpeg", "image/png", "image/tiff", "image/webp", "application/dicom",
                                        "application/pdf", "application/octet-stream"})
                                List<String> allowedContentTypes,
                                @DefaultValue("10s") Duration patientCheckTtl,

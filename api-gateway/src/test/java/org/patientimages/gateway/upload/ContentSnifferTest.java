@@ -2,6 +2,7 @@ package org.patientimages.gateway.upload;
 
 import org.junit.jupiter.api.Test;
 import org.patientimages.gateway.web.ApiProblem;
+import org.patientimages.localstack.testing.TestWebp;
 import org.springframework.util.unit.DataSize;
 
 import java.nio.charset.StandardCharsets;
@@ -15,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class ContentSnifferTest {
 
     static final UploadProperties DEFAULTS = new UploadProperties(DataSize.ofGigabytes(2),
-            List.of("image/jpeg", "image/png", "image/tiff", "application/dicom", "application/pdf",
+            List.of("image/jpeg", "image/png", "image/tiff", "image/webp", "application/dicom", "application/pdf",
                     "application/octet-stream"), Duration.ofSeconds(10), 1000);
 
     private final ContentSniffer sniffer = new ContentSniffer(DEFAULTS);
@@ -28,6 +29,7 @@ class ContentSnifferTest {
         assertThat(sniffer.check(ascii("%PDF-1.7\n%\u00e2\u00e3\n1 0 obj\n"))).isEqualTo("application/pdf");
         assertThat(sniffer.check(bytes('I', 'I', 42, 0, 8, 0, 0, 0))).isEqualTo("image/tiff");
         assertThat(sniffer.check(dicom(new byte[0]))).isEqualTo("application/dicom");
+        assertThat(sniffer.check(TestWebp.aSolidWebp(8, 8, 0x336699))).isEqualTo("image/webp");
     }
 
     @Test

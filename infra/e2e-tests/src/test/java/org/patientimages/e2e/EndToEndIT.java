@@ -15,6 +15,7 @@ import org.patientimages.localstack.testing.TestHttp.Part;
 import org.patientimages.localstack.testing.WebhookReceiver;
 import org.patientimages.localstack.testing.TestImages;
 import org.patientimages.localstack.testing.TestPdf;
+import org.patientimages.localstack.testing.TestWebp;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import tools.jackson.databind.JsonNode;
@@ -241,6 +242,12 @@ class EndToEndIT {
         assertThat(pdf.path("contentType").asString()).isEqualTo("application/pdf");
         assertThat(pdf.path("attributes").path("pdf").path("pages").asInt()).isEqualTo(2);
         assertThat(pdf.path("hasThumbnail").asBoolean()).isTrue();
+        // a WebP photo, accepted by default: its size read, and a thumbnail
+        String webp = upload(images, "wound.webp", TestWebp.aSolidWebp(600, 300, 0x3366cc), "Wound photo", List.of());
+        JsonNode photo = api.get("/v1/images/" + webp).json();
+        assertThat(photo.path("contentType").asString()).isEqualTo("image/webp");
+        assertThat(photo.path("attributes").path("width").asInt()).isEqualTo(600);
+        assertThat(photo.path("hasThumbnail").asBoolean()).isTrue();
         String blob = upload(images, "notes.bin", randomBytes(1000), "Notes", List.of());
         expectProblem(api.get("/v1/images/" + blob + "/thumbnail"), 404, "THUMBNAIL_UNAVAILABLE");
         var again = api.postMultipart(images, List.of(Part.bytes("file", "again.png", "image/png",

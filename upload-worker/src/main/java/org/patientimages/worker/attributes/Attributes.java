@@ -27,7 +27,7 @@ import java.util.Set;
  */
 public final class Attributes {
 
-    private static final Set<String> RASTER = Set.of("image/png", "image/jpeg", "image/tiff");
+    private static final Set<String> RASTER = Set.of("image/png", "image/jpeg", "image/tiff", "image/webp");
     private static final DateTimeFormatter EXIF_TIME =
             DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss'Z'").withZone(ZoneOffset.UTC);
 

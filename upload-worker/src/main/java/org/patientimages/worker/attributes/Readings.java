@@ -14,7 +14,8 @@ import java.util.Set;
  */
 public final class Readings {
 
-    private static final Set<String> RASTER = Set.of("image/png", "image/jpeg", "image/tiff", "image/gif", "image/bmp");
+    private static final Set<String> RASTER =
+            Set.of("image/png", "image/jpeg", "image/tiff", "image/gif", "image/bmp", "image/webp");
     private static final String DICOM = "application/dicom";
     private static final String PDF = "application/pdf";
     private static final String NOT_RENDERED = "the image could not be rendered";

@@ -7,6 +7,7 @@ import org.patientimages.localstack.testing.TestImages;
 import org.patientimages.localstack.testing.TestJpegLossless;
 import org.patientimages.localstack.testing.TestPdf;
 import org.patientimages.localstack.testing.TestRle;
+import org.patientimages.localstack.testing.TestWebp;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
@@ -47,6 +48,30 @@ class ThumbnailRendererTest {
         BufferedImage jpeg = render(TestImages.aJpegImage(300, 900), "image/jpeg");
         assertThat(jpeg.getWidth()).isEqualTo(85);
         assertThat(jpeg.getHeight()).isEqualTo(256);
+    }
+
+    @Test
+    void a_webp_photo_gets_its_thumbnail_and_its_dimensions() throws Exception {
+        BufferedImage png = render(TestWebp.aSolidWebp(600, 300, 0x3366cc), "image/webp");
+        assertThat(png.getWidth()).isEqualTo(256);
+        assertThat(png.getHeight()).isEqualTo(128);
+        assertThat(png.getRGB(100, 50) & 0xffffff).isEqualTo(0x3366cc);
+        assertThat(readings.read(Files.write(dir.resolve("photo.webp"), TestWebp.aSolidWebp(600, 300, 0x3366cc)),
+                "image/webp").attributes().value()).containsEntry("width", 600).containsEntry("height", 300);
+    }
+
+    @Test
+    void a_lossy_webp_photo_gets_its_thumbnail_too() throws Exception {
+        // 96 × 64, red on the left, blue on the right: made by libwebp's cwebp 1.2.4 (-q 80) from a PNG
+        byte[] lossy;
+        try (var in = getClass().getResourceAsStream("/images/halves-lossy.webp")) {
+            lossy = in.readAllBytes();
+        }
+        BufferedImage png = render(lossy, "image/webp");
+        assertThat(png.getWidth()).isEqualTo(96);
+        assertThat(png.getHeight()).isEqualTo(64);
+        assertThat(new java.awt.Color(png.getRGB(10, 32)).getRed()).isGreaterThan(200);
+        assertThat(new java.awt.Color(png.getRGB(85, 32)).getBlue()).isGreaterThan(200);
     }
 
     @Test
