@@ -27,6 +27,8 @@ public abstract class RealPostgres {
         registry.add("patient-images.integrity.interval", () -> "1h");
         // and purge themselves the deleted images whose recovery window they closed
         registry.add("patient-images.deletion.purge-interval", () -> "1h");
+        // a bulk derivation's images marked in chunks of 4: the tests' few images take several
+        registry.add("patient-images.integrity.derive-chunk", () -> "4");
         // webhooks' receivers in the tests listen on this machine
         registry.add("patient-images.webhooks.allow-loopback", () -> "true");
         registry.add("patient-images.webhooks.secret-key", () -> SECRET_KEY);

@@ -21,6 +21,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
+import org.springframework.transaction.support.TransactionTemplate;
 
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -62,11 +63,13 @@ public class IntegrityChecks {
     private final ChangeFeed feed;
     private final ImageLifecycle lifecycle;
     private final MeterRegistry registry;
+    private final TransactionTemplate transactions;
     private volatile double failed = Double.NaN;
 
     IntegrityChecks(JdbcClient jdbc, OutboxRepository outbox, OutboxRelay relay, IntegrityProperties properties,
-                    ChangeFeed feed, ImageLifecycle lifecycle, MeterRegistry registry) {
+                    ChangeFeed feed, ImageLifecycle lifecycle, MeterRegistry registry, TransactionTemplate transactions) {
         this.jdbc = jdbc;
+        this.transactions = transactions;
         this.feed = feed;
         this.lifecycle = lifecycle;
         this.outbox = outbox;
@@ -153,19 +156,38 @@ public class IntegrityChecks {
     /**
      * Asks for every AVAILABLE image of a content type and of a patient (either or both null: any), or only those
      * without a thumbnail, to be derived again, unless one is waiting already; the scheduler sends them to the
-     * workers at most {@code in-flight} at a time. @return how many were asked for
+     * workers at most {@code in-flight} at a time. The images are marked {@code derive-chunk} at a time, in the order
+     * of their ids, each chunk in a transaction of its own, so that a call for a million images never holds a
+     * million row locks (a call cut short leaves the chunks before marked; calling again marks the rest).
+     * @return how many were asked for
      */
-    @Transactional
     public int requestDerivations(String contentType, UUID patientId, boolean withoutThumbnail) {
-        int asked = jdbc.sql("""
-                        update images set derive_requested_at = ?
-                        where status = 'AVAILABLE' and derive_requested_at is null
-                          and (cast(? as text) is null or content_type = ?)
-                          and (cast(? as uuid) is null or patient_id = ?)
-                          and (not ? or thumbnail_key is null)""")
-                .params(Timestamps.sql(requestTime()), contentType, contentType, patientId, patientId,
-                        withoutThumbnail).update();
-        requestDue();
+        var at = Timestamps.sql(requestTime());
+        int asked = 0;
+        UUID after = null;
+        while (true) {
+            UUID from = after;
+            List<UUID> chunk = jdbc.sql("""
+                            select id from images
+                            where (cast(? as uuid) is null or id > ?)
+                              and status = 'AVAILABLE' and derive_requested_at is null
+                              and (cast(? as text) is null or content_type = ?)
+                              and (cast(? as uuid) is null or patient_id = ?)
+                              and (not ? or thumbnail_key is null)
+                            order by id limit ?""")
+                    .params(from, from, contentType, contentType, patientId, patientId, withoutThumbnail,
+                            properties.deriveChunk()).query(UUID.class).list();
+            if (chunk.isEmpty()) {
+                break;
+            }
+            // the same conditions again: an image changed since it was read (deleted, asked for meanwhile) is left
+            asked += transactions.execute(status -> jdbc.sql("""
+                            update images set derive_requested_at = ?
+                            where id = any(?::uuid[]) and status = 'AVAILABLE' and derive_requested_at is null""")
+                    .params(at, chunk.stream().map(UUID::toString).toArray(String[]::new)).update());
+            after = chunk.get(chunk.size() - 1);
+        }
+        transactions.executeWithoutResult(status -> requestDue());
         return asked;
     }
 

@@ -12,9 +12,12 @@ import java.time.Duration;
  * @param interval      how often the scheduler looks for images due
  * @param inFlight      at most this many checks asked for and not answered at once (each reads a whole object)
  * @param answerTimeout a check not answered in this time is asked for again (its request or answer was lost)
+ * @param deriveChunk   images marked to be derived again per transaction, when an admin asks for many: each chunk's
+ *                      rows are locked only until it commits, not for the whole call
  */
 @ConfigurationProperties("patient-images.integrity")
 public record IntegrityProperties(@DefaultValue("true") boolean enabled, @DefaultValue("30d") Duration every,
                                   @DefaultValue("30s") Duration interval, @DefaultValue("8") int inFlight,
-                                  @DefaultValue("1h") Duration answerTimeout) {
+                                  @DefaultValue("1h") Duration answerTimeout,
+                                  @DefaultValue("10000") int deriveChunk) {
 }
