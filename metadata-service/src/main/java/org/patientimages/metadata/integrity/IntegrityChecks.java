@@ -67,7 +67,8 @@ public class IntegrityChecks {
     private volatile double failed = Double.NaN;
 
     IntegrityChecks(JdbcClient jdbc, OutboxRepository outbox, OutboxRelay relay, IntegrityProperties properties,
-                    ChangeFeed feed, ImageLifecycle lifecycle, MeterRegistry registry, TransactionTemplate transactions) {
+                    ChangeFeed feed, ImageLifecycle lifecycle, MeterRegistry registry,
+                    TransactionTemplate transactions) {
         this.jdbc = jdbc;
         this.transactions = transactions;
         this.feed = feed;

@@ -120,7 +120,8 @@ class WebhookDelivery implements DisposableBean {
      */
     private void sealSecrets() {
         if (!webhooks.sealing()) {
-            log.warn("Webhook signing secrets are stored as issued: set patient-images.webhooks.secret-key to seal them");
+            log.warn("Webhook signing secrets are stored as issued:"
+                    + " set patient-images.webhooks.secret-key to seal them");
         }
         WebhookRepository.SealedAgain done;
         try {
