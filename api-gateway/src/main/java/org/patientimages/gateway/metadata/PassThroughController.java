@@ -1,5 +1,6 @@
 package org.patientimages.gateway.metadata;
 
+import org.patientimages.gateway.audit.AuditContext;
 import org.springframework.http.HttpMethod;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -62,6 +63,16 @@ class PassThroughController {
     ResponseEntity<Void> release(@PathVariable String patientId) {
         metadata.exchange(HttpMethod.DELETE, "/internal/v1/patients/{id}/legal-hold", null, patientId);
         return ResponseEntity.noContent().build();
+    }
+
+    /**
+     * Merges a patient registered twice into the other (admins): its images and jobs become the other's. The audit
+     * record names the patient merged away and, as its related patient, the one merged into.
+     */
+    @PostMapping(path = "/v1/patients/{patientId}/merge", consumes = MediaType.APPLICATION_JSON_VALUE)
+    JsonNode merge(@PathVariable String patientId, @RequestBody JsonNode body) {
+        AuditContext.noteRelatedPatient(body.path("into").isString() ? body.path("into").asString() : null);
+        return metadata.exchange(HttpMethod.POST, "/internal/v1/patients/{id}/merge", body, patientId).getBody();
     }
 
     /** Restores a deleted patient in its recovery window, with the images deleted with it (admins). */

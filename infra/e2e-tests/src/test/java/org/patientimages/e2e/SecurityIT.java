@@ -192,6 +192,29 @@ class SecurityIT {
     }
 
     @Test
+    void a_patient_merged_into_another_is_in_the_audit_trail_of_both_and_its_images_follow() {
+        String duplicate = admin.postJson("/v1/patients", Map.of("name", "Registered twice",
+                "username", "sec-m-" + UUID.randomUUID())).json().path("patientId").asString();
+        String kept = admin.postJson("/v1/patients", Map.of("name", "Registered once",
+                "username", "sec-k-" + UUID.randomUUID())).json().path("patientId").asString();
+        var merged = admin.postJson("/v1/patients/" + duplicate + "/merge", Map.of("into", kept));
+        assertThat(merged.status()).as(merged.toString()).isEqualTo(200);
+        assertThat(merged.json().path("patientId").asString()).isEqualTo(kept);
+        var gone = admin.get("/v1/patients/" + duplicate);
+        assertThat(gone.status()).isEqualTo(404);
+        assertThat(gone.json().path("detail").asString()).contains("merged into patient " + kept);
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            for (String patient : List.of(duplicate, kept)) {
+                List<String> merges = new java.util.ArrayList<>();
+                auditor.get("/v1/audit?action=patient.merge&patientId=" + patient).json().path("items")
+                        .forEach(r -> merges.add(r.path("patientId").asString() + " into "
+                                + r.path("relatedPatientId").asString() + " " + r.path("outcome").asString()));
+                assertThat(merges).as("the trail of " + patient).containsExactly(duplicate + " into " + kept + " ALLOWED");
+            }
+        });
+    }
+
+    @Test
     void lists_and_searches_hold_only_the_callers_patients() {
         assertThat(ids(alice.get("/v1/images?limit=500"), "imageId")).contains(aliceImage).doesNotContain(bobImage);
         assertThat(ids(bob.get("/v1/images?limit=500"), "imageId")).contains(bobImage).doesNotContain(aliceImage);
@@ -245,6 +268,7 @@ class SecurityIT {
                 alice.get("/v1/patients?status=DELETED"),
                 alice.send("PUT", "/v1/patients/" + alicePatient + "/legal-hold", Map.of("reason", "mine")),
                 alice.send("DELETE", "/v1/patients/" + alicePatient + "/legal-hold", null),
+                alice.postJson("/v1/patients/" + alicePatient + "/merge", Map.of("into", bobPatient)),
                 auditor.get("/v1/changes"),
                 alice.postJson("/v1/webhooks", Map.of("url", "https://pacs.hospital.example/hook")),
                 alice.get("/v1/webhooks"), auditor.get("/v1/webhooks/" + UUID.randomUUID()),

@@ -113,10 +113,16 @@ public class ChangeFeed {
 
     /** Records that an image moved from one patient to the one it now has, in the caller's transaction. */
     public void recordMove(UUID imageId, UUID from) {
+        recordMoves(List.of(imageId), from);
+    }
+
+    /** {@link #recordMove} for several images that left the same patient, in one statement. */
+    public void recordMoves(List<UUID> imageIds, UUID from) {
         jdbc.sql("""
                         insert into image_changes (image_id, patient_id, type, moved_from, at)
-                        select id, patient_id, 'MOVED', ?, ? from images where id = ?""")
-                .params(from, Timestamps.sql(Timestamps.now()), imageId).update();
+                        select id, patient_id, 'MOVED', ?, ? from images where id = any(?::uuid[]) order by id""")
+                .params(from, Timestamps.sql(Timestamps.now()),
+                        imageIds.stream().map(UUID::toString).toArray(String[]::new)).update();
     }
 
     /**

@@ -148,6 +148,29 @@ public class ImageLifecycle {
     }
 
     /**
+     * Moves every image of a patient, and their jobs, to another (a merge of one person registered twice), deleted
+     * ones in their recovery window too, so that a restore brings them back to the patient they now belong to. The
+     * change feed tells each image that was not deleted as {@code MOVED}. The caller holds both patients' rows
+     * locked, and has made sure that none of the images is still being stored.
+     * @return how many images moved
+     */
+    @Transactional
+    public int moveAll(UUID from, UUID to) {
+        record Moved(UUID id, String status) {
+        }
+        List<Moved> moved = jdbc.sql("update images set patient_id = ? where patient_id = ? returning id, status")
+                .params(to, from).query((rs, n) -> new Moved(rs.getObject("id", UUID.class), rs.getString("status")))
+                .list();
+        jdbc.sql("update jobs set patient_id = ?, idempotency_key = null where patient_id = ?").params(to, from)
+                .update();
+        List<UUID> told = moved.stream().filter(m -> !m.status().equals("DELETED")).map(Moved::id).toList();
+        if (!told.isEmpty()) {
+            feed.recordMoves(told, from);
+        }
+        return moved.size();
+    }
+
+    /**
      * Deletes an image whose job has ended. A stored image keeps its objects for the recovery window, in which an
      * admin may restore it; an image never stored has them removed at once.
      */

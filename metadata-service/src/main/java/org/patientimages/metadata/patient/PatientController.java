@@ -9,6 +9,7 @@ import org.patientimages.metadata.web.Page;
 import org.patientimages.metadata.web.Paging;
 import org.patientimages.metadata.web.Timestamps;
 import org.springframework.dao.DuplicateKeyException;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.patientimages.metadata.image.DeletionProperties;
 import org.patientimages.metadata.image.ImageLifecycle;
@@ -27,6 +28,10 @@ import org.springframework.web.bind.annotation.RestController;
 
 import java.net.URI;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 
 @RestController
@@ -65,9 +70,16 @@ class PatientController {
         return ResponseEntity.created(URI.create("/v1/patients/" + row.id())).body(row.toApi());
     }
 
+    /** The patient; one merged into another is gone, and its 404 names the other to whoever may see that one. */
     @GetMapping("/{patientId}")
     Patient get(@PathVariable String patientId, Caller caller) {
-        PatientRepository.Row row = Ids.parse(patientId).flatMap(patients::find).orElseThrow(() -> notFound(patientId));
+        Optional<UUID> id = Ids.parse(patientId);
+        PatientRepository.Row row = id.flatMap(patients::find).orElseThrow(() -> id.flatMap(patients::merged)
+                .filter(merged -> access.permits(caller, merged.into()))
+                .map(merged -> ApiException.notFound("PATIENT_NOT_FOUND", "Patient " + patientId
+                        + " was merged into patient " + merged.into() + " at " + Timestamps.format(merged.at())
+                        + "; its images are that patient's."))
+                .orElseGet(() -> notFound(patientId)));
         access.require(caller, row.id(), () -> notFound(patientId));
         return row.toApi();
     }
@@ -153,6 +165,48 @@ class PatientController {
             lifecycle.restoreDeletedWith(id, deleted.deletedAt());
         }
         return get(patientId, caller);
+    }
+
+    record MergeRequest(String into) {
+    }
+
+    /**
+     * Merges a patient registered twice into the other (admins), as a hospital's ADT merge does: every image of the
+     * patient (deleted ones in their recovery window too) and their jobs become the other's, told in the change feed
+     * as {@code MOVED}, and the patient is retired (deleted, not restorable; its id answers 404 naming the other).
+     * Grants are not carried over: whoever was granted the duplicate is granted the other by an admin, if at all.
+     * 409 LEGAL_HOLD when the patient is held (its images may not move away), 409 PATIENT_BUSY while one of its
+     * images is still being stored.
+     */
+    @PostMapping("/{patientId}/merge")
+    @Transactional
+    Patient merge(@PathVariable String patientId, @RequestBody(required = false) MergeRequest body, Caller caller) {
+        caller.requireAdmin("merge patients");
+        if (body == null || body.into() == null) {
+            throw ApiException.badRequest("MISSING_PATIENT_ID",
+                    "Name the patient to merge this one into: {\"into\": …}.");
+        }
+        UUID from = Ids.parse(patientId).orElseThrow(() -> notFound(patientId));
+        UUID into = Ids.parse(body.into()).orElseThrow(() -> notFound(body.into()));
+        if (from.equals(into)) {
+            throw ApiException.badRequest("INVALID_MERGE", "A patient cannot be merged into itself.");
+        }
+        // both rows locked, always in the same order, so that two merges of the same two patients cannot deadlock
+        Map<UUID, PatientRepository.Locked> locked = new HashMap<>();
+        for (UUID id : from.compareTo(into) < 0 ? List.of(from, into) : List.of(into, from)) {
+            locked.put(id, patients.lock(id).filter(row -> row.deletedAt() == null)
+                    .orElseThrow(() -> notFound(id.toString())));
+        }
+        if (locked.get(from).held()) {
+            throw LegalHolds.held("Patient " + patientId);
+        }
+        if (patients.storing(from)) {
+            throw new ApiException(HttpStatus.CONFLICT, "PATIENT_BUSY", "Patient " + patientId
+                    + " has images still being stored; merge it once their jobs have ended.", true);
+        }
+        lifecycle.moveAll(from, into);
+        patients.markMerged(from, into, Timestamps.now());
+        return get(into.toString(), caller);
     }
 
     record HoldRequest(String reason) {

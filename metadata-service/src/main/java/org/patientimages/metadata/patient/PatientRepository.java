@@ -75,6 +75,24 @@ public class PatientRepository {
                 .update();
     }
 
+    /** Retires a patient merged into another: deleted, not restorable, with a pointer to the other. */
+    void markMerged(UUID id, UUID into, Instant at) {
+        jdbc.sql("""
+                        update patients set deleted_at = ?, restorable_until = null, merged_into = ?, merged_at = ?
+                        where id = ?""")
+                .params(Timestamps.sql(at), into, Timestamps.sql(at), id).update();
+    }
+
+    /** The patient a retired patient was merged into, and when; empty for one that was not merged. */
+    Optional<Merged> merged(UUID id) {
+        return jdbc.sql("select merged_into, merged_at from patients where id = ? and merged_into is not null")
+                .param(id).query((rs, n) -> new Merged(rs.getObject("merged_into", UUID.class),
+                        rs.getTimestamp("merged_at").toInstant())).optional();
+    }
+
+    record Merged(UUID into, Instant at) {
+    }
+
     /**
      * A patient's row as locked: when it was deleted and until when it can be restored (both null for a live
      * patient), and whether it is under a legal hold.
@@ -114,15 +132,31 @@ public class PatientRepository {
         jdbc.sql("update patients set deleted_at = null, restorable_until = null where id = ?").param(id).update();
     }
 
+    public boolean exists(UUID id) {
+        return jdbc.sql("select count(*) from patients where id = ? and deleted_at is null").param(id)
+                .query(Long.class).single() > 0;
+    }
+
+    /** Whether any of the patient's images is still being stored (its job has not ended). */
+    boolean storing(UUID id) {
+        return jdbc.sql("select exists (select 1 from images where patient_id = ? and status = 'PENDING')").param(id)
+                .query(Boolean.class).single();
+    }
+
     /** The patient's images that have not been deleted. */
     List<UUID> liveImages(UUID id) {
         return jdbc.sql("select id from images where patient_id = ? and status <> 'DELETED' for update")
                 .param(id).query(UUID.class).list();
     }
 
-    public boolean exists(UUID id) {
-        return jdbc.sql("select count(*) from patients where id = ? and deleted_at is null").param(id)
-                .query(Long.class).single() > 0;
+    /**
+     * Whether the patient is live, holding a key-share lock on its row until the transaction ends: a registration
+     * asks so, so that a deletion or a merge of the patient, which locks its row for update, either waits for the
+     * registration (and then sees its image) or has happened (and the registration sees the patient gone).
+     */
+    public boolean lockLive(UUID id) {
+        return jdbc.sql("select id from patients where id = ? and deleted_at is null for key share").param(id)
+                .query(UUID.class).optional().isPresent();
     }
 
     /**

@@ -163,7 +163,7 @@ class UploadRegistrar {
     }
 
     private UploadRegistered insert(UploadRegistration u) {
-        if (!patients.exists(u.patientId())) {
+        if (!patients.lockLive(u.patientId())) {
             throw ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + u.patientId() + ".");
         }
         List<String> tags = Tags.normalise(u.tags(), INVALID_METADATA);

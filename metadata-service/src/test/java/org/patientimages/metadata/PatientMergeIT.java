@@ -1,0 +1,132 @@
+package org.patientimages.metadata;
+
+import org.junit.jupiter.api.Test;
+import org.patientimages.localstack.testing.TestHttp;
+import tools.jackson.databind.JsonNode;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/** One person registered twice, merged: against the real PostgreSQL and Kafka. */
+class PatientMergeIT extends RunningService {
+
+    @Test
+    void a_patient_merged_into_another_gives_it_its_images_jobs_and_deleted_images_and_is_gone() {
+        String cursor = http.get("/internal/v1/changes?start=latest").json().path("nextCursor").asString();
+        String duplicate = Uploads.aPatient(http);
+        String kept = Uploads.aPatient(http);
+        Uploads.Stored first = Uploads.anAvailableImage(http, kafka, duplicate, null);
+        Uploads.Stored second = Uploads.anAvailableImage(http, kafka, duplicate, null);
+        Uploads.Stored deleted = Uploads.anAvailableImage(http, kafka, duplicate, null);
+        Uploads.Stored own = Uploads.anAvailableImage(http, kafka, kept, null);
+        assertThat(http.send("DELETE", "/internal/v1/images/" + deleted.imageId(), null).status()).isEqualTo(204);
+        jdbc.sql("update jobs set idempotency_key = 'retry-me' where image_id = ?")
+                .param(UUID.fromString(first.imageId())).update();
+
+        TestHttp.Answer merged = http.postJson("/internal/v1/patients/" + duplicate + "/merge", Map.of("into", kept));
+        assertThat(merged.status()).as(merged.toString()).isEqualTo(200);
+        assertThat(merged.json().path("patientId").asString()).isEqualTo(kept);
+        assertThat(merged.json().path("imageCount").asLong()).isEqualTo(3);
+        assertThat(imageIds(http.get("/internal/v1/patients/" + kept + "/images").json()))
+                .containsExactlyInAnyOrder(first.imageId(), second.imageId(), own.imageId());
+        assertThat(jdbc.sql("select count(*) from jobs where patient_id = ?").param(UUID.fromString(duplicate))
+                .query(Long.class).single()).isZero();
+        assertThat(jdbc.sql("select count(*) from jobs where patient_id = ? and idempotency_key is not null")
+                .param(UUID.fromString(kept)).query(Long.class).single()).isZero();
+
+        // each image that moved, and not the deleted one, is told in the feed (the duplicate's own is gone with it)
+        for (String feedOf : List.of("patientId=" + kept + "&", "")) {
+            JsonNode feed = await().atMost(Duration.ofSeconds(20)).until(() -> http.get("/internal/v1/changes?"
+                    + feedOf + "limit=500&cursor=" + cursor).json(), page -> moved(page).size() == 2);
+            assertThat(moved(feed)).containsExactlyInAnyOrder(first.imageId(), second.imageId());
+            feed.path("items").forEach(change -> {
+                if (change.path("type").asString().equals("MOVED")) {
+                    assertThat(change.path("movedFrom").asString()).isEqualTo(duplicate);
+                    assertThat(change.path("patientId").asString()).isEqualTo(kept);
+                }
+            });
+        }
+
+        // the duplicate is gone; its 404 says where its images went, to whoever may see that patient
+        TestHttp.Answer gone = http.get("/internal/v1/patients/" + duplicate);
+        assertThat(gone.status()).isEqualTo(404);
+        assertThat(gone.json().path("code").asString()).isEqualTo("PATIENT_NOT_FOUND");
+        assertThat(gone.json().path("detail").asString()).contains("merged into patient " + kept);
+        String stranger = "dr-" + UUID.randomUUID().toString().substring(0, 8);
+        TestHttp.Answer hidden = http.get("/internal/v1/patients/" + duplicate, "X-Caller", stranger,
+                "X-Caller-Roles", "clinician");
+        assertThat(hidden.status()).isEqualTo(404);
+        assertThat(hidden.json().path("detail").asString()).doesNotContain("merged").doesNotContain(kept);
+        assertThat(http.postJson("/internal/v1/uploads", Uploads.anUpload(duplicate, null)).json().path("code")
+                .asString()).isEqualTo("PATIENT_NOT_FOUND");
+        assertThat(http.postJson("/internal/v1/patients/" + duplicate + "/restore", Map.of()).status())
+                .isEqualTo(409);
+        assertThat(http.postJson("/internal/v1/patients/" + duplicate + "/merge", Map.of("into", kept)).status())
+                .isEqualTo(404);
+
+        // the image deleted before the merge comes back to the patient it now belongs to
+        TestHttp.Answer restored = http.postJson("/internal/v1/images/" + deleted.imageId() + "/restore", Map.of());
+        assertThat(restored.status()).as(restored.toString()).isEqualTo(200);
+        assertThat(restored.json().path("patientId").asString()).isEqualTo(kept);
+    }
+
+    @Test
+    void only_an_admin_merges_a_live_patient_not_under_a_hold_and_not_while_an_image_is_being_stored() {
+        String duplicate = Uploads.aPatient(http);
+        String kept = Uploads.aPatient(http);
+        String path = "/internal/v1/patients/" + duplicate + "/merge";
+        assertThat(http.postJson(path, Map.of("into", kept), "X-Caller", "dr-who", "X-Caller-Roles", "clinician")
+                .status()).isEqualTo(403);
+        assertThat(code(http.postJson(path, Map.of()))).isEqualTo("MISSING_PATIENT_ID");
+        assertThat(code(http.postJson(path, Map.of("into", duplicate)))).isEqualTo("INVALID_MERGE");
+        assertThat(code(http.postJson(path, Map.of("into", UUID.randomUUID().toString()))))
+                .isEqualTo("PATIENT_NOT_FOUND");
+        String gone = Uploads.aPatient(http);
+        assertThat(http.send("DELETE", "/internal/v1/patients/" + gone, null).status()).isEqualTo(204);
+        assertThat(code(http.postJson(path, Map.of("into", gone)))).isEqualTo("PATIENT_NOT_FOUND");
+
+        Map<String, Object> pending = Uploads.anUpload(duplicate, null);
+        assertThat(http.postJson("/internal/v1/uploads", pending).status()).isEqualTo(201);
+        TestHttp.Answer busy = http.postJson(path, Map.of("into", kept));
+        assertThat(busy.status()).isEqualTo(409);
+        assertThat(busy.json().path("code").asString()).isEqualTo("PATIENT_BUSY");
+        assertThat(busy.json().path("retryable").asBoolean()).isTrue();
+
+        String held = Uploads.aPatient(http);
+        assertThat(http.send("PUT", "/internal/v1/patients/" + held + "/legal-hold", Map.of("reason", "case 12"))
+                .status()).isEqualTo(200);
+        assertThat(code(http.postJson("/internal/v1/patients/" + held + "/merge", Map.of("into", kept))))
+                .isEqualTo("LEGAL_HOLD");
+        // nothing moved by any of the refusals
+        assertThat(http.get("/internal/v1/patients/" + duplicate).status()).isEqualTo(200);
+        assertThat(http.get("/internal/v1/images/" + pending.get("imageId")).json().path("patientId").asString())
+                .isEqualTo(duplicate);
+    }
+
+    private static String code(TestHttp.Answer answer) {
+        assertThat(answer.contentType()).as(answer.toString()).isEqualTo("application/problem+json");
+        return answer.json().path("code").asString();
+    }
+
+    private static List<String> moved(JsonNode page) {
+        List<String> ids = new ArrayList<>();
+        page.path("items").forEach(c -> {
+            if (c.path("type").asString().equals("MOVED")) {
+                ids.add(c.path("imageId").asString());
+            }
+        });
+        return ids;
+    }
+
+    private static List<String> imageIds(JsonNode page) {
+        List<String> ids = new ArrayList<>();
+        page.path("items").forEach(c -> ids.add(c.path("imageId").asString()));
+        return ids;
+    }
+}
