@@ -89,6 +89,49 @@ class MetadataServiceIT extends RunningService {
     }
 
     @Test
+    void patients_are_found_by_a_part_of_their_name_or_username_in_any_case_and_only_the_callers() {
+        String tag = UUID.randomUUID().toString().substring(0, 8);
+        String smith = http.postJson("/internal/v1/patients", Map.of("name", "Jane Smith-" + tag,
+                "username", "js-" + tag)).json().path("patientId").asString();
+        String smithers = http.postJson("/internal/v1/patients", Map.of("name", "Waylon SMITHERS " + tag,
+                "username", "ws-" + tag)).json().path("patientId").asString();
+        String percent = http.postJson("/internal/v1/patients", Map.of("name", "Ann 100% Lee",
+                "username", "al_" + tag)).json().path("patientId").asString();
+        assertThat(ids(http.get("/internal/v1/patients?q=smith-" + tag.toUpperCase()).json())).containsExactly(smith);
+        assertThat(ids(http.get("/internal/v1/patients?q=%20mith%20&username=ws-" + tag).json()))
+                .containsExactly(smithers);
+        assertThat(ids(http.get("/internal/v1/patients?q=" + tag + "&limit=500").json()))
+                .containsExactly(smith, smithers, percent);
+        // the username too; and % and _ are themselves, not wildcards
+        assertThat(ids(http.get("/internal/v1/patients?q=AL_" + tag).json())).containsExactly(percent);
+        assertThat(ids(http.get("/internal/v1/patients?q=al%25" + tag).json())).isEmpty();
+        assertThat(ids(http.get("/internal/v1/patients?q=100%25%20lee").json())).contains(percent);
+        // two at a time, the same three
+        List<String> paged = new ArrayList<>();
+        String cursor = null;
+        do {
+            JsonNode page = http.get("/internal/v1/patients?limit=2&q=" + tag + (cursor == null ? "" : "&cursor=" + cursor))
+                    .json();
+            page.path("items").forEach(p -> paged.add(p.path("patientId").asString()));
+            cursor = page.path("nextCursor").isNull() ? null : page.path("nextCursor").asString();
+        } while (cursor != null);
+        assertThat(paged).containsExactly(smith, smithers, percent);
+        // a clinician finds only the patients granted to them
+        String clinician = "dr-" + tag;
+        http.send("PUT", "/internal/v1/patients/" + smithers + "/grants/" + clinician, null);
+        assertThat(ids(http.get("/internal/v1/patients?q=smith", "X-Caller", clinician, "X-Caller-Roles",
+                "clinician").json())).containsExactly(smithers);
+        assertThat(http.get("/internal/v1/patients?q=" + "x".repeat(201)).json().path("code").asString())
+                .isEqualTo("INVALID_PARAMETER");
+    }
+
+    private static List<String> ids(JsonNode page) {
+        List<String> ids = new ArrayList<>();
+        page.path("items").forEach(p -> ids.add(p.path("patientId").asString()));
+        return ids;
+    }
+
+    @Test
     void an_upload_is_recorded_and_its_event_published_then_worker_facts_complete_it() throws Exception {
         String patientId = aPatient();
         Map<String, Object> upload = anUpload(patientId, null);

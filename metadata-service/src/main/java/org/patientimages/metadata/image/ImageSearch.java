@@ -1,6 +1,7 @@
 package org.patientimages.metadata.image;
 
 import org.patientimages.metadata.web.ApiException;
+import org.patientimages.metadata.web.Like;
 import org.patientimages.metadata.web.Paging;
 
 import java.time.Instant;
@@ -139,7 +140,7 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
             params.add(java.sql.Timestamp.from(to));
         }
         if (text != null) {
-            String like = "%" + text.toLowerCase(Locale.ROOT).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%";
+            String like = Like.containing(text);
             where.append(" and (lower(coalesce(i.name, '')) like ? or lower(coalesce(i.description, '')) like ?)");
             params.add(like);
             params.add(like);

@@ -38,6 +38,9 @@ import java.util.UUID;
 @RequestMapping("/internal/v1/patients")
 class PatientController {
 
+    /** The longest text a patient search takes (a name is shorter). */
+    private static final int MAX_QUERY = 200;
+
     private final PatientRepository patients;
     private final ImageLifecycle lifecycle;
     private final PatientAccess access;
@@ -89,9 +92,13 @@ class PatientController {
         return visible.require(patientId, caller);
     }
 
-    /** Live patients; {@code status=DELETED} (admins): the deleted ones that can still be restored. */
+    /**
+     * Live patients, oldest first; {@code username}: the one of that username; {@code q}: those whose name or username
+     * holds the text, in any case; {@code status=DELETED} (admins): the deleted ones that can still be restored.
+     */
     @GetMapping
     Page<Patient> list(@RequestParam(required = false) String username,
+                       @RequestParam(required = false) String q,
                        @RequestParam(required = false) Integer limit,
                        @RequestParam(required = false) String cursor,
                        @RequestParam(required = false) String status, Caller caller) {
@@ -102,8 +109,11 @@ class PatientController {
         if (status != null) {
             caller.requireAdmin("list deleted patients");
         }
-        var rows = patients.list(username, caller.restricted() ? caller.name() : null, Paging.after(cursor), n,
-                status != null);
+        if (q != null && q.strip().length() > MAX_QUERY) {
+            throw ApiException.badRequest("INVALID_PARAMETER", "q may be at most " + MAX_QUERY + " characters.");
+        }
+        var rows = patients.list(username, q == null || q.isBlank() ? null : q.strip(),
+                caller.restricted() ? caller.name() : null, Paging.after(cursor), n, status != null);
         Page<PatientRepository.Row> page = Paging.page(rows, n, PatientRepository.Row::cursor);
         return new Page<>(page.items().stream().map(PatientRepository.Row::toApi).toList(), page.nextCursor());
     }

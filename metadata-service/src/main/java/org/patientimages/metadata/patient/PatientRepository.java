@@ -1,6 +1,7 @@
 package org.patientimages.metadata.patient;
 
 import org.patientimages.metadata.image.Image;
+import org.patientimages.metadata.web.Like;
 import org.patientimages.metadata.web.Paging;
 import org.patientimages.metadata.web.Timestamps;
 import org.springframework.jdbc.core.RowMapper;
@@ -160,15 +161,21 @@ public class PatientRepository {
     }
 
     /**
-     * A page of patients; with a grantee, only the patients granted to them; with {@code deleted}, the deleted ones
-     * that can still be restored instead of the live ones.
+     * A page of patients; with {@code text}, those whose name or username holds it (any case); with a grantee, only
+     * the patients granted to them; with {@code deleted}, the deleted ones that can still be restored instead of the
+     * live ones.
      */
-    List<Row> list(String username, String grantee, Paging.Key after, int limit, boolean deleted) {
+    List<Row> list(String username, String text, String grantee, Paging.Key after, int limit, boolean deleted) {
         StringBuilder sql = new StringBuilder(deleted ? SELECT_DELETED : SELECT);
         var params = new java.util.ArrayList<Object>();
         if (username != null) {
             sql.append(" and p.username = ?");
             params.add(username);
+        }
+        if (text != null) {
+            sql.append(" and (lower(p.name) like ? or lower(p.username) like ?)");
+            params.add(Like.containing(text));
+            params.add(Like.containing(text));
         }
         if (grantee != null) {
             sql.append(org.patientimages.metadata.access.PatientAccess.GRANTED.formatted("p.id"));
