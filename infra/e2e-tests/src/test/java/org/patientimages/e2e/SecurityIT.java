@@ -222,6 +222,10 @@ class SecurityIT {
         assertThat(ids(alice.get("/v1/jobs?patientId=" + bobPatient), "jobId")).isEmpty();
         assertThat(ids(bob.get("/v1/jobs?patientId=" + bobPatient), "jobId")).contains(bobJob);
         assertThat(ids(alice.get("/v1/patients?limit=500"), "patientId")).contains(alicePatient).doesNotContain(bobPatient);
+        // found by a part of the name, among the caller's patients only
+        assertThat(ids(alice.get("/v1/patients?limit=500&q=S%20PATIENT"), "patientId")).contains(alicePatient)
+                .doesNotContain(bobPatient);
+        assertThat(ids(admin.get("/v1/patients?limit=500&q=s%20patient"), "patientId")).contains(alicePatient, bobPatient);
         assertThat(ids(admin.get("/v1/images?limit=500"), "imageId")).contains(aliceImage, bobImage);
     }
 
