@@ -17,8 +17,9 @@ import java.util.List;
  */
 @ConfigurationProperties("patient-images.upload")
 public record UploadProperties(@DefaultValue("2GB") DataSize maxFileSize,
-                               @DefaultValue({"image/jpeg", "image/png", "image/tiff", "image/webp", "application/dicom",
-                                       "application/pdf", "application/octet-stream"})
+                               @DefaultValue({"image/jpeg", "image/png", "image/tiff", "image/webp", "image/heic",
+                                       "image/heif", "application/dicom", "application/pdf",
+                                       "application/octet-stream"})
                                List<String> allowedContentTypes,
                                @DefaultValue("10s") Duration patientCheckTtl,
                                @DefaultValue("1000") int maxArchiveFiles) {

@@ -16,7 +16,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class ContentSnifferTest {
 
     static final UploadProperties DEFAULTS = new UploadProperties(DataSize.ofGigabytes(2),
-            List.of("image/jpeg", "image/png", "image/tiff", "image/webp", "application/dicom", "application/pdf",
+            List.of("image/jpeg", "image/png", "image/tiff", "image/webp", "image/heic", "image/heif",
+                    "application/dicom", "application/pdf",
                     "application/octet-stream"), Duration.ofSeconds(10), 1000);
 
     private final ContentSniffer sniffer = new ContentSniffer(DEFAULTS);
@@ -30,6 +31,9 @@ class ContentSnifferTest {
         assertThat(sniffer.check(bytes('I', 'I', 42, 0, 8, 0, 0, 0))).isEqualTo("image/tiff");
         assertThat(sniffer.check(dicom(new byte[0]))).isEqualTo("application/dicom");
         assertThat(sniffer.check(TestWebp.aSolidWebp(8, 8, 0x336699))).isEqualTo("image/webp");
+        // a phone's photo: the file type box of HEIC, as libheif's heif-enc writes it
+        assertThat(sniffer.check(bytes(0, 0, 0, 0x1c, 'f', 't', 'y', 'p', 'h', 'e', 'i', 'c', 0, 0, 0, 0,
+                'm', 'i', 'f', '1', 'h', 'e', 'i', 'c', 'm', 'i', 'a', 'f'))).isEqualTo("image/heic");
     }
 
     @Test

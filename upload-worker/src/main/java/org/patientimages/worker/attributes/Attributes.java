@@ -4,6 +4,7 @@ import com.drew.imaging.ImageMetadataReader;
 import com.drew.metadata.Metadata;
 import com.drew.metadata.exif.ExifIFD0Directory;
 import com.drew.metadata.exif.ExifSubIFDDirectory;
+import com.drew.metadata.heif.HeifDirectory;
 
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
@@ -63,6 +64,43 @@ public final class Attributes {
         return attributes;
     }
 
+    /**
+     * The width, height and EXIF of a HEIF photo (HEIC, as phones take them): no Java library on Maven Central decodes
+     * its pixels, but metadata-extractor reads its boxes. The size is the EXIF's pixel dimensions when it has them
+     * (a phone's photo is a grid of tiles, whose first size property may be a tile's), else the file's own.
+     *
+     * @throws UnreadableFileException when the file's boxes cannot be read, or declare no size
+     */
+    static Map<String, Object> heif(Path file) throws UnreadableFileException {
+        Metadata metadata;
+        try {
+            metadata = ImageMetadataReader.readMetadata(file.toFile());
+        } catch (Exception unreadable) {
+            throw new UnreadableFileException("the HEIF file could not be read");
+        }
+        Map<String, Object> attributes = new LinkedHashMap<>();
+        ExifSubIFDDirectory sub = metadata.getFirstDirectoryOfType(ExifSubIFDDirectory.class);
+        if (sub != null && sub.containsTag(ExifSubIFDDirectory.TAG_EXIF_IMAGE_WIDTH)
+                && sub.containsTag(ExifSubIFDDirectory.TAG_EXIF_IMAGE_HEIGHT)) {
+            attributes.put("width", sub.getInteger(ExifSubIFDDirectory.TAG_EXIF_IMAGE_WIDTH));
+            attributes.put("height", sub.getInteger(ExifSubIFDDirectory.TAG_EXIF_IMAGE_HEIGHT));
+        } else {
+            // the boxes come as several HEIF directories: the size is in the one of the image's properties
+            metadata.getDirectoriesOfType(HeifDirectory.class).stream()
+                    .filter(heif -> heif.containsTag(HeifDirectory.TAG_IMAGE_WIDTH)
+                            && heif.containsTag(HeifDirectory.TAG_IMAGE_HEIGHT))
+                    .findFirst().ifPresent(heif -> {
+                        attributes.put("width", heif.getInteger(HeifDirectory.TAG_IMAGE_WIDTH));
+                        attributes.put("height", heif.getInteger(HeifDirectory.TAG_IMAGE_HEIGHT));
+                    });
+        }
+        if (!attributes.containsKey("width")) {
+            throw new UnreadableFileException("the HEIF file could not be read");
+        }
+        attributes.putAll(exif(metadata));
+        return attributes;
+    }
+
     /** The matrix size and the shown attributes of a DICOM file, as its walk found them. */
     static Map<String, Object> dicom(DicomFile file) {
         Map<String, Object> dicom = file.attributes();
@@ -76,9 +114,17 @@ public final class Attributes {
     }
 
     private static Map<String, Object> exif(Path file) {
+        try {
+            return exif(ImageMetadataReader.readMetadata(file.toFile()));
+        } catch (Exception unreadable) {
+            return Map.of(); // no EXIF, or none we can read: the image simply has none
+        }
+    }
+
+    /** Capture time and device, of the EXIF that metadata-extractor found. */
+    private static Map<String, Object> exif(Metadata metadata) {
         Map<String, Object> exif = new LinkedHashMap<>();
         try {
-            Metadata metadata = ImageMetadataReader.readMetadata(file.toFile());
             ExifSubIFDDirectory sub = metadata.getFirstDirectoryOfType(ExifSubIFDDirectory.class);
             Date taken = sub == null ? null : sub.getDateOriginal();
             if (taken != null) {
@@ -92,7 +138,7 @@ public final class Attributes {
                     exif.put("device", device);
                 }
             }
-        } catch (Exception unreadable) {
+        } catch (RuntimeException unreadable) {
             // no EXIF, or none we can read: the image simply has none
         }
         return exif;

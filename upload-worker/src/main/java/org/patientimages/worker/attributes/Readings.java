@@ -16,6 +16,8 @@ public final class Readings {
 
     private static final Set<String> RASTER =
             Set.of("image/png", "image/jpeg", "image/tiff", "image/gif", "image/bmp", "image/webp");
+    /** Phones' photos: their attributes are read, their pixels not (see {@link Attributes#heif}). */
+    private static final Set<String> HEIF = Set.of("image/heic", "image/heif");
     private static final String DICOM = "application/dicom";
     private static final String PDF = "application/pdf";
     private static final String NOT_RENDERED = "the image could not be rendered";
@@ -39,7 +41,8 @@ public final class Readings {
 
     /** Whether anything is read from a file of this (sniffed) content type; nothing needs the bytes otherwise. */
     public static boolean reads(String contentType) {
-        return RASTER.contains(contentType) || DICOM.equals(contentType) || PDF.equals(contentType);
+        return RASTER.contains(contentType) || HEIF.contains(contentType) || DICOM.equals(contentType)
+                || PDF.equals(contentType);
     }
 
     /** The file's attributes and thumbnail, read as the (sniffed) content type says. */
@@ -52,6 +55,10 @@ public final class Readings {
         if (PDF.equals(contentType)) {
             PdfFile.Read read = pdfs.read(file);
             return new Reading(read.attributes(), read.page().then(thumbnails::scaled, NOT_RENDERED));
+        }
+        if (HEIF.contains(contentType)) {
+            return new Reading(Step.of(() -> Attributes.heif(file), NOT_READ), Step.skipped(new UnreadableFileException(
+                    "no thumbnail is rendered for HEIF photos: no Java library on Maven Central decodes them")));
         }
         if (RASTER.contains(contentType)) {
             return new Reading(Step.of(() -> Attributes.raster(file, contentType), NOT_READ),

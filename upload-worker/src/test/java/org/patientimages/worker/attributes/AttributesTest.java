@@ -56,6 +56,32 @@ class AttributesTest {
     }
 
     @Test
+    void a_heic_photo_gives_its_size_but_no_thumbnail() throws Exception {
+        // 96 × 64, made by libheif's heif-enc 1.15.1 from a PNG; no EXIF, so its size is its own
+        Path photo = dir.resolve("photo.heic");
+        try (var in = getClass().getResourceAsStream("/images/halves.heic")) {
+            Files.copy(in, photo);
+        }
+        Readings.Reading reading = READINGS.read(photo, "image/heic");
+        assertThat(reading.attributes().value()).isEqualTo(Map.of("width", 96, "height", 64));
+        assertThat(reading.thumbnail().skipped()).hasMessageContaining("no thumbnail is rendered for HEIF photos");
+        assertThat(READINGS.read(Files.write(dir.resolve("cut.heic"), new byte[] {0, 0, 0, 0x1c, 'f', 't', 'y', 'p'}),
+                "image/heic").attributes().skipped()).hasMessage("the HEIF file could not be read");
+    }
+
+    @Test
+    void a_phone_s_heic_photo_gives_the_size_its_exif_says_its_capture_time_and_device() throws Exception {
+        // 96 × 64 pixels whose EXIF says 4032 × 3024 (as a phone's photo, a grid of tiles, says its whole size):
+        // made by exiftool and heif-enc 1.15.1, the EXIF carried over from a JPEG
+        Path photo = dir.resolve("phone.heic");
+        try (var in = getClass().getResourceAsStream("/images/phone-exif.heic")) {
+            Files.copy(in, photo);
+        }
+        assertThat(attributes(photo, "image/heic")).isEqualTo(Map.of("width", 4032, "height", 3024,
+                "captureTime", "2026-11-27T10:15:30Z", "device", "Apple iPhone 15"));
+    }
+
+    @Test
     void a_dicom_file_gives_its_identifying_attributes_but_not_the_patients_name() throws Exception {
         Path file = Files.write(dir.resolve("ct.dcm"), TestDicom.ctSlice(64, 48).toBytes());
         Map<String, Object> attributes = attributes(file, "application/dicom");
