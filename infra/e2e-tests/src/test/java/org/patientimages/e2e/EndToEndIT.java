@@ -248,6 +248,16 @@ class EndToEndIT {
         assertThat(photo.path("contentType").asString()).isEqualTo("image/webp");
         assertThat(photo.path("attributes").path("width").asInt()).isEqualTo(600);
         assertThat(photo.path("hasThumbnail").asBoolean()).isTrue();
+        // a phone's HEIC photo, accepted by default: its size read, no thumbnail (nothing in Java decodes it)
+        byte[] heicBytes;
+        try (var in = EndToEndIT.class.getResourceAsStream("/images/halves.heic")) {
+            heicBytes = in.readAllBytes();
+        }
+        String heic = upload(images, "wound.heic", heicBytes, "Wound photo, phone", List.of());
+        JsonNode phone = api.get("/v1/images/" + heic).json();
+        assertThat(phone.path("contentType").asString()).isEqualTo("image/heic");
+        assertThat(phone.path("attributes").path("width").asInt()).isEqualTo(96);
+        assertThat(phone.path("hasThumbnail").asBoolean()).isFalse();
         String blob = upload(images, "notes.bin", randomBytes(1000), "Notes", List.of());
         expectProblem(api.get("/v1/images/" + blob + "/thumbnail"), 404, "THUMBNAIL_UNAVAILABLE");
         var again = api.postMultipart(images, List.of(Part.bytes("file", "again.png", "image/png",
