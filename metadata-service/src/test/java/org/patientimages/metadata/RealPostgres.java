@@ -1,8 +1,14 @@
 package org.patientimages.metadata;
 
+import org.flywaydb.core.Flyway;
 import org.patientimages.localstack.LocalPostgres;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Map;
 
 /**
  * Integration tests extend this to run against a real PostgreSQL: one server for the whole test JVM, shared by
@@ -18,6 +24,17 @@ public abstract class RealPostgres {
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(postgres::close, "stop-postgres"));
+    }
+
+    /**
+     * A database of its own on the shared server, with the service's migrations, for a test that fills it with
+     * more rows than the others should see; a connection to it as its owner.
+     */
+    public static Connection migratedDatabase(String name) throws SQLException {
+        String url = postgres.createDatabase(name).jdbcUrl(name);
+        Flyway.configure().dataSource(url, "postgres", "").placeholders(Map.of("appRole", "patient_images_app"))
+                .load().migrate();
+        return DriverManager.getConnection(url, "postgres", "");
     }
 
     @DynamicPropertySource

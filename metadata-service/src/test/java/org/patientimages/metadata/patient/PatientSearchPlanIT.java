@@ -1,15 +1,11 @@
 package org.patientimages.metadata.patient;
 
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
-import org.patientimages.localstack.LocalPostgres;
 import org.patientimages.metadata.RealPostgres;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -23,11 +19,7 @@ class PatientSearchPlanIT {
 
     @Test
     void a_part_of_a_name_or_username_is_looked_up_in_the_trigram_indexes() throws Exception {
-        LocalPostgres postgres = RealPostgres.postgres.createDatabase(DATABASE);
-        String url = postgres.jdbcUrl(DATABASE);
-        Flyway.configure().dataSource(url, "postgres", "").placeholders(Map.of("appRole", "patient_images_app"))
-                .load().migrate();
-        try (Connection db = DriverManager.getConnection(url, "postgres", ""); Statement sql = db.createStatement()) {
+        try (Connection db = RealPostgres.migratedDatabase(DATABASE); Statement sql = db.createStatement()) {
             sql.execute("""
                     insert into patients (id, name, username, created_at)
                     select gen_random_uuid(), 'Patient ' || md5(n::text), 'user' || n, now()

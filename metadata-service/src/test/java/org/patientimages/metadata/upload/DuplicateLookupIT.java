@@ -1,17 +1,13 @@
 package org.patientimages.metadata.upload;
 
-import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.Test;
-import org.patientimages.localstack.LocalPostgres;
 import org.patientimages.metadata.RealPostgres;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -27,11 +23,7 @@ class DuplicateLookupIT {
 
     @Test
     void finds_an_earlier_image_of_a_patient_with_thousands_by_reading_it_alone() throws Exception {
-        LocalPostgres postgres = RealPostgres.postgres.createDatabase(DATABASE);
-        String url = postgres.jdbcUrl(DATABASE);
-        Flyway.configure().dataSource(url, "postgres", "").placeholders(Map.of("appRole", "patient_images_app"))
-                .load().migrate();
-        try (Connection db = DriverManager.getConnection(url, "postgres", ""); Statement sql = db.createStatement()) {
+        try (Connection db = RealPostgres.migratedDatabase(DATABASE); Statement sql = db.createStatement()) {
             sql.execute("""
                     insert into patients (id, name, username, created_at)
                     select gen_random_uuid(), 'Patient ' || n, 'patient' || n, now() from generate_series(0, 400) n""");
