@@ -23,7 +23,8 @@ public class DownloadLinks implements AutoCloseable {
                                     @DefaultValue("minioadmin") String accessKey,
                                     @DefaultValue("minioadmin") String secretKey,
                                     @DefaultValue("true") boolean pathStyle,
-                                    @DefaultValue("10m") Duration downloadExpiry) {
+                                    @DefaultValue("10m") Duration downloadExpiry,
+                                    @DefaultValue("patient-images") String bucket) {
     }
 
     private final S3Presigner presigner;

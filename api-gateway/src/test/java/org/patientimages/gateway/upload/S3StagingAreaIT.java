@@ -42,7 +42,7 @@ class S3StagingAreaIT {
             new StagingArea.StagingProperties(StagingArea.Mode.S3, Path.of("unused"), BUCKET, DataSize.ofBytes(PART),
                     Duration.ofHours(1), Duration.ofMinutes(5), DataSize.ofGigabytes(1)),
             new DownloadLinks.StorageProperties(s3.endpoint(), "us-east-1", LocalS3.DEV_ACCESS_KEY,
-                    LocalS3.DEV_SECRET_KEY, true, Duration.ofMinutes(10)));
+                    LocalS3.DEV_SECRET_KEY, true, Duration.ofMinutes(10), "patient-images"));
 
     @AfterAll
     static void stop() {
@@ -143,7 +143,7 @@ class S3StagingAreaIT {
                 new StagingArea.StagingProperties(StagingArea.Mode.S3, Path.of("unused"), "no-such-bucket",
                         DataSize.ofBytes(PART), Duration.ofHours(1), Duration.ofMinutes(5), DataSize.ofGigabytes(1)),
                 new DownloadLinks.StorageProperties(s3.endpoint(), "us-east-1", LocalS3.DEV_ACCESS_KEY,
-                        LocalS3.DEV_SECRET_KEY, true, Duration.ofMinutes(10)));
+                        LocalS3.DEV_SECRET_KEY, true, Duration.ofMinutes(10), "patient-images"));
         assertThat(noBucket.isWritable()).isFalse();
         noBucket.close();
     }

@@ -1075,6 +1075,51 @@ class EndToEndIT {
     }
 
     @Test
+    @Order(22)
+    void objects_that_no_image_owns_are_reported_page_by_page_and_the_images_objects_are_not() {
+        // as a database restored to an earlier point leaves them: an image's objects without its row, and a
+        // prefix that names no image
+        String lost = UUID.randomUUID().toString();
+        byte[] original = randomBytes(3000);
+        stack.s3Client().putObject(b -> b.bucket(BUCKET).key("images/" + lost + "/original"),
+                RequestBody.fromBytes(original));
+        stack.s3Client().putObject(b -> b.bucket(BUCKET).key("images/" + lost + "/thumbnail.png"),
+                RequestBody.fromBytes(new byte[10]));
+        stack.s3Client().putObject(b -> b.bucket(BUCKET).key("images/not-an-image/x"), RequestBody.fromBytes(new byte[1]));
+        long prefixes = stack.s3Client().listObjectsV2Paginator(b -> b.bucket(BUCKET).prefix("images/").delimiter("/"))
+                .commonPrefixes().stream().count();
+        assertThat(prefixes).as("the earlier tests' images and the two").isGreaterThan(10);
+
+        Map<String, JsonNode> orphans = new java.util.HashMap<>();
+        long checked = 0;
+        String cursor = null;
+        do {
+            var page = api.get("/v1/storage/orphans?limit=4" + (cursor == null ? "" : "&cursor=" + cursor));
+            assertThat(page.status()).as(page.toString()).isEqualTo(200);
+            page.json().path("items").forEach(orphan -> orphans.put(orphan.path("prefix").asString(), orphan));
+            checked += page.json().path("prefixesChecked").asLong();
+            cursor = page.json().path("nextCursor").isNull() ? null : page.json().path("nextCursor").asString();
+        } while (cursor != null);
+        assertThat(checked).as("every prefix, once").isEqualTo(prefixes);
+        assertThat(orphans).containsKeys("images/" + lost + "/", "images/not-an-image/");
+        JsonNode found = orphans.get("images/" + lost + "/");
+        assertThat(found.path("imageId").asString()).isEqualTo(lost);
+        List<String> objects = new ArrayList<>();
+        found.path("objects").forEach(o -> objects.add(o.path("key").asString() + " " + o.path("sizeBytes").asLong()));
+        assertThat(objects).containsExactly("images/" + lost + "/original 3000", "images/" + lost + "/thumbnail.png 10");
+        assertThat(orphans.get("images/not-an-image/").path("imageId").isNull()).isTrue();
+        // no image of the service is one: each orphan's id is unknown to it
+        orphans.values().stream().filter(o -> !o.path("imageId").isNull()).forEach(o ->
+                expectProblem(api.get("/v1/images/" + o.path("imageId").asString()), 404, "IMAGE_NOT_FOUND"));
+
+        expectProblem(api.get("/v1/storage/orphans?limit=0"), 400, "INVALID_LIMIT");
+        expectProblem(api.get("/v1/storage/orphans?cursor=not!base64"), 400, "INVALID_CURSOR");
+        stack.s3Client().deleteObjects(b -> b.bucket(BUCKET).delete(d -> d.objects(
+                o -> o.key("images/" + lost + "/original"), o -> o.key("images/" + lost + "/thumbnail.png"),
+                o -> o.key("images/not-an-image/x"))));
+    }
+
+    @Test
     @Order(21)
     void images_stored_before_the_workers_read_their_format_are_derived_again_one_by_one_or_by_content_type()
             throws Exception {

@@ -49,6 +49,26 @@ class ImageController {
     record TagList(List<String> tags) {
     }
 
+    record IdList(List<String> imageIds) {
+    }
+
+    /** The most ids {@link #known} takes at once (a page of the object store's listing). */
+    static final int MAX_KNOWN = 1000;
+
+    /**
+     * Which of these ids are images the service has a row of, whatever their status (a purged image keeps its row):
+     * the others' objects in the store are orphans (admins; for the gateway's orphan report).
+     */
+    @PostMapping("/internal/v1/images/known")
+    Map<String, List<String>> known(@RequestBody(required = false) IdList body, Caller caller) {
+        caller.requireAdmin("look for orphaned objects");
+        if (body == null || body.imageIds() == null || body.imageIds().size() > MAX_KNOWN) {
+            throw ApiException.badRequest("INVALID_PARAMETER", "imageIds: up to " + MAX_KNOWN + " image ids.");
+        }
+        List<UUID> ids = body.imageIds().stream().map(Ids::parse).flatMap(java.util.Optional::stream).toList();
+        return Map.of("known", images.existing(ids).stream().map(UUID::toString).toList());
+    }
+
     @PutMapping("/internal/v1/images/{imageId}/tags")
     Image replaceTags(@PathVariable String imageId, @RequestBody TagList body, Caller caller) {
         lifecycle.replaceTags(id(imageId, caller), body.tags());

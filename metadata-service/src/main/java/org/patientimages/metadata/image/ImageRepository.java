@@ -68,4 +68,10 @@ class ImageRepository {
         ImageSearch.Sql sql = search.toSql();
         return jdbc.sql(SELECT + sql.where() + sql.orderBy()).params(sql.params()).query(rows(search)).list();
     }
+
+    /** Which of these ids have an image row, whatever its status. */
+    List<UUID> existing(List<UUID> ids) {
+        return ids.isEmpty() ? List.of() : jdbc.sql("select id from images where id = any(?::uuid[])")
+                .param(ids.stream().map(UUID::toString).toArray(String[]::new)).query(UUID.class).list();
+    }
 }
