@@ -14,8 +14,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
 
@@ -78,11 +80,11 @@ public class Orphans implements AutoCloseable {
             throw unavailable();
         }
         List<String> prefixes = listing.commonPrefixes().stream().map(CommonPrefix::prefix).toList();
-        Map<String, String> ids = new java.util.LinkedHashMap<>();
+        Map<String, String> ids = new LinkedHashMap<>();
         for (String prefix : prefixes) {
             ids.put(prefix, imageId(prefix));
         }
-        Set<String> known = known(ids.values().stream().filter(java.util.Objects::nonNull).toList());
+        Set<String> known = known(ids.values().stream().filter(Objects::nonNull).toList());
         List<Orphan> orphans = new ArrayList<>();
         ids.forEach((prefix, id) -> {
             if (id == null || !known.contains(id)) {

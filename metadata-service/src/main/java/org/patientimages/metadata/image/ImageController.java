@@ -23,6 +23,7 @@ import org.springframework.web.bind.annotation.RestController;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
@@ -65,7 +66,7 @@ class ImageController {
         if (body == null || body.imageIds() == null || body.imageIds().size() > MAX_KNOWN) {
             throw ApiException.badRequest("INVALID_PARAMETER", "imageIds: up to " + MAX_KNOWN + " image ids.");
         }
-        List<UUID> ids = body.imageIds().stream().map(Ids::parse).flatMap(java.util.Optional::stream).toList();
+        List<UUID> ids = body.imageIds().stream().map(Ids::parse).flatMap(Optional::stream).toList();
         return Map.of("known", images.existing(ids).stream().map(UUID::toString).toList());
     }
 
