@@ -119,12 +119,12 @@ class ChangeFeedIT extends RunningService {
         String clinician = "dr-" + UUID.randomUUID().toString().substring(0, 8);
         assertThat(http.send("PUT", "/internal/v1/patients/" + granted.patientId() + "/grants/" + clinician, null)
                 .status()).isIn(200, 201);
-        await().atMost(Duration.ofSeconds(20)).until(() -> imageIds(changes("?cursor=" + start))
+        await().atMost(Duration.ofSeconds(20)).until(() -> itemIds(changes("?cursor=" + start), "imageId")
                 .containsAll(List.of(granted.imageId(), other.imageId())));
         var seen = http.get("/internal/v1/changes?limit=500&cursor=" + start, "X-Caller", clinician,
                 "X-Caller-Roles", "clinician");
         assertThat(seen.status()).as(seen.toString()).isEqualTo(200);
-        assertThat(imageIds(seen.json())).contains(granted.imageId()).doesNotContain(other.imageId());
+        assertThat(itemIds(seen.json(), "imageId")).contains(granted.imageId()).doesNotContain(other.imageId());
         var notHers = http.get("/internal/v1/changes?patientId=" + other.patientId(), "X-Caller", clinician,
                 "X-Caller-Roles", "clinician");
         assertThat(notHers.status()).isEqualTo(404);
@@ -148,7 +148,7 @@ class ChangeFeedIT extends RunningService {
         assertThat(moved.status()).as(moved.toString()).isEqualTo(200);
         assertThat(moved.json().path("patientId").asString()).isEqualTo(target);
         assertThat(http.get("/internal/v1/jobs/" + jobId).json().path("patientId").asString()).isEqualTo(target);
-        assertThat(imageIds(http.get("/internal/v1/patients/" + target + "/images").json()))
+        assertThat(itemIds(http.get("/internal/v1/patients/" + target + "/images").json(), "imageId"))
                 .containsExactly(image.imageId());
         assertThat(http.get("/internal/v1/patients/" + image.patientId() + "/images").json().path("items")).isEmpty();
         assertThat(jdbc.sql("select count(*) from jobs where image_id = ? and idempotency_key is not null")
@@ -236,11 +236,5 @@ class ChangeFeedIT extends RunningService {
             }
         });
         return types;
-    }
-
-    private static List<String> imageIds(JsonNode page) {
-        List<String> ids = new ArrayList<>();
-        page.path("items").forEach(c -> ids.add(c.path("imageId").asString()));
-        return ids;
     }
 }

@@ -62,9 +62,11 @@ class IntegrityChecksIT extends RunningService {
         JsonNode after = http.get(path).json().path("integrity");
         assertThat(Instant.parse(after.path("checkedAt").asString())).isEqualTo(checkedAt.truncatedTo(java.time.temporal.ChronoUnit.MILLIS));
         assertThat(after.path("checkRequestedAt").isNull()).as("answered: no longer in flight").isTrue();
-        assertThat(ids(http.get("/internal/v1/patients/" + image.patientId() + "/images?integrity=CORRUPT").json()))
+        assertThat(itemIds(http.get("/internal/v1/patients/" + image.patientId() + "/images?integrity=CORRUPT").json(),
+                "imageId"))
                 .containsExactly(image.imageId());
-        assertThat(ids(http.get("/internal/v1/patients/" + image.patientId() + "/images?integrity=INTACT").json())).isEmpty();
+        assertThat(itemIds(http.get("/internal/v1/patients/" + image.patientId() + "/images?integrity=INTACT").json(),
+                "imageId")).isEmpty();
 
         // an answer older than the one recorded (delivered late, or again) changes nothing
         answer(request, Outcome.INTACT, checkedAt.minusSeconds(60));
@@ -341,11 +343,5 @@ class IntegrityChecksIT extends RunningService {
             result.setDerivation(derivation);
         }
         kafka.send(Topics.INTEGRITY_RESULTS, request.getImageId(), result.build().toByteArray()).join();
-    }
-
-    private static List<String> ids(JsonNode page) {
-        List<String> ids = new ArrayList<>();
-        page.path("items").forEach(i -> ids.add(i.path("imageId").asString()));
-        return ids;
     }
 }

@@ -97,15 +97,16 @@ class MetadataServiceIT extends RunningService {
                 "username", "ws-" + tag)).json().path("patientId").asString();
         String percent = http.postJson("/internal/v1/patients", Map.of("name", "Ann 100% Lee",
                 "username", "al_" + tag)).json().path("patientId").asString();
-        assertThat(ids(http.get("/internal/v1/patients?q=smith-" + tag.toUpperCase()).json())).containsExactly(smith);
-        assertThat(ids(http.get("/internal/v1/patients?q=%20mith%20&username=ws-" + tag).json()))
+        assertThat(itemIds(http.get("/internal/v1/patients?q=smith-" + tag.toUpperCase()).json(), "patientId"))
+                .containsExactly(smith);
+        assertThat(itemIds(http.get("/internal/v1/patients?q=%20mith%20&username=ws-" + tag).json(), "patientId"))
                 .containsExactly(smithers);
-        assertThat(ids(http.get("/internal/v1/patients?q=" + tag + "&limit=500").json()))
+        assertThat(itemIds(http.get("/internal/v1/patients?q=" + tag + "&limit=500").json(), "patientId"))
                 .containsExactly(smith, smithers, percent);
         // the username too; and % and _ are themselves, not wildcards
-        assertThat(ids(http.get("/internal/v1/patients?q=AL_" + tag).json())).containsExactly(percent);
-        assertThat(ids(http.get("/internal/v1/patients?q=al%25" + tag).json())).isEmpty();
-        assertThat(ids(http.get("/internal/v1/patients?q=100%25%20lee").json())).contains(percent);
+        assertThat(itemIds(http.get("/internal/v1/patients?q=AL_" + tag).json(), "patientId")).containsExactly(percent);
+        assertThat(itemIds(http.get("/internal/v1/patients?q=al%25" + tag).json(), "patientId")).isEmpty();
+        assertThat(itemIds(http.get("/internal/v1/patients?q=100%25%20lee").json(), "patientId")).contains(percent);
         // two at a time, the same three
         List<String> paged = new ArrayList<>();
         String cursor = null;
@@ -119,16 +120,10 @@ class MetadataServiceIT extends RunningService {
         // a clinician finds only the patients granted to them
         String clinician = "dr-" + tag;
         http.send("PUT", "/internal/v1/patients/" + smithers + "/grants/" + clinician, null);
-        assertThat(ids(http.get("/internal/v1/patients?q=smith", "X-Caller", clinician, "X-Caller-Roles",
-                "clinician").json())).containsExactly(smithers);
+        assertThat(itemIds(http.get("/internal/v1/patients?q=smith", "X-Caller", clinician, "X-Caller-Roles",
+                "clinician").json(), "patientId")).containsExactly(smithers);
         assertThat(http.get("/internal/v1/patients?q=" + "x".repeat(201)).json().path("code").asString())
                 .isEqualTo("INVALID_PARAMETER");
-    }
-
-    private static List<String> ids(JsonNode page) {
-        List<String> ids = new ArrayList<>();
-        page.path("items").forEach(p -> ids.add(p.path("patientId").asString()));
-        return ids;
     }
 
     @Test

@@ -33,7 +33,7 @@ class PatientMergeIT extends RunningService {
         assertThat(merged.status()).as(merged.toString()).isEqualTo(200);
         assertThat(merged.json().path("patientId").asString()).isEqualTo(kept);
         assertThat(merged.json().path("imageCount").asLong()).isEqualTo(3);
-        assertThat(imageIds(http.get("/internal/v1/patients/" + kept + "/images").json()))
+        assertThat(itemIds(http.get("/internal/v1/patients/" + kept + "/images").json(), "imageId"))
                 .containsExactlyInAnyOrder(first.imageId(), second.imageId(), own.imageId());
         assertThat(jdbc.sql("select count(*) from jobs where patient_id = ?").param(UUID.fromString(duplicate))
                 .query(Long.class).single()).isZero();
@@ -121,12 +121,6 @@ class PatientMergeIT extends RunningService {
                 ids.add(c.path("imageId").asString());
             }
         });
-        return ids;
-    }
-
-    private static List<String> imageIds(JsonNode page) {
-        List<String> ids = new ArrayList<>();
-        page.path("items").forEach(c -> ids.add(c.path("imageId").asString()));
         return ids;
     }
 }

@@ -10,6 +10,10 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.kafka.core.KafkaTemplate;
 import org.springframework.kafka.test.EmbeddedKafkaBroker;
 import org.springframework.kafka.test.context.EmbeddedKafka;
+import tools.jackson.databind.JsonNode;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Integration tests extend this to call the metadata-service as it runs: on a random port, against the real
@@ -31,6 +35,13 @@ public abstract class RunningService extends RealPostgres {
     protected JdbcClient jdbc;
 
     protected TestHttp http;
+
+    /** The {@code field} of each item of a list's page, in order (the ids of a page of images, patients…). */
+    protected static List<String> itemIds(JsonNode page, String field) {
+        List<String> ids = new ArrayList<>();
+        page.path("items").forEach(item -> ids.add(item.path(field).asString()));
+        return ids;
+    }
 
     @BeforeEach
     protected void client() {
