@@ -16,7 +16,8 @@ import java.util.List;
 public record Image(String imageId, String patientId, String name, String description, List<String> tags,
                     String status, String originalFilename, String contentType, long sizeBytes, String sha256,
                     String uploadedAt, String storedAt, @JsonRawValue String attributes, String duplicateOf,
-                    Integrity integrity, Derivation derivation, Deletion deletion, String bucket, String objectKey, String thumbnailKey) {
+                    Integrity integrity, Derivation derivation, Deletion deletion, String bucket, String objectKey,
+                    String thumbnailKey) {
 
     /**
      * @param status           {@code UNCHECKED} until the first check, then {@code INTACT}, {@code CORRUPT} (size or

@@ -32,9 +32,9 @@ import java.util.regex.Pattern;
  * thumbnail rendered again from the bytes read, when they are intact (the object is then read into a temporary
  * file, removed afterwards); what each step made or why it was skipped goes with the answer. One check at a time
  * per worker by default (each reads a whole object), beside the uploads; {@code integrity-concurrency} more, for a
- * large batch of derivations. An object store that does not answer is retried with the worker's back-off, never reported as a
- * missing object; the answer is published before the request's offset is committed, so a crash means a second
- * check, not a lost one.
+ * large batch of derivations. An object store that does not answer is retried with the worker's back-off, never
+ * reported as a missing object; the answer is published before the request's offset is committed, so a crash means
+ * a second check, not a lost one.
  */
 @Component
 class IntegrityCheckListener {
