@@ -121,6 +121,14 @@ class UploadWorkerIT {
         var head = client.headObject(b -> b.bucket(BUCKET).key("images/" + upload.getImageId() + "/original"));
         assertThat(head.contentType()).isEqualTo("application/octet-stream");
         assertThat(head.contentDisposition()).isEqualTo("attachment");
+        assertRecordedWithItsOrigin(upload);
+    }
+
+    /** The original names its SHA-256, patient and job: what an admin adopts it by should its row be lost. */
+    private void assertRecordedWithItsOrigin(UploadAccepted upload) {
+        assertThat(client.headObject(b -> b.bucket(BUCKET).key("images/" + upload.getImageId() + "/original"))
+                .metadata()).containsExactlyInAnyOrderEntriesOf(Map.of("sha256", upload.getSha256(),
+                "patient-id", upload.getPatientId(), "job-id", upload.getJobId()));
     }
 
     @Test
@@ -230,6 +238,7 @@ class UploadWorkerIT {
         assertThat(events.stream().filter(JobEvent::hasProgressed).map(e -> e.getProgressed().getPercent()))
                 .hasSize(2).isSorted();
         assertThat(sha256(object(upload))).isEqualTo(upload.getSha256());
+        assertRecordedWithItsOrigin(upload);
         ListMultipartUploadsResponse open = client.listMultipartUploads(b -> b.bucket(BUCKET));
         assertThat(open.uploads()).isEmpty();
     }

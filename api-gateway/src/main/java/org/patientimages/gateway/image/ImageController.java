@@ -3,6 +3,7 @@ package org.patientimages.gateway.image;
 import org.patientimages.gateway.audit.AuditContext;
 import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.storage.DownloadLinks;
+import org.patientimages.gateway.storage.Orphans;
 import org.patientimages.gateway.web.ApiProblem;
 import jakarta.servlet.http.HttpServletResponse;
 import org.springframework.http.ContentDisposition;
@@ -36,11 +37,13 @@ class ImageController {
     private final MetadataClient metadata;
     private final DownloadLinks links;
     private final ImageArchive archive;
+    private final Orphans orphans;
 
-    ImageController(MetadataClient metadata, DownloadLinks links, ImageArchive archive) {
+    ImageController(MetadataClient metadata, DownloadLinks links, ImageArchive archive, Orphans orphans) {
         this.metadata = metadata;
         this.links = links;
         this.archive = archive;
+        this.orphans = orphans;
     }
 
     @GetMapping("/v1/images/{imageId}")
@@ -170,6 +173,22 @@ class ImageController {
         ResponseEntity<JsonNode> moved = metadata.exchange(HttpMethod.POST, "/internal/v1/images/{id}/move", body, imageId);
         AuditContext.noteRelatedPatient(moved.getHeaders().getFirst("X-Moved-From"));
         return publicView(moved);
+    }
+
+    /**
+     * Gives the image of an original that the orphan report found without its record back to a patient (admins):
+     * {@code {"patientId": …}}, or without it the patient the original was uploaded for. 201 with the image, at its
+     * {@code Location}; its bytes are checked and its attributes and thumbnail derived again, as the image shows.
+     */
+    @PostMapping("/v1/storage/orphans/{imageId}/adopt")
+    ResponseEntity<JsonNode> adopt(@PathVariable String imageId, @RequestBody(required = false) JsonNode body) {
+        JsonNode patientId = body == null ? null : body.path("patientId");
+        if (patientId != null && !patientId.isMissingNode() && !patientId.isNull() && !patientId.isString()) {
+            throw new ApiProblem(HttpStatus.BAD_REQUEST, "INVALID_PATIENT_ID", "patientId must be a string.", false);
+        }
+        String patient = patientId == null || !patientId.isString() ? null : patientId.asString();
+        return ResponseEntity.created(URI.create("/v1/images/" + imageId))
+                .body(publicView(orphans.adopt(imageId, patient)));
     }
 
     /** Asks for the stored bytes to be read back and checked against their SHA-256; the image shows the outcome. */

@@ -3,9 +3,13 @@ package org.patientimages.gateway.storage;
 import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
 import org.springframework.stereotype.Component;
+import tools.jackson.databind.JsonNode;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
+import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
+import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
@@ -18,8 +22,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.regex.Pattern;
 
 /**
  * Objects in the images bucket that no image of the service owns: each image's objects lie under
@@ -27,6 +33,10 @@ import java.util.UUID;
  * images) is an orphan. After PostgreSQL is restored to an earlier point, the images stored since then are such
  * orphans, and their bytes are in them. Reported a page of prefixes at a time, in the store's key order: one listing
  * of the bucket, one question to the metadata-service, and one listing per orphan. Nothing is removed here.
+ * <p>
+ * The workers store each original with the SHA-256 of its bytes and the patient it was uploaded for (user metadata
+ * {@code sha256} and {@code patient-id}): the report names that patient, and an admin can {@link #adopt} the image,
+ * giving it back to that patient or another, from what the object tells.
  */
 @Component
 public class Orphans implements AutoCloseable {
@@ -36,13 +46,20 @@ public class Orphans implements AutoCloseable {
     private static final String PREFIX = "images/";
     /** An image has an original and a thumbnail; more under one prefix are listed up to this many. */
     private static final int MAX_OBJECTS = 100;
+    /** The user metadata the workers store an original with. */
+    private static final String SHA256_METADATA = "sha256";
+    private static final String PATIENT_METADATA = "patient-id";
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
 
     /** An object, as the store lists it. */
     public record StoredObject(String key, long sizeBytes, String lastModified) {
     }
 
-    /** The objects under one prefix that no image owns; {@code imageId} null when the prefix names no image id. */
-    public record Orphan(String prefix, String imageId, List<StoredObject> objects) {
+    /**
+     * The objects under one prefix that no image owns; {@code imageId} null when the prefix names no image id,
+     * {@code uploadedFor} the patient its original was uploaded for, null when no original says so.
+     */
+    public record Orphan(String prefix, String imageId, String uploadedFor, List<StoredObject> objects) {
     }
 
     /** A page of orphans among the prefixes it covered, and where the next page starts (null at the end). */
@@ -88,11 +105,65 @@ public class Orphans implements AutoCloseable {
         List<Orphan> orphans = new ArrayList<>();
         ids.forEach((prefix, id) -> {
             if (id == null || !known.contains(id)) {
-                orphans.add(new Orphan(prefix, id, objects(prefix)));
+                String uploadedFor = id == null ? null : original(id).map(o -> o.metadata().get(PATIENT_METADATA))
+                        .orElse(null);
+                orphans.add(new Orphan(prefix, id, uploadedFor, objects(prefix)));
             }
         });
         String next = Boolean.TRUE.equals(listing.isTruncated()) ? cursor(listing.nextContinuationToken()) : null;
         return new Page(orphans, prefixes.size(), next);
+    }
+
+    /**
+     * Gives the image of an orphaned original back to a patient ({@code patientId}, or when null the one the original
+     * was uploaded for): the metadata-service records it from what the object tells (its size, content type, time and
+     * SHA-256) and has a worker check its bytes and derive its attributes and thumbnail again.
+     * @return the metadata-service's answer: the image, 201
+     */
+    public ResponseEntity<JsonNode> adopt(String imageId, String patientId) {
+        String id = imageId(PREFIX + imageId + "/");
+        HeadObjectResponse original = (id == null ? Optional.<HeadObjectResponse>empty() : original(id))
+                .orElseThrow(() -> new ApiProblem(HttpStatus.NOT_FOUND, "ORPHAN_NOT_FOUND",
+                        "No original " + PREFIX + imageId + "/original in the bucket.", false));
+        String sha256 = original.metadata().get(SHA256_METADATA);
+        if (sha256 == null || !SHA256.matcher(sha256).matches()) {
+            throw new ApiProblem(HttpStatus.CONFLICT, "ORPHAN_NOT_ADOPTABLE", "The original of " + id
+                    + " carries no SHA-256 (user metadata sha256): it was not stored by this service's workers.", false);
+        }
+        String patient = patientId != null ? patientId : original.metadata().get(PATIENT_METADATA);
+        if (patient == null) {
+            throw new ApiProblem(HttpStatus.BAD_REQUEST, "MISSING_PATIENT_ID", "The original of " + id
+                    + " does not name the patient it was uploaded for: name one, {\"patientId\": …}.", false);
+        }
+        Map<String, Object> adoption = new LinkedHashMap<>();
+        adoption.put("patientId", patient);
+        adoption.put("bucket", bucket);
+        adoption.put("objectKey", originalKey(id));
+        adoption.put("contentType", original.contentType());
+        adoption.put("sizeBytes", original.contentLength());
+        adoption.put("sha256", sha256);
+        adoption.put("storedAt", original.lastModified().toString());
+        return metadata.post("/internal/v1/images/" + id + "/adoption", adoption);
+    }
+
+    /** The original of an image id, as the store heads it; empty when there is none. */
+    private Optional<HeadObjectResponse> original(String imageId) {
+        try {
+            return Optional.of(s3.headObject(b -> b.bucket(bucket).key(originalKey(imageId))));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return Optional.empty();
+            }
+            throw unavailable();
+        } catch (SdkException e) {
+            throw unavailable();
+        }
+    }
+
+    private static String originalKey(String imageId) {
+        return PREFIX + imageId + "/original";
     }
 
     /** The ids of these that have an image row. */

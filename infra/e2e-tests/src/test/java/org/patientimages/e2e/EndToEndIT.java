@@ -1090,20 +1090,13 @@ class EndToEndIT {
                 .commonPrefixes().stream().count();
         assertThat(prefixes).as("the earlier tests' images and the two").isGreaterThan(10);
 
-        Map<String, JsonNode> orphans = new java.util.HashMap<>();
-        long checked = 0;
-        String cursor = null;
-        do {
-            var page = api.get("/v1/storage/orphans?limit=4" + (cursor == null ? "" : "&cursor=" + cursor));
-            assertThat(page.status()).as(page.toString()).isEqualTo(200);
-            page.json().path("items").forEach(orphan -> orphans.put(orphan.path("prefix").asString(), orphan));
-            checked += page.json().path("prefixesChecked").asLong();
-            cursor = page.json().path("nextCursor").isNull() ? null : page.json().path("nextCursor").asString();
-        } while (cursor != null);
-        assertThat(checked).as("every prefix, once").isEqualTo(prefixes);
+        OrphanReport report = orphanReport();
+        assertThat(report.prefixesChecked()).as("every prefix, once").isEqualTo(prefixes);
+        Map<String, JsonNode> orphans = report.orphans();
         assertThat(orphans).containsKeys("images/" + lost + "/", "images/not-an-image/");
         JsonNode found = orphans.get("images/" + lost + "/");
         assertThat(found.path("imageId").asString()).isEqualTo(lost);
+        assertThat(found.path("uploadedFor").isNull()).as("its original names no patient").isTrue();
         List<String> objects = new ArrayList<>();
         found.path("objects").forEach(o -> objects.add(o.path("key").asString() + " " + o.path("sizeBytes").asLong()));
         assertThat(objects).containsExactly("images/" + lost + "/original 3000", "images/" + lost + "/thumbnail.png 10");
@@ -1117,6 +1110,101 @@ class EndToEndIT {
         stack.s3Client().deleteObjects(b -> b.bucket(BUCKET).delete(d -> d.objects(
                 o -> o.key("images/" + lost + "/original"), o -> o.key("images/" + lost + "/thumbnail.png"),
                 o -> o.key("images/not-an-image/x"))));
+    }
+
+    /** The orphans of the whole bucket, by prefix, read 4 prefixes a page, and how many prefixes the pages covered. */
+    private record OrphanReport(Map<String, JsonNode> orphans, long prefixesChecked) {
+    }
+
+    private static OrphanReport orphanReport() {
+        Map<String, JsonNode> orphans = new java.util.HashMap<>();
+        long checked = 0;
+        String cursor = null;
+        do {
+            var page = api.get("/v1/storage/orphans?limit=4" + (cursor == null ? "" : "&cursor=" + cursor));
+            assertThat(page.status()).as(page.toString()).isEqualTo(200);
+            page.json().path("items").forEach(orphan -> orphans.put(orphan.path("prefix").asString(), orphan));
+            checked += page.json().path("prefixesChecked").asLong();
+            cursor = page.json().path("nextCursor").isNull() ? null : page.json().path("nextCursor").asString();
+        } while (cursor != null);
+        return new OrphanReport(orphans, checked);
+    }
+
+    @Test
+    @Order(23)
+    void an_image_whose_record_was_lost_is_reported_with_its_patient_and_adopted_back_checked_and_derived()
+            throws Exception {
+        String patient = api.postJson("/v1/patients", Map.of("name", "Before Restore", "username", "beforerestore"))
+                .json().path("patientId").asString();
+        byte[] png = TestImages.aPngImage(320, 200);
+        String image = upload("/v1/patients/" + patient + "/images", "scan.png", png, "Stored after the backup",
+                List.of("ct"));
+        // as PostgreSQL restored to a point before the upload leaves it: the objects, and no record of them
+        try (Connection c = DriverManager.getConnection(stack.postgres.jdbcUrl(TestStack.DATABASE), "postgres", "")) {
+            for (String forget : List.of(
+                    "delete from job_events where job_id in (select id from jobs where image_id = ?)",
+                    "delete from jobs where image_id = ?", "delete from image_changes where image_id = ?",
+                    "delete from images where id = ?")) {
+                try (var statement = c.prepareStatement(forget)) {
+                    statement.setObject(1, UUID.fromString(image));
+                    statement.executeUpdate();
+                }
+            }
+        }
+        expectProblem(api.get("/v1/images/" + image), 404, "IMAGE_NOT_FOUND");
+        JsonNode orphan = orphanReport().orphans().get("images/" + image + "/");
+        assertThat(orphan).as("reported").isNotNull();
+        assertThat(orphan.path("uploadedFor").asString()).isEqualTo(patient);
+        String cursor = api.get("/v1/changes?start=latest").json().path("nextCursor").asString();
+
+        var adopted = api.postJson("/v1/storage/orphans/" + image + "/adopt", Map.of());
+        assertThat(adopted.status()).as(adopted.toString()).isEqualTo(201);
+        assertThat(adopted.header("Location")).isEqualTo("/v1/images/" + image);
+        assertThat(adopted.json().path("patientId").asString()).isEqualTo(patient);
+        assertThat(adopted.json().path("status").asString()).isEqualTo("AVAILABLE");
+        assertThat(adopted.json().path("sizeBytes").asLong()).isEqualTo(png.length);
+        assertThat(adopted.json().path("sha256").asString()).isEqualTo(sha256(png));
+        assertThat(adopted.json().path("contentType").asString()).isEqualTo("image/png");
+        assertThat(adopted.json().has("objectKey")).as("the object's key stays hidden").isFalse();
+        // a worker reads the bytes back, finds them intact and derives the attributes and the thumbnail again
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+                api.get("/v1/images/" + image).json().path("derivation").path("requestedAt").isNull());
+        JsonNode restored = api.get("/v1/images/" + image).json();
+        assertThat(restored.path("integrity").path("status").asString()).isEqualTo("INTACT");
+        assertThat(restored.path("attributes").path("width").asInt()).isEqualTo(320);
+        assertThat(restored.path("hasThumbnail").asBoolean()).isTrue();
+        assertThat(api.get(api.get("/v1/images/" + image + "/content").header("Location")).bytes()).isEqualTo(png);
+        assertThat(ids("/v1/patients/" + patient + "/images")).containsExactly(image);
+        assertThat(api.get("/v1/changes?cursor=" + cursor).json().path("items").findValuesAsString("imageId"))
+                .contains(image);
+        assertThat(orphanReport().orphans()).doesNotContainKey("images/" + image + "/");
+        await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=storage.adopt").json()
+                .path("items").findValuesAsString("resourceId").contains(image));
+
+        expectProblem(api.postJson("/v1/storage/orphans/" + image + "/adopt", Map.of()), 409, "IMAGE_EXISTS");
+        expectProblem(api.postJson("/v1/storage/orphans/" + UUID.randomUUID() + "/adopt", Map.of()), 404,
+                "ORPHAN_NOT_FOUND");
+        expectProblem(api.postJson("/v1/storage/orphans/not-an-id/adopt", Map.of()), 404, "ORPHAN_NOT_FOUND");
+        // an original that names no patient is adopted by naming one; one without a SHA-256 is not this service's
+        String unnamed = UUID.randomUUID().toString();
+        byte[] bytes = randomBytes(5000);
+        stack.s3Client().putObject(b -> b.bucket(BUCKET).key("images/" + unnamed + "/original")
+                .contentType("application/octet-stream").metadata(Map.of("sha256", sha256(bytes))),
+                RequestBody.fromBytes(bytes));
+        expectProblem(api.postJson("/v1/storage/orphans/" + unnamed + "/adopt", Map.of()), 400, "MISSING_PATIENT_ID");
+        expectProblem(api.postJson("/v1/storage/orphans/" + unnamed + "/adopt",
+                Map.of("patientId", UUID.randomUUID().toString())), 404, "PATIENT_NOT_FOUND");
+        var named = api.postJson("/v1/storage/orphans/" + unnamed + "/adopt", Map.of("patientId", patient));
+        assertThat(named.status()).as(named.toString()).isEqualTo(201);
+        assertThat(named.json().path("sizeBytes").asLong()).isEqualTo(5000);
+        await().atMost(Duration.ofSeconds(60)).until(() -> api.get("/v1/images/" + unnamed).json()
+                .path("integrity").path("status").asString().equals("INTACT"));
+        String foreign = UUID.randomUUID().toString();
+        stack.s3Client().putObject(b -> b.bucket(BUCKET).key("images/" + foreign + "/original"),
+                RequestBody.fromBytes(bytes));
+        expectProblem(api.postJson("/v1/storage/orphans/" + foreign + "/adopt", Map.of("patientId", patient)), 409,
+                "ORPHAN_NOT_ADOPTABLE");
+        stack.s3Client().deleteObject(b -> b.bucket(BUCKET).key("images/" + foreign + "/original"));
     }
 
     @Test

@@ -9,6 +9,7 @@ import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Ids;
 import org.patientimages.metadata.web.Page;
 import org.patientimages.metadata.web.Paging;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.util.MultiValueMap;
 import org.springframework.web.bind.annotation.DeleteMapping;
@@ -21,6 +22,7 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -36,15 +38,17 @@ class ImageController {
     private final PatientAccess access;
     private final IntegrityChecks integrity;
     private final Studies studies;
+    private final Adoptions adoptions;
 
     ImageController(ImageRepository images, VisiblePatients visible, ImageLifecycle lifecycle, PatientAccess access,
-                    IntegrityChecks integrity, Studies studies) {
+                    IntegrityChecks integrity, Studies studies, Adoptions adoptions) {
         this.images = images;
         this.visible = visible;
         this.lifecycle = lifecycle;
         this.access = access;
         this.integrity = integrity;
         this.studies = studies;
+        this.adoptions = adoptions;
     }
 
     record TagList(List<String> tags) {
@@ -141,6 +145,41 @@ class ImageController {
             answer.header(MOVED_FROM, from.toString());
         }
         return answer.body(get(imageId, caller));
+    }
+
+    /** What the gateway read of an original without a row, and the patient an admin gives it to. */
+    record Adoption(String patientId, String bucket, String objectKey, String contentType, Long sizeBytes,
+                    String sha256, Instant storedAt) {
+    }
+
+    private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
+    private static final Pattern BUCKET = Pattern.compile("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]");
+
+    /**
+     * Gives an image whose row was lost back to a patient, from its original in the bucket (admins; the gateway's
+     * adoption of an orphan, which read the object first): 201 with the image, its check and derivation asked for.
+     */
+    @PostMapping("/internal/v1/images/{imageId}/adoption")
+    ResponseEntity<Image> adopt(@PathVariable String imageId, @RequestBody(required = false) Adoption body,
+                                Caller caller) {
+        caller.requireAdmin("adopt orphaned objects");
+        UUID id = Ids.parse(imageId).orElseThrow(() -> notFound(imageId));
+        if (body == null || body.patientId() == null) {
+            throw ApiException.badRequest("MISSING_PATIENT_ID", "Name the patient to give the image to.");
+        }
+        UUID patient = patient(body.patientId(), caller);
+        boolean valid = body.bucket() != null && BUCKET.matcher(body.bucket()).matches()
+                && ("images/" + id + "/original").equals(body.objectKey())
+                && body.contentType() != null && CONTENT_TYPE.matcher(body.contentType()).matches()
+                && body.sizeBytes() != null && body.sizeBytes() >= 0
+                && body.sha256() != null && SHA256.matcher(body.sha256()).matches() && body.storedAt() != null;
+        if (!valid) {
+            throw ApiException.badRequest("INVALID_ADOPTION", "bucket, objectKey (images/" + id + "/original), "
+                    + "contentType, sizeBytes, sha256 (lower-case hex) and storedAt describe the original.");
+        }
+        adoptions.adopt(id, patient, new Adoptions.Original(body.bucket(), body.objectKey(), body.contentType(),
+                body.sizeBytes(), body.sha256(), body.storedAt()));
+        return ResponseEntity.status(HttpStatus.CREATED).body(get(imageId, caller));
     }
 
     /** Asks a worker to read the image's stored bytes back and check them; the outcome shows on the image. */

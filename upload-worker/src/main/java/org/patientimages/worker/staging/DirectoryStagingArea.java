@@ -54,8 +54,9 @@ class DirectoryStagingArea implements StagingArea {
 
         /** Sent from the file, its SHA-256 checked in the same read. */
         @Override
-        public void storeInto(ObjectStore store, String key, String sha256, String contentType, LongConsumer progress) {
-            store.put(key, file, sizeBytes, sha256, contentType, progress);
+        public void storeInto(ObjectStore store, String key, ObjectStore.Recorded recorded, String contentType,
+                              LongConsumer progress) {
+            store.put(key, file, sizeBytes, recorded, contentType, progress);
         }
 
         @Override

@@ -65,12 +65,13 @@ class S3StagingArea implements StagingArea {
          * it; then copied server-side, only if still the object read.
          */
         @Override
-        public void storeInto(ObjectStore target, String key, String sha256, String contentType, LongConsumer progress) {
+        public void storeInto(ObjectStore target, String key, ObjectStore.Recorded recorded, String contentType,
+                              LongConsumer progress) {
             String read = fetchedSha256 != null ? fetchedSha256 : store.sha256(bucket, stagingKey, object.eTag());
-            if (!read.equals(sha256)) {
+            if (!read.equals(recorded.sha256())) {
                 throw new ObjectStore.ContentMismatchException(stagingKey);
             }
-            target.copy(bucket, stagingKey, object, key, sha256, contentType, progress);
+            target.copy(bucket, stagingKey, object, key, recorded, contentType, progress);
         }
 
         @Override

@@ -38,10 +38,11 @@ public interface StagingArea {
         long sizeBytes();
 
         /**
-         * Stores the bytes as an object of the store, served as an attachment of the given type, and makes sure
-         * they are the bytes accepted: {@link ObjectStore.ContentMismatchException} when they are not.
+         * Stores the bytes as an object of the store, served as an attachment of the given type and recorded with
+         * their SHA-256 and origin, and makes sure they are the bytes accepted (that SHA-256): {@link ObjectStore.ContentMismatchException} when they are not.
          */
-        void storeInto(ObjectStore store, String key, String sha256, String contentType, LongConsumer progress);
+        void storeInto(ObjectStore store, String key, ObjectStore.Recorded recorded, String contentType,
+                       LongConsumer progress);
 
         /**
          * A file of the bytes on this host, to read attributes and render thumbnails from. Asked for before

@@ -52,6 +52,8 @@ import java.util.function.LongConsumer;
 public class ObjectStore implements AutoCloseable {
 
     static final String SHA256_METADATA = "sha256";
+    static final String PATIENT_METADATA = "patient-id";
+    static final String JOB_METADATA = "job-id";
     private static final Logger log = LoggerFactory.getLogger(ObjectStore.class);
 
     private final S3Client s3;
@@ -113,6 +115,27 @@ public class ObjectStore implements AutoCloseable {
     public record StoredObject(long sizeBytes, String sha256, String eTag) {
     }
 
+    /**
+     * What an image's original is stored with besides its bytes, as the object's user metadata: the SHA-256 the
+     * bytes must have ({@code sha256}), and the patient and the job they were uploaded for ({@code patient-id},
+     * {@code job-id}; either may be null). Should the image's row be lost (a database restored to an earlier point),
+     * the gateway's orphan report reads them, and an admin can give the image back to its patient.
+     */
+    public record Recorded(String sha256, String patientId, String jobId) {
+
+        Map<String, String> metadata() {
+            Map<String, String> metadata = new java.util.LinkedHashMap<>();
+            metadata.put(SHA256_METADATA, sha256);
+            if (patientId != null) {
+                metadata.put(PATIENT_METADATA, patientId);
+            }
+            if (jobId != null) {
+                metadata.put(JOB_METADATA, jobId);
+            }
+            return metadata;
+        }
+    }
+
     /** The bytes sent do not have the SHA-256 they were accepted with; nothing of them stays in the bucket. */
     public static final class ContentMismatchException extends RuntimeException {
         public ContentMismatchException(String key) {
@@ -122,7 +145,7 @@ public class ObjectStore implements AutoCloseable {
 
     /**
      * Stores a file under a key, served later as an attachment of the given type, verifying on the way that
-     * its bytes have the given SHA-256. A file up to the multipart threshold goes in one request, checked by the
+     * its bytes have the SHA-256 recorded with them. A file up to the multipart threshold goes in one request, checked by the
      * store (or hashed as it is sent, see {@link #putCheckedByStore}). A file above it is read in order, each part
      * into a buffer and hashed there, and the parts are sent from their buffers, several at a time: the SHA-256 is
      * still that of the bytes sent.
@@ -131,8 +154,9 @@ public class ObjectStore implements AutoCloseable {
      *                 sent in one request has no progress to tell: the answer is the end)
      * @throws ContentMismatchException when they do not (the object or its parts are removed)
      */
-    public void put(String key, Path file, long size, String sha256, String contentType, LongConsumer progress) {
-        Map<String, String> metadata = Map.of(SHA256_METADATA, sha256);
+    public void put(String key, Path file, long size, Recorded recorded, String contentType, LongConsumer progress) {
+        String sha256 = recorded.sha256();
+        Map<String, String> metadata = recorded.metadata();
         if (size <= multipartThreshold()) {
             if (!storeChecks.get() || !putCheckedByStore(key, file, size, sha256, contentType, metadata)) {
                 putHashed(key, file, size, sha256, contentType, metadata);
@@ -332,15 +356,15 @@ public class ObjectStore implements AutoCloseable {
 
     /**
      * Copies an object of another bucket into place, server-side, served as an attachment of the given type and
-     * recorded with the given SHA-256; only if the source is still the object described (its ETag). Objects above
+     * recorded as given; only if the source is still the object described (its ETag). Objects above
      * the multipart threshold are copied in parts, as they are sent in parts: with progress, and within what one
      * copy request may take (5 GiB).
      *
      * @param progress told the number of bytes copied so far after each part but the last
      */
-    public void copy(String sourceBucket, String sourceKey, StoredObject source, String key, String sha256,
+    public void copy(String sourceBucket, String sourceKey, StoredObject source, String key, Recorded recorded,
                      String contentType, LongConsumer progress) {
-        Map<String, String> metadata = Map.of(SHA256_METADATA, sha256);
+        Map<String, String> metadata = recorded.metadata();
         long size = source.sizeBytes();
         if (size <= multipartThreshold()) {
             s3.copyObject(b -> b.sourceBucket(sourceBucket).sourceKey(sourceKey).copySourceIfMatch(source.eTag())

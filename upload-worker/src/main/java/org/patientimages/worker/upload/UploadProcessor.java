@@ -84,7 +84,7 @@ public class UploadProcessor {
         try (StagingArea.Local local = forDerivatives(job, staged)) {
             try {
                 // the store's answer to the request (or to the multipart completion) is what says the object is there
-                staged.storeInto(store, key, job.sha256(), job.contentType(), stored -> {
+                staged.storeInto(store, key, job.recorded(), job.contentType(), stored -> {
                     int percent = (int) (90 * stored / Math.max(1, job.sizeBytes()));
                     reporter.progressed(job, percent, stored);
                 });
