@@ -74,6 +74,7 @@ final class AuditActions {
             route("GET", "/v1/changes", "change.read", "image", null),
             route("GET", "/v1/storage/orphans", "storage.orphans", "storage", null),
             route("POST", "/v1/storage/orphans/{imageId}/adopt", "storage.adopt", "image", "imageId"),
+            route("DELETE", "/v1/storage/orphans/{imageId}", "storage.orphan-delete", "image", "imageId"),
             route("POST", "/v1/webhooks", "webhook.create", "webhook", null),
             route("GET", "/v1/webhooks", "webhook.list", "webhook", null),
             route("GET", "/v1/webhooks/{webhookId}", "webhook.read", "webhook", "webhookId"),

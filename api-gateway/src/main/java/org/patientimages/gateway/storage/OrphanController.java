@@ -2,7 +2,10 @@ package org.patientimages.gateway.storage;
 
 import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.DeleteMapping;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -31,5 +34,12 @@ class OrphanController {
                     "limit must be 1 to " + Orphans.MAX_LIMIT + ".", false);
         }
         return orphans.page(cursor, n);
+    }
+
+    /** Removes the objects of an orphan (bytes that are no one's); 409 for an image id that has a record. */
+    @DeleteMapping("/v1/storage/orphans/{imageId}")
+    ResponseEntity<Void> remove(@PathVariable String imageId) {
+        orphans.remove(imageId);
+        return ResponseEntity.noContent().build();
     }
 }

@@ -2,6 +2,8 @@ package org.patientimages.gateway.storage;
 
 import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.web.ApiProblem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.stereotype.Component;
@@ -10,6 +12,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CommonPrefix;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.services.s3.model.S3Exception;
@@ -36,10 +39,12 @@ import java.util.regex.Pattern;
  * <p>
  * The workers store each original with the SHA-256 of its bytes and the patient it was uploaded for (user metadata
  * {@code sha256} and {@code patient-id}): the report names that patient, and an admin can {@link #adopt} the image,
- * giving it back to that patient or another, from what the object tells.
+ * giving it back to that patient or another, from what the object tells, or {@link #remove} its objects.
  */
 @Component
 public class Orphans implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Orphans.class);
 
     /** The most prefixes one page covers. */
     public static final int MAX_LIMIT = 1000;
@@ -123,8 +128,7 @@ public class Orphans implements AutoCloseable {
     public ResponseEntity<JsonNode> adopt(String imageId, String patientId) {
         String id = imageId(PREFIX + imageId + "/");
         HeadObjectResponse original = (id == null ? Optional.<HeadObjectResponse>empty() : original(id))
-                .orElseThrow(() -> new ApiProblem(HttpStatus.NOT_FOUND, "ORPHAN_NOT_FOUND",
-                        "No original " + PREFIX + imageId + "/original in the bucket.", false));
+                .orElseThrow(() -> orphanNotFound(imageId));
         String sha256 = original.metadata().get(SHA256_METADATA);
         if (sha256 == null || !SHA256.matcher(sha256).matches()) {
             throw new ApiProblem(HttpStatus.CONFLICT, "ORPHAN_NOT_ADOPTABLE", "The original of " + id
@@ -144,6 +148,52 @@ public class Orphans implements AutoCloseable {
         adoption.put("sha256", sha256);
         adoption.put("storedAt", original.lastModified().toString());
         return metadata.post("/internal/v1/images/" + id + "/adoption", adoption);
+    }
+
+    /**
+     * Removes the objects of an orphan, and the parts of any multipart upload left under its prefix: for bytes that
+     * are no one's (an upload the patient has made again, a test object). Refused for an id that has a record: its
+     * objects are the image's, removed by deleting or purging it.
+     */
+    public void remove(String imageId) {
+        String id = imageId(PREFIX + imageId + "/");
+        if (id == null) {
+            throw orphanNotFound(imageId);
+        }
+        if (!known(List.of(id)).isEmpty()) {
+            throw new ApiProblem(HttpStatus.CONFLICT, "IMAGE_EXISTS", "Image " + id
+                    + " has a record; its objects are not orphans (delete or purge the image instead).", false);
+        }
+        String prefix = PREFIX + id + "/";
+        try {
+            boolean found = false;
+            for (var upload : s3.listMultipartUploadsPaginator(b -> b.bucket(bucket).prefix(prefix)).uploads()) {
+                s3.abortMultipartUpload(b -> b.bucket(bucket).key(upload.key()).uploadId(upload.uploadId()));
+                found = true;
+            }
+            for (var page : s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix))) {
+                if (!page.contents().isEmpty()) {
+                    var answer = s3.deleteObjects(b -> b.bucket(bucket).delete(d -> d.quiet(true)
+                            .objects(page.contents().stream().map(o -> ObjectIdentifier.builder().key(o.key()).build())
+                                    .toList())));
+                    if (!answer.errors().isEmpty()) {
+                        throw unavailable(); // what was removed stays removed; the call can be made again
+                    }
+                    found = true;
+                }
+            }
+            if (!found) {
+                throw orphanNotFound(id);
+            }
+        } catch (SdkException e) {
+            throw unavailable();
+        }
+        log.info("the objects of orphan {} were removed", id);
+    }
+
+    private static ApiProblem orphanNotFound(String imageId) {
+        return new ApiProblem(HttpStatus.NOT_FOUND, "ORPHAN_NOT_FOUND", "No objects under " + PREFIX + imageId
+                + "/ in the bucket.", false);
     }
 
     /** The original of an image id, as the store heads it; empty when there is none. */

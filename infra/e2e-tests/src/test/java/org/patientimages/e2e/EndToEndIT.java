@@ -1107,9 +1107,25 @@ class EndToEndIT {
 
         expectProblem(api.get("/v1/storage/orphans?limit=0"), 400, "INVALID_LIMIT");
         expectProblem(api.get("/v1/storage/orphans?cursor=not!base64"), 400, "INVALID_CURSOR");
-        stack.s3Client().deleteObjects(b -> b.bucket(BUCKET).delete(d -> d.objects(
-                o -> o.key("images/" + lost + "/original"), o -> o.key("images/" + lost + "/thumbnail.png"),
-                o -> o.key("images/not-an-image/x"))));
+
+        // bytes that are no one's are removed, with the parts of an upload left unfinished under the prefix
+        stack.s3Client().createMultipartUpload(b -> b.bucket(BUCKET).key("images/" + lost + "/original"));
+        var removed = api.send("DELETE", "/v1/storage/orphans/" + lost, null);
+        assertThat(removed.status()).as(removed.toString()).isEqualTo(204);
+        assertThat(stack.s3Client().listObjectsV2(b -> b.bucket(BUCKET).prefix("images/" + lost + "/")).contents())
+                .isEmpty();
+        assertThat(stack.s3Client().listMultipartUploads(b -> b.bucket(BUCKET).prefix("images/" + lost + "/"))
+                .uploads()).isEmpty();
+        expectProblem(api.send("DELETE", "/v1/storage/orphans/" + lost, null), 404, "ORPHAN_NOT_FOUND");
+        // an image's objects are not orphans: deleting or purging the image removes them
+        String owned = upload("/v1/patients/" + patientId + "/images", "owned.bin", randomBytes(100), "Owned", List.of());
+        expectProblem(api.send("DELETE", "/v1/storage/orphans/" + owned, null), 409, "IMAGE_EXISTS");
+        assertThat(stack.s3Client().listObjectsV2(b -> b.bucket(BUCKET).prefix("images/" + owned + "/")).contents())
+                .isNotEmpty();
+        expectProblem(api.send("DELETE", "/v1/storage/orphans/not-an-image", null), 404, "ORPHAN_NOT_FOUND");
+        await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=storage.orphan-delete").json()
+                .path("items").findValuesAsString("resourceId").contains(lost));
+        stack.s3Client().deleteObject(b -> b.bucket(BUCKET).key("images/not-an-image/x"));
     }
 
     /** The orphans of the whole bucket, by prefix, read 4 prefixes a page, and how many prefixes the pages covered. */
@@ -1204,7 +1220,7 @@ class EndToEndIT {
                 RequestBody.fromBytes(bytes));
         expectProblem(api.postJson("/v1/storage/orphans/" + foreign + "/adopt", Map.of("patientId", patient)), 409,
                 "ORPHAN_NOT_ADOPTABLE");
-        stack.s3Client().deleteObject(b -> b.bucket(BUCKET).key("images/" + foreign + "/original"));
+        assertThat(api.send("DELETE", "/v1/storage/orphans/" + foreign, null).status()).isEqualTo(204);
     }
 
     @Test

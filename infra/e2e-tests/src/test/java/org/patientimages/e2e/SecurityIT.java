@@ -275,6 +275,7 @@ class SecurityIT {
                 alice.postJson("/v1/patients/" + alicePatient + "/merge", Map.of("into", bobPatient)),
                 alice.get("/v1/storage/orphans"), auditor.get("/v1/storage/orphans"),
                 alice.postJson("/v1/storage/orphans/" + UUID.randomUUID() + "/adopt", Map.of()),
+                alice.send("DELETE", "/v1/storage/orphans/" + UUID.randomUUID(), null),
                 auditor.get("/v1/changes"),
                 alice.postJson("/v1/webhooks", Map.of("url", "https://pacs.hospital.example/hook")),
                 alice.get("/v1/webhooks"), auditor.get("/v1/webhooks/" + UUID.randomUUID()),
