@@ -7,13 +7,16 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
  * What the service reads of a DICOM Part 10 file: the identifying UIDs, modality, study date, body part and
- * matrix size shown on the image, and where the first frame's pixels lie for the thumbnail.
+ * matrix size shown on the image, and where the first frame's pixels (and a palette's lookup tables) lie for the
+ * thumbnail.
  * <p>
  * The walk is strict and bounded, because the files come from outside: every declared length must fit in
  * the bytes that remain, a value is only ever read when it is one of the few attributes wanted and at most
@@ -49,6 +52,11 @@ public final class DicomFile {
             0x00281051, "WindowWidth",
             0x00281052, "RescaleIntercept");
     private static final int RESCALE_SLOPE = 0x00281053;
+    /** The red, green and blue palette lookup tables' descriptors (3 × US), and their data (OW), by colour. */
+    private static final int PALETTE_DESCRIPTOR = 0x00281101;
+    private static final int PALETTE_DATA = 0x00281201;
+    /** A palette lookup table has at most 65,536 entries of at most 16 bits. */
+    private static final long MAX_PALETTE_DATA = 65_536 * 2;
     private static final Set<Integer> UNSIGNED_SHORTS = Set.of(0x00280002, 0x00280006, 0x00280010, 0x00280011,
             0x00280100, 0x00280101, 0x00280103);
     private static final Set<String> LONG_LENGTH_VRS = Set.of("OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC",
@@ -70,12 +78,20 @@ public final class DicomFile {
 
     /**
      * Where the pixels lie and how to read them. {@code encapsulated} pixel data is compressed
-     * (JPEG, JPEG 2000, RLE…): its frames are not rendered.
+     * (JPEG, JPEG 2000, RLE…). {@code palette}: the lookup tables of {@code PALETTE COLOR} pixels, null when the
+     * file does not have all three.
      */
     public record Pixels(int rows, int columns, int samplesPerPixel, String photometric, int planarConfiguration,
                          int bitsAllocated, int bitsStored, boolean signed, int frames, double slope,
                          double intercept, Double windowCenter, Double windowWidth, long offset, long length,
-                         boolean bigEndian, boolean encapsulated) {
+                         boolean bigEndian, boolean encapsulated, List<Lut> palette) {
+    }
+
+    /**
+     * One colour's palette lookup table: its descriptor ({@code entries}, 0 meaning 65,536; the first pixel value
+     * mapped; the bits of an entry, 8 or 16) and where its data lies in the file (not read by the walk).
+     */
+    public record Lut(int entries, int firstMapped, int bits, long offset, long length) {
     }
 
     private final Map<String, Object> attributes;
@@ -109,6 +125,9 @@ public final class DicomFile {
         private final long size;
         private final Map<String, Object> shown = new LinkedHashMap<>();
         private final Map<String, Object> pixelModule = new LinkedHashMap<>();
+        /** Of each colour (red, green, blue): its palette descriptor, and where its data lies. */
+        private final int[][] paletteDescriptors = new int[3][];
+        private final long[][] paletteData = new long[3][];
         private long position;
         private int elements;
         private boolean explicit = true;
@@ -170,12 +189,36 @@ public final class DicomFile {
                     intOf("BitsStored", intOf("BitsAllocated", 16)), intOf("PixelRepresentation", 0) == 1,
                     (int) Math.max(1, number("NumberOfFrames", 1)), number("RescaleSlope", 1),
                     number("RescaleIntercept", 0), numberOrNull("WindowCenter"), numberOrNull("WindowWidth"),
-                    position, length, order == ByteOrder.BIG_ENDIAN, encapsulated);
+                    position, length, order == ByteOrder.BIG_ENDIAN, encapsulated, palette());
+        }
+
+        /** The three lookup tables, when the file has the descriptor and the data of each. */
+        private List<Lut> palette() {
+            List<Lut> luts = new ArrayList<>();
+            for (int c = 0; c < 3; c++) {
+                int[] d = paletteDescriptors[c];
+                long[] data = paletteData[c];
+                if (d == null || data == null) {
+                    return null;
+                }
+                luts.add(new Lut(d[0], d[1], d[2], data[0], data[1]));
+            }
+            return List.copyOf(luts);
         }
 
         /** Reads the value of a wanted element and skips any other. */
         private void value(Element e) throws IOException {
             requireFits(e);
+            int colour = e.tag() - PALETTE_DESCRIPTOR;
+            if (colour >= 0 && colour < 3 && e.length() == 6) {
+                ByteBuffer d = read(position, 6).order(order);
+                paletteDescriptors[colour] = new int[] {Short.toUnsignedInt(d.getShort(0)),
+                        Short.toUnsignedInt(d.getShort(2)), Short.toUnsignedInt(d.getShort(4))};
+            }
+            colour = e.tag() - PALETTE_DATA;
+            if (colour >= 0 && colour < 3 && e.length() <= MAX_PALETTE_DATA) {
+                paletteData[colour] = new long[] {position, e.length()}; // read only if the thumbnail needs it
+            }
             String shownName = SHOWN.get(e.tag());
             String pixelName = e.tag() == RESCALE_SLOPE ? "RescaleSlope" : PIXEL_MODULE.get(e.tag());
             if ((shownName == null && pixelName == null) || e.length() > MAX_VALUE) {

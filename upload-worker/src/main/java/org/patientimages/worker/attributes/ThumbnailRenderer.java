@@ -21,7 +21,8 @@ import java.util.Set;
 
 /**
  * Renders the thumbnail of an image: a PNG at most {@value #MAX_SIDE} px on its long side, of raster images
- * (PNG, JPEG, TIFF…), of uncompressed DICOM frames, of JPEG baseline, JPEG lossless and RLE DICOM frames and of a
+ * (PNG, JPEG, TIFF…), of uncompressed DICOM frames (grey, palette colour, RGB, YBR), of JPEG baseline, JPEG
+ * lossless and RLE DICOM frames and of a
  * PDF's first page (rendered by {@link PdfFile} in a child JVM of bounded heap and time, then {@link #scaled} here).
  * Memory stays bounded whatever the file declares: images larger than the pixel limit are refused from their header,
  * the rest are decoded subsampled (ImageIO source subsampling, or every n-th DICOM row and column read by position)
@@ -40,6 +41,8 @@ public final class ThumbnailRenderer {
     private static final Set<String> JPEG_LOSSLESS = Set.of("1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70");
     /** RLE Lossless: byte planes, each packed as PackBits (ultrasound, secondary captures, some archives). */
     private static final String RLE = "1.2.840.10008.1.2.5";
+    private static final String YBR_FULL = "YBR_FULL";
+    private static final String YBR_FULL_422 = "YBR_FULL_422";
     /** A lossless JPEG frame is decoded whole, 4 bytes a sample: CT, MR and ultrasound frames, not large radiographs. */
     static final long LOSSLESS_MAX_PIXELS = 4L * 1024 * 1024;
     /** More fragments than this for one frame are refused: no encoder splits a frame so finely. */
@@ -105,47 +108,158 @@ public final class ThumbnailRenderer {
         }
     }
 
-    /** The first frame of the DICOM file whose walk found {@code dicom}, subsampled to about the working size. */
+    /**
+     * The first frame of the DICOM file whose walk found {@code dicom}, subsampled to about the working size. One
+     * sample a pixel: grey ({@code MONOCHROME1/2}, through the rescale and the window) or {@code PALETTE COLOR}
+     * (through its three lookup tables); three: {@code RGB}, {@code YBR_FULL} and, uncompressed,
+     * {@code YBR_FULL_422} (converted from YCbCr as PS3.3 C.7.6.3.1.2 gives it), 8 bits each.
+     */
     BufferedImage dicom(Path file, DicomFile dicom) throws UnreadableFileException {
         DicomFile.Pixels p = dicom.pixels();
         if (p == null) {
             throw new UnreadableFileException("the DICOM file has no pixel data with rows and columns");
         }
-        boolean monochrome = p.photometric().startsWith("MONOCHROME") && p.samplesPerPixel() == 1;
+        Colours colours = colours(file, p);
         String transferSyntax = String.valueOf(dicom.attributes().get("TransferSyntaxUID"));
         if (p.encapsulated() && !transferSyntax.equals(RLE)) {
-            return jpegFrame(file, p, transferSyntax, monochrome);
+            return jpegFrame(file, p, transferSyntax, colours);
         }
-        boolean rgb = p.photometric().equals("RGB") && p.samplesPerPixel() == 3 && p.bitsAllocated() == 8;
-        if (!monochrome && !rgb) {
+        boolean ybr422 = p.photometric().equals(YBR_FULL_422);
+        boolean threeSamples = p.samplesPerPixel() == 3 && p.bitsAllocated() == 8
+                && (p.photometric().equals("RGB") || p.photometric().equals(YBR_FULL)
+                        || ybr422 && !p.encapsulated() && p.columns() % 2 == 0);
+        if (colours == null && !threeSamples) {
             throw new UnreadableFileException("DICOM " + p.photometric() + " with " + p.samplesPerPixel()
-                    + " samples of " + p.bitsAllocated() + " bits is not rendered");
+                    + " samples of " + p.bitsAllocated() + " bits is not rendered"
+                    + (p.encapsulated() ? " from RLE" : ""));
         }
-        if (monochrome && p.bitsAllocated() != 8 && p.bitsAllocated() != 16) {
+        if (colours != null && p.bitsAllocated() != 8 && p.bitsAllocated() != 16) {
             throw new UnreadableFileException("DICOM pixels of " + p.bitsAllocated() + " bits are not rendered");
         }
         requireRenderable(p.columns(), p.rows());
         if (p.encapsulated()) {
-            return rleFrame(file, p, monochrome);
+            return rleFrame(file, p, colours);
         }
-        long frameBytes = (long) p.rows() * p.columns() * p.samplesPerPixel() * (p.bitsAllocated() / 8);
+        long pixels = (long) p.rows() * p.columns();
+        long frameBytes = ybr422 ? pixels * 2 : pixels * p.samplesPerPixel() * (p.bitsAllocated() / 8);
         if (frameBytes > p.length()) {
             throw new UnreadableFileException("the DICOM pixel data is shorter than one frame of its declared size");
         }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            return monochrome ? monochrome(channel, p) : rgb(channel, p);
+            return colours != null ? oneSample(channel, p, colours) : ybr422 ? ybr422(channel, p) : threeSamples(channel, p);
         } catch (IOException e) {
             throw new UnreadableFileException("the DICOM pixel data could not be read");
         }
     }
 
+    /** How the samples of one-sample pixels, subsampled, become an image. */
+    private interface Colours {
+        BufferedImage of(int[] samples, int width, int height);
+    }
+
+    /**
+     * The colours of one-sample pixels: grey through the rescale and the window, or the palette's (its tables read
+     * from the file here, at most 3 × 128 KiB); null for any other kind of pixels.
+     */
+    private static Colours colours(Path file, DicomFile.Pixels p) throws UnreadableFileException {
+        if (p.samplesPerPixel() != 1) {
+            return null;
+        }
+        if (p.photometric().startsWith("MONOCHROME")) {
+            return (samples, width, height) -> grey(p, samples, width, height);
+        }
+        if (!p.photometric().equals("PALETTE COLOR")) {
+            return null;
+        }
+        if (p.palette() == null) {
+            throw new UnreadableFileException("DICOM PALETTE COLOR without its three lookup tables (or with segmented "
+                    + "ones) is not rendered");
+        }
+        int[][] tables = palette(file, p);
+        return (samples, width, height) -> paletted(p, tables, samples, width, height);
+    }
+
+    /**
+     * The three lookup tables, each as 8-bit values: entries of 16 bits keep their high byte. Entries of 8 bits are
+     * one a byte, as the standard has it; tables that say 8 bits but hold 16-bit words (older files) are read as
+     * words, their high byte taken if any value needs it.
+     */
+    private static int[][] palette(Path file, DicomFile.Pixels p) throws UnreadableFileException {
+        int[][] tables = new int[3][];
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            for (int c = 0; c < 3; c++) {
+                DicomFile.Lut lut = p.palette().get(c);
+                int entries = lut.entries() == 0 ? 65_536 : lut.entries();
+                if (lut.bits() != 8 && lut.bits() != 16) {
+                    throw new UnreadableFileException("a palette lookup table of " + lut.bits() + "-bit entries");
+                }
+                boolean bytes = lut.bits() == 8 && lut.length() < 2L * entries;
+                if (lut.length() < (bytes ? entries : 2L * entries)) {
+                    throw new UnreadableFileException("a palette lookup table is shorter than its descriptor says");
+                }
+                ByteBuffer data = ByteBuffer.allocate(bytes ? entries : 2 * entries)
+                        .order(p.bigEndian() ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
+                readFully(channel, data, lut.offset());
+                int[] values = new int[entries];
+                int max = 0;
+                for (int i = 0; i < entries; i++) {
+                    values[i] = bytes ? data.get(i) & 0xff : data.getShort(2 * i) & 0xffff;
+                    max = Math.max(max, values[i]);
+                }
+                if (!bytes && (lut.bits() == 16 || max > 255)) {
+                    for (int i = 0; i < entries; i++) {
+                        values[i] >>>= 8;
+                    }
+                }
+                tables[c] = values;
+            }
+        } catch (IOException e) {
+            throw new UnreadableFileException("the DICOM palette could not be read");
+        }
+        return tables;
+    }
+
+    /**
+     * Stored samples (their stored bits) through the palette: a value below the first mapped one takes the first
+     * entry, one past the last the last (PS3.3 C.7.6.3.1.5).
+     */
+    private static BufferedImage paletted(DicomFile.Pixels p, int[][] tables, int[] samples, int width, int height) {
+        int shift = 32 - Math.min(p.bitsStored(), p.bitsAllocated());
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        for (int i = 0; i < samples.length; i++) {
+            int stored = (samples[i] << shift) >>> shift;
+            int rgb = 0;
+            for (int c = 0; c < 3; c++) {
+                int[] table = tables[c];
+                int entry = Math.max(0, Math.min(table.length - 1, stored - p.palette().get(c).firstMapped()));
+                rgb = rgb << 8 | table[entry];
+            }
+            image.setRGB(i % width, i / width, rgb);
+        }
+        return image;
+    }
+
+    /** Three 8-bit samples as an RGB value: as they are, or from YCbCr of full range (YBR_FULL, YBR_FULL_422). */
+    private static int rgb(boolean ybr, int first, int second, int third) {
+        if (!ybr) {
+            return first << 16 | second << 8 | third;
+        }
+        double cb = second - 128;
+        double cr = third - 128;
+        return level(first + 1.402 * cr) << 16 | level(first - 0.344136 * cb - 0.714136 * cr) << 8
+                | level(first + 1.772 * cb);
+    }
+
+    private static int level(double value) {
+        return (int) Math.max(0, Math.min(255, Math.round(value)));
+    }
+
     /**
      * The first frame of JPEG pixel data, decoded by ImageIO straight from the file: JPEG baseline (8 bits, the
      * commonest compressed DICOM of ultrasound, endoscopy and secondary captures) subsampled as it is decoded, and
-     * JPEG lossless (CT and MR, 12 or 16 bits), whose grey values then go through the modality rescale and the
-     * window as uncompressed ones do. RLE is {@link #rleFrame}; JPEG 2000 and JPEG-LS are not rendered.
+     * JPEG lossless (CT and MR, 12 or 16 bits), whose samples then become grey or colours as uncompressed ones do. RLE is {@link #rleFrame}; JPEG 2000 and JPEG-LS are not rendered.
      */
-    private BufferedImage jpegFrame(Path file, DicomFile.Pixels p, String transferSyntax, boolean monochrome)
+    private BufferedImage jpegFrame(Path file, DicomFile.Pixels p, String transferSyntax, Colours colours)
             throws UnreadableFileException {
         boolean lossless = JPEG_LOSSLESS.contains(transferSyntax);
         if (!lossless && !transferSyntax.equals(JPEG_BASELINE)) {
@@ -160,7 +274,7 @@ public final class ThumbnailRenderer {
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
              ImageInputStream in = new FileRanges(channel, firstFrame(channel, p))) {
             BufferedImage frame = decode(in);
-            return lossless && monochrome ? grey(p, frame) : frame;
+            return lossless && colours != null ? oneSample(frame, colours) : frame;
         } catch (IOException e) {
             throw new UnreadableFileException("the DICOM JPEG frame could not be read: " + e.getMessage());
         }
@@ -169,14 +283,14 @@ public final class ThumbnailRenderer {
     /**
      * The first frame of RLE Lossless pixel data, unpacked as it is read and subsampled as it goes: only every n-th
      * row and column of each byte plane is kept, so memory is the working size's whatever the frame's. 8- or 16-bit
-     * grey then goes through the rescale and window as uncompressed pixels do; RGB is its three planes.
+     * samples then become grey or colours as uncompressed ones do; RGB or YBR_FULL is its three planes.
      */
-    private static BufferedImage rleFrame(Path file, DicomFile.Pixels p, boolean monochrome)
+    private static BufferedImage rleFrame(Path file, DicomFile.Pixels p, Colours colours)
             throws UnreadableFileException {
         int step = step(p.columns(), p.rows());
         int width = ceilDiv(p.columns(), step);
         int height = ceilDiv(p.rows(), step);
-        int planes = monochrome ? p.bitsAllocated() / 8 : 3;
+        int planes = colours != null ? p.bitsAllocated() / 8 : 3;
         int[][] kept = new int[planes][width * height];
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
              ImageInputStream in = new FileRanges(channel, firstFrame(channel, p))) {
@@ -187,18 +301,19 @@ public final class ThumbnailRenderer {
         } catch (IOException e) {
             throw new UnreadableFileException("the DICOM RLE frame could not be read: " + e.getMessage());
         }
-        if (monochrome) {
+        if (colours != null) {
             int[] raw = kept[0];
             if (planes == 2) {
                 for (int i = 0; i < raw.length; i++) {
                     raw[i] = raw[i] << 8 | kept[1][i];
                 }
             }
-            return grey(p, raw, width, height);
+            return colours.of(raw, width, height);
         }
+        boolean ybr = p.photometric().equals(YBR_FULL);
         BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         for (int i = 0; i < width * height; i++) {
-            image.setRGB(i % width, i / width, kept[0][i] << 16 | kept[1][i] << 8 | kept[2][i]);
+            image.setRGB(i % width, i / width, rgb(ybr, kept[0][i], kept[1][i], kept[2][i]));
         }
         return image;
     }
@@ -398,8 +513,8 @@ public final class ThumbnailRenderer {
         }
     }
 
-    /** Every n-th row and column of the first frame, through the modality rescale and the window, to 8 bits. */
-    private static BufferedImage monochrome(FileChannel channel, DicomFile.Pixels p) throws IOException {
+    /** Every n-th row and column of the first frame of one-sample pixels, to grey or colours. */
+    private static BufferedImage oneSample(FileChannel channel, DicomFile.Pixels p, Colours colours) throws IOException {
         int step = step(p.columns(), p.rows());
         int width = ceilDiv(p.columns(), step);
         int height = ceilDiv(p.rows(), step);
@@ -413,11 +528,11 @@ public final class ThumbnailRenderer {
                 raw[y * width + x] = bytes == 1 ? row.get(x * step) & 0xff : row.getShort(x * step * 2) & 0xffff;
             }
         }
-        return grey(p, raw, width, height);
+        return colours.of(raw, width, height);
     }
 
-    /** A decoded grey frame's samples (as stored), subsampled to the working size, to 8 bits as above. */
-    private static BufferedImage grey(DicomFile.Pixels p, BufferedImage frame) {
+    /** A decoded one-sample frame's samples (as stored), subsampled to the working size, to grey or colours. */
+    private static BufferedImage oneSample(BufferedImage frame, Colours colours) {
         int step = step(frame.getWidth(), frame.getHeight());
         int width = ceilDiv(frame.getWidth(), step);
         int height = ceilDiv(frame.getHeight(), step);
@@ -428,7 +543,7 @@ public final class ThumbnailRenderer {
                 raw[y * width + x] = raster.getSample(x * step, y * step, 0);
             }
         }
-        return grey(p, raw, width, height);
+        return colours.of(raw, width, height);
     }
 
     /**
@@ -464,8 +579,9 @@ public final class ThumbnailRenderer {
         return image;
     }
 
-    /** Every n-th row and column of the first frame of 8-bit RGB, interleaved or planar. */
-    private static BufferedImage rgb(FileChannel channel, DicomFile.Pixels p) throws IOException {
+    /** Every n-th row and column of the first frame of 8-bit RGB or YBR_FULL, interleaved or planar. */
+    private static BufferedImage threeSamples(FileChannel channel, DicomFile.Pixels p) throws IOException {
+        boolean ybr = p.photometric().equals(YBR_FULL);
         int step = step(p.columns(), p.rows());
         int width = ceilDiv(p.columns(), step);
         int height = ceilDiv(p.rows(), step);
@@ -490,7 +606,30 @@ public final class ThumbnailRenderer {
                 }
             }
             for (int x = 0; x < width; x++) {
-                image.setRGB(x, y, channels[0][x] << 16 | channels[1][x] << 8 | channels[2][x]);
+                image.setRGB(x, y, rgb(ybr, channels[0][x], channels[1][x], channels[2][x]));
+            }
+        }
+        return image;
+    }
+
+    /**
+     * Every n-th row and column of the first frame of YBR_FULL_422 (an even number of columns): each two pixels of a
+     * row are four bytes, Y of the first, Y of the second, then the Cb and Cr they share.
+     */
+    private static BufferedImage ybr422(FileChannel channel, DicomFile.Pixels p) throws IOException {
+        int step = step(p.columns(), p.rows());
+        int width = ceilDiv(p.columns(), step);
+        int height = ceilDiv(p.rows(), step);
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        int rowBytes = p.columns() * 2;
+        ByteBuffer row = ByteBuffer.allocate(rowBytes);
+        for (int y = 0; y < height; y++) {
+            readFully(channel, row.clear(), p.offset() + (long) y * step * rowBytes);
+            for (int x = 0; x < width; x++) {
+                int column = x * step;
+                int pair = column / 2 * 4;
+                int luma = row.get(pair + column % 2) & 0xff;
+                image.setRGB(x, y, rgb(true, luma, row.get(pair + 2) & 0xff, row.get(pair + 3) & 0xff));
             }
         }
         return image;

@@ -108,6 +108,118 @@ class ThumbnailRendererTest {
         assertThat(png.getRGB(5, 5) & 0xffffff).isEqualTo(200 << 16 | 50);
     }
 
+    /** Three lookup tables of 256 16-bit entries: red rises with the index, green falls, blue stays at half. */
+    private static TestDicom withPalette(TestDicom dicom, int firstMapped) {
+        for (int c = 0; c < 3; c++) {
+            java.nio.ByteBuffer table = java.nio.ByteBuffer.allocate(512).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < 256; i++) {
+                table.putShort((short) ((c == 0 ? i : c == 1 ? 255 - i : 128) * 257));
+            }
+            dicom.bytes(0x00281101 + c, "US", descriptor(256, firstMapped, 16)).bytes(0x00281201 + c, "OW", table.array());
+        }
+        return dicom.string(0x00280004, "CS", "PALETTE COLOR").us(0x00280002, 1);
+    }
+
+    private static byte[] descriptor(int entries, int firstMapped, int bits) {
+        return java.nio.ByteBuffer.allocate(6).order(java.nio.ByteOrder.LITTLE_ENDIAN).putShort((short) entries)
+                .putShort((short) firstMapped).putShort((short) bits).array();
+    }
+
+    @Test
+    void a_palette_colour_dicom_frame_takes_its_colours_from_its_lookup_tables() throws Exception {
+        byte[] indices = new byte[20 * 10];
+        for (int i = 0; i < indices.length; i++) {
+            indices[i] = (byte) (i % 20 < 10 ? 10 : i % 20 < 15 ? 200 : 2);
+        }
+        TestDicom dicom = withPalette(TestDicom.dataSet(), 0).us(0x00280010, 10).us(0x00280011, 20)
+                .us(0x00280100, 8).us(0x00280101, 8).us(0x00280103, 0);
+        BufferedImage png = render(dicom.pixels(indices).toBytes(), "application/dicom");
+        assertThat(png.getRGB(5, 5) & 0xffffff).isEqualTo(10 << 16 | 245 << 8 | 128);
+        assertThat(png.getRGB(12, 5) & 0xffffff).isEqualTo(200 << 16 | 55 << 8 | 128);
+        // a table whose first entry maps 5: index 10 is its entry 5, index 2 (below) its first
+        BufferedImage shifted = render(withPalette(TestDicom.dataSet(), 5).us(0x00280010, 10).us(0x00280011, 20)
+                .us(0x00280100, 8).us(0x00280101, 8).pixels(indices).toBytes(), "application/dicom");
+        assertThat(shifted.getRGB(5, 5) & 0xffffff).isEqualTo(5 << 16 | 250 << 8 | 128);
+        assertThat(shifted.getRGB(17, 5) & 0xffffff).isEqualTo(0xff80);
+        // 8-bit entries, one a byte as the standard has them
+        TestDicom bytes = TestDicom.dataSet().string(0x00280004, "CS", "PALETTE COLOR").us(0x00280002, 1)
+                .us(0x00280010, 10).us(0x00280011, 20).us(0x00280100, 8).us(0x00280101, 8);
+        for (int c = 0; c < 3; c++) {
+            byte[] table = new byte[256];
+            for (int i = 0; i < 256; i++) {
+                table[i] = (byte) (c == 0 ? i : c == 1 ? 255 - i : 128);
+            }
+            bytes.bytes(0x00281101 + c, "US", descriptor(256, 0, 8)).bytes(0x00281201 + c, "OW", table);
+        }
+        assertSamePixels(render(bytes.pixels(indices).toBytes(), "application/dicom"), png);
+    }
+
+    @Test
+    void palette_colour_in_16_bits_and_in_rle_render_as_8_bit_uncompressed_and_without_tables_is_refused()
+            throws Exception {
+        int rows = 40;
+        int columns = 60;
+        byte[] indices = new byte[rows * columns];
+        short[] wide = new short[rows * columns];
+        for (int i = 0; i < indices.length; i++) {
+            indices[i] = (byte) (i % columns * 4);
+            wide[i] = (short) (indices[i] & 0xff);
+        }
+        TestDicom eight = withPalette(TestDicom.dataSet(), 0).us(0x00280010, rows).us(0x00280011, columns)
+                .us(0x00280100, 8).us(0x00280101, 8);
+        byte[] uncompressed = eight.pixels(indices).toBytes();
+        BufferedImage expected = render(uncompressed, "application/dicom");
+        assertThat(expected.getRGB(0, 0)).isNotEqualTo(expected.getRGB(50, 0)); // not one flat colour
+        assertSamePixels(render(withPalette(TestDicom.dataSet(), 0).us(0x00280010, rows).us(0x00280011, columns)
+                .us(0x00280100, 16).us(0x00280101, 16).pixels(wide).toBytes(), "application/dicom"), expected);
+        rendersAsUncompressed(eight.transferSyntax(TestRle.TRANSFER_SYNTAX).encapsulatedPixels(TestRle.frame(indices))
+                .toBytes(), uncompressed);
+        byte[] withoutTables = TestDicom.dataSet().string(0x00280004, "CS", "PALETTE COLOR").us(0x00280002, 1)
+                .us(0x00280010, rows).us(0x00280011, columns).us(0x00280100, 8).us(0x00280101, 8).pixels(indices)
+                .toBytes();
+        assertThatThrownBy(() -> render(withoutTables, "application/dicom"))
+                .isInstanceOf(UnreadableFileException.class).hasMessageContaining("without its three lookup tables");
+    }
+
+    @Test
+    void ybr_full_frames_interleaved_planar_and_rle_and_ybr_full_422_ones_are_converted_to_rgb() throws Exception {
+        // Y 100, Cb 128, Cr 200 is RGB (201, 49, 100); Y 50, Cb 200, Cr 128 is (50, 25, 178)
+        int rows = 10;
+        int columns = 20;
+        byte[][] planes = new byte[3][rows * columns];
+        byte[] interleaved = new byte[rows * columns * 3];
+        byte[] planar = new byte[rows * columns * 3];
+        byte[] subsampled = new byte[rows * columns * 2];
+        for (int i = 0; i < rows * columns; i++) {
+            boolean left = i % columns < 10;
+            int[] ybr = left ? new int[] {100, 128, 200} : new int[] {50, 200, 128};
+            for (int c = 0; c < 3; c++) {
+                planes[c][i] = (byte) ybr[c];
+                interleaved[i * 3 + c] = (byte) ybr[c];
+                planar[c * rows * columns + i] = (byte) ybr[c];
+            }
+            if (i % 2 == 0) { // Y of this pixel and the next, their Cb and Cr
+                subsampled[i * 2] = (byte) ybr[0];
+                subsampled[i * 2 + 1] = (byte) ybr[0];
+                subsampled[i * 2 + 2] = (byte) ybr[1];
+                subsampled[i * 2 + 3] = (byte) ybr[2];
+            }
+        }
+        TestDicom ybr = TestDicom.dataSet().us(0x00280002, 3).string(0x00280004, "CS", "YBR_FULL").us(0x00280010, rows)
+                .us(0x00280011, columns).us(0x00280100, 8).us(0x00280101, 8).us(0x00280006, 0);
+        byte[] uncompressed = ybr.pixels(interleaved).toBytes();
+        BufferedImage png = render(uncompressed, "application/dicom");
+        assertThat(png.getRGB(5, 5) & 0xffffff).isEqualTo(201 << 16 | 49 << 8 | 100);
+        assertThat(png.getRGB(15, 5) & 0xffffff).isEqualTo(50 << 16 | 25 << 8 | 178);
+        assertSamePixels(render(ybr.us(0x00280006, 1).pixels(planar).toBytes(), "application/dicom"), png);
+        rendersAsUncompressed(ybr.us(0x00280006, 0).transferSyntax(TestRle.TRANSFER_SYNTAX)
+                .encapsulatedPixels(TestRle.frame(planes)).toBytes(), uncompressed);
+        BufferedImage from422 = render(TestDicom.dataSet().us(0x00280002, 3).string(0x00280004, "CS", "YBR_FULL_422")
+                .us(0x00280010, rows).us(0x00280011, columns).us(0x00280100, 8).us(0x00280101, 8).us(0x00280006, 0)
+                .pixels(subsampled).toBytes(), "application/dicom");
+        assertSamePixels(from422, png);
+    }
+
     @Test
     void a_jpeg_baseline_dicom_frame_renders_as_its_jpeg_would() throws Exception {
         byte[] jpeg = TestImages.aJpegImage(600, 400);
