@@ -1110,6 +1110,8 @@ class EndToEndIT {
 
         // bytes that are no one's are removed, with the parts of an upload left unfinished under the prefix
         stack.s3Client().createMultipartUpload(b -> b.bucket(BUCKET).key("images/" + lost + "/original"));
+        assertThat(stack.s3Client().listMultipartUploads(b -> b.bucket(BUCKET).prefix("images/" + lost + "/"))
+                .uploads()).hasSize(1);
         var removed = api.send("DELETE", "/v1/storage/orphans/" + lost, null);
         assertThat(removed.status()).as(removed.toString()).isEqualTo(204);
         assertThat(stack.s3Client().listObjectsV2(b -> b.bucket(BUCKET).prefix("images/" + lost + "/")).contents())
