@@ -773,6 +773,42 @@ class MetadataServiceIT extends RunningService {
     }
 
     @Test
+    void images_are_found_by_the_date_they_were_taken_from_a_dicom_study_date_or_an_exif_capture_time() {
+        String patient = aPatient();
+        Map<String, String> attributes = new java.util.LinkedHashMap<>();
+        attributes.put("ct", "{\"dicom\":{\"Modality\":\"CT\",\"StudyDate\":\"20240315\"}}");
+        attributes.put("photo", "{\"width\":10,\"exif\":{\"captureTime\":\"2023-07-01T18:30:00Z\"}}");
+        attributes.put("no date", "{\"dicom\":{\"Modality\":\"MR\",\"StudyDate\":\"20230230\"}}");
+        attributes.put("nothing", "{\"width\":10}");
+        Map<String, String> images = new java.util.HashMap<>();
+        attributes.forEach((what, json) -> {
+            Map<String, Object> upload = anUpload(patient, null);
+            http.postJson("/internal/v1/uploads", upload);
+            images.put(what, upload.get("imageId").toString());
+            complete(upload, json, fact(upload.get("jobId").toString(), upload.get("imageId").toString())
+                    .setStepSkipped(StepSkipped.newBuilder().setStep("THUMBNAIL").setReason("not rendered")).build());
+        });
+        await().atMost(Duration.ofSeconds(20)).until(() ->
+                ids("/internal/v1/images?status=AVAILABLE&patientId=" + patient).size() == 4);
+
+        assertThat(http.get("/internal/v1/images/" + images.get("ct")).json().path("takenOn").asString())
+                .isEqualTo("2024-03-15");
+        assertThat(http.get("/internal/v1/images/" + images.get("photo")).json().path("takenOn").asString())
+                .isEqualTo("2023-07-01");
+        // a date that is no calendar date, and no date at all: nothing, and no error
+        assertThat(http.get("/internal/v1/images/" + images.get("no date")).json().path("takenOn").isNull()).isTrue();
+        assertThat(http.get("/internal/v1/images/" + images.get("nothing")).json().path("takenOn").isNull()).isTrue();
+        String p = "/internal/v1/images?patientId=" + patient;
+        assertThat(ids(p + "&takenFrom=2024-01-01")).containsExactly(images.get("ct"));
+        assertThat(ids(p + "&takenTo=2023-12-31")).containsExactly(images.get("photo"));
+        assertThat(ids(p + "&takenFrom=2023-07-01&takenTo=2024-03-15"))
+                .containsExactlyInAnyOrder(images.get("ct"), images.get("photo"));
+        assertThat(ids(p + "&takenFrom=2023-07-02&takenTo=2024-03-14")).isEmpty();
+        assertThat(ids(p + "&takenFrom=2024-03-15&modality=CT")).containsExactly(images.get("ct"));
+        assertThat(http.get(p + "&takenFrom=yesterday").status()).isEqualTo(400);
+    }
+
+    @Test
     void the_same_bytes_again_for_the_same_patient_are_stored_as_a_duplicate_of_the_first() {
         String patient = aPatient();
         Map<String, Object> first = anUpload(patient, null);

@@ -181,6 +181,10 @@ class EndToEndIT {
         assertThat(ids(p + "&tag=hand&tag=knee&match=any")).containsExactly(jpeg, png);
         assertThat(ids(p + "&modality=CT")).containsExactly(dicom);
         assertThat(ids(p + "&studyInstanceUid=1.2.826.0.1.3680043.2.1125.2")).containsExactly(dicom);
+        // taken on the slice's StudyDate; the PNG and the JPEG without EXIF tell no date
+        assertThat(ids(p + "&takenFrom=2026-11-27&takenTo=2026-11-27")).containsExactly(dicom);
+        assertThat(ids(p + "&takenTo=2026-11-26")).isEmpty();
+        assertThat(api.get("/v1/images/" + dicom).json().path("takenOn").asString()).isEqualTo("2026-11-27");
         assertThat(ids(p + "&contentType=image/jpeg")).containsExactly(jpeg);
         assertThat(ids(p + "&from=" + between)).containsExactly(dicom, jpeg);
         assertThat(ids(p + "&to=" + between)).containsExactly(png);

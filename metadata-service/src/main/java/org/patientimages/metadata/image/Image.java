@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * An image as the internal API shows it; {@code attributes} is what the worker read from the bytes
- * (width, height, EXIF capture time and device, DICOM identifiers), a JSON object. {@code duplicateOf} names
+ * (width, height, EXIF capture time and device, DICOM identifiers), a JSON object; {@code takenOn} the date the
+ * image was taken as they tell it (a DICOM StudyDate, else an EXIF capture time's date; null without either). {@code duplicateOf} names
  * an earlier image of the patient with the same bytes. {@code bucket}, {@code objectKey} and
  * {@code thumbnailKey} are for the gateway to presign downloads; the gateway never shows them to clients.
  * {@code integrity} is the outcome of the last time a worker read the stored bytes back and checked them;
@@ -15,7 +16,8 @@ import java.util.List;
  */
 public record Image(String imageId, String patientId, String name, String description, List<String> tags,
                     String status, String originalFilename, String contentType, long sizeBytes, String sha256,
-                    String uploadedAt, String storedAt, @JsonRawValue String attributes, String duplicateOf,
+                    String uploadedAt, String storedAt, String takenOn, @JsonRawValue String attributes,
+                    String duplicateOf,
                     Integrity integrity, Derivation derivation, Deletion deletion, String bucket, String objectKey,
                     String thumbnailKey) {
 

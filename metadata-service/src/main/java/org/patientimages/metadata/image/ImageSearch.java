@@ -5,6 +5,7 @@ import org.patientimages.metadata.web.Like;
 import org.patientimages.metadata.web.Paging;
 
 import java.time.Instant;
+import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -20,11 +21,12 @@ import java.util.UUID;
  * bad values are refused with a detail that names them.
  */
 public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, String contentType, String modality,
-                          String studyInstanceUid, Instant from, Instant to, String text, String status,
-                          String integrity, boolean byName, boolean ascending, int limit, String cursor, String grantee) {
+                          String studyInstanceUid, Instant from, Instant to, LocalDate takenFrom, LocalDate takenTo,
+                          String text, String status, String integrity, boolean byName, boolean ascending, int limit,
+                          String cursor, String grantee) {
 
     static final Set<String> PARAMETERS = Set.of("patientId", "tag", "match", "contentType", "modality",
-            "studyInstanceUid", "from", "to", "q", "status", "integrity", "sort", "order", "limit", "cursor");
+            "studyInstanceUid", "from", "to", "takenFrom", "takenTo", "q", "status", "integrity", "sort", "order", "limit", "cursor");
     /** {@code DELETED}: the deleted images that can still be restored (admins only, the controller's check). */
     private static final Set<String> STATUSES = Set.of("PENDING", "AVAILABLE", "FAILED", "DELETED");
     /** The outcomes of an image's last integrity check, and {@code UNCHECKED} for none yet. */
@@ -69,19 +71,24 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
         if (from != null && to != null && from.isAfter(to)) {
             throw bad("INVALID_PARAMETER", "from must not be after to.");
         }
+        LocalDate takenFrom = date(params, "takenFrom");
+        LocalDate takenTo = date(params, "takenTo");
+        if (takenFrom != null && takenTo != null && takenFrom.isAfter(takenTo)) {
+            throw bad("INVALID_PARAMETER", "takenFrom must not be after takenTo.");
+        }
         String q = single(params, "q");
         String modality = single(params, "modality");
         return new ImageSearch(patient, List.copyOf(tags), match.equals("all"), single(params, "contentType"),
                 modality == null ? null : modality.strip().toUpperCase(Locale.ROOT), single(params, "studyInstanceUid"),
-                from, to,
+                from, to, takenFrom, takenTo,
                 q == null || q.isBlank() ? null : q.strip(), status, integrity, sort.equals("name"), order.equals("asc"),
                 Paging.limit(limit), single(params, "cursor"), null);
     }
 
     /** The same search over only the patients granted to {@code username} (a clinician's view). */
     public ImageSearch grantedTo(String username) {
-        return new ImageSearch(patientId, tags, matchAll, contentType, modality, studyInstanceUid, from, to, text, status,
-                integrity, byName, ascending, limit, cursor, username);
+        return new ImageSearch(patientId, tags, matchAll, contentType, modality, studyInstanceUid, from, to, takenFrom,
+                takenTo, text, status, integrity, byName, ascending, limit, cursor, username);
     }
 
     /** Whether this search lists deleted images that can still be restored, instead of live ones. */
@@ -139,6 +146,15 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
             where.append(" and i.uploaded_at < ?");
             params.add(java.sql.Timestamp.from(to));
         }
+        // the expression of migration V21, as its index has it
+        if (takenFrom != null) {
+            where.append(" and image_taken_on(i.attributes) >= ?");
+            params.add(java.sql.Date.valueOf(takenFrom));
+        }
+        if (takenTo != null) {
+            where.append(" and image_taken_on(i.attributes) <= ?");
+            params.add(java.sql.Date.valueOf(takenTo));
+        }
         if (text != null) {
             String like = Like.containing(text);
             where.append(" and (lower(coalesce(i.name, '')) like ? or lower(coalesce(i.description, '')) like ?)");
@@ -195,6 +211,19 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
             return Instant.parse(value);
         } catch (DateTimeParseException e) {
             throw bad("INVALID_PARAMETER", name + " must be an ISO-8601 time such as 2026-11-27T10:15:30.123Z.");
+        }
+    }
+
+    /** A calendar date, YYYY-MM-DD. */
+    private static LocalDate date(Map<String, List<String>> params, String name) {
+        String value = single(params, name);
+        if (value == null) {
+            return null;
+        }
+        try {
+            return LocalDate.parse(value);
+        } catch (DateTimeParseException e) {
+            throw bad("INVALID_PARAMETER", name + " must be a date such as 2026-11-27.");
         }
     }
 

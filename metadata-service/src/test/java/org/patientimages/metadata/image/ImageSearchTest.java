@@ -46,6 +46,20 @@ class ImageSearchTest {
     }
 
     @Test
+    void filters_by_the_date_taken_both_ends_included_and_refuses_what_is_no_date_or_a_reversed_range() {
+        ImageSearch.Sql sql = ImageSearch.parse(Map.of("takenFrom", List.of("2024-01-01"),
+                "takenTo", List.of("2024-12-31")), null).toSql();
+        assertThat(sql.where()).contains(" and image_taken_on(i.attributes) >= ?")
+                .contains(" and image_taken_on(i.attributes) <= ?");
+        assertThat(sql.params()).containsSequence(java.sql.Date.valueOf("2024-01-01"), java.sql.Date.valueOf("2024-12-31"));
+        assertThat(ImageSearch.parse(Map.of(), null).toSql().where()).doesNotContain("image_taken_on");
+        expect(Map.of("takenFrom", List.of("2024-13-01")), "INVALID_PARAMETER", "takenFrom");
+        expect(Map.of("takenTo", List.of("20241231")), "INVALID_PARAMETER", "takenTo");
+        expect(Map.of("takenFrom", List.of("2024-02-01"), "takenTo", List.of("2024-01-31")), "INVALID_PARAMETER",
+                "takenFrom must not be after takenTo");
+    }
+
+    @Test
     void filters_by_the_last_integrity_check_with_a_literal_of_the_closed_set_and_refuses_others() {
         assertThat(ImageSearch.parse(Map.of("integrity", List.of("CORRUPT")), null).toSql().where())
                 .endsWith(" and i.integrity_status = 'CORRUPT'");
