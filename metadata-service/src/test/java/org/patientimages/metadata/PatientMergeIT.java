@@ -77,6 +77,35 @@ class PatientMergeIT extends RunningService {
     }
 
     @Test
+    void grants_of_the_duplicate_go_to_the_patient_kept_only_when_asked() {
+        String[] clinicians = {"dr-" + UUID.randomUUID().toString().substring(0, 8),
+                "dr-" + UUID.randomUUID().toString().substring(0, 8)};
+        for (boolean carry : new boolean[] {false, true}) {
+            String duplicate = Uploads.aPatient(http);
+            String kept = Uploads.aPatient(http);
+            Uploads.Stored image = Uploads.anAvailableImage(http, kafka, duplicate, null);
+            assertThat(http.send("PUT", "/internal/v1/patients/" + duplicate + "/grants/" + clinicians[0], null)
+                    .status()).isEqualTo(200);
+            // one granted both already keeps the grant it had
+            for (String patient : List.of(duplicate, kept)) {
+                assertThat(http.send("PUT", "/internal/v1/patients/" + patient + "/grants/" + clinicians[1], null,
+                        "X-Caller", "first-admin", "X-Caller-Roles", "admin").status()).isEqualTo(200);
+            }
+            Map<String, Object> merge = carry ? Map.of("into", kept, "carryGrants", true) : Map.of("into", kept);
+            assertThat(http.postJson("/internal/v1/patients/" + duplicate + "/merge", merge, "X-Caller", "merging-admin",
+                    "X-Caller-Roles", "admin").status()).isEqualTo(200);
+            TestHttp.Answer seen = http.get("/internal/v1/images/" + image.imageId(), "X-Caller", clinicians[0],
+                    "X-Caller-Roles", "clinician");
+            assertThat(seen.status()).as("carryGrants " + carry).isEqualTo(carry ? 200 : 404);
+            Map<String, String> grantedBy = new java.util.HashMap<>();
+            http.get("/internal/v1/patients/" + kept + "/grants").json().path("items").forEach(g ->
+                    grantedBy.put(g.path("username").asString(), g.path("grantedBy").asString()));
+            assertThat(grantedBy).isEqualTo(carry ? Map.of(clinicians[0], "merging-admin", clinicians[1], "first-admin")
+                    : Map.of(clinicians[1], "first-admin"));
+        }
+    }
+
+    @Test
     void only_an_admin_merges_a_live_patient_not_under_a_hold_and_not_while_an_image_is_being_stored() {
         String duplicate = Uploads.aPatient(http);
         String kept = Uploads.aPatient(http);

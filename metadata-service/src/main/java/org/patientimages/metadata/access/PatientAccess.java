@@ -42,6 +42,18 @@ public class PatientAccess {
                 .params(patientId, username, grantedBy, Timestamps.sql(Timestamps.now())).update();
     }
 
+    /**
+     * Grants {@code into} to everyone granted {@code from} (a merge of one person registered twice), granted by
+     * {@code grantedBy} now; grants {@code into} already had stay as they were. @return how many are new
+     */
+    public int carryGrants(UUID from, UUID into, String grantedBy) {
+        return jdbc.sql("""
+                        insert into patient_grants (patient_id, username, granted_by, granted_at)
+                        select ?, username, ?, ? from patient_grants where patient_id = ?
+                        on conflict do nothing""")
+                .params(into, grantedBy, Timestamps.sql(Timestamps.now()), from).update();
+    }
+
     public boolean revoke(UUID patientId, String username) {
         return jdbc.sql("delete from patient_grants where patient_id = ? and username = ?")
                 .params(patientId, username).update() == 1;

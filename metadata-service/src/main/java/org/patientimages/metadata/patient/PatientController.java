@@ -177,14 +177,16 @@ class PatientController {
         return get(patientId, caller);
     }
 
-    record MergeRequest(String into) {
+    /** {@code carryGrants}: whether whoever was granted the duplicate is granted the patient kept (default no). */
+    record MergeRequest(String into, Boolean carryGrants) {
     }
 
     /**
      * Merges a patient registered twice into the other (admins), as a hospital's ADT merge does: every image of the
      * patient (deleted ones in their recovery window too) and their jobs become the other's, told in the change feed
      * as {@code MOVED}, and the patient is retired (deleted, not restorable; its id answers 404 naming the other).
-     * Grants are not carried over: whoever was granted the duplicate is granted the other by an admin, if at all.
+     * Grants are carried over only when asked ({@code carryGrants}): a clinician granted the duplicate then sees the
+     * patient kept, all its images included; otherwise an admin grants it to whoever should see it.
      * 409 LEGAL_HOLD when the patient is held (its images may not move away), 409 PATIENT_BUSY while one of its
      * images is still being stored.
      */
@@ -215,6 +217,9 @@ class PatientController {
                     + " has images still being stored; merge it once their jobs have ended.", true);
         }
         lifecycle.moveAll(from, into);
+        if (Boolean.TRUE.equals(body.carryGrants())) {
+            access.carryGrants(from, into, caller.name());
+        }
         patients.markMerged(from, into, Timestamps.now());
         return get(into.toString(), caller);
     }
