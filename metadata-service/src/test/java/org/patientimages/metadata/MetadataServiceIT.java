@@ -749,10 +749,12 @@ class MetadataServiceIT extends RunningService {
         http.postJson("/internal/v1/uploads", mr);
         String ctImage = ct.get("imageId").toString();
         String mrImage = mr.get("imageId").toString();
-        complete(ct, "{\"dicom\":{\"Modality\":\"CT\",\"StudyInstanceUID\":\"1.2.3\"}}",
+        complete(ct, "{\"dicom\":{\"Modality\":\"CT\",\"StudyInstanceUID\":\"1.2.3\","
+                + "\"SeriesInstanceUID\":\"1.2.3.1\",\"SOPInstanceUID\":\"1.2.3.1.7\"}}",
                 fact(ct.get("jobId").toString(), ctImage).setThumbnailRendered(ThumbnailRendered.newBuilder()
                         .setObjectKey("images/" + ctImage + "/thumbnail.png").setWidth(256).setHeight(200)).build());
-        complete(mr, "{\"dicom\":{\"Modality\":\"MR\",\"StudyInstanceUID\":\"1.2.4\"}}",
+        complete(mr, "{\"dicom\":{\"Modality\":\"MR\",\"StudyInstanceUID\":\"1.2.4\","
+                + "\"SeriesInstanceUID\":\"1.2.4.1\",\"SOPInstanceUID\":\"1.2.4.1.7\"}}",
                 fact(mr.get("jobId").toString(), mrImage).setStepSkipped(StepSkipped.newBuilder()
                         .setStep("THUMBNAIL").setReason("compressed DICOM pixel data is not rendered")).build());
         await().atMost(Duration.ofSeconds(20)).until(() -> ids("/internal/v1/images?status=AVAILABLE&patientId=" + patient).size() == 2);
@@ -761,6 +763,9 @@ class MetadataServiceIT extends RunningService {
         assertThat(ids(p + "&modality=ct")).containsExactly(ctImage);
         assertThat(ids(p + "&studyInstanceUid=1.2.4")).containsExactly(mrImage);
         assertThat(ids(p + "&modality=CT&studyInstanceUid=1.2.4")).isEmpty();
+        assertThat(ids(p + "&seriesInstanceUid=1.2.3.1")).containsExactly(ctImage);
+        assertThat(ids("/internal/v1/images?sopInstanceUid=1.2.4.1.7")).containsExactly(mrImage);
+        assertThat(ids(p + "&seriesInstanceUid=1.2.3.1&sopInstanceUid=1.2.4.1.7")).isEmpty();
         assertThat(http.get("/internal/v1/images/" + ctImage).json().path("thumbnailKey").asString())
                 .isEqualTo("images/" + ctImage + "/thumbnail.png");
         assertThat(http.get("/internal/v1/images/" + mrImage).json().path("thumbnailKey").isNull()).isTrue();

@@ -181,6 +181,8 @@ class EndToEndIT {
         assertThat(ids(p + "&tag=hand&tag=knee&match=any")).containsExactly(jpeg, png);
         assertThat(ids(p + "&modality=CT")).containsExactly(dicom);
         assertThat(ids(p + "&studyInstanceUid=1.2.826.0.1.3680043.2.1125.2")).containsExactly(dicom);
+        assertThat(ids(p + "&seriesInstanceUid=1.2.826.0.1.3680043.2.1125.3")).containsExactly(dicom);
+        assertThat(ids(p + "&sopInstanceUid=1.2.826.0.1.3680043.2.1125.1.1")).containsExactly(dicom);
         // taken on the slice's StudyDate; the PNG and the JPEG without EXIF tell no date
         assertThat(ids(p + "&takenFrom=2026-11-27&takenTo=2026-11-27")).containsExactly(dicom);
         assertThat(ids(p + "&takenTo=2026-11-26")).isEmpty();

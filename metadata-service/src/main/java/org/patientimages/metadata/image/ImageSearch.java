@@ -21,12 +21,12 @@ import java.util.UUID;
  * bad values are refused with a detail that names them.
  */
 public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, String contentType, String modality,
-                          String studyInstanceUid, Instant from, Instant to, LocalDate takenFrom, LocalDate takenTo,
+                          String studyInstanceUid, String seriesInstanceUid, String sopInstanceUid, Instant from, Instant to, LocalDate takenFrom, LocalDate takenTo,
                           String text, String status, String integrity, boolean byName, boolean ascending, int limit,
                           String cursor, String grantee) {
 
     static final Set<String> PARAMETERS = Set.of("patientId", "tag", "match", "contentType", "modality",
-            "studyInstanceUid", "from", "to", "takenFrom", "takenTo", "q", "status", "integrity", "sort", "order", "limit", "cursor");
+            "studyInstanceUid", "seriesInstanceUid", "sopInstanceUid", "from", "to", "takenFrom", "takenTo", "q", "status", "integrity", "sort", "order", "limit", "cursor");
     /** {@code DELETED}: the deleted images that can still be restored (admins only, the controller's check). */
     private static final Set<String> STATUSES = Set.of("PENDING", "AVAILABLE", "FAILED", "DELETED");
     /** The outcomes of an image's last integrity check, and {@code UNCHECKED} for none yet. */
@@ -80,15 +80,15 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
         String modality = single(params, "modality");
         return new ImageSearch(patient, List.copyOf(tags), match.equals("all"), single(params, "contentType"),
                 modality == null ? null : modality.strip().toUpperCase(Locale.ROOT), single(params, "studyInstanceUid"),
-                from, to, takenFrom, takenTo,
+                single(params, "seriesInstanceUid"), single(params, "sopInstanceUid"), from, to, takenFrom, takenTo,
                 q == null || q.isBlank() ? null : q.strip(), status, integrity, sort.equals("name"), order.equals("asc"),
                 Paging.limit(limit), single(params, "cursor"), null);
     }
 
     /** The same search over only the patients granted to {@code username} (a clinician's view). */
     public ImageSearch grantedTo(String username) {
-        return new ImageSearch(patientId, tags, matchAll, contentType, modality, studyInstanceUid, from, to, takenFrom,
-                takenTo, text, status, integrity, byName, ascending, limit, cursor, username);
+        return new ImageSearch(patientId, tags, matchAll, contentType, modality, studyInstanceUid, seriesInstanceUid,
+                sopInstanceUid, from, to, takenFrom, takenTo, text, status, integrity, byName, ascending, limit, cursor, username);
     }
 
     /** Whether this search lists deleted images that can still be restored, instead of live ones. */
@@ -137,6 +137,14 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
         if (studyInstanceUid != null) {
             where.append(" and i.attributes -> 'dicom' ->> 'StudyInstanceUID' = ?");
             params.add(studyInstanceUid);
+        }
+        if (seriesInstanceUid != null) {
+            where.append(" and i.attributes -> 'dicom' ->> 'SeriesInstanceUID' = ?");
+            params.add(seriesInstanceUid);
+        }
+        if (sopInstanceUid != null) {
+            where.append(" and i.attributes -> 'dicom' ->> 'SOPInstanceUID' = ?");
+            params.add(sopInstanceUid);
         }
         if (from != null) {
             where.append(" and i.uploaded_at >= ?");

@@ -37,12 +37,14 @@ class ImageSearchTest {
     }
 
     @Test
-    void filters_dicom_images_by_modality_in_upper_case_and_by_study() {
-        ImageSearch.Sql sql = ImageSearch.parse(Map.of("modality", List.of("ct"), "studyInstanceUid", List.of("1.2.3")),
-                null).toSql();
+    void filters_dicom_images_by_modality_in_upper_case_and_by_study_series_and_instance() {
+        ImageSearch.Sql sql = ImageSearch.parse(Map.of("modality", List.of("ct"), "studyInstanceUid", List.of("1.2.3"),
+                "seriesInstanceUid", List.of("1.2.3.4"), "sopInstanceUid", List.of("1.2.3.4.5")), null).toSql();
         assertThat(sql.where()).contains("i.attributes -> 'dicom' ->> 'Modality' = ?")
-                .contains("i.attributes -> 'dicom' ->> 'StudyInstanceUID' = ?");
-        assertThat(sql.params()).containsSequence("CT", "1.2.3");
+                .contains("i.attributes -> 'dicom' ->> 'StudyInstanceUID' = ?")
+                .contains("i.attributes -> 'dicom' ->> 'SeriesInstanceUID' = ?")
+                .contains("i.attributes -> 'dicom' ->> 'SOPInstanceUID' = ?");
+        assertThat(sql.params()).containsSequence("CT", "1.2.3", "1.2.3.4", "1.2.3.4.5");
     }
 
     @Test

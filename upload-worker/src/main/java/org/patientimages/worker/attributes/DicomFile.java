@@ -14,8 +14,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * What the service reads of a DICOM Part 10 file: the identifying UIDs, modality, study date, body part and
- * matrix size shown on the image, and where the first frame's pixels (and a palette's lookup tables) lie for the
+ * What the service reads of a DICOM Part 10 file: the identifying UIDs, modality, study date, body part, series and
+ * instance numbers and matrix size shown on the image, and where the first frame's pixels (and a palette's lookup tables) lie for the
  * thumbnail.
  * <p>
  * The walk is strict and bounded, because the files come from outside: every declared length must fit in
@@ -28,17 +28,21 @@ import java.util.Set;
 public final class DicomFile {
 
     /** The attributes copied onto the image, by tag. PatientName and the like are deliberately absent. */
-    private static final Map<Integer, String> SHOWN = Map.of(
-            0x00020010, "TransferSyntaxUID",
-            0x00080018, "SOPInstanceUID",
-            0x00080020, "StudyDate",
-            0x00080060, "Modality",
-            0x00100020, "PatientID",
-            0x00180015, "BodyPartExamined",
-            0x0020000D, "StudyInstanceUID",
-            0x0020000E, "SeriesInstanceUID",
-            0x00280010, "Rows",
-            0x00280011, "Columns");
+    private static final Map<Integer, String> SHOWN = Map.ofEntries(
+            Map.entry(0x00020010, "TransferSyntaxUID"),
+            Map.entry(0x00080018, "SOPInstanceUID"),
+            Map.entry(0x00080020, "StudyDate"),
+            Map.entry(0x00080060, "Modality"),
+            Map.entry(0x00100020, "PatientID"),
+            Map.entry(0x00180015, "BodyPartExamined"),
+            Map.entry(0x0020000D, "StudyInstanceUID"),
+            Map.entry(0x0020000E, "SeriesInstanceUID"),
+            Map.entry(0x00200011, "SeriesNumber"),
+            Map.entry(0x00200013, "InstanceNumber"),
+            Map.entry(0x00280010, "Rows"),
+            Map.entry(0x00280011, "Columns"));
+    /** Integer strings (IS), shown as numbers: where a series and an image lie in the order a viewer shows them. */
+    private static final Set<Integer> INTEGER_STRINGS = Set.of(0x00200011, 0x00200013);
     /** Attributes of the image pixel module, needed to render the thumbnail. */
     private static final Map<Integer, String> PIXEL_MODULE = Map.of(
             0x00280002, "SamplesPerPixel",
@@ -237,6 +241,13 @@ public final class DicomFile {
                 value = text(bytes.array());
                 if (((String) value).isEmpty()) {
                     return; // present but empty (type 2 attributes): as good as absent
+                }
+                if (INTEGER_STRINGS.contains(e.tag())) {
+                    try {
+                        value = Integer.valueOf(((String) value).split("\\\\", 2)[0].strip());
+                    } catch (NumberFormatException notANumber) {
+                        return; // shown only as the number it should be
+                    }
                 }
             }
             (shownName != null ? shown : pixelModule).put(shownName != null ? shownName : pixelName, value);

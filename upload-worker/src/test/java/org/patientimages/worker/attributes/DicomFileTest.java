@@ -40,6 +40,16 @@ class DicomFileTest {
     }
 
     @Test
+    void series_and_instance_numbers_are_shown_as_numbers_and_not_at_all_when_they_are_none() throws Exception {
+        DicomFile file = read(TestDicom.ctSlice(8, 8).string(0x00200011, "IS", "3").string(0x00200013, "IS", " +17")
+                .toBytes());
+        assertThat(file.attributes()).containsEntry("SeriesNumber", 3).containsEntry("InstanceNumber", 17);
+        DicomFile notNumbers = read(TestDicom.ctSlice(8, 8).string(0x00200011, "IS", "three")
+                .string(0x00200013, "IS", "12\\13").toBytes());
+        assertThat(notNumbers.attributes()).doesNotContainKey("SeriesNumber").containsEntry("InstanceNumber", 12);
+    }
+
+    @Test
     void skips_sequences_of_undefined_length_and_the_attributes_inside_them() throws Exception {
         for (String syntax : new String[] {TestDicom.IMPLICIT_LITTLE, TestDicom.EXPLICIT_LITTLE}) {
             TestDicom nested = TestDicom.dataSet().string(0x00080060, "CS", "MR")
