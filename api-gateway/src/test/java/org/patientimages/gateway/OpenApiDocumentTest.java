@@ -20,7 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The OpenAPI document and the controllers describe the same public operations. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
         properties = {"patient-images.staging.directory=target/test-staging",
-                "patient-images.resumable.directory=target/test-resumable", "management.server.port=0"})
+                "patient-images.resumable.directory=target/test-resumable",
+                "patient-images.audit.journal=target/test-audit-journal", "management.server.port=0"})
 class OpenApiDocumentTest {
 
     @LocalServerPort

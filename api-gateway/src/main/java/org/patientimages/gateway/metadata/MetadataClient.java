@@ -133,7 +133,7 @@ public class MetadataClient {
     }
 
     /** Appends records to the audit trail, in one transaction. */
-    public void appendAudit(java.util.List<Map<String, Object>> records) {
+    public void appendAudit(java.util.List<?> records) {
         call(() -> http.post().uri("/internal/v1/audit").body(Map.of("records", records)).retrieve().toBodilessEntity());
     }
 

@@ -445,6 +445,38 @@ class FaultToleranceIT {
     }
 
     @Test
+    @Order(14)
+    void the_audit_records_of_calls_made_while_the_metadata_service_was_down_survive_kill_9_of_the_gateway() {
+        stack.metadata.kill();
+        List<String> requests = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            String requestId = "audit-kill-" + i + "-" + UUID.randomUUID();
+            requests.add(requestId);
+            // answered 503: the metadata-service is away; the record of the call waits in the gateway's journal
+            assertThat(api.get("/v1/patients/" + patientId, "X-Request-Id", requestId).status()).isEqualTo(503);
+        }
+        stack.gateway.kill();
+        stack.metadata.restart();
+        stack.gateway.restart();
+        TestStack.awaitHealthy(stack.gateway);
+        // the restarted gateway sends what its journal holds, each record once
+        Map<String, JsonNode> recorded = await().atMost(Duration.ofSeconds(30)).until(() -> {
+            Map<String, JsonNode> found = new HashMap<>();
+            api.get("/v1/audit?action=patient.read&patientId=" + patientId + "&limit=500").json().path("items")
+                    .forEach(r -> {
+                        if (requests.contains(r.path("requestId").asString())) {
+                            assertThat(found.put(r.path("requestId").asString(), r)).as("recorded once").isNull();
+                        }
+                    });
+            return found;
+        }, found -> found.size() == requests.size());
+        recorded.values().forEach(r -> {
+            assertThat(r.path("outcome").asString()).isEqualTo("FAILED");
+            assertThat(r.path("status").asInt()).isEqualTo(503);
+        });
+    }
+
+    @Test
     @Order(13)
     void a_job_failed_while_the_object_store_stayed_down_keeps_its_bytes_and_its_retry_stores_them_once()
             throws Exception {

@@ -118,6 +118,8 @@ final class TestStack implements AutoCloseable {
                 "--patient-images.security.clock-skew=0s",
                 "--patient-images.staging.directory=" + stagingDirectory,
                 "--patient-images.resumable.directory=" + resumableDirectory(stagingDirectory),
+                "--patient-images.audit.journal=" + stagingDirectory.resolveSibling(stagingDirectory.getFileName()
+                        + "-audit"),
                 "--patient-images.storage.endpoint=" + s3Endpoint()));
         args.addAll(List.of(extra));
         return ServiceProcess.start("api-gateway", ServiceProcess.freePort(), ServiceProcess.freePort(),
