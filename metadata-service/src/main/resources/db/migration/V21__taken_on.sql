@@ -3,7 +3,7 @@
 -- (20241350, 2023-02-30): never an error, since the values come from the files. An expression of the attributes the
 -- workers record, so that every image stored or derived again has it without a write of its own, and searching by it
 -- (GET /v1/images?takenFrom=&takenTo=) uses an index.
-create function image_taken_on(attributes jsonb) returns date
+create or replace function image_taken_on(attributes jsonb) returns date
     language plpgsql immutable parallel safe as $$
 declare
     d text := coalesce(attributes -> 'dicom' ->> 'StudyDate',
@@ -29,5 +29,8 @@ begin
     return first + (dd - 1);
 end $$;
 
-create index images_taken_idx on images (image_taken_on(attributes), uploaded_at desc, id desc)
+-- Built here as the migration runs, holding writes to images back meanwhile (Flyway's lock and CREATE INDEX
+-- CONCURRENTLY deadlock); on a large table, build it CONCURRENTLY by hand before the upgrade (README, "Upgrading"; the
+-- function may be made by hand first, hence "or replace").
+create index if not exists images_taken_idx on images (image_taken_on(attributes), uploaded_at desc, id desc)
     where status <> 'DELETED';

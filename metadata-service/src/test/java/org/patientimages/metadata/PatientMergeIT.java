@@ -92,8 +92,8 @@ class PatientMergeIT extends RunningService {
                         "X-Caller", "first-admin", "X-Caller-Roles", "admin").status()).isEqualTo(200);
             }
             Map<String, Object> merge = carry ? Map.of("into", kept, "carryGrants", true) : Map.of("into", kept);
-            assertThat(http.postJson("/internal/v1/patients/" + duplicate + "/merge", merge, "X-Caller", "merging-admin",
-                    "X-Caller-Roles", "admin").status()).isEqualTo(200);
+            assertThat(http.postJson("/internal/v1/patients/" + duplicate + "/merge", merge,
+                    "X-Caller", "merging-admin", "X-Caller-Roles", "admin").status()).isEqualTo(200);
             TestHttp.Answer seen = http.get("/internal/v1/images/" + image.imageId(), "X-Caller", clinicians[0],
                     "X-Caller-Roles", "clinician");
             assertThat(seen.status()).as("carryGrants " + carry).isEqualTo(carry ? 200 : 404);

@@ -132,7 +132,8 @@ public class Orphans implements AutoCloseable {
         String sha256 = original.metadata().get(SHA256_METADATA);
         if (sha256 == null || !SHA256.matcher(sha256).matches()) {
             throw new ApiProblem(HttpStatus.CONFLICT, "ORPHAN_NOT_ADOPTABLE", "The original of " + id
-                    + " carries no SHA-256 (user metadata sha256): it was not stored by this service's workers.", false);
+                    + " carries no SHA-256 (user metadata sha256): it was not stored by this service's workers.",
+                    false);
         }
         String patient = patientId != null ? patientId : original.metadata().get(PATIENT_METADATA);
         if (patient == null) {

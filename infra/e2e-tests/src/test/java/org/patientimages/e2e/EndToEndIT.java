@@ -1126,7 +1126,8 @@ class EndToEndIT {
                 .uploads()).isEmpty();
         expectProblem(api.send("DELETE", "/v1/storage/orphans/" + lost, null), 404, "ORPHAN_NOT_FOUND");
         // an image's objects are not orphans: deleting or purging the image removes them
-        String owned = upload("/v1/patients/" + patientId + "/images", "owned.bin", randomBytes(100), "Owned", List.of());
+        String owned = upload("/v1/patients/" + patientId + "/images", "owned.bin", randomBytes(100), "Owned",
+                List.of());
         expectProblem(api.send("DELETE", "/v1/storage/orphans/" + owned, null), 409, "IMAGE_EXISTS");
         assertThat(stack.s3Client().listObjectsV2(b -> b.bucket(BUCKET).prefix("images/" + owned + "/")).contents())
                 .isNotEmpty();

@@ -63,7 +63,8 @@ public class Adoptions {
                         Timestamps.sql(original.storedAt()))
                 .update();
         if (inserted == 0) {
-            throw ApiException.conflict("IMAGE_EXISTS", "Image " + imageId + " has a record; its objects are not orphans.");
+            throw ApiException.conflict("IMAGE_EXISTS",
+                    "Image " + imageId + " has a record; its objects are not orphans.");
         }
         feed.record(ChangeFeed.Type.AVAILABLE, imageId);
         integrity.request(imageId, true);

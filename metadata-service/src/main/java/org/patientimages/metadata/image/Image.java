@@ -7,8 +7,8 @@ import java.util.List;
 /**
  * An image as the internal API shows it; {@code attributes} is what the worker read from the bytes
  * (width, height, EXIF capture time and device, DICOM identifiers), a JSON object; {@code takenOn} the date the
- * image was taken as they tell it (a DICOM StudyDate, else an EXIF capture time's date; null without either). {@code duplicateOf} names
- * an earlier image of the patient with the same bytes. {@code bucket}, {@code objectKey} and
+ * image was taken as they tell it (a DICOM StudyDate, else an EXIF capture time's date; null without either).
+ * {@code duplicateOf} names an earlier image of the patient with the same bytes. {@code bucket}, {@code objectKey} and
  * {@code thumbnailKey} are for the gateway to presign downloads; the gateway never shows them to clients.
  * {@code integrity} is the outcome of the last time a worker read the stored bytes back and checked them;
  * {@code derivation} tells when the attributes and thumbnail were last read again from them, at an admin's request.

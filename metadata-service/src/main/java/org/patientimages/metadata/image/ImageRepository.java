@@ -15,8 +15,9 @@ import java.util.UUID;
 class ImageRepository {
 
     private static final String SELECT = """
-            select i.*, image_taken_on(i.attributes) as taken_on, coalesce((select array_agg(t.name order by t.name) from image_tags it
-                                  join tags t on t.id = it.tag_id where it.image_id = i.id), '{}') as tag_names
+            select i.*, image_taken_on(i.attributes) as taken_on,
+                   coalesce((select array_agg(t.name order by t.name) from image_tags it
+                             join tags t on t.id = it.tag_id where it.image_id = i.id), '{}') as tag_names
             from images i""";
 
     private static RowMapper<Row> rows(ImageSearch search) {
@@ -29,7 +30,8 @@ class ImageRepository {
                     rs.getString("description"), Arrays.asList((String[]) tags.getArray()), rs.getString("status"),
                     rs.getString("original_filename"), rs.getString("content_type"), rs.getLong("size_bytes"),
                     rs.getString("sha256"), Timestamps.format(uploadedAt), Timestamps.format(rs.getTimestamp("stored_at")),
-                    rs.getString("taken_on"), rs.getString("attributes"), rs.getString("duplicate_of"), new Image.Integrity(
+                    rs.getString("taken_on"), rs.getString("attributes"), rs.getString("duplicate_of"),
+                    new Image.Integrity(
                             rs.getString("integrity_status") == null ? "UNCHECKED" : rs.getString("integrity_status"),
                             Timestamps.format(rs.getTimestamp("integrity_checked_at")),
                             Timestamps.format(rs.getTimestamp("integrity_requested_at"))),

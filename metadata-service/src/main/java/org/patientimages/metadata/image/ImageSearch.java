@@ -21,12 +21,14 @@ import java.util.UUID;
  * bad values are refused with a detail that names them.
  */
 public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, String contentType, String modality,
-                          String studyInstanceUid, String seriesInstanceUid, String sopInstanceUid, Instant from, Instant to, LocalDate takenFrom, LocalDate takenTo,
-                          String text, String status, String integrity, boolean byName, boolean ascending, int limit,
-                          String cursor, String grantee) {
+                          String studyInstanceUid, String seriesInstanceUid, String sopInstanceUid, Instant from,
+                          Instant to, LocalDate takenFrom, LocalDate takenTo, String text, String status,
+                          String integrity, boolean byName, boolean ascending, int limit, String cursor,
+                          String grantee) {
 
     static final Set<String> PARAMETERS = Set.of("patientId", "tag", "match", "contentType", "modality",
-            "studyInstanceUid", "seriesInstanceUid", "sopInstanceUid", "from", "to", "takenFrom", "takenTo", "q", "status", "integrity", "sort", "order", "limit", "cursor");
+            "studyInstanceUid", "seriesInstanceUid", "sopInstanceUid", "from", "to", "takenFrom", "takenTo", "q",
+            "status", "integrity", "sort", "order", "limit", "cursor");
     /** {@code DELETED}: the deleted images that can still be restored (admins only, the controller's check). */
     private static final Set<String> STATUSES = Set.of("PENDING", "AVAILABLE", "FAILED", "DELETED");
     /** The outcomes of an image's last integrity check, and {@code UNCHECKED} for none yet. */
@@ -88,7 +90,8 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
     /** The same search over only the patients granted to {@code username} (a clinician's view). */
     public ImageSearch grantedTo(String username) {
         return new ImageSearch(patientId, tags, matchAll, contentType, modality, studyInstanceUid, seriesInstanceUid,
-                sopInstanceUid, from, to, takenFrom, takenTo, text, status, integrity, byName, ascending, limit, cursor, username);
+                sopInstanceUid, from, to, takenFrom, takenTo, text, status, integrity, byName, ascending, limit, cursor,
+                username);
     }
 
     /** Whether this search lists deleted images that can still be restored, instead of live ones. */
@@ -211,27 +214,25 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
     }
 
     private static Instant instant(Map<String, List<String>> params, String name) {
-        String value = single(params, name);
-        if (value == null) {
-            return null;
-        }
-        try {
-            return Instant.parse(value);
-        } catch (DateTimeParseException e) {
-            throw bad("INVALID_PARAMETER", name + " must be an ISO-8601 time such as 2026-11-27T10:15:30.123Z.");
-        }
+        return parsed(params, name, Instant::parse, "an ISO-8601 time such as 2026-11-27T10:15:30.123Z");
     }
 
     /** A calendar date, YYYY-MM-DD. */
     private static LocalDate date(Map<String, List<String>> params, String name) {
+        return parsed(params, name, LocalDate::parse, "a date such as 2026-11-27");
+    }
+
+    /** The parameter's value as {@code parse} reads it, null without one; refused, naming {@code form}, if not one. */
+    private static <T> T parsed(Map<String, List<String>> params, String name,
+                                java.util.function.Function<String, T> parse, String form) {
         String value = single(params, name);
         if (value == null) {
             return null;
         }
         try {
-            return LocalDate.parse(value);
+            return parse.apply(value);
         } catch (DateTimeParseException e) {
-            throw bad("INVALID_PARAMETER", name + " must be a date such as 2026-11-27.");
+            throw bad("INVALID_PARAMETER", name + " must be " + form + ".");
         }
     }
 

@@ -53,7 +53,8 @@ class ImageSearchTest {
                 "takenTo", List.of("2024-12-31")), null).toSql();
         assertThat(sql.where()).contains(" and image_taken_on(i.attributes) >= ?")
                 .contains(" and image_taken_on(i.attributes) <= ?");
-        assertThat(sql.params()).containsSequence(java.sql.Date.valueOf("2024-01-01"), java.sql.Date.valueOf("2024-12-31"));
+        assertThat(sql.params())
+                .containsSequence(java.sql.Date.valueOf("2024-01-01"), java.sql.Date.valueOf("2024-12-31"));
         assertThat(ImageSearch.parse(Map.of(), null).toSql().where()).doesNotContain("image_taken_on");
         expect(Map.of("takenFrom", List.of("2024-13-01")), "INVALID_PARAMETER", "takenFrom");
         expect(Map.of("takenTo", List.of("20241231")), "INVALID_PARAMETER", "takenTo");

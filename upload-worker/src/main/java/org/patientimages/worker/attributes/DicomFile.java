@@ -15,8 +15,8 @@ import java.util.Set;
 
 /**
  * What the service reads of a DICOM Part 10 file: the identifying UIDs, modality, study date, body part, series and
- * instance numbers and matrix size shown on the image, and where the first frame's pixels (and a palette's lookup tables) lie for the
- * thumbnail.
+ * instance numbers and matrix size shown on the image, and where the first frame's pixels (and a palette's lookup
+ * tables) lie for the thumbnail.
  * <p>
  * The walk is strict and bounded, because the files come from outside: every declared length must fit in
  * the bytes that remain, a value is only ever read when it is one of the few attributes wanted and at most

@@ -146,7 +146,8 @@ public final class ThumbnailRenderer {
             throw new UnreadableFileException("the DICOM pixel data is shorter than one frame of its declared size");
         }
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-            return colours != null ? oneSample(channel, p, colours) : ybr422 ? ybr422(channel, p) : threeSamples(channel, p);
+            return colours != null ? oneSample(channel, p, colours)
+                    : ybr422 ? ybr422(channel, p) : threeSamples(channel, p);
         } catch (IOException e) {
             throw new UnreadableFileException("the DICOM pixel data could not be read");
         }
@@ -257,7 +258,8 @@ public final class ThumbnailRenderer {
     /**
      * The first frame of JPEG pixel data, decoded by ImageIO straight from the file: JPEG baseline (8 bits, the
      * commonest compressed DICOM of ultrasound, endoscopy and secondary captures) subsampled as it is decoded, and
-     * JPEG lossless (CT and MR, 12 or 16 bits), whose samples then become grey or colours as uncompressed ones do. RLE is {@link #rleFrame}; JPEG 2000 and JPEG-LS are not rendered.
+     * JPEG lossless (CT and MR, 12 or 16 bits), whose samples then become grey or colours as uncompressed ones do.
+     * RLE is {@link #rleFrame}; JPEG 2000 and JPEG-LS are not rendered.
      */
     private BufferedImage jpegFrame(Path file, DicomFile.Pixels p, String transferSyntax, Colours colours)
             throws UnreadableFileException {
@@ -514,7 +516,8 @@ public final class ThumbnailRenderer {
     }
 
     /** Every n-th row and column of the first frame of one-sample pixels, to grey or colours. */
-    private static BufferedImage oneSample(FileChannel channel, DicomFile.Pixels p, Colours colours) throws IOException {
+    private static BufferedImage oneSample(FileChannel channel, DicomFile.Pixels p, Colours colours)
+            throws IOException {
         int step = step(p.columns(), p.rows());
         int width = ceilDiv(p.columns(), step);
         int height = ceilDiv(p.rows(), step);

@@ -39,7 +39,8 @@ public interface StagingArea {
 
         /**
          * Stores the bytes as an object of the store, served as an attachment of the given type and recorded with
-         * their SHA-256 and origin, and makes sure they are the bytes accepted (that SHA-256): {@link ObjectStore.ContentMismatchException} when they are not.
+         * their SHA-256 and origin, and makes sure they are the bytes accepted (that SHA-256):
+         * {@link ObjectStore.ContentMismatchException} when they are not.
          */
         void storeInto(ObjectStore store, String key, ObjectStore.Recorded recorded, String contentType,
                        LongConsumer progress);

@@ -145,10 +145,10 @@ public class ObjectStore implements AutoCloseable {
 
     /**
      * Stores a file under a key, served later as an attachment of the given type, verifying on the way that
-     * its bytes have the SHA-256 recorded with them. A file up to the multipart threshold goes in one request, checked by the
-     * store (or hashed as it is sent, see {@link #putCheckedByStore}). A file above it is read in order, each part
-     * into a buffer and hashed there, and the parts are sent from their buffers, several at a time: the SHA-256 is
-     * still that of the bytes sent.
+     * its bytes have the SHA-256 recorded with them. A file up to the multipart threshold goes in one request,
+     * checked by the store (or hashed as it is sent, see {@link #putCheckedByStore}). A file above it is read in
+     * order, each part into a buffer and hashed there, and the parts are sent from their buffers, several at a time:
+     * the SHA-256 is still that of the bytes sent.
      *
      * @param progress told the number of bytes stored so far after each part but the last to be stored (a file
      *                 sent in one request has no progress to tell: the answer is the end)

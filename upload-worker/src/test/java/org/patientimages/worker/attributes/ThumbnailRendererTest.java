@@ -115,7 +115,8 @@ class ThumbnailRendererTest {
             for (int i = 0; i < 256; i++) {
                 table.putShort((short) ((c == 0 ? i : c == 1 ? 255 - i : 128) * 257));
             }
-            dicom.bytes(0x00281101 + c, "US", descriptor(256, firstMapped, 16)).bytes(0x00281201 + c, "OW", table.array());
+            dicom.bytes(0x00281101 + c, "US", descriptor(256, firstMapped, 16))
+                    .bytes(0x00281201 + c, "OW", table.array());
         }
         return dicom.string(0x00280004, "CS", "PALETTE COLOR").us(0x00280002, 1);
     }

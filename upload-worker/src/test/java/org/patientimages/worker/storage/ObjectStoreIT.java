@@ -251,8 +251,8 @@ class ObjectStoreIT {
     /** A put that does not end within a minute fails the test instead of hanging it (a part waited for in vain). */
     private static void put(ObjectStore store, Staged staged, String sha256, LongConsumer progress) {
         assertTimeoutPreemptively(Duration.ofMinutes(1),
-                () -> store.put(staged.key(), staged.file(), staged.size(), new ObjectStore.Recorded(sha256, null, null),
-                        "application/octet-stream", progress));
+                () -> store.put(staged.key(), staged.file(), staged.size(),
+                        new ObjectStore.Recorded(sha256, null, null), "application/octet-stream", progress));
     }
 
     /** A staged file of random bytes, and the key of a new object for it. */
