@@ -133,21 +133,14 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
             where.append(" and i.content_type = ?");
             params.add(contentType);
         }
-        if (modality != null) {
-            where.append(" and i.attributes -> 'dicom' ->> 'Modality' = ?");
-            params.add(modality);
-        }
-        if (studyInstanceUid != null) {
-            where.append(" and i.attributes -> 'dicom' ->> 'StudyInstanceUID' = ?");
-            params.add(studyInstanceUid);
-        }
-        if (seriesInstanceUid != null) {
-            where.append(" and i.attributes -> 'dicom' ->> 'SeriesInstanceUID' = ?");
-            params.add(seriesInstanceUid);
-        }
-        if (sopInstanceUid != null) {
-            where.append(" and i.attributes -> 'dicom' ->> 'SOPInstanceUID' = ?");
-            params.add(sopInstanceUid);
+        // DICOM attributes as the workers read them, each by the expression its index has (V5, V22)
+        String[][] dicom = {{"Modality", modality}, {"StudyInstanceUID", studyInstanceUid},
+                {"SeriesInstanceUID", seriesInstanceUid}, {"SOPInstanceUID", sopInstanceUid}};
+        for (String[] attribute : dicom) {
+            if (attribute[1] != null) {
+                where.append(" and i.attributes -> 'dicom' ->> '").append(attribute[0]).append("' = ?");
+                params.add(attribute[1]);
+            }
         }
         if (from != null) {
             where.append(" and i.uploaded_at >= ?");
