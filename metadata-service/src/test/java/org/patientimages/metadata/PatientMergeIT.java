@@ -77,6 +77,70 @@ class PatientMergeIT extends RunningService {
     }
 
     @Test
+    void a_merge_made_by_mistake_is_undone_its_images_back_its_grants_revoked_what_moved_on_since_left() {
+        String duplicate = Uploads.aPatient(http);
+        String kept = Uploads.aPatient(http);
+        String elsewhere = Uploads.aPatient(http);
+        Uploads.Stored first = Uploads.anAvailableImage(http, kafka, duplicate, null);
+        Uploads.Stored movedOn = Uploads.anAvailableImage(http, kafka, duplicate, null);
+        Uploads.Stored deleted = Uploads.anAvailableImage(http, kafka, duplicate, null);
+        Uploads.Stored own = Uploads.anAvailableImage(http, kafka, kept, null);
+        assertThat(http.send("DELETE", "/internal/v1/images/" + deleted.imageId(), null).status()).isEqualTo(204);
+        String clinician = "dr-" + UUID.randomUUID().toString().substring(0, 8);
+        String keptsOwn = "dr-" + UUID.randomUUID().toString().substring(0, 8);
+        assertThat(http.send("PUT", "/internal/v1/patients/" + duplicate + "/grants/" + clinician, null).status())
+                .isEqualTo(200);
+        assertThat(http.send("PUT", "/internal/v1/patients/" + kept + "/grants/" + keptsOwn, null).status())
+                .isEqualTo(200);
+        assertThat(http.postJson("/internal/v1/patients/" + duplicate + "/merge",
+                Map.of("into", kept, "carryGrants", true)).status()).isEqualTo(200);
+        assertThat(http.postJson("/internal/v1/images/" + movedOn.imageId() + "/move", Map.of("patientId", elsewhere))
+                .status()).isEqualTo(200);
+        String cursor = http.get("/internal/v1/changes?start=latest").json().path("nextCursor").asString();
+
+        TestHttp.Answer undone = http.postJson("/internal/v1/patients/" + duplicate + "/unmerge", Map.of());
+        assertThat(undone.status()).as(undone.toString()).isEqualTo(200);
+        assertThat(undone.header("X-Unmerged-From")).isEqualTo(kept);
+        assertThat(undone.json().path("patientId").asString()).isEqualTo(duplicate);
+        assertThat(itemIds(http.get("/internal/v1/patients/" + duplicate + "/images").json(), "imageId"))
+                .containsExactly(first.imageId());
+        assertThat(itemIds(http.get("/internal/v1/patients/" + kept + "/images").json(), "imageId"))
+                .containsExactly(own.imageId());
+        assertThat(http.get("/internal/v1/images/" + movedOn.imageId()).json().path("patientId").asString())
+                .isEqualTo(elsewhere);
+        assertThat(jdbc.sql("select patient_id from images where id = ?").param(UUID.fromString(deleted.imageId()))
+                .query(UUID.class).single()).as("deleted, back too").isEqualTo(UUID.fromString(duplicate));
+        assertThat(jdbc.sql("select count(*) from jobs where image_id = ? and patient_id = ?")
+                .params(UUID.fromString(first.imageId()), UUID.fromString(duplicate)).query(Long.class).single())
+                .isEqualTo(1);
+        JsonNode feed = await().atMost(Duration.ofSeconds(20)).until(() -> http.get("/internal/v1/changes?limit=500&"
+                + "cursor=" + cursor).json(), page -> moved(page).size() == 1);
+        assertThat(moved(feed)).containsExactly(first.imageId());
+        // the grant the merge carried is revoked; the patient's own and the duplicate's stay
+        assertThat(http.get("/internal/v1/images/" + first.imageId(), "X-Caller", clinician, "X-Caller-Roles",
+                "clinician").status()).isEqualTo(200);
+        assertThat(http.get("/internal/v1/images/" + own.imageId(), "X-Caller", clinician, "X-Caller-Roles",
+                "clinician").status()).isEqualTo(404);
+        assertThat(http.get("/internal/v1/images/" + own.imageId(), "X-Caller", keptsOwn, "X-Caller-Roles",
+                "clinician").status()).isEqualTo(200);
+
+        assertThat(code(http.postJson("/internal/v1/patients/" + duplicate + "/unmerge", Map.of())))
+                .isEqualTo("NOT_MERGED");
+        assertThat(code(http.postJson("/internal/v1/patients/" + UUID.randomUUID() + "/unmerge", Map.of())))
+                .isEqualTo("PATIENT_NOT_FOUND");
+        assertThat(http.postJson("/internal/v1/patients/" + duplicate + "/unmerge", Map.of(), "X-Caller", "dr-who",
+                "X-Caller-Roles", "clinician").status()).isEqualTo(403);
+        // merged again, and not undone while the patient kept is under a legal hold
+        assertThat(http.postJson("/internal/v1/patients/" + duplicate + "/merge", Map.of("into", kept)).status())
+                .isEqualTo(200);
+        assertThat(http.send("PUT", "/internal/v1/patients/" + kept + "/legal-hold", Map.of("reason", "case 7"))
+                .status()).isEqualTo(200);
+        assertThat(code(http.postJson("/internal/v1/patients/" + duplicate + "/unmerge", Map.of())))
+                .isEqualTo("LEGAL_HOLD");
+        assertThat(http.get("/internal/v1/patients/" + duplicate).status()).isEqualTo(404);
+    }
+
+    @Test
     void grants_of_the_duplicate_go_to_the_patient_kept_only_when_asked() {
         String[] clinicians = {"dr-" + UUID.randomUUID().toString().substring(0, 8),
                 "dr-" + UUID.randomUUID().toString().substring(0, 8)};

@@ -40,6 +40,7 @@ final class AuditActions {
             route("DELETE", "/v1/patients/{patientId}", "patient.delete", "patient", "patientId"),
             route("POST", "/v1/patients/{patientId}/restore", "patient.restore", "patient", "patientId"),
             route("POST", "/v1/patients/{patientId}/merge", "patient.merge", "patient", "patientId"),
+            route("POST", "/v1/patients/{patientId}/unmerge", "patient.unmerge", "patient", "patientId"),
             route("PUT", "/v1/patients/{patientId}/legal-hold", "patient.legal-hold", "patient", "patientId"),
             route("DELETE", "/v1/patients/{patientId}/legal-hold", "patient.legal-hold-release", "patient", "patientId"),
             route("GET", "/v1/patients/{patientId}/grants", "grant.list", "patient", "patientId"),

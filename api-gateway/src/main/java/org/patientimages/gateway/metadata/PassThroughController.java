@@ -75,6 +75,18 @@ class PassThroughController {
         return metadata.exchange(HttpMethod.POST, "/internal/v1/patients/{id}/merge", body, patientId).getBody();
     }
 
+    /**
+     * Undoes a merge made by mistake (admins): the patient merged away is back with the images the merge moved. The
+     * audit record names it and, as its related patient, the one the images came back from.
+     */
+    @PostMapping("/v1/patients/{patientId}/unmerge")
+    JsonNode unmerge(@PathVariable String patientId) {
+        ResponseEntity<JsonNode> answer = metadata.exchange(HttpMethod.POST, "/internal/v1/patients/{id}/unmerge", null,
+                patientId);
+        AuditContext.noteRelatedPatient(answer.getHeaders().getFirst("X-Unmerged-From"));
+        return answer.getBody();
+    }
+
     /** Restores a deleted patient in its recovery window, with the images deleted with it (admins). */
     @PostMapping("/v1/patients/{patientId}/restore")
     JsonNode restorePatient(@PathVariable String patientId) {

@@ -69,7 +69,8 @@ class SecurityConfig {
                                 "/openapi.yaml", "/error").permitAll()
                         .requestMatchers("/v1/audit", "/v1/audit/**").hasAnyRole(AUDITOR, ADMIN)
                         .requestMatchers("/v1/patients/*/grants", "/v1/patients/*/grants/**", "/v1/patients/*/legal-hold",
-                                "/v1/patients/*/merge", "/v1/webhooks", "/v1/webhooks/**", "/v1/storage/**")
+                                "/v1/patients/*/merge", "/v1/patients/*/unmerge", "/v1/webhooks", "/v1/webhooks/**",
+                                "/v1/storage/**")
                         .hasRole(ADMIN)
                         .requestMatchers(HttpMethod.POST, "/v1/patients", "/v1/patients/*/images",
                                 "/v1/patients/*/images/archive", "/v1/patients/*/uploads")

@@ -273,6 +273,7 @@ class SecurityIT {
                 alice.send("PUT", "/v1/patients/" + alicePatient + "/legal-hold", Map.of("reason", "mine")),
                 alice.send("DELETE", "/v1/patients/" + alicePatient + "/legal-hold", null),
                 alice.postJson("/v1/patients/" + alicePatient + "/merge", Map.of("into", bobPatient)),
+                alice.postJson("/v1/patients/" + alicePatient + "/unmerge", Map.of()),
                 alice.get("/v1/storage/orphans"), auditor.get("/v1/storage/orphans"),
                 alice.postJson("/v1/storage/orphans/" + UUID.randomUUID() + "/adopt", Map.of()),
                 alice.send("DELETE", "/v1/storage/orphans/" + UUID.randomUUID(), null),

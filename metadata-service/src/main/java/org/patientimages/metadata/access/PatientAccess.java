@@ -44,14 +44,21 @@ public class PatientAccess {
 
     /**
      * Grants {@code into} to everyone granted {@code from} (a merge of one person registered twice), granted by
-     * {@code grantedBy} now; grants {@code into} already had stay as they were. @return how many are new
+     * {@code grantedBy} now; grants {@code into} already had stay as they were. @return the usernames granted
      */
-    public int carryGrants(UUID from, UUID into, String grantedBy) {
+    public List<String> carryGrants(UUID from, UUID into, String grantedBy) {
         return jdbc.sql("""
                         insert into patient_grants (patient_id, username, granted_by, granted_at)
                         select ?, username, ?, ? from patient_grants where patient_id = ?
-                        on conflict do nothing""")
-                .params(into, grantedBy, Timestamps.sql(Timestamps.now()), from).update();
+                        on conflict do nothing
+                        returning username""")
+                .params(into, grantedBy, Timestamps.sql(Timestamps.now()), from).query(String.class).list();
+    }
+
+    /** Revokes these usernames' grants of the patient (what a merge undone had carried over). */
+    public void revokeAll(UUID patientId, List<String> usernames) {
+        jdbc.sql("delete from patient_grants where patient_id = ? and username = any(?)")
+                .params(patientId, usernames.toArray(String[]::new)).update();
     }
 
     public boolean revoke(UUID patientId, String username) {

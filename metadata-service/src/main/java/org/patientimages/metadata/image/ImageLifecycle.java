@@ -152,22 +152,52 @@ public class ImageLifecycle {
      * ones in their recovery window too, so that a restore brings them back to the patient they now belong to. The
      * change feed tells each image that was not deleted as {@code MOVED}. The caller holds both patients' rows
      * locked, and has made sure that none of the images is still being stored.
-     * @return how many images moved
+     * @return the images that moved
      */
     @Transactional
-    public int moveAll(UUID from, UUID to) {
-        record Moved(UUID id, String status) {
-        }
+    public List<UUID> moveAll(UUID from, UUID to) {
         List<Moved> moved = jdbc.sql("update images set patient_id = ? where patient_id = ? returning id, status")
                 .params(to, from).query((rs, n) -> new Moved(rs.getObject("id", UUID.class), rs.getString("status")))
                 .list();
         jdbc.sql("update jobs set patient_id = ?, idempotency_key = null where patient_id = ?").params(to, from)
                 .update();
+        return told(moved, from);
+    }
+
+    /**
+     * Moves back what a merge moved (its undoing): those of these images that are still {@code from}'s, and their
+     * jobs, go to {@code to}; images moved on since stay where they are. Told in the change feed as a merge's are.
+     * The caller holds both patients' rows locked, and has made sure that none of the images is being stored.
+     * @return the images that moved
+     */
+    @Transactional
+    public List<UUID> moveBack(List<UUID> imageIds, UUID from, UUID to) {
+        List<Moved> moved = jdbc.sql("""
+                        update images set patient_id = ? where id = any(?::uuid[]) and patient_id = ?
+                        returning id, status""")
+                .params(to, imageIds.toArray(UUID[]::new), from)
+                .query((rs, n) -> new Moved(rs.getObject("id", UUID.class), rs.getString("status"))).list();
+        jdbc.sql("update jobs set patient_id = ?, idempotency_key = null where image_id = any(?::uuid[])")
+                .params(to, moved.stream().map(Moved::id).toArray(UUID[]::new)).update();
+        return told(moved, from);
+    }
+
+    private record Moved(UUID id, String status) {
+    }
+
+    /** Tells each moved image that is not deleted as {@code MOVED} from {@code from}. @return all that moved */
+    private List<UUID> told(List<Moved> moved, UUID from) {
         List<UUID> told = moved.stream().filter(m -> !m.status().equals("DELETED")).map(Moved::id).toList();
         if (!told.isEmpty()) {
             feed.recordMoves(told, from);
         }
-        return moved.size();
+        return moved.stream().map(Moved::id).toList();
+    }
+
+    /** Whether any of these images is still being stored (a job retried on it). */
+    public boolean storing(List<UUID> imageIds) {
+        return jdbc.sql("select exists (select 1 from images where id = any(?::uuid[]) and status = 'PENDING')")
+                .param(imageIds.toArray(UUID[]::new)).query(Boolean.class).single();
     }
 
     /**

@@ -46,14 +46,16 @@ class PatientController {
     private final PatientAccess access;
     private final VisiblePatients visible;
     private final DeletionProperties deletion;
+    private final PatientMerges merges;
 
     PatientController(PatientRepository patients, ImageLifecycle lifecycle, PatientAccess access,
-                      VisiblePatients visible, DeletionProperties deletion) {
+                      VisiblePatients visible, DeletionProperties deletion, PatientMerges merges) {
         this.patients = patients;
         this.lifecycle = lifecycle;
         this.access = access;
         this.visible = visible;
         this.deletion = deletion;
+        this.merges = merges;
     }
 
     @PostMapping
@@ -203,11 +205,9 @@ class PatientController {
         if (from.equals(into)) {
             throw ApiException.badRequest("INVALID_MERGE", "A patient cannot be merged into itself.");
         }
-        // both rows locked, always in the same order, so that two merges of the same two patients cannot deadlock
-        Map<UUID, PatientRepository.Locked> locked = new HashMap<>();
-        for (UUID id : from.compareTo(into) < 0 ? List.of(from, into) : List.of(into, from)) {
-            locked.put(id, patients.lock(id).filter(row -> row.deletedAt() == null)
-                    .orElseThrow(() -> notFound(id.toString())));
+        Map<UUID, PatientRepository.Locked> locked = lockBoth(from, into);
+        if (locked.values().stream().anyMatch(row -> row.deletedAt() != null)) {
+            throw notFound((locked.get(from).deletedAt() != null ? from : into).toString());
         }
         if (locked.get(from).held()) {
             throw LegalHolds.held("Patient " + patientId);
@@ -216,12 +216,65 @@ class PatientController {
             throw new ApiException(HttpStatus.CONFLICT, "PATIENT_BUSY", "Patient " + patientId
                     + " has images still being stored; merge it once their jobs have ended.", true);
         }
-        lifecycle.moveAll(from, into);
-        if (Boolean.TRUE.equals(body.carryGrants())) {
-            access.carryGrants(from, into, caller.name());
-        }
-        patients.markMerged(from, into, Timestamps.now());
+        List<UUID> moved = lifecycle.moveAll(from, into);
+        List<String> granted = Boolean.TRUE.equals(body.carryGrants()) ? access.carryGrants(from, into, caller.name())
+                : List.of();
+        Instant now = Timestamps.now();
+        patients.markMerged(from, into, now);
+        merges.record(from, new PatientMerges.Merge(into, moved, granted), caller.name(), now);
         return get(into.toString(), caller);
+    }
+
+    /** Both rows locked, always in the same order, so that two merges (or undoings) of the same two cannot deadlock. */
+    private Map<UUID, PatientRepository.Locked> lockBoth(UUID one, UUID other) {
+        Map<UUID, PatientRepository.Locked> locked = new HashMap<>();
+        for (UUID id : one.compareTo(other) < 0 ? List.of(one, other) : List.of(other, one)) {
+            locked.put(id, patients.lock(id).orElseThrow(() -> notFound(id.toString())));
+        }
+        return locked;
+    }
+
+    /** The header of an unmerge's answer that names the patient the images came back from, for the audit record. */
+    static final String UNMERGED_FROM = "X-Unmerged-From";
+
+    /**
+     * Undoes a merge made by mistake (admins): the patient merged away is live again, with its own grants, the images
+     * the merge moved that are still the other's come back with their jobs ({@code MOVED} in the change feed), and
+     * the grants the merge carried over are revoked. Images moved on since stay where they are. 409 NOT_MERGED for a
+     * patient not merged away (or merged before merges were recorded), PATIENT_DELETED while the other is deleted,
+     * LEGAL_HOLD while the other is held, PATIENT_BUSY (retryable) while one of the images is being stored again.
+     */
+    @PostMapping("/{patientId}/unmerge")
+    @Transactional
+    ResponseEntity<Patient> unmerge(@PathVariable String patientId, Caller caller) {
+        caller.requireAdmin("undo merges");
+        UUID merged = Ids.parse(patientId).orElseThrow(() -> notFound(patientId));
+        UUID into = merges.into(merged).orElseThrow(() -> patients.merged(merged).isPresent()
+                || patients.exists(merged) ? notMerged(patientId) : notFound(patientId));
+        Map<UUID, PatientRepository.Locked> locked = lockBoth(merged, into);
+        PatientMerges.Merge merge = merges.lock(merged).filter(m -> m.into().equals(into))
+                .orElseThrow(() -> notMerged(patientId));
+        if (locked.get(into).deletedAt() != null) {
+            throw ApiException.conflict("PATIENT_DELETED", "Patient " + into + ", which patient " + patientId
+                    + " was merged into, is deleted; restore it first.");
+        }
+        if (locked.get(into).held()) {
+            throw LegalHolds.held("Patient " + into);
+        }
+        if (lifecycle.storing(merge.imageIds())) {
+            throw new ApiException(HttpStatus.CONFLICT, "PATIENT_BUSY", "An image of the merge is being stored again;"
+                    + " undo the merge once its job has ended.", true);
+        }
+        lifecycle.moveBack(merge.imageIds(), into, merged);
+        access.revokeAll(into, merge.granted());
+        patients.unmarkMerged(merged);
+        merges.forget(merged);
+        return ResponseEntity.ok().header(UNMERGED_FROM, into.toString()).body(get(patientId, caller));
+    }
+
+    private static ApiException notMerged(String patientId) {
+        return ApiException.conflict("NOT_MERGED", "Patient " + patientId + " is not merged into another by a merge"
+                + " this service recorded (merges before migration V23 were not): there is nothing to undo.");
     }
 
     record HoldRequest(String reason) {

@@ -84,6 +84,12 @@ public class PatientRepository {
                 .params(Timestamps.sql(at), into, Timestamps.sql(at), id).update();
     }
 
+    /** A patient merged away is live again (its merge undone). */
+    void unmarkMerged(UUID id) {
+        jdbc.sql("update patients set deleted_at = null, merged_into = null, merged_at = null where id = ?").param(id)
+                .update();
+    }
+
     /** The patient a retired patient was merged into, and when; empty for one that was not merged. */
     Optional<Merged> merged(UUID id) {
         return jdbc.sql("select merged_into, merged_at from patients where id = ? and merged_into is not null")
