@@ -182,11 +182,11 @@ class ImageController {
      */
     @PostMapping("/v1/storage/orphans/{imageId}/adopt")
     ResponseEntity<JsonNode> adopt(@PathVariable String imageId, @RequestBody(required = false) JsonNode body) {
-        JsonNode patientId = body == null ? null : body.path("patientId");
-        if (patientId != null && !patientId.isMissingNode() && !patientId.isNull() && !patientId.isString()) {
+        JsonNode patientId = body == null ? null : body.get("patientId");
+        if (patientId != null && !patientId.isNull() && !patientId.isString()) {
             throw new ApiProblem(HttpStatus.BAD_REQUEST, "INVALID_PATIENT_ID", "patientId must be a string.", false);
         }
-        String patient = patientId == null || !patientId.isString() ? null : patientId.asString();
+        String patient = patientId != null && patientId.isString() ? patientId.asString() : null;
         return ResponseEntity.created(URI.create("/v1/images/" + imageId))
                 .body(publicView(orphans.adopt(imageId, patient)));
     }

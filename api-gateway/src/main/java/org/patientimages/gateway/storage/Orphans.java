@@ -126,7 +126,7 @@ public class Orphans implements AutoCloseable {
      * @return the metadata-service's answer: the image, 201
      */
     public ResponseEntity<JsonNode> adopt(String imageId, String patientId) {
-        String id = imageId(PREFIX + imageId + "/");
+        String id = canonical(imageId);
         HeadObjectResponse original = (id == null ? Optional.<HeadObjectResponse>empty() : original(id))
                 .orElseThrow(() -> orphanNotFound(imageId));
         String sha256 = original.metadata().get(SHA256_METADATA);
@@ -157,7 +157,7 @@ public class Orphans implements AutoCloseable {
      * objects are the image's, removed by deleting or purging it.
      */
     public void remove(String imageId) {
-        String id = imageId(PREFIX + imageId + "/");
+        String id = canonical(imageId);
         if (id == null) {
             throw orphanNotFound(imageId);
         }
@@ -248,7 +248,11 @@ public class Orphans implements AutoCloseable {
 
     /** The image id a prefix {@code images/<id>/} names, in the form the service writes it; null for any other. */
     private static String imageId(String prefix) {
-        String id = prefix.substring(PREFIX.length(), prefix.length() - 1);
+        return canonical(prefix.substring(PREFIX.length(), prefix.length() - 1));
+    }
+
+    /** The id as the service writes image ids (a lower-case UUID); null for anything else. */
+    private static String canonical(String id) {
         try {
             return UUID.fromString(id).toString().equals(id) ? id : null;
         } catch (IllegalArgumentException e) {

@@ -244,7 +244,7 @@ public final class DicomFile {
                 }
                 if (INTEGER_STRINGS.contains(e.tag())) {
                     try {
-                        value = Integer.valueOf(((String) value).split("\\\\", 2)[0].strip());
+                        value = Integer.valueOf(first((String) value));
                     } catch (NumberFormatException notANumber) {
                         return; // shown only as the number it should be
                     }
@@ -373,12 +373,17 @@ public final class DicomFile {
                 return null;
             }
             try {
-                double d = Double.parseDouble(s.split("\\\\", 2)[0].strip());
+                double d = Double.parseDouble(first(s));
                 return Double.isFinite(d) ? d : null;
             } catch (NumberFormatException e) {
                 return null;
             }
         }
+    }
+
+    /** The first value of a multi-valued text (values separated by a backslash), stripped. */
+    private static String first(String value) {
+        return value.split("\\\\", 2)[0].strip();
     }
 
     /** A text value without padding and without control characters. */

@@ -226,13 +226,14 @@ public final class ThumbnailRenderer {
      */
     private static BufferedImage paletted(DicomFile.Pixels p, int[][] tables, int[] samples, int width, int height) {
         int shift = 32 - Math.min(p.bitsStored(), p.bitsAllocated());
+        int[] firstMapped = p.palette().stream().mapToInt(DicomFile.Lut::firstMapped).toArray();
         BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         for (int i = 0; i < samples.length; i++) {
             int stored = (samples[i] << shift) >>> shift;
             int rgb = 0;
             for (int c = 0; c < 3; c++) {
                 int[] table = tables[c];
-                int entry = Math.max(0, Math.min(table.length - 1, stored - p.palette().get(c).firstMapped()));
+                int entry = Math.max(0, Math.min(table.length - 1, stored - firstMapped[c]));
                 rgb = rgb << 8 | table[entry];
             }
             image.setRGB(i % width, i / width, rgb);
