@@ -49,6 +49,7 @@ final class AuditActions {
             route("POST", "/v1/patients/{patientId}/images", "image.upload", "image", null),
             route("POST", "/v1/patients/{patientId}/images/archive", "image.upload-archive", "image", null),
             route("GET", "/v1/patients/{patientId}/images/archive", "image.archive-download", "image", null),
+            route("POST", "/v1/patients/{patientId}/dicomweb/studies", "image.store-instances", "image", null),
             route("GET", "/v1/patients/{patientId}/images", "image.list", "image", null),
             route("GET", "/v1/patients/{patientId}/studies", "study.list", "patient", "patientId"),
             route("POST", "/v1/patients/{patientId}/uploads", "upload.create", "upload", null),

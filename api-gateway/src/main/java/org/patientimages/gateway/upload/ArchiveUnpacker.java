@@ -1,7 +1,6 @@
 package org.patientimages.gateway.upload;
 
 import org.patientimages.gateway.web.ApiProblem;
-import org.springframework.http.HttpStatus;
 
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -10,10 +9,8 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.UUID;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
 
@@ -31,22 +28,18 @@ final class ArchiveUnpacker {
     record Unpacked(List<UploadRecorder.File> files, String sha256) {
     }
 
-    private final StagingArea staging;
     private final ContentSniffer sniffer;
-    private final long limit;
-    private final int maxFiles;
-    private final List<String> keys = new ArrayList<>();
+    private final StagedFiles staged;
 
     ArchiveUnpacker(StagingArea staging, ContentSniffer sniffer, long limit, int maxFiles) {
-        this.staging = staging;
         this.sniffer = sniffer;
-        this.limit = limit;
-        this.maxFiles = maxFiles;
+        this.staged = new StagedFiles(staging, limit, maxFiles, new StagedFiles.Wording("The archive's files",
+                "ARCHIVE_TOO_MANY_FILES", "An archive holds at most " + maxFiles + " files."));
     }
 
     /** The keys staged so far, complete or not. */
     List<String> keys() {
-        return keys;
+        return staged.keys();
     }
 
     /**
@@ -55,8 +48,6 @@ final class ArchiveUnpacker {
      */
     Unpacked unpack(InputStream body) throws IOException {
         Source source = new Source(body);
-        List<UploadRecorder.File> files = new ArrayList<>();
-        long total = 0;
         try (ZipInputStream zip = new ZipInputStream(source, StandardCharsets.UTF_8)) {
             for (ZipEntry entry; (entry = zip.getNextEntry()) != null; ) {
                 String name = FileNames.sanitise(entry.getName());
@@ -64,16 +55,7 @@ final class ArchiveUnpacker {
                         || FileNames.lastPart(entry.getName()).startsWith(".") || name == null) {
                     continue;
                 }
-                if (files.size() == maxFiles) {
-                    throw ApiProblem.badRequest("ARCHIVE_TOO_MANY_FILES",
-                            "An archive holds at most " + maxFiles + " files.");
-                }
-                if (!staging.hasRoomFor(Math.max(entry.getSize(), 0))) {
-                    throw StagingArea.full();
-                }
-                UploadRecorder.File file = stage(zip, name, limit - total);
-                total += file.staged().sizeBytes();
-                files.add(file);
+                staged.stage(zip, "'" + name + "' in the archive", name, entry.getSize(), sniffer::check);
             }
             source.transferTo(OutputStream.nullOutputStream()); // the rest of the archive, for its SHA-256
         } catch (IOException | IllegalArgumentException e) {
@@ -83,30 +65,10 @@ final class ArchiveUnpacker {
             throw ApiProblem.badRequest("MALFORMED_ARCHIVE", "The file part is not a ZIP archive that can be read ("
                     + e.getClass().getSimpleName() + ").");
         }
-        if (files.isEmpty()) {
+        if (staged.files().isEmpty()) {
             throw ApiProblem.badRequest("EMPTY_ARCHIVE", "The file part is not a ZIP archive with a file in it.");
         }
-        return new Unpacked(files, HexFormat.of().formatHex(source.digest.digest()));
-    }
-
-    private UploadRecorder.File stage(ZipInputStream zip, String name, long room) throws IOException {
-        UUID jobId = UUID.randomUUID();
-        keys.add(jobId.toString());
-        String[] contentType = {null};
-        StagingArea.Staged staged;
-        try {
-            staged = staging.write(jobId.toString(), zip, room, head -> contentType[0] = sniffer.check(head));
-        } catch (ApiProblem refused) {
-            throw new ApiProblem(refused.status(), refused.code(), "'" + name + "' in the archive: "
-                    + refused.getMessage(), refused.retryable());
-        } catch (StagingArea.TooLarge e) {
-            throw new ApiProblem(HttpStatus.CONTENT_TOO_LARGE, "FILE_TOO_LARGE",
-                    "The archive's files together are larger than the limit of " + limit + " bytes.", false);
-        }
-        if (staged.sizeBytes() == 0) {
-            throw ApiProblem.badRequest("EMPTY_FILE", "'" + name + "' in the archive is empty.");
-        }
-        return new UploadRecorder.File(jobId, UUID.randomUUID(), name, contentType[0], staged);
+        return new Unpacked(staged.files(), HexFormat.of().formatHex(source.digest.digest()));
     }
 
     /** The request's part as read: hashed on the way, and whether it failed itself (not the archive in it). */

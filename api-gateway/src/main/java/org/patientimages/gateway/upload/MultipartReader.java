@@ -12,7 +12,8 @@ import java.util.Arrays;
 import java.util.Locale;
 
 /**
- * Reads a {@code multipart/form-data} body (RFC 7578, RFC 2046 §5.1) one part at a time, each part's bytes
+ * Reads a {@code multipart/form-data} or {@code multipart/related} body (RFC 7578, RFC 2387, RFC 2046 §5.1)
+ * one part at a time, each part's bytes
  * streamed through a fixed buffer: nothing is held in memory beyond the buffer, nothing is written aside.
  * <p>
  * Why not Commons FileUpload, which the gateway used first: its boundary search compares every byte of the
@@ -43,8 +44,11 @@ final class MultipartReader {
         }
     }
 
-    /** One part: its form field name (may be null), its file name (null for a plain field) and its bytes. */
-    record Part(String name, String filename, InputStream body) {
+    /**
+     * One part: its form field name (may be null), its file name (null for a plain field), its own
+     * {@code Content-Type} (null when it has none) and its bytes.
+     */
+    record Part(String name, String filename, String contentType, InputStream body) {
     }
 
     private final InputStream in;
@@ -181,6 +185,7 @@ final class MultipartReader {
         String block = new String(buffer, head, end - head, StandardCharsets.UTF_8);
         head = end + 2;
         String disposition = null;
+        String contentType = null;
         String previous = null;
         for (String line : block.split("\r\n")) {
             if (line.isEmpty()) {
@@ -194,8 +199,11 @@ final class MultipartReader {
             if (colon <= 0) {
                 throw new MalformedException("a part's header line has no name");
             }
-            if (line.substring(0, colon).trim().equalsIgnoreCase("Content-Disposition")) {
+            String header = line.substring(0, colon).trim();
+            if (header.equalsIgnoreCase("Content-Disposition")) {
                 disposition = line.substring(colon + 1).trim();
+            } else if (header.equalsIgnoreCase("Content-Type")) {
+                contentType = line.substring(colon + 1).trim();
             }
         }
         String name = null;
@@ -210,7 +218,7 @@ final class MultipartReader {
             }
         }
         current = new PartBody();
-        return new Part(name, filename, current);
+        return new Part(name, filename, contentType, current);
     }
 
     /** Makes at least {@code count} unread bytes available, or throws with the message when the body ends first. */

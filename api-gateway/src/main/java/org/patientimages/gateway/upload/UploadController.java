@@ -17,11 +17,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.ToIntFunction;
 
 /**
  * {@code POST /v1/patients/{patientId}/images}: streams the {@code file} part into the staging area
@@ -60,18 +62,19 @@ class UploadController {
     ResponseEntity<Map<String, Object>> upload(@PathVariable String patientId,
                                                @RequestHeader(name = "Idempotency-Key", required = false) String idempotencyKey,
                                                HttpServletRequest request) throws IOException {
-        return counted(() -> accept(patientId, idempotencyKey, request));
+        return counted(() -> accept(patientId, idempotencyKey, request), body -> 1);
     }
 
     private interface Acceptance {
         ResponseEntity<Map<String, Object>> accept() throws IOException;
     }
 
-    /** The answer, counted: every upload it accepted (an archive's files one by one), or why it was refused. */
-    private ResponseEntity<Map<String, Object>> counted(Acceptance acceptance) throws IOException {
+    /** The answer, counted: every upload it accepted ({@code uploads}: how many its body names), or its refusal. */
+    private ResponseEntity<Map<String, Object>> counted(Acceptance acceptance,
+                                                        ToIntFunction<Map<String, Object>> uploads) throws IOException {
         try {
             ResponseEntity<Map<String, Object>> accepted = acceptance.accept();
-            metrics.accepted(accepted.getBody().get("items") instanceof List<?> files ? files.size() : 1);
+            metrics.accepted(uploads.applyAsInt(accepted.getBody()));
             return accepted;
         } catch (ApiProblem e) {
             metrics.rejected(e.code());
@@ -104,7 +107,8 @@ class UploadController {
                                                       @RequestHeader(name = "Idempotency-Key", required = false)
                                                       String idempotencyKey,
                                                       HttpServletRequest request) throws IOException {
-        return counted(() -> acceptArchive(patientId, idempotencyKey, request));
+        return counted(() -> acceptArchive(patientId, idempotencyKey, request),
+                body -> ((List<?>) body.get("items")).size());
     }
 
     private ResponseEntity<Map<String, Object>> acceptArchive(String patientId, String idempotencyKey,
@@ -141,6 +145,70 @@ class UploadController {
         } finally {
             if (!handedOver) {
                 unpacker.keys().forEach(staging::discard);
+            }
+        }
+    }
+
+    /**
+     * {@code POST /v1/patients/{patientId}/dicomweb/studies}: a DICOMweb store (STOW-RS, PS3.18 §10.5), a
+     * {@code multipart/related} body of {@code application/dicom} parts, each a DICOM file that becomes an image of
+     * the patient with a job of its own, all of them or none, as an archive's files do. The answer is the standard
+     * one, {@code application/dicom+json} with a Referenced SOP Sequence item for each instance (its SOP class and
+     * instance as the file's meta information names them), once every instance is accepted: staged, forced to disk
+     * and recorded, never to be lost; the workers store them as they do every upload.
+     */
+    @PostMapping("/v1/patients/{patientId}/dicomweb/studies")
+    ResponseEntity<Map<String, Object>> storeInstances(@PathVariable String patientId, HttpServletRequest request)
+            throws IOException {
+        return counted(() -> acceptInstances(patientId, request), StoredInstances::count);
+    }
+
+    private ResponseEntity<Map<String, Object>> acceptInstances(String patientId, HttpServletRequest request)
+            throws IOException {
+        StoredInstances.requireDicomParts(request.getContentType());
+        long limit = properties.maxFileSize().toBytes();
+        checkBeforeReading(patientId, null, request, limit, MAX_IDEMPOTENCY_KEY);
+        int max = properties.maxArchiveFiles();
+        StagedFiles staged = new StagedFiles(staging, limit, max, new StagedFiles.Wording("The instances",
+                "TOO_MANY_INSTANCES", "A store request holds at most " + max + " instances."));
+        List<DicomFileMeta> instances = new ArrayList<>();
+        boolean handedOver = false; // to the recorder, which keeps or discards the staged files
+        try {
+            try {
+                var parts = new MultipartReader(request.getContentType(), request.getInputStream(),
+                        limit + (long) max * MultipartReader.MAX_HEADER_BYTES);
+                for (MultipartReader.Part part; (part = parts.next()) != null; ) {
+                    String label = "Part " + (instances.size() + 1);
+                    StoredInstances.requireDicom(label, part.contentType());
+                    DicomFileMeta[] meta = {null};
+                    staged.stage(part.body(), label, null, -1, head -> {
+                        String type = sniffer.check(head);
+                        meta[0] = StoredInstances.meta(type, head);
+                        return type;
+                    });
+                    instances.add(meta[0]);
+                }
+            } catch (IOException e) {
+                throw unreadable(e, limit);
+            }
+            if (instances.isEmpty()) {
+                throw ApiProblem.badRequest("NO_INSTANCES", "The store request holds no application/dicom part.");
+            }
+            List<UploadRecorder.File> files = new ArrayList<>();
+            for (int i = 0; i < instances.size(); i++) {
+                UploadRecorder.File file = staged.files().get(i);
+                staging.commit(file.staged());
+                metrics.received(file.staged().sizeBytes());
+                // a part has no file name: the instance's UID is what names a DICOM file
+                files.add(new UploadRecorder.File(file.jobId(), file.imageId(), instances.get(i).sopInstanceUid()
+                        + ".dcm", file.contentType(), file.staged()));
+            }
+            handedOver = true;
+            recorder.recordAll(patientId, UploadMetadata.NONE, files, null);
+            return StoredInstances.answer(instances);
+        } finally {
+            if (!handedOver) {
+                staged.keys().forEach(staging::discard);
             }
         }
     }
@@ -231,19 +299,27 @@ class UploadController {
                     }
                 }
             }
-        } catch (StagingArea.TooLarge | MultipartReader.TooLargeException e) {
-            throw tooLarge(limit);
-        } catch (MultipartReader.MalformedException e) {
-            throw ApiProblem.badRequest("MALFORMED_MULTIPART", "The multipart body could not be read: " + e.getMessage() + ".");
         } catch (IOException e) {
-            // the client stopped sending: a Content-Length that lies, a slow drip past the read timeout, a reset
-            throw new ApiProblem(HttpStatus.REQUEST_TIMEOUT, "REQUEST_TIMEOUT",
-                    "The request body arrived too slowly or ended before its declared length; send it again.", true);
+            throw unreadable(e, limit);
         }
         if (!seen) {
             throw ApiProblem.badRequest("FILE_MISSING", "The upload has no part named 'file'.");
         }
         return new Received<>(file, meta);
+    }
+
+    /** Why a multipart body could not be read to its end, as the client is told. */
+    private static ApiProblem unreadable(IOException e, long limit) {
+        if (e instanceof StagingArea.TooLarge || e instanceof MultipartReader.TooLargeException) {
+            return tooLarge(limit);
+        }
+        if (e instanceof MultipartReader.MalformedException) {
+            return ApiProblem.badRequest("MALFORMED_MULTIPART",
+                    "The multipart body could not be read: " + e.getMessage() + ".");
+        }
+        // the client stopped sending: a Content-Length that lies, a slow drip past the read timeout, a reset
+        return new ApiProblem(HttpStatus.REQUEST_TIMEOUT, "REQUEST_TIMEOUT",
+                "The request body arrived too slowly or ended before its declared length; send it again.", true);
     }
 
     private UploadMetadata parseMetadata(InputStream in) throws IOException {

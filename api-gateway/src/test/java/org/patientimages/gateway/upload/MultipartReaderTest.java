@@ -107,6 +107,23 @@ class MultipartReaderTest {
     }
 
     @Test
+    void multipart_related_parts_come_out_with_their_own_content_types_and_no_names() throws IOException {
+        byte[] dicom = bytes(70_000, 11);
+        byte[] body = concat(ascii("--" + BOUNDARY + "\r\nContent-Type: application/dicom\r\n\r\n"), dicom,
+                ascii("\r\n--" + BOUNDARY + "\r\ncontent-type:  application/dicom; transfer-syntax=1.2.840.10008.1.2.1"
+                        + "\r\n\r\nsecond\r\n--" + BOUNDARY + "--\r\n"));
+
+        List<Read> parts = readAll("multipart/related; type=\"application/dicom\"; boundary=" + BOUNDARY,
+                new ByteArrayInputStream(body), Long.MAX_VALUE, 0);
+
+        assertThat(parts).extracting(Read::contentType)
+                .containsExactly("application/dicom", "application/dicom; transfer-syntax=1.2.840.10008.1.2.1");
+        assertThat(parts).extracting(Read::name).containsOnlyNulls();
+        assertThat(parts.get(0).bytes).isEqualTo(dicom);
+        assertThat(parts.get(1).bytes).isEqualTo(ascii("second"));
+    }
+
+    @Test
     void a_content_type_without_a_usable_boundary_is_malformed() {
         for (String type : List.of("multipart/form-data", "multipart/form-data; boundary=",
                 "multipart/form-data; boundary=" + "x".repeat(71), "multipart/form-data; boundary=\"a\u0001b\"", "multipart/")) {
@@ -151,7 +168,7 @@ class MultipartReaderTest {
         assertThat(MultipartReader.isMultipart(null)).isFalse();
     }
 
-    private record Read(String name, String filename, byte[] bytes) {
+    private record Read(String name, String filename, String contentType, byte[] bytes) {
     }
 
     private static List<Read> readWithin(byte[] body, long maxBytes) {
@@ -181,7 +198,7 @@ class MultipartReaderTest {
             }
             body.transferTo(out);
             assertThat(body.read()).isEqualTo(-1);
-            parts.add(new Read(part.name(), part.filename(), out.toByteArray()));
+            parts.add(new Read(part.name(), part.filename(), part.contentType(), out.toByteArray()));
         }
         return parts;
     }

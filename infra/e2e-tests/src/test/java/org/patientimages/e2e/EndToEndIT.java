@@ -874,6 +874,68 @@ class EndToEndIT {
         await().atMost(Duration.ofSeconds(30)).until(() -> stagedFiles().stream().noneMatch(n -> n.endsWith(".part")));
     }
 
+    @Test
+    @Order(24)
+    void a_dicomweb_store_takes_a_series_in_one_request_and_answers_each_instance_all_or_none() throws Exception {
+        String patient = api.postJson("/v1/patients", Map.of("name", "Stow Sender", "username", "stowsender"))
+                .json().path("patientId").asString();
+        String store = "/v1/patients/" + patient + "/dicomweb/studies";
+        String series = "1.2.826.0.1.3680043.2.1125.7";
+        Map<String, byte[]> instances = new java.util.LinkedHashMap<>();
+        for (int i = 1; i <= 3; i++) {
+            instances.put(series + "." + i, TestDicom.ctSlice(32, 32).string(0x00080018, "UI", series + "." + i)
+                    .string(0x0020000E, "UI", series).toBytes());
+        }
+        List<Part> parts = instances.values().stream()
+                .map(bytes -> Part.bytes(null, null, "application/dicom", bytes)).toList();
+
+        var stored = api.postRelated(store, "application/dicom", parts, "Accept", "application/dicom+json");
+
+        assertThat(stored.status()).as(stored.toString()).isEqualTo(200);
+        assertThat(stored.contentType()).startsWith("application/dicom+json");
+        JsonNode referenced = stored.json().path("00081199");
+        assertThat(referenced.path("vr").asString()).isEqualTo("SQ");
+        assertThat(referenced.path("Value").valueStream()
+                .map(item -> item.path("00081155").path("Value").get(0).asString()).toList())
+                .containsExactlyElementsOf(instances.keySet());
+        assertThat(referenced.path("Value").get(0).path("00081150").path("Value").get(0).asString())
+                .isEqualTo("1.2.840.10008.5.1.4.1.1.2");
+        // each instance is an image of the patient, named by its UID, stored as sent and found by its UID
+        for (var instance : instances.entrySet()) {
+            String search = "/v1/patients/" + patient + "/images?sopInstanceUid=" + instance.getKey();
+            await().atMost(Duration.ofSeconds(60)).until(() -> api.get(search).json().path("items").size() == 1);
+            JsonNode image = api.get(search).json().path("items").get(0);
+            assertThat(image.path("originalFilename").asString()).isEqualTo(instance.getKey() + ".dcm");
+            assertThat(image.path("contentType").asString()).isEqualTo("application/dicom");
+            assertThat(image.path("sha256").asString()).isEqualTo(sha256(instance.getValue()));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=image.store-instances&patientId="
+                + patient).json().path("items").size() == 1);
+
+        // refused whole, with nothing kept: a PNG among the DICOM files, a part that says it is a PNG, a form,
+        // bytes that are no DICOM file, no part at all, a patient that is not there
+        String images = "/v1/patients/" + patient + "/images?limit=500";
+        int before = api.get(images).json().path("items").size();
+        byte[] png = TestImages.aPngImage(16, 16);
+        var mixed = api.postRelated(store, "application/dicom", List.of(parts.get(0),
+                Part.bytes(null, null, "application/dicom", png)), "Accept", "application/dicom+json");
+        expectProblem(mixed, 415, "UNSUPPORTED_MEDIA_TYPE");
+        assertThat(mixed.json().path("detail").asString()).startsWith("Part 2: its bytes are image/png");
+        var declared = api.postRelated(store, "application/dicom", List.of(Part.bytes(null, null, "image/png", png)));
+        expectProblem(declared, 415, "UNSUPPORTED_MEDIA_TYPE");
+        assertThat(declared.json().path("detail").asString()).startsWith("Part 1 is image/png");
+        expectProblem(api.postMultipart(store, List.of(Part.bytes("file", "a.dcm", "application/dicom",
+                instances.values().iterator().next()))), 415, "UNSUPPORTED_MEDIA_TYPE");
+        expectProblem(api.postRelated(store, "application/dicom+json", parts), 415, "UNSUPPORTED_MEDIA_TYPE");
+        expectProblem(api.postRelated(store, "application/dicom", List.of(Part.bytes(null, null, null,
+                randomBytes(4000)))), 415, "UNSUPPORTED_MEDIA_TYPE");
+        expectProblem(api.postRelated(store, "application/dicom", List.of()), 400, "NO_INSTANCES");
+        expectProblem(api.postRelated("/v1/patients/" + UUID.randomUUID() + "/dicomweb/studies", "application/dicom",
+                parts), 404, "PATIENT_NOT_FOUND");
+        assertThat(api.get(images).json().path("items").size()).isEqualTo(before);
+        await().atMost(Duration.ofSeconds(30)).until(() -> stagedFiles().stream().noneMatch(n -> n.endsWith(".part")));
+    }
+
     private static long countImages() {
         long count = 0;
         String cursor = null;

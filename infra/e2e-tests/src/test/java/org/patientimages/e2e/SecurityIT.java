@@ -5,6 +5,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.patientimages.localstack.LocalPostgres;
 import org.patientimages.localstack.Tokens;
+import org.patientimages.localstack.testing.TestDicom;
 import org.patientimages.localstack.testing.TestHttp;
 import org.patientimages.localstack.testing.TestHttp.Part;
 import org.patientimages.localstack.testing.TestImages;
@@ -165,6 +166,9 @@ class SecurityIT {
         assertThat(alice.send("POST", "/v1/jobs/" + bobJob + "/retry", null).status()).isEqualTo(404);
         assertThat(alice.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
                 List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))).status()).isEqualTo(404);
+        assertThat(alice.postRelated("/v1/patients/" + bobPatient + "/dicomweb/studies", "application/dicom",
+                List.of(Part.bytes(null, null, "application/dicom", TestDicom.ctSlice(8, 8).toBytes()))).status())
+                .isEqualTo(404);
         // and bob's image is untouched
         JsonNode image = bob.get("/v1/images/" + bobImage).json();
         assertThat(image.path("status").asString()).isEqualTo("AVAILABLE");
@@ -287,7 +291,9 @@ class SecurityIT {
                 auditor.get("/v1/patients/" + bobPatient + "/images/archive"),
                 auditor.send("POST", "/v1/images/" + bobImage + "/integrity-checks", null),
                 auditor.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
-                        List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))));
+                        List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))),
+                auditor.postRelated("/v1/patients/" + bobPatient + "/dicomweb/studies", "application/dicom",
+                        List.of(Part.bytes(null, null, "application/dicom", new byte[]{1, 2, 3}))));
         for (TestHttp.Answer answer : forbidden) {
             assertThat(answer.status()).as(answer.toString()).isEqualTo(403);
             assertThat(answer.json().path("code").asString()).isEqualTo("FORBIDDEN");
@@ -300,6 +306,10 @@ class SecurityIT {
                 List.of(Part.bytes("file", "ct.bin", "application/octet-stream", new byte[]{1, 2, 3})));
         assertThat(accepted.status()).as(accepted.toString()).isEqualTo(202);
         assertThat(uploader.get("/v1/jobs/" + accepted.json().path("jobId").asString()).status()).isEqualTo(200);
+        // and stores DICOM files as a modality or a PACS sends them (DICOMweb)
+        var stored = uploader.postRelated("/v1/patients/" + patient + "/dicomweb/studies", "application/dicom",
+                List.of(Part.bytes(null, null, "application/dicom", TestDicom.ctSlice(8, 8).toBytes())));
+        assertThat(stored.status()).as(stored.toString()).isEqualTo(200);
         // it may retry its jobs: this one has not failed, which the service says
         var notFailed = uploader.send("POST", "/v1/jobs/" + accepted.json().path("jobId").asString() + "/retry", null);
         assertThat(notFailed.status()).as(notFailed.toString()).isEqualTo(409);

@@ -103,17 +103,34 @@ public final class TestHttp {
 
     /** A multipart/form-data POST; the file is streamed from disk. */
     public Answer postMultipart(String path, List<Part> parts, String... headers) {
+        return postParts(path, "multipart/form-data", parts, headers);
+    }
+
+    /**
+     * A {@code multipart/related} POST of parts of the root {@code type} (a DICOMweb store): each part with its
+     * own {@code Content-Type} when it has one, and no name.
+     */
+    public Answer postRelated(String path, String type, List<Part> parts, String... headers) {
+        return postParts(path, "multipart/related; type=\"" + type + "\"", parts, headers);
+    }
+
+    private Answer postParts(String path, String mediaType, List<Part> parts, String... headers) {
         String boundary = "----test" + UUID.randomUUID();
         List<HttpRequest.BodyPublisher> body = new ArrayList<>();
         try {
             for (Part part : parts) {
-                StringBuilder head = new StringBuilder("--").append(boundary).append("\r\n")
-                        .append("Content-Disposition: form-data; name=\"").append(part.name()).append('"');
-                if (part.filename() != null) {
-                    head.append("; filename=\"").append(part.filename()).append('"');
+                StringBuilder head = new StringBuilder("--").append(boundary).append("\r\n");
+                if (part.name() != null) {
+                    head.append("Content-Disposition: form-data; name=\"").append(part.name()).append('"');
+                    if (part.filename() != null) {
+                        head.append("; filename=\"").append(part.filename()).append('"');
+                    }
+                    head.append("\r\n");
                 }
-                head.append("\r\nContent-Type: ").append(part.contentType()).append("\r\n\r\n");
-                body.add(HttpRequest.BodyPublishers.ofString(head.toString()));
+                if (part.contentType() != null) {
+                    head.append("Content-Type: ").append(part.contentType()).append("\r\n");
+                }
+                body.add(HttpRequest.BodyPublishers.ofString(head.append("\r\n").toString()));
                 body.add(part.file() != null ? HttpRequest.BodyPublishers.ofFile(part.file())
                         : HttpRequest.BodyPublishers.ofByteArray(part.bytes()));
                 body.add(HttpRequest.BodyPublishers.ofString("\r\n"));
@@ -123,7 +140,7 @@ public final class TestHttp {
         }
         body.add(HttpRequest.BodyPublishers.ofString("--" + boundary + "--\r\n"));
         return send(withHeaders(HttpRequest.newBuilder(uri(path))
-                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                .header("Content-Type", mediaType + "; boundary=" + boundary)
                 .POST(HttpRequest.BodyPublishers.concat(body.toArray(HttpRequest.BodyPublisher[]::new))), headers));
     }
 

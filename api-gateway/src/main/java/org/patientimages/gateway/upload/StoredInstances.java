@@ -1,0 +1,92 @@
+package org.patientimages.gateway.upload;
+
+import org.patientimages.gateway.web.ApiProblem;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.InvalidMediaTypeException;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The DICOMweb store's rules (STOW-RS, PS3.18 §10.5) that are not an upload's: what its body and parts must be,
+ * and its answer in the DICOM JSON model (PS3.18 §F.2).
+ */
+final class StoredInstances {
+
+    static final String DICOM = "application/dicom";
+    static final MediaType DICOM_JSON = MediaType.parseMediaType("application/dicom+json");
+    /** Referenced SOP Sequence (0008,1199): one item per instance stored. */
+    static final String REFERENCED_SOP_SEQUENCE = "00081199";
+    private static final String REFERENCED_SOP_CLASS = "00081150";
+    private static final String REFERENCED_SOP_INSTANCE = "00081155";
+
+    private StoredInstances() {
+    }
+
+    /** A body of DICOM files: {@code multipart/related}, of {@code type="application/dicom"} when it names one. */
+    static void requireDicomParts(String contentType) {
+        MediaType type = null;
+        try {
+            type = contentType == null ? null : MediaType.parseMediaType(contentType);
+        } catch (InvalidMediaTypeException e) {
+            // refused below
+        }
+        String parts = type == null ? null : type.getParameter("type");
+        if (type == null || !"multipart/related".equals(type.getType() + "/" + type.getSubtype())
+                || parts != null && !DICOM.equals(typeAndSubtype(parts.replace("\"", "")))) {
+            throw new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE",
+                    "Send DICOM files as multipart/related; type=\"application/dicom\", one file a part (DICOM JSON"
+                            + " or XML with bulk data is not taken).", false);
+        }
+    }
+
+    /** A part that says what it is says {@code application/dicom}. */
+    static void requireDicom(String label, String partType) {
+        if (partType != null && !DICOM.equals(typeAndSubtype(partType))) {
+            throw new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE",
+                    label + " is " + partType + "; a store request takes application/dicom parts only.", false);
+        }
+    }
+
+    private static String typeAndSubtype(String contentType) {
+        try {
+            MediaType type = MediaType.parseMediaType(contentType);
+            return type.getType() + "/" + type.getSubtype();
+        } catch (InvalidMediaTypeException e) {
+            return null;
+        }
+    }
+
+    /** The meta information of a part whose first bytes were found to be of {@code type}, which must be DICOM. */
+    static DicomFileMeta meta(String type, byte[] head) {
+        if (!DICOM.equals(type)) {
+            throw new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE",
+                    "its bytes are " + type + ", not a DICOM file (no DICM at byte 128)", false);
+        }
+        return DicomFileMeta.read(head);
+    }
+
+    /** {@code 200} with the instances taken, in the body's order. */
+    static ResponseEntity<Map<String, Object>> answer(List<DicomFileMeta> instances) {
+        List<Map<String, Object>> items = instances.stream().map(instance -> {
+            Map<String, Object> item = new LinkedHashMap<>();
+            item.put(REFERENCED_SOP_CLASS, element("UI", instance.sopClassUid()));
+            item.put(REFERENCED_SOP_INSTANCE, element("UI", instance.sopInstanceUid()));
+            return item;
+        }).toList();
+        return ResponseEntity.ok().contentType(DICOM_JSON)
+                .body(Map.of(REFERENCED_SOP_SEQUENCE, Map.of("vr", "SQ", "Value", items)));
+    }
+
+    /** How many instances an answer names. */
+    static int count(Map<String, Object> answer) {
+        return ((List<?>) ((Map<?, ?>) answer.get(REFERENCED_SOP_SEQUENCE)).get("Value")).size();
+    }
+
+    private static Map<String, Object> element(String vr, String value) {
+        return Map.of("vr", vr, "Value", List.of(value));
+    }
+}
