@@ -34,6 +34,7 @@ public class AuditFilter extends OncePerRequestFilter {
 
     private static final Logger log = LoggerFactory.getLogger(AuditFilter.class);
     private static final Pattern PLAIN_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+    private static final Pattern DICOM_UID = Pattern.compile("/[0-9]+(\\.[0-9]+)+(?=/|$)");
 
     private final AuditTrail trail;
 
@@ -58,8 +59,8 @@ public class AuditFilter extends OncePerRequestFilter {
             try {
                 if (request.getRequestURI().startsWith("/v1/")) {
                     // one line per request: ids only, never the query (a search may hold a name)
-                    log.info("{} {} {} {} ms", request.getMethod(), request.getRequestURI(), response.getStatus(),
-                            (System.nanoTime() - started) / 1_000_000);
+                    log.info("{} {} {} {} ms", request.getMethod(), logged(request.getRequestURI()),
+                            response.getStatus(), (System.nanoTime() - started) / 1_000_000);
                     record(request, response, at, requestId);
                 }
             } finally {
@@ -121,5 +122,13 @@ public class AuditFilter extends OncePerRequestFilter {
         } catch (IllegalArgumentException e) {
             return false;
         }
+    }
+
+    /**
+     * A path as the log shows it: the service's own ids, but not a DICOM UID (a DICOMweb path names studies, series
+     * and instances by theirs, which an uploader's equipment made and may carry dates or serial numbers).
+     */
+    static String logged(String path) {
+        return DICOM_UID.matcher(path).replaceAll("/{uid}");
     }
 }

@@ -48,8 +48,10 @@ class ImageArchive implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(ImageArchive.class);
     private static final Pattern UID = Pattern.compile("[0-9.]{1,64}");
+    private static final String UNKNOWN = "unknown";
     private static final Set<String> PAGING = Set.of("limit", "cursor");
     private static final int PAGE = 500;
+    private static final byte[] CRLF = {'\r', '\n'};
 
     /**
      * @param maxImages        an archive of more images is refused (narrow it with the search's filters)
@@ -60,14 +62,19 @@ class ImageArchive implements AutoCloseable {
     record ArchiveProperties(@DefaultValue("10000") int maxImages, @DefaultValue("0") int compressionLevel) {
     }
 
-    /** One image in the archive: where its bytes are, what they must hash to, and its entry's name. */
+    /**
+     * One image in the archive: where its bytes are, what they must hash to, its entry's name, and a DICOM file's
+     * transfer syntax (null for other files, or one that is not a UID: the file's header is the uploader's).
+     */
     record Item(String imageId, String bucket, String objectKey, long sizeBytes, String sha256, String entryName,
-                Instant uploadedAt) {
+                Instant uploadedAt, String transferSyntax) {
 
         static Item of(JsonNode image) {
+            String syntax = uid(image.path("attributes").path("dicom").path("TransferSyntaxUID"));
             return new Item(image.path("imageId").asString(), image.path("bucket").asString(),
                     image.path("objectKey").asString(), image.path("sizeBytes").asLong(),
-                    image.path("sha256").asString(), ImageArchive.entryName(image), Instant.parse(image.path("uploadedAt").asString()));
+                    image.path("sha256").asString(), ImageArchive.entryName(image),
+                    Instant.parse(image.path("uploadedAt").asString()), syntax.equals(UNKNOWN) ? null : syntax);
         }
     }
 
@@ -108,6 +115,11 @@ class ImageArchive implements AutoCloseable {
      * {@code max-images}, or for paging parameters (the archive is all of them).
      */
     List<Item> items(String patientId, MultiValueMap<String, String> query) {
+        return images(patientId, query).stream().map(Item::of).toList();
+    }
+
+    /** The images of {@link #items} as the metadata-service records them. */
+    List<JsonNode> images(String patientId, MultiValueMap<String, String> query) {
         for (String name : query.keySet()) {
             if (PAGING.contains(name)) {
                 throw new ApiProblem(HttpStatus.BAD_REQUEST, "INVALID_PARAMETER",
@@ -122,22 +134,22 @@ class ImageArchive implements AutoCloseable {
         MultiValueMap<String, String> search = new LinkedMultiValueMap<>(query);
         search.set("status", "AVAILABLE");
         search.set("limit", Integer.toString(PAGE));
-        List<Item> items = new ArrayList<>();
+        List<JsonNode> images = new ArrayList<>();
         String cursor = null;
         do {
             if (cursor != null) {
                 search.set("cursor", cursor);
             }
             JsonNode page = metadata.page("/internal/v1/patients/{id}/images", search, patientId);
-            page.path("items").forEach(image -> items.add(Item.of(image)));
-            if (items.size() > properties.maxImages()) {
+            page.path("items").forEach(images::add);
+            if (images.size() > properties.maxImages()) {
                 throw new ApiProblem(HttpStatus.BAD_REQUEST, "TOO_MANY_IMAGES", "More than "
                         + properties.maxImages() + " images pass these filters; narrow them (a study, a tag, dates).",
                         false);
             }
             cursor = page.path("nextCursor").isString() ? page.path("nextCursor").asString() : null;
         } while (cursor != null);
-        return items;
+        return images;
     }
 
     /**
@@ -147,8 +159,21 @@ class ImageArchive implements AutoCloseable {
      * {@code SHA256SUMS}, no central directory) and is thrown.
      */
     void write(List<Item> items, OutputStream out, Runnable beforeFirstByte) throws IOException {
+        counted(items, new ZipEntries(out, properties.compressionLevel()), beforeFirstByte);
+    }
+
+    /**
+     * Streams the items as the parts of a {@code multipart/related} body with this {@code boundary} (a DICOMweb
+     * retrieval), each checked as an archive's entries are; a failure after the first byte ends the body without its
+     * closing delimiter.
+     */
+    void writeParts(List<Item> items, OutputStream out, String boundary, Runnable beforeFirstByte) throws IOException {
+        counted(items, new RelatedParts(out, boundary), beforeFirstByte);
+    }
+
+    private void counted(List<Item> items, Layout layout, Runnable beforeFirstByte) throws IOException {
         try {
-            write(items, this::open, out, properties.compressionLevel(), beforeFirstByte);
+            write(items, this::open, layout, beforeFirstByte);
             registry.counter("image.archives", "outcome", "complete").increment();
         } catch (Damaged e) {
             registry.counter("image.archives", "outcome", "damaged").increment();
@@ -161,50 +186,123 @@ class ImageArchive implements AutoCloseable {
         }
     }
 
-    /** The archive, from any source of bytes; package-private for tests. */
+    /** The ZIP archive, from any source of bytes; package-private for tests. */
     static void write(List<Item> items, Objects objects, OutputStream out, int level, Runnable beforeFirstByte)
             throws IOException {
+        write(items, objects, new ZipEntries(out, level), beforeFirstByte);
+    }
+
+    /** How the objects are laid out in the answer: a ZIP's entries, or a multipart body's parts. */
+    interface Layout {
+        void begin(Item item) throws IOException;
+
+        void write(byte[] bytes, int length) throws IOException;
+
+        void end(Item item) throws IOException;
+
+        void finish() throws IOException;
+    }
+
+    /** Each object's bytes through the layout, hashed on their way and compared with the SHA-256 recorded. */
+    static void write(List<Item> items, Objects objects, Layout layout, Runnable beforeFirstByte) throws IOException {
         byte[] buffer = new byte[64 * 1024];
-        StringBuilder sums = new StringBuilder();
-        ZipOutputStream zip = null;
+        boolean started = false;
         for (Item item : items) {
             try (InputStream in = objects.open(item)) {
-                if (zip == null) {
+                if (!started) {
                     beforeFirstByte.run();
-                    zip = zip(out, level);
+                    started = true;
                 }
-                ZipEntry entry = new ZipEntry(item.entryName());
-                entry.setTime(item.uploadedAt().toEpochMilli());
-                zip.putNextEntry(entry);
+                layout.begin(item);
                 MessageDigest sha256 = sha256();
                 long size = 0;
                 for (int n = in.read(buffer); n != -1; n = in.read(buffer)) {
                     sha256.update(buffer, 0, n);
-                    zip.write(buffer, 0, n);
+                    layout.write(buffer, n);
                     size += n;
                 }
                 if (size != item.sizeBytes() || !HexFormat.of().formatHex(sha256.digest()).equals(item.sha256())) {
                     throw new Damaged(item.imageId(), "size or SHA-256 differ from the ones recorded at upload");
                 }
-                zip.closeEntry();
+                layout.end(item);
             }
-            sums.append(item.sha256()).append("  ").append(item.entryName()).append('\n');
         }
-        if (zip == null) {
+        if (!started) {
             beforeFirstByte.run();
-            zip = zip(out, level);
         }
-        zip.putNextEntry(new ZipEntry("SHA256SUMS"));
-        zip.write(sums.toString().getBytes(StandardCharsets.UTF_8));
-        zip.closeEntry();
-        zip.finish();
-        zip.flush();
+        layout.finish();
     }
 
-    private static ZipOutputStream zip(OutputStream out, int level) {
-        ZipOutputStream zip = new ZipOutputStream(out, StandardCharsets.UTF_8);
-        zip.setLevel(level);
-        return zip;
+    /** A ZIP entry per object, then {@code SHA256SUMS}. */
+    private static final class ZipEntries implements Layout {
+        private final ZipOutputStream zip;
+        private final StringBuilder sums = new StringBuilder();
+
+        ZipEntries(OutputStream out, int level) {
+            this.zip = new ZipOutputStream(out, StandardCharsets.UTF_8);
+            zip.setLevel(level);
+        }
+
+        @Override
+        public void begin(Item item) throws IOException {
+            ZipEntry entry = new ZipEntry(item.entryName());
+            entry.setTime(item.uploadedAt().toEpochMilli());
+            zip.putNextEntry(entry);
+        }
+
+        @Override
+        public void write(byte[] bytes, int length) throws IOException {
+            zip.write(bytes, 0, length);
+        }
+
+        @Override
+        public void end(Item item) throws IOException {
+            zip.closeEntry();
+            sums.append(item.sha256()).append("  ").append(item.entryName()).append('\n');
+        }
+
+        @Override
+        public void finish() throws IOException {
+            zip.putNextEntry(new ZipEntry("SHA256SUMS"));
+            zip.write(sums.toString().getBytes(StandardCharsets.UTF_8));
+            zip.closeEntry();
+            zip.finish();
+            zip.flush();
+        }
+    }
+
+    /** A part per object, {@code application/dicom} with its transfer syntax, then the closing delimiter. */
+    static final class RelatedParts implements Layout {
+        private final OutputStream out;
+        private final String boundary;
+
+        RelatedParts(OutputStream out, String boundary) {
+            this.out = out;
+            this.boundary = boundary;
+        }
+
+        @Override
+        public void begin(Item item) throws IOException {
+            String type = item.transferSyntax() == null ? "application/dicom"
+                    : "application/dicom; transfer-syntax=" + item.transferSyntax();
+            out.write(("--" + boundary + "\r\nContent-Type: " + type + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        }
+
+        @Override
+        public void write(byte[] bytes, int length) throws IOException {
+            out.write(bytes, 0, length);
+        }
+
+        @Override
+        public void end(Item item) throws IOException {
+            out.write(CRLF);
+        }
+
+        @Override
+        public void finish() throws IOException {
+            out.write(("--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        }
     }
 
     private InputStream open(Item item) throws IOException {
@@ -235,7 +333,7 @@ class ImageArchive implements AutoCloseable {
 
     private static String uid(JsonNode value) {
         String uid = value.isString() ? value.asString() : "";
-        return UID.matcher(uid).matches() && !uid.startsWith(".") ? uid : "unknown";
+        return UID.matcher(uid).matches() && !uid.startsWith(".") ? uid : UNKNOWN;
     }
 
     private static MessageDigest sha256() {

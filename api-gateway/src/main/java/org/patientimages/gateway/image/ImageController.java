@@ -101,15 +101,24 @@ class ImageController {
                         .filename("patient-" + patientId + "-images.zip").build().toString());
             });
         } catch (IOException e) {
-            if (started.get()) {
-                throw abort(response, e);
-            }
-            throw e instanceof ImageArchive.Damaged damaged
-                    ? new ApiProblem(HttpStatus.INTERNAL_SERVER_ERROR, "STORED_IMAGE_DAMAGED", "The stored bytes of image "
-                            + damaged.imageId + " are not the ones uploaded; an admin can check its integrity.", false)
-                    : new ApiProblem(HttpStatus.SERVICE_UNAVAILABLE, "STORAGE_UNAVAILABLE",
-                            "The object store cannot be read right now.", true);
+            throw failed(response, started.get(), e);
         }
+    }
+
+    /**
+     * What a streamed answer's failure becomes: once {@code started}, the answer is given up on (see
+     * {@link #abort}); before, a damaged image is {@code 500 STORED_IMAGE_DAMAGED} and a store that cannot be read
+     * {@code 503}, thrown from here.
+     */
+    static IOException failed(HttpServletResponse response, boolean started, IOException e) {
+        if (started) {
+            return abort(response, e);
+        }
+        throw e instanceof ImageArchive.Damaged damaged
+                ? new ApiProblem(HttpStatus.INTERNAL_SERVER_ERROR, "STORED_IMAGE_DAMAGED", "The stored bytes of image "
+                        + damaged.imageId + " are not the ones uploaded; an admin can check its integrity.", false)
+                : new ApiProblem(HttpStatus.SERVICE_UNAVAILABLE, "STORAGE_UNAVAILABLE",
+                        "The object store cannot be read right now.", true);
     }
 
     /**

@@ -85,6 +85,49 @@ class ImageArchiveTest {
     }
 
     @Test
+    void as_multipart_related_each_object_is_a_part_naming_its_transfer_syntax_and_damage_leaves_the_body_unclosed()
+            throws Exception {
+        byte[] ct = "DICM slice one".getBytes(StandardCharsets.UTF_8);
+        byte[] other = "DICM slice two".getBytes(StandardCharsets.UTF_8);
+        Map<String, byte[]> store = Map.of("images/a/original", ct, "images/b/original", other);
+        List<ImageArchive.Item> items = List.of(item("a", ct, "a.dcm", "1.2.840.10008.1.2.4.70"),
+                item("b", other, "b.dcm", null));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+
+        ImageArchive.write(items, item -> new ByteArrayInputStream(store.get(item.objectKey())),
+                new ImageArchive.RelatedParts(out, "b0und"), () -> { });
+
+        assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("""
+                --b0und\r
+                Content-Type: application/dicom; transfer-syntax=1.2.840.10008.1.2.4.70\r
+                \r
+                DICM slice one\r
+                --b0und\r
+                Content-Type: application/dicom\r
+                \r
+                DICM slice two\r
+                --b0und--\r
+                """);
+
+        ByteArrayOutputStream cut = new ByteArrayOutputStream();
+        assertThatThrownBy(() -> ImageArchive.write(List.of(items.get(0), item("b", ct, "b.dcm", null)),
+                item -> new ByteArrayInputStream(store.get(item.objectKey())),
+                new ImageArchive.RelatedParts(cut, "b0und"), () -> { })).isInstanceOf(ImageArchive.Damaged.class);
+        assertThat(cut.toString(StandardCharsets.UTF_8)).endsWith("DICM slice two").doesNotContain("--b0und--");
+    }
+
+    @Test
+    void a_transfer_syntax_that_is_not_a_uid_names_no_part_type() {
+        Map<String, Object> image = new LinkedHashMap<>();
+        image.put("imageId", "i1");
+        image.put("uploadedAt", UPLOADED.toString());
+        image.put("attributes", Map.of("dicom", Map.of("TransferSyntaxUID", "1.2\r\nX-Injected: yes")));
+        assertThat(ImageArchive.Item.of(JSON.valueToTree(image)).transferSyntax()).isNull();
+        image.put("attributes", Map.of("dicom", Map.of("TransferSyntaxUID", "1.2.840.10008.1.2.1")));
+        assertThat(ImageArchive.Item.of(JSON.valueToTree(image)).transferSyntax()).isEqualTo("1.2.840.10008.1.2.1");
+    }
+
+    @Test
     void entry_names_are_never_paths_out_of_the_archive() {
         assertThat(ImageArchive.entryName(image("i1", "../../etc/passwd", null, null))).isEqualTo("i1-passwd");
         assertThat(ImageArchive.entryName(image("i2", null, null, null))).isEqualTo("i2");
@@ -107,8 +150,13 @@ class ImageArchiveTest {
     }
 
     private static ImageArchive.Item item(String id, byte[] bytes, String entryName) throws Exception {
+        return item(id, bytes, entryName, null);
+    }
+
+    private static ImageArchive.Item item(String id, byte[] bytes, String entryName, String transferSyntax)
+            throws Exception {
         return new ImageArchive.Item(id, "bucket", "images/" + id + "/original", bytes.length, sha256(bytes),
-                entryName, UPLOADED);
+                entryName, UPLOADED, transferSyntax);
     }
 
     private static Map<String, byte[]> unzip(byte[] archive) throws IOException {

@@ -876,7 +876,7 @@ class EndToEndIT {
 
     @Test
     @Order(24)
-    void a_dicomweb_store_takes_a_series_in_one_request_and_answers_each_instance_all_or_none() throws Exception {
+    void a_dicomweb_client_stores_a_series_all_or_none_then_finds_and_retrieves_it() throws Exception {
         String patient = api.postJson("/v1/patients", Map.of("name", "Stow Sender", "username", "stowsender"))
                 .json().path("patientId").asString();
         String store = "/v1/patients/" + patient + "/dicomweb/studies";
@@ -934,6 +934,71 @@ class EndToEndIT {
                 parts), 404, "PATIENT_NOT_FOUND");
         assertThat(api.get(images).json().path("items").size()).isEqualTo(before);
         await().atMost(Duration.ofSeconds(30)).until(() -> stagedFiles().stream().noneMatch(n -> n.endsWith(".part")));
+
+        // the search (QIDO-RS): the study, its series and their instances, in the DICOM JSON model
+        String root = "/v1/patients/" + patient + "/dicomweb";
+        String study = "1.2.826.0.1.3680043.2.1125.2";
+        var studies = api.get(root + "/studies", "Accept", "application/dicom+json");
+        assertThat(studies.status()).as(studies.toString()).isEqualTo(200);
+        assertThat(studies.contentType()).startsWith("application/dicom+json");
+        assertThat(studies.json()).hasSize(1);
+        JsonNode found = studies.json().get(0);
+        assertThat(found.path("0020000D").path("Value").get(0).asString()).isEqualTo(study);
+        assertThat(found.path("00201208").path("Value").get(0).asInt()).isEqualTo(3);
+        assertThat(found.path("00080061").path("Value").get(0).asString()).isEqualTo("CT");
+        assertThat(found.path("00081190").path("Value").get(0).asString()).endsWith(root + "/studies/" + study);
+        assertThat(api.get(root + "/studies?StudyDate=20261101-20261130&ModalitiesInStudy=CT").json()).hasSize(1);
+        assertThat(api.get(root + "/studies?StudyDate=20250101-20251231").json()).isEmpty();
+        expectProblem(api.get(root + "/studies?PatientName=DOE*"), 400, "INVALID_PARAMETER");
+        JsonNode seriesFound = api.get(root + "/studies/" + study + "/series").json();
+        assertThat(seriesFound).hasSize(1);
+        assertThat(seriesFound.get(0).path("0020000E").path("Value").get(0).asString()).isEqualTo(series);
+        assertThat(seriesFound.get(0).path("00201209").path("Value").get(0).asInt()).isEqualTo(3);
+        String seriesRoot = root + "/studies/" + study + "/series/" + series;
+        JsonNode found3 = api.get(seriesRoot + "/instances").json();
+        assertThat(found3.valueStream().map(i -> i.path("00080018").path("Value").get(0).asString()).toList())
+                .containsExactlyInAnyOrderElementsOf(instances.keySet());
+        assertThat(found3.get(0).path("00080016").path("Value").get(0).asString())
+                .isEqualTo("1.2.840.10008.5.1.4.1.1.2");
+        String first = series + ".1";
+        assertThat(api.get(root + "/studies/" + study + "/instances?SOPInstanceUID=" + first).json()).hasSize(1);
+
+        // the retrieval (WADO-RS): the files as stored, one part each, checked against their SHA-256 on the way
+        var one = api.get(seriesRoot + "/instances/" + first, "Accept",
+                "multipart/related; type=\"application/dicom\"; transfer-syntax=*");
+        assertThat(one.status()).as(one.toString()).isEqualTo(200);
+        assertThat(one.contentType()).startsWith("multipart/related; type=\"application/dicom\"; boundary=");
+        assertThat(relatedParts(one)).containsExactly(instances.get(first));
+        List<byte[]> all = relatedParts(api.get(root + "/studies/" + study));
+        assertThat(all).hasSize(3);
+        for (byte[] file : instances.values()) {
+            assertThat(all).anySatisfy(part -> assertThat(part).isEqualTo(file));
+        }
+        assertThat(relatedParts(api.get(seriesRoot, "Accept", "multipart/related"))).hasSize(3);
+        expectProblem(api.get(seriesRoot + "/instances/" + first, "Accept", "application/zip"), 406, "NOT_ACCEPTABLE");
+        expectProblem(api.get(seriesRoot + "/instances/1.2.3.4"), 404, "INSTANCE_NOT_FOUND");
+        expectProblem(api.get(root + "/studies/not-a-uid"), 400, "INVALID_PARAMETER");
+        await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=dicomweb.retrieve&patientId="
+                + patient).json().path("items").size() >= 3);
+    }
+
+    /** The parts of a multipart/related answer of DICOM files (each as stored, explicit VR little endian here). */
+    private static List<byte[]> relatedParts(TestHttp.Answer answer) {
+        assertThat(answer.status()).as(answer.toString()).isEqualTo(200);
+        String boundary = answer.contentType().replaceAll(".*boundary=([^;]+).*", "$1");
+        String body = new String(answer.bytes(), StandardCharsets.ISO_8859_1);
+        String open = "--" + boundary + "\r\n";
+        String close = "\r\n--" + boundary + "--\r\n";
+        assertThat(body).startsWith(open).endsWith(close);
+        List<byte[]> parts = new ArrayList<>();
+        for (String part : body.substring(open.length(), body.length() - close.length())
+                .split(java.util.regex.Pattern.quote("\r\n--" + boundary + "\r\n"))) {
+            int headers = part.indexOf("\r\n\r\n");
+            assertThat(part.substring(0, headers))
+                    .isEqualTo("Content-Type: application/dicom; transfer-syntax=" + TestDicom.EXPLICIT_LITTLE);
+            parts.add(part.substring(headers + 4).getBytes(StandardCharsets.ISO_8859_1));
+        }
+        return parts;
     }
 
     private static long countImages() {

@@ -169,6 +169,8 @@ class SecurityIT {
         assertThat(alice.postRelated("/v1/patients/" + bobPatient + "/dicomweb/studies", "application/dicom",
                 List.of(Part.bytes(null, null, "application/dicom", TestDicom.ctSlice(8, 8).toBytes()))).status())
                 .isEqualTo(404);
+        assertThat(alice.get("/v1/patients/" + bobPatient + "/dicomweb/studies").status()).isEqualTo(404);
+        assertThat(alice.get("/v1/patients/" + bobPatient + "/dicomweb/studies/1.2.3").status()).isEqualTo(404);
         // and bob's image is untouched
         JsonNode image = bob.get("/v1/images/" + bobImage).json();
         assertThat(image.path("status").asString()).isEqualTo("AVAILABLE");
@@ -292,6 +294,7 @@ class SecurityIT {
                 auditor.send("POST", "/v1/images/" + bobImage + "/integrity-checks", null),
                 auditor.postMultipart("/v1/patients/" + bobPatient + "/images/archive",
                         List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))),
+                auditor.get("/v1/patients/" + bobPatient + "/dicomweb/studies"),
                 auditor.postRelated("/v1/patients/" + bobPatient + "/dicomweb/studies", "application/dicom",
                         List.of(Part.bytes(null, null, "application/dicom", new byte[]{1, 2, 3}))));
         for (TestHttp.Answer answer : forbidden) {

@@ -30,6 +30,7 @@ public final class DicomFile {
     /** The attributes copied onto the image, by tag. PatientName and the like are deliberately absent. */
     private static final Map<Integer, String> SHOWN = Map.ofEntries(
             Map.entry(0x00020010, "TransferSyntaxUID"),
+            Map.entry(0x00080016, "SOPClassUID"),
             Map.entry(0x00080018, "SOPInstanceUID"),
             Map.entry(0x00080020, "StudyDate"),
             Map.entry(0x00080060, "Modality"),

@@ -86,17 +86,18 @@ class AttributesTest {
         Path file = Files.write(dir.resolve("ct.dcm"), TestDicom.ctSlice(64, 48).toBytes());
         Map<String, Object> attributes = attributes(file, "application/dicom");
         assertThat(attributes).containsEntry("width", 48).containsEntry("height", 64);
-        assertThat(attributes.get("dicom")).isEqualTo(Map.of(
-                "TransferSyntaxUID", TestDicom.EXPLICIT_LITTLE,
-                "SOPInstanceUID", "1.2.826.0.1.3680043.2.1125.1.1",
-                "StudyDate", "20261127",
-                "Modality", "CT",
-                "PatientID", "MRN-0042",
-                "BodyPartExamined", "CHEST",
-                "StudyInstanceUID", "1.2.826.0.1.3680043.2.1125.2",
-                "SeriesInstanceUID", "1.2.826.0.1.3680043.2.1125.3",
-                "Rows", 64,
-                "Columns", 48));
+        assertThat(attributes.get("dicom")).isEqualTo(Map.ofEntries(
+                Map.entry("TransferSyntaxUID", TestDicom.EXPLICIT_LITTLE),
+                Map.entry("SOPClassUID", "1.2.840.10008.5.1.4.1.1.2"),
+                Map.entry("SOPInstanceUID", "1.2.826.0.1.3680043.2.1125.1.1"),
+                Map.entry("StudyDate", "20261127"),
+                Map.entry("Modality", "CT"),
+                Map.entry("PatientID", "MRN-0042"),
+                Map.entry("BodyPartExamined", "CHEST"),
+                Map.entry("StudyInstanceUID", "1.2.826.0.1.3680043.2.1125.2"),
+                Map.entry("SeriesInstanceUID", "1.2.826.0.1.3680043.2.1125.3"),
+                Map.entry("Rows", 64),
+                Map.entry("Columns", 48)));
         assertThat(attributes.toString()).doesNotContain("DOE");
     }
 

@@ -1,0 +1,230 @@
+package org.patientimages.gateway.image;
+
+import org.patientimages.gateway.web.ApiProblem;
+import org.springframework.util.MultiValueMap;
+import tools.jackson.databind.JsonNode;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * What the service knows of a patient's DICOM studies, series and instances in the DICOM JSON model (PS3.18 §F.2),
+ * for the DICOMweb search (QIDO-RS), and the matching of a search's keys against it. Built from the studies'
+ * grouping and the attributes the workers read from each file, so only those attributes are there: no names or
+ * other identifying text, which the workers never read. Pure: no HTTP, no store.
+ */
+final class DicomJson {
+
+    static final String STUDY_DATE = "00080020";
+    static final String MODALITIES_IN_STUDY = "00080061";
+    static final String MODALITY = "00080060";
+    static final String SOP_CLASS_UID = "00080016";
+    static final String SOP_INSTANCE_UID = "00080018";
+    static final String STUDY_INSTANCE_UID = "0020000D";
+    static final String SERIES_INSTANCE_UID = "0020000E";
+    static final String INSTANCE_NUMBER = "00200013";
+    private static final String RETRIEVE_URL = "00081190";
+    private static final String SERIES_NUMBER = "00200011";
+    private static final String STUDY_SERIES = "00201206";
+    private static final String STUDY_INSTANCES = "00201208";
+    private static final String SERIES_INSTANCES = "00201209";
+    private static final String ROWS = "00280010";
+    private static final String COLUMNS = "00280011";
+    private static final String TRANSFER_SYNTAX = "00083002"; // Available Transfer Syntax UID
+
+    /** What a search may match at one level, by keyword (its tag, upper-case hex, is taken too). */
+    enum Level {
+        STUDY(Map.of("StudyInstanceUID", STUDY_INSTANCE_UID, "StudyDate", STUDY_DATE,
+                "ModalitiesInStudy", MODALITIES_IN_STUDY)),
+        SERIES(Map.of("SeriesInstanceUID", SERIES_INSTANCE_UID, "Modality", MODALITY)),
+        INSTANCE(Map.of("SOPInstanceUID", SOP_INSTANCE_UID, "SOPClassUID", SOP_CLASS_UID,
+                "InstanceNumber", INSTANCE_NUMBER));
+
+        private final Map<String, String> keys;
+
+        Level(Map<String, String> keys) {
+            this.keys = keys;
+        }
+    }
+
+    /** A search's matching keys (tag to value), and its {@code offset} and {@code limit} (-1: none). */
+    record Query(Map<String, String> matching, int offset, int limit) {
+
+        /** The objects that match, from {@code offset}, at most {@code limit} of them. */
+        List<Map<String, Object>> apply(List<Map<String, Object>> objects) {
+            List<Map<String, Object>> matched = objects.stream().filter(this::matches).toList();
+            int from = Math.min(offset, matched.size());
+            int to = limit < 0 ? matched.size() : Math.min(matched.size(), from + limit);
+            return matched.subList(from, to);
+        }
+
+        /**
+         * PS3.4 §C.2.2.2: a single value matches equal values, a list of UIDs any of them, a date a range
+         * ({@code a-b}, {@code -b}, {@code a-}); a multi-valued attribute matches when one of its values does; an
+         * attribute the object lacks matches nothing but an empty key. No wildcards or fuzzy matching.
+         */
+        boolean matches(Map<String, Object> object) {
+            for (var key : matching.entrySet()) {
+                if (key.getValue().isEmpty()) {
+                    continue;
+                }
+                List<String> values = values(object.get(key.getKey()));
+                if (values.stream().noneMatch(v -> matches(key.getKey(), key.getValue(), v))) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private static boolean matches(String tag, String wanted, String value) {
+            if (tag.equals(STUDY_DATE) && wanted.contains("-")) {
+                String from = wanted.substring(0, wanted.indexOf('-'));
+                String to = wanted.substring(wanted.indexOf('-') + 1);
+                return (from.isEmpty() || value.compareTo(from) >= 0) && (to.isEmpty() || value.compareTo(to) <= 0);
+            }
+            for (String one : wanted.split("[,\\\\]")) {
+                if (one.equals(value)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static List<String> values(Object element) {
+            if (!(element instanceof Map<?, ?> map) || !(map.get("Value") instanceof List<?> list)) {
+                return List.of();
+            }
+            return list.stream().map(String::valueOf).toList();
+        }
+    }
+
+    private static final Set<String> IGNORED = Set.of("includefield", "fuzzymatching");
+    private static final Pattern DATE_KEY = Pattern.compile("(\\d{8})?(-(\\d{8})?)?");
+
+    private DicomJson() {
+    }
+
+    /**
+     * The search's keys for this level: its matching keys by keyword or tag, {@code limit} and {@code offset};
+     * {@code includefield} and {@code fuzzymatching} are taken and change nothing (every attribute known is
+     * answered; no fuzzy matching). Anything else is {@code 400 INVALID_PARAMETER} naming it.
+     */
+    static Query query(MultiValueMap<String, String> parameters, Level level) {
+        Map<String, String> matching = new LinkedHashMap<>();
+        int offset = 0;
+        int limit = -1;
+        for (var parameter : parameters.entrySet()) {
+            String name = parameter.getKey();
+            String value = parameter.getValue().isEmpty() ? "" : parameter.getValue().get(0);
+            String tag = level.keys.containsKey(name) ? level.keys.get(name)
+                    : level.keys.containsValue(name.toUpperCase(java.util.Locale.ROOT))
+                    ? name.toUpperCase(java.util.Locale.ROOT) : null;
+            if (tag != null) {
+                if (tag.equals(STUDY_DATE) && !DATE_KEY.matcher(value).matches()) {
+                    throw invalid("'" + name + "' must be a date YYYYMMDD or a range of them (a-b, -b, a-).");
+                }
+                matching.put(tag, value);
+            } else if (name.equals("limit")) {
+                limit = number(name, value);
+            } else if (name.equals("offset")) {
+                offset = number(name, value);
+            } else if (!IGNORED.contains(name)) {
+                throw invalid("'" + name + "' cannot be matched here; this level matches " + String.join(", ",
+                        level.keys.keySet().stream().sorted().toList()) + " (or their tags), with limit and offset.");
+            }
+        }
+        return new Query(matching, offset, limit);
+    }
+
+    /** A study of the patient's studies grouping, with its retrieve URL under {@code base}. */
+    static Map<String, Object> study(JsonNode study, String base) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        String uid = study.path("studyInstanceUid").asString();
+        text(json, STUDY_DATE, "DA", study.path("studyDate"));
+        List<String> modalities = new ArrayList<>();
+        study.path("modalities").forEach(m -> modalities.add(m.asString()));
+        if (!modalities.isEmpty()) {
+            json.put(MODALITIES_IN_STUDY, element("CS", modalities));
+        }
+        json.put(RETRIEVE_URL, element("UR", List.of(base + "/studies/" + uid)));
+        json.put(STUDY_INSTANCE_UID, element("UI", List.of(uid)));
+        json.put(STUDY_SERIES, element("IS", List.of(study.path("seriesCount").asLong())));
+        json.put(STUDY_INSTANCES, element("IS", List.of(study.path("imageCount").asLong())));
+        return json;
+    }
+
+    /** A series of that grouping's study; a series without a UID is not one a client can ask for, so none. */
+    static Map<String, Object> series(JsonNode study, JsonNode series, String base) {
+        String studyUid = study.path("studyInstanceUid").asString();
+        String uid = series.path("seriesInstanceUid").asString();
+        Map<String, Object> json = new LinkedHashMap<>();
+        text(json, MODALITY, "CS", series.path("modality"));
+        json.put(RETRIEVE_URL, element("UR", List.of(base + "/studies/" + studyUid + "/series/" + uid)));
+        json.put(STUDY_INSTANCE_UID, element("UI", List.of(studyUid)));
+        json.put(SERIES_INSTANCE_UID, element("UI", List.of(uid)));
+        json.put(SERIES_INSTANCES, element("IS", List.of(series.path("imageCount").asLong())));
+        return json;
+    }
+
+    /** An image with DICOM attributes, as an instance; its retrieve URL when its study, series and UID are known. */
+    static Map<String, Object> instance(JsonNode image, String base) {
+        JsonNode dicom = image.path("attributes").path("dicom");
+        Map<String, Object> json = new LinkedHashMap<>();
+        text(json, SOP_CLASS_UID, "UI", dicom.path("SOPClassUID"));
+        text(json, SOP_INSTANCE_UID, "UI", dicom.path("SOPInstanceUID"));
+        text(json, MODALITY, "CS", dicom.path("Modality"));
+        if (dicom.path("StudyInstanceUID").isString() && dicom.path("SeriesInstanceUID").isString()
+                && dicom.path("SOPInstanceUID").isString()) {
+            json.put(RETRIEVE_URL, element("UR", List.of(base + "/studies/" + dicom.path("StudyInstanceUID").asString()
+                    + "/series/" + dicom.path("SeriesInstanceUID").asString() + "/instances/"
+                    + dicom.path("SOPInstanceUID").asString())));
+        }
+        text(json, TRANSFER_SYNTAX, "UI", dicom.path("TransferSyntaxUID"));
+        text(json, STUDY_INSTANCE_UID, "UI", dicom.path("StudyInstanceUID"));
+        text(json, SERIES_INSTANCE_UID, "UI", dicom.path("SeriesInstanceUID"));
+        number(json, SERIES_NUMBER, "IS", dicom.path("SeriesNumber"));
+        number(json, INSTANCE_NUMBER, "IS", dicom.path("InstanceNumber"));
+        number(json, ROWS, "US", dicom.path("Rows"));
+        number(json, COLUMNS, "US", dicom.path("Columns"));
+        return json;
+    }
+
+    private static void text(Map<String, Object> json, String tag, String vr, JsonNode value) {
+        if (value.isString() && !value.asString().isBlank()) {
+            json.put(tag, element(vr, List.of(value.asString())));
+        }
+    }
+
+    private static void number(Map<String, Object> json, String tag, String vr, JsonNode value) {
+        if (value.isNumber()) {
+            json.put(tag, element(vr, List.of(value.asLong())));
+        }
+    }
+
+    private static Map<String, Object> element(String vr, List<?> values) {
+        Map<String, Object> element = new LinkedHashMap<>();
+        element.put("vr", vr);
+        element.put("Value", values);
+        return element;
+    }
+
+    private static int number(String name, String value) {
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw invalid("'" + name + "' must be a whole number of 0 or more.");
+    }
+
+    private static ApiProblem invalid(String detail) {
+        return ApiProblem.badRequest("INVALID_PARAMETER", detail);
+    }
+}
