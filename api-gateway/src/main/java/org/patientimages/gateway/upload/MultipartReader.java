@@ -26,7 +26,11 @@ final class MultipartReader {
 
     static final int BUFFER = 64 * 1024;
     static final int MAX_HEADER_BYTES = 16 * 1024;
-    private static final int MAX_BOUNDARY = 70; // RFC 2046 §5.1.1
+    /**
+     * RFC 2046 §5.1.1 allows 70 characters; clients send longer ones (Orthanc's DICOMweb client two UUIDs, 73), and
+     * a longer one costs nothing here but its length in each delimiter search.
+     */
+    private static final int MAX_BOUNDARY = 200;
     private static final byte[] CRLF = {'\r', '\n'};
     private static final byte[] HEADER_END = {'\r', '\n', '\r', '\n'};
 

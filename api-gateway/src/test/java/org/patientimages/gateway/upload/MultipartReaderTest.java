@@ -107,13 +107,15 @@ class MultipartReaderTest {
     }
 
     @Test
-    void multipart_related_parts_come_out_with_their_own_content_types_and_no_names() throws IOException {
+    void related_parts_with_a_long_boundary_keep_their_own_content_types_and_no_names() throws IOException {
+        // as Orthanc's DICOMweb client sends them: its boundary is two UUIDs, 73 characters (RFC 2046 says 70)
+        String orthanc = "061fb7fe-e727-433a-91c2-d305a97283f5-061fb7fe-e727-433a-91c2-d305a97283f5";
         byte[] dicom = bytes(70_000, 11);
-        byte[] body = concat(ascii("--" + BOUNDARY + "\r\nContent-Type: application/dicom\r\n\r\n"), dicom,
-                ascii("\r\n--" + BOUNDARY + "\r\ncontent-type:  application/dicom; transfer-syntax=1.2.840.10008.1.2.1"
-                        + "\r\n\r\nsecond\r\n--" + BOUNDARY + "--\r\n"));
+        byte[] body = concat(ascii("--" + orthanc + "\r\nContent-Type: application/dicom\r\n\r\n"), dicom,
+                ascii("\r\n--" + orthanc + "\r\ncontent-type:  application/dicom; transfer-syntax=1.2.840.10008.1.2.1"
+                        + "\r\n\r\nsecond\r\n--" + orthanc + "--\r\n"));
 
-        List<Read> parts = readAll("multipart/related; type=\"application/dicom\"; boundary=" + BOUNDARY,
+        List<Read> parts = readAll("multipart/related; type=\"application/dicom\"; boundary=" + orthanc,
                 new ByteArrayInputStream(body), Long.MAX_VALUE, 0);
 
         assertThat(parts).extracting(Read::contentType)
@@ -126,7 +128,8 @@ class MultipartReaderTest {
     @Test
     void a_content_type_without_a_usable_boundary_is_malformed() {
         for (String type : List.of("multipart/form-data", "multipart/form-data; boundary=",
-                "multipart/form-data; boundary=" + "x".repeat(71), "multipart/form-data; boundary=\"a\u0001b\"", "multipart/")) {
+                "multipart/form-data; boundary=" + "x".repeat(201), "multipart/form-data; boundary=\"a\u0001b\"",
+                "multipart/")) {
             assertThatThrownBy(() -> new MultipartReader(type, InputStream.nullInputStream(), 1000))
                     .as(type).isInstanceOf(MultipartReader.MalformedException.class);
         }
