@@ -59,6 +59,69 @@ class StudiesIT extends RunningService {
         assertThat(stranger.status()).isEqualTo(404);
     }
 
+    @Test
+    void studies_are_found_across_patients_by_the_patient_id_their_files_carry_their_uids_or_dates() {
+        String first = Uploads.aPatient(http);
+        String second = Uploads.aPatient(http);
+        String mrn = "MRN-" + UUID.randomUUID();
+        String other = "MRN-" + UUID.randomUUID();
+        String ct = "1.2.9." + Math.abs(first.hashCode());
+        String mr = ct + ".2";
+        String us = ct + ".3";
+        slice(first, ct, "20240105", ct + ".1", "CT", mrn);
+        slice(first, ct, "20240105", ct + ".1", "CT", mrn);
+        slice(first, mr, "20250607", mr + ".1", "MR", mrn);
+        slice(second, us, "20240105", us + ".1", "US", other);
+
+        JsonNode byIdentifier = http.get("/internal/v1/studies?patientIdentifier=" + mrn).json();
+        assertThat(uids(byIdentifier)).containsExactly(mr, ct);
+        JsonNode found = byIdentifier.path("items").get(1);
+        assertThat(found.path("patientId").asString()).isEqualTo(first);
+        assertThat(found.path("patientIdentifier").asString()).isEqualTo(mrn);
+        assertThat(found.path("imageCount").asLong()).isEqualTo(2);
+        assertThat(uids(http.get("/internal/v1/studies?studyInstanceUid=" + us + "&studyInstanceUid=" + ct).json()))
+                .as("the same day: the latest upload first").containsExactly(us, ct);
+        assertThat(uids(http.get("/internal/v1/studies?studyInstanceUid=" + us).json())).containsExactly(us);
+        // both days included; the other patient's study of that day too
+        JsonNode day = http.get("/internal/v1/studies?takenFrom=2024-01-05&takenTo=2024-01-05").json();
+        assertThat(uids(day)).contains(ct, us).doesNotContain(mr);
+        // one a page across patients
+        List<String> paged = new ArrayList<>();
+        String cursor = null;
+        do {
+            JsonNode page = http.get("/internal/v1/studies?studyInstanceUid=" + us + "&studyInstanceUid=" + ct
+                    + "&studyInstanceUid=" + mr + "&limit=1" + (cursor == null ? "" : "&cursor=" + cursor)).json();
+            page.path("items").forEach(s -> paged.add(s.path("studyInstanceUid").asString()));
+            cursor = page.path("nextCursor").isNull() ? null : page.path("nextCursor").asString();
+        } while (cursor != null);
+        assertThat(paged).containsExactly(mr, us, ct);
+
+        // a clinician finds only what is granted to them
+        var stranger = http.get("/internal/v1/studies?patientIdentifier=" + mrn, "X-Caller", "nobody",
+                "X-Caller-Roles", "clinician");
+        assertThat(stranger.status()).isEqualTo(200);
+        assertThat(stranger.json().path("items")).isEmpty();
+        for (String refused : List.of("", "?limit=5", "?PatientID=" + mrn, "?takenFrom=20240105")) {
+            var answer = http.get("/internal/v1/studies" + refused);
+            assertThat(answer.status()).as(refused).isEqualTo(400);
+        }
+        assertThat(http.get("/internal/v1/studies?limit=5").json().path("code").asString())
+                .isEqualTo("STUDY_FILTER_REQUIRED");
+    }
+
+    private static List<String> uids(JsonNode page) {
+        List<String> uids = new ArrayList<>();
+        page.path("items").forEach(s -> uids.add(s.path("studyInstanceUid").asString()));
+        return uids;
+    }
+
+    private Uploads.Stored slice(String patient, String study, String date, String series, String modality,
+                                 String patientIdentifier) {
+        return Uploads.anAvailableImage(http, kafka, patient, """
+                {"width":512,"height":512,"dicom":{"StudyInstanceUID":"%s","StudyDate":"%s","SeriesInstanceUID":"%s",\
+                "Modality":"%s","PatientID":"%s"}}""".formatted(study, date, series, modality, patientIdentifier));
+    }
+
     private Uploads.Stored slice(String patient, String study, String date, String series, String modality) {
         return Uploads.anAvailableImage(http, kafka, patient, """
                 {"width":512,"height":512,"dicom":{"StudyInstanceUID":"%s","StudyDate":"%s","SeriesInstanceUID":"%s",\

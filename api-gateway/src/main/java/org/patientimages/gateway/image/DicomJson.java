@@ -28,6 +28,7 @@ final class DicomJson {
     static final String SERIES_INSTANCE_UID = "0020000E";
     static final String INSTANCE_NUMBER = "00200013";
     private static final String RETRIEVE_URL = "00081190";
+    static final String PATIENT_ID = "00100020";
     private static final String SERIES_NUMBER = "00200011";
     private static final String STUDY_SERIES = "00201206";
     private static final String STUDY_INSTANCES = "00201208";
@@ -39,7 +40,7 @@ final class DicomJson {
     /** What a search may match at one level, by keyword (its tag, upper-case hex, is taken too). */
     enum Level {
         STUDY(Map.of("StudyInstanceUID", STUDY_INSTANCE_UID, "StudyDate", STUDY_DATE,
-                "ModalitiesInStudy", MODALITIES_IN_STUDY)),
+                "ModalitiesInStudy", MODALITIES_IN_STUDY, "PatientID", PATIENT_ID)),
         SERIES(Map.of("SeriesInstanceUID", SERIES_INSTANCE_UID, "Modality", MODALITY)),
         INSTANCE(Map.of("SOPInstanceUID", SOP_INSTANCE_UID, "SOPClassUID", SOP_CLASS_UID,
                 "InstanceNumber", INSTANCE_NUMBER));
@@ -53,6 +54,39 @@ final class DicomJson {
 
     /** A search's matching keys (tag to value), and its {@code offset} and {@code limit} (-1: none). */
     record Query(Map<String, String> matching, int offset, int limit) {
+
+        /**
+         * The keys a search across patients is narrowed by before the rest are matched, as the metadata-service's
+         * parameters: {@code patientIdentifier}, {@code studyInstanceUid} (each of a list), {@code takenFrom} and
+         * {@code takenTo} (a StudyDate's range, as dates).
+         */
+        Map<String, List<String>> narrowing() {
+            Map<String, List<String>> parameters = new LinkedHashMap<>();
+            String identifier = matching.get(PATIENT_ID);
+            if (identifier != null && !identifier.isEmpty()) {
+                parameters.put("patientIdentifier", List.of(identifier));
+            }
+            String uids = matching.get(STUDY_INSTANCE_UID);
+            if (uids != null && !uids.isEmpty()) {
+                parameters.put("studyInstanceUid", List.of(uids.split("[,\\\\]")));
+            }
+            String date = matching.get(STUDY_DATE);
+            if (date != null && !date.isEmpty()) {
+                String from = date.contains("-") ? date.substring(0, date.indexOf('-')) : date;
+                String to = date.contains("-") ? date.substring(date.indexOf('-') + 1) : date;
+                if (!from.isEmpty()) {
+                    parameters.put("takenFrom", List.of(iso(from)));
+                }
+                if (!to.isEmpty()) {
+                    parameters.put("takenTo", List.of(iso(to)));
+                }
+            }
+            return parameters;
+        }
+
+        private static String iso(String date) {
+            return date.substring(0, 4) + "-" + date.substring(4, 6) + "-" + date.substring(6);
+        }
 
         /** The objects that match, from {@code offset}, at most {@code limit} of them. */
         List<Map<String, Object>> apply(List<Map<String, Object>> objects) {
@@ -151,6 +185,7 @@ final class DicomJson {
             json.put(MODALITIES_IN_STUDY, element("CS", modalities));
         }
         json.put(RETRIEVE_URL, element("UR", List.of(base + "/studies/" + uid)));
+        text(json, PATIENT_ID, "LO", study.path("patientIdentifier"));
         json.put(STUDY_INSTANCE_UID, element("UI", List.of(uid)));
         json.put(STUDY_SERIES, element("IS", List.of(study.path("seriesCount").asLong())));
         json.put(STUDY_INSTANCES, element("IS", List.of(study.path("imageCount").asLong())));

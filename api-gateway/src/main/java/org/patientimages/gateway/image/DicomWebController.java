@@ -2,6 +2,7 @@ package org.patientimages.gateway.image;
 
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import org.patientimages.gateway.audit.AuditContext;
 import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.http.HttpHeaders;
@@ -26,21 +27,29 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 
 /**
- * The DICOMweb search (QIDO-RS, PS3.18 §10.6) and retrieve (WADO-RS, §10.4) transactions at the patient's DICOMweb
- * root, {@code /v1/patients/{patientId}/dicomweb}: how a PACS or a DICOMweb client finds the patient's studies and
- * pulls them. The search answers from the studies' grouping and the images' attributes ({@link DicomJson}); the
- * retrieval streams the stored files as the parts of a {@code multipart/related} body, each checked against its
- * SHA-256 on its way as an archive's entries are ({@link ImageArchive}). The store transaction is the upload
- * controller's.
+ * The DICOMweb search (QIDO-RS, PS3.18 §10.6) and retrieve (WADO-RS, §10.4) transactions at a patient's DICOMweb
+ * root, {@code /v1/patients/{patientId}/dicomweb}, and at the service's, {@code /v1/dicomweb}, across the patients
+ * the caller may see (where a PACS finds a person's studies by the PatientID their files carry): how a PACS or a
+ * DICOMweb client finds studies and pulls them. The search answers from the studies' grouping and the images'
+ * attributes ({@link DicomJson}); the retrieval streams the stored files as the parts of a
+ * {@code multipart/related} body, each checked against its SHA-256 on its way as an archive's entries are
+ * ({@link ImageArchive}). The store transaction is the upload controller's.
  */
 @RestController
 class DicomWebController {
 
     private static final String ROOT = "/v1/patients/{patientId}/dicomweb";
+    private static final String SERVICE_ROOT = "/v1/dicomweb";
+    private static final String STUDY = "/studies/{study}";
+    private static final String SERIES = STUDY + "/series/{series}";
+    /** The study-level keys that narrow a search at the service's root (the whole archive is not listed). */
+    private static final List<String> NARROWING = List.of("PatientID", "00100020", "StudyInstanceUID", "0020000D",
+            "StudyDate", "00080020");
     private static final MediaType DICOM_JSON = MediaType.parseMediaType("application/dicom+json");
     private static final MediaType DICOM = MediaType.parseMediaType("application/dicom");
     private static final Pattern UID = Pattern.compile("[0-9]+(\\.[0-9]+)*");
     private static final int STUDIES_PAGE = 500;
+    private static final int MAX_STUDIES = 10_000;
 
     private final MetadataClient metadata;
     private final ImageArchive archive;
@@ -50,26 +59,33 @@ class DicomWebController {
         this.archive = archive;
     }
 
-    @GetMapping(ROOT + "/studies")
-    ResponseEntity<List<Map<String, Object>>> studies(@PathVariable String patientId,
+    @GetMapping({ROOT + "/studies", SERVICE_ROOT + "/studies"})
+    ResponseEntity<List<Map<String, Object>>> studies(@PathVariable(required = false) String patientId,
                                                       @RequestParam MultiValueMap<String, String> query,
                                                       HttpServletRequest request) {
         DicomJson.Query search = DicomJson.query(query, DicomJson.Level.STUDY);
+        if (patientId == null && NARROWING.stream().noneMatch(key -> !query.getOrDefault(key, List.of()).isEmpty()
+                && !query.getFirst(key).isEmpty())) {
+            throw ApiProblem.badRequest("STUDY_FILTER_REQUIRED", "At the service's DICOMweb root, studies are found"
+                    + " by PatientID, StudyInstanceUID or StudyDate; the whole archive is not listed.");
+        }
         String base = base(request, patientId);
         List<Map<String, Object>> studies = new ArrayList<>();
-        studies(patientId).forEach(study -> studies.add(DicomJson.study(study, base)));
+        studies(patientId, search).forEach(study -> studies.add(DicomJson.study(study, base)));
         return found(request, search.apply(studies));
     }
 
-    @GetMapping(ROOT + "/studies/{study}/series")
-    ResponseEntity<List<Map<String, Object>>> series(@PathVariable String patientId, @PathVariable String study,
+    @GetMapping({ROOT + STUDY + "/series", SERVICE_ROOT + STUDY + "/series"})
+    ResponseEntity<List<Map<String, Object>>> series(@PathVariable(required = false) String patientId,
+                                                     @PathVariable String study,
                                                      @RequestParam MultiValueMap<String, String> query,
                                                      HttpServletRequest request) {
         uid(study);
         DicomJson.Query search = DicomJson.query(query, DicomJson.Level.SERIES);
         String base = base(request, patientId);
         List<Map<String, Object>> series = new ArrayList<>();
-        for (JsonNode each : studies(patientId)) {
+        for (JsonNode each : studies(patientId, new DicomJson.Query(
+                Map.of(DicomJson.STUDY_INSTANCE_UID, study), 0, -1))) {
             if (each.path("studyInstanceUid").asString().equals(study)) {
                 each.path("series").forEach(s -> {
                     if (s.path("seriesInstanceUid").isString()) {
@@ -81,16 +97,16 @@ class DicomWebController {
         return found(request, search.apply(series));
     }
 
-    @GetMapping(ROOT + "/studies/{study}/instances")
-    ResponseEntity<List<Map<String, Object>>> studyInstances(@PathVariable String patientId,
+    @GetMapping({ROOT + STUDY + "/instances", SERVICE_ROOT + STUDY + "/instances"})
+    ResponseEntity<List<Map<String, Object>>> studyInstances(@PathVariable(required = false) String patientId,
                                                              @PathVariable String study,
                                                              @RequestParam MultiValueMap<String, String> query,
                                                              HttpServletRequest request) {
         return instances(patientId, uid(study), null, query, request);
     }
 
-    @GetMapping(ROOT + "/studies/{study}/series/{series}/instances")
-    ResponseEntity<List<Map<String, Object>>> seriesInstances(@PathVariable String patientId,
+    @GetMapping({ROOT + SERIES + "/instances", SERVICE_ROOT + SERIES + "/instances"})
+    ResponseEntity<List<Map<String, Object>>> seriesInstances(@PathVariable(required = false) String patientId,
                                                               @PathVariable String study, @PathVariable String series,
                                                               @RequestParam MultiValueMap<String, String> query,
                                                               HttpServletRequest request) {
@@ -108,22 +124,23 @@ class DicomWebController {
         return found(request, search.apply(instances));
     }
 
-    @GetMapping(ROOT + "/studies/{study}")
-    void retrieveStudy(@PathVariable String patientId, @PathVariable String study, HttpServletRequest request,
-                       HttpServletResponse response) throws IOException {
+    @GetMapping({ROOT + STUDY, SERVICE_ROOT + STUDY})
+    void retrieveStudy(@PathVariable(required = false) String patientId, @PathVariable String study,
+                       HttpServletRequest request, HttpServletResponse response) throws IOException {
         retrieve(patientId, filters(uid(study), null, null), "study", request, response);
     }
 
-    @GetMapping(ROOT + "/studies/{study}/series/{series}")
-    void retrieveSeries(@PathVariable String patientId, @PathVariable String study, @PathVariable String series,
-                        HttpServletRequest request, HttpServletResponse response) throws IOException {
+    @GetMapping({ROOT + SERIES, SERVICE_ROOT + SERIES})
+    void retrieveSeries(@PathVariable(required = false) String patientId, @PathVariable String study,
+                        @PathVariable String series, HttpServletRequest request, HttpServletResponse response)
+            throws IOException {
         retrieve(patientId, filters(uid(study), uid(series), null), "series", request, response);
     }
 
-    @GetMapping(ROOT + "/studies/{study}/series/{series}/instances/{instance}")
-    void retrieveInstance(@PathVariable String patientId, @PathVariable String study, @PathVariable String series,
-                          @PathVariable String instance, HttpServletRequest request, HttpServletResponse response)
-            throws IOException {
+    @GetMapping({ROOT + SERIES + "/instances/{instance}", SERVICE_ROOT + SERIES + "/instances/{instance}"})
+    void retrieveInstance(@PathVariable(required = false) String patientId, @PathVariable String study,
+                          @PathVariable String series, @PathVariable String instance, HttpServletRequest request,
+                          HttpServletResponse response) throws IOException {
         retrieve(patientId, filters(uid(study), uid(series), uid(instance)), "instance", request, response);
     }
 
@@ -135,7 +152,14 @@ class DicomWebController {
     private void retrieve(String patientId, MultiValueMap<String, String> filters, String what,
                           HttpServletRequest request, HttpServletResponse response) throws IOException {
         requireDicomParts(request.getHeader(HttpHeaders.ACCEPT));
-        List<ImageArchive.Item> items = archive.items(patientId, filters);
+        List<JsonNode> images = archive.images(patientId, filters);
+        List<String> patients = images.stream().map(image -> image.path("patientId").asString()).distinct().toList();
+        if (!patients.isEmpty()) {
+            // at the service's root, the audit record names whose files went out (a second patient as related)
+            AuditContext.notePatient(patients.get(0));
+            AuditContext.noteRelatedPatient(patients.size() > 1 ? patients.get(1) : null);
+        }
+        List<ImageArchive.Item> items = images.stream().map(ImageArchive.Item::of).toList();
         if (items.isEmpty()) {
             throw new ApiProblem(HttpStatus.NOT_FOUND, what.toUpperCase() + "_NOT_FOUND",
                     "The patient has no available DICOM " + what + " of these UIDs.", false);
@@ -174,15 +198,27 @@ class DicomWebController {
                 false);
     }
 
-    /** Every study of the patient's studies grouping, all its pages. */
-    private List<JsonNode> studies(String patientId) {
+    /**
+     * Every study of the patient's studies grouping, all its pages; at the service's root (no patient), the studies
+     * across the patients the caller may see that the search's PatientID, StudyInstanceUID and StudyDate keys name
+     * (the others are matched afterwards), at most {@value #MAX_STUDIES}.
+     */
+    private List<JsonNode> studies(String patientId, DicomJson.Query search) {
         List<JsonNode> studies = new ArrayList<>();
         MultiValueMap<String, String> query = new LinkedMultiValueMap<>();
         query.set("limit", Integer.toString(STUDIES_PAGE));
+        if (patientId == null) {
+            search.narrowing().forEach(query::addAll);
+        }
         String cursor;
         do {
-            JsonNode page = metadata.page("/internal/v1/patients/{id}/studies", query, patientId);
+            JsonNode page = patientId == null ? metadata.page("/internal/v1/studies", query)
+                    : metadata.page("/internal/v1/patients/{id}/studies", query, patientId);
             page.path("items").forEach(studies::add);
+            if (studies.size() > MAX_STUDIES) {
+                throw ApiProblem.badRequest("TOO_MANY_STUDIES", "More than " + MAX_STUDIES
+                        + " studies match; narrow the search (a PatientID, a shorter StudyDate range).");
+            }
             cursor = page.path("nextCursor").isString() ? page.path("nextCursor").asString() : null;
             query.set("cursor", cursor);
         } while (cursor != null);
@@ -203,10 +239,11 @@ class DicomWebController {
         return filters;
     }
 
-    /** The DICOMweb root of the patient, absolute, as the client reached it (retrieve URLs are under it). */
+    /** The DICOMweb root asked, the patient's or the service's, absolute (retrieve URLs are under it). */
     private static String base(HttpServletRequest request, String patientId) {
         String url = request.getRequestURL().toString();
-        return url.substring(0, url.indexOf("/v1/patients/")) + ROOT.replace("{patientId}", patientId);
+        return url.substring(0, url.indexOf("/v1/"))
+                + (patientId == null ? SERVICE_ROOT : ROOT.replace("{patientId}", patientId));
     }
 
     private static String uid(String uid) {

@@ -118,7 +118,7 @@ class ImageArchive implements AutoCloseable {
         return images(patientId, query).stream().map(Item::of).toList();
     }
 
-    /** The images of {@link #items} as the metadata-service records them. */
+    /** The images of {@link #items} as the metadata-service records them; across patients for a null patient. */
     List<JsonNode> images(String patientId, MultiValueMap<String, String> query) {
         for (String name : query.keySet()) {
             if (PAGING.contains(name)) {
@@ -140,7 +140,8 @@ class ImageArchive implements AutoCloseable {
             if (cursor != null) {
                 search.set("cursor", cursor);
             }
-            JsonNode page = metadata.page("/internal/v1/patients/{id}/images", search, patientId);
+            JsonNode page = patientId == null ? metadata.page("/internal/v1/images", search)
+                    : metadata.page("/internal/v1/patients/{id}/images", search, patientId);
             page.path("items").forEach(images::add);
             if (images.size() > properties.maxImages()) {
                 throw new ApiProblem(HttpStatus.BAD_REQUEST, "TOO_MANY_IMAGES", "More than "

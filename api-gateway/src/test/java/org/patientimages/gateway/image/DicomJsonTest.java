@@ -21,12 +21,14 @@ class DicomJsonTest {
     @Test
     void a_study_and_its_series_are_in_the_dicom_json_model_with_their_counts_and_retrieve_urls() {
         JsonNode study = json("""
-                {"studyInstanceUid":"1.2.3","studyDate":"20261127","modalities":["CT","SR"],"seriesCount":2,
+                {"studyInstanceUid":"1.2.3","patientIdentifier":"MRN-0042","studyDate":"20261127",
+                 "modalities":["CT","SR"],"seriesCount":2,
                  "imageCount":31,"series":[{"seriesInstanceUid":"1.2.3.4","modality":"CT","imageCount":30}]}""");
 
         assertThat(tree(DicomJson.study(study, BASE))).isEqualTo(json("""
                 {"00080020":{"vr":"DA","Value":["20261127"]},"00080061":{"vr":"CS","Value":["CT","SR"]},
                  "00081190":{"vr":"UR","Value":["http://pacs.example/v1/patients/p1/dicomweb/studies/1.2.3"]},
+                 "00100020":{"vr":"LO","Value":["MRN-0042"]},
                  "0020000D":{"vr":"UI","Value":["1.2.3"]},"00201206":{"vr":"IS","Value":[2]},
                  "00201208":{"vr":"IS","Value":[31]}}"""));
         assertThat(tree(DicomJson.series(study, study.path("series").get(0), BASE))).isEqualTo(json("""
@@ -82,8 +84,23 @@ class DicomJsonTest {
     }
 
     @Test
+    void a_search_across_patients_is_narrowed_by_its_patient_id_study_uids_and_dates_before_the_rest_is_matched() {
+        assertThat(query("PatientID", "MRN-1", "StudyInstanceUID", "1.2,1.3", "StudyDate", "20260101-",
+                "ModalitiesInStudy", "CT").narrowing()).isEqualTo(Map.of("patientIdentifier", List.of("MRN-1"),
+                "studyInstanceUid", List.of("1.2", "1.3"), "takenFrom", List.of("2026-01-01")));
+        assertThat(query("00080020", "20260105").narrowing())
+                .isEqualTo(Map.of("takenFrom", List.of("2026-01-05"), "takenTo", List.of("2026-01-05")));
+        assertThat(query("StudyDate", "-20261231", "PatientID", "").narrowing())
+                .isEqualTo(Map.of("takenTo", List.of("2026-12-31")));
+        assertThat(query("ModalitiesInStudy", "CT").narrowing()).isEmpty();
+        List<Map<String, Object>> studies = List.of(study("1.1", null, "CT"));
+        assertThat(query("PatientID", "MRN-1").apply(studies)).as("a study whose files carry no PatientID").isEmpty();
+    }
+
+    @Test
     void keys_the_level_does_not_match_and_bad_values_are_refused_naming_them() {
         assertInvalid(query(Map.of("PatientName", "DOE*"), DicomJson.Level.STUDY), "'PatientName' cannot be matched");
+        assertInvalid(query(Map.of("PatientID", "MRN-1"), DicomJson.Level.SERIES), "'PatientID' cannot be matched");
         assertInvalid(query(Map.of("SOPInstanceUID", "1.2"), DicomJson.Level.SERIES), "'SOPInstanceUID'");
         assertInvalid(query(Map.of("StudyDate", "2026-01-01"), DicomJson.Level.STUDY), "'StudyDate' must be a date");
         assertInvalid(query(Map.of("limit", "-1"), DicomJson.Level.STUDY), "'limit' must be a whole number");

@@ -982,6 +982,61 @@ class EndToEndIT {
                 + patient).json().path("items").size() >= 3);
     }
 
+    @Test
+    @Order(25)
+    void at_the_services_dicomweb_root_a_persons_studies_are_found_by_the_patient_id_of_their_files_and_pulled() {
+        // two patients of the service, each with a study stored by DICOMweb; the files carry the hospital's PatientID
+        Map<String, String> patients = new java.util.LinkedHashMap<>();
+        Map<String, byte[]> files = new java.util.LinkedHashMap<>();
+        String mark = Long.toString(System.nanoTime());
+        for (String who : List.of("a", "b")) {
+            String patient = api.postJson("/v1/patients", Map.of("name", "Root " + who,
+                    "username", "root" + who + mark)).json().path("patientId").asString();
+            String study = "1.2.826.0.1.3680043.2.1125.8." + mark + (who.equals("a") ? ".1" : ".2");
+            byte[] file = TestDicom.ctSlice(16, 16).string(0x00100020, "LO", "MRN-" + who + mark)
+                    .string(0x0020000D, "UI", study).string(0x0020000E, "UI", study + ".1")
+                    .string(0x00080018, "UI", study + ".1.1").toBytes();
+            var stored = api.postRelated("/v1/patients/" + patient + "/dicomweb/studies", "application/dicom",
+                    List.of(Part.bytes(null, null, "application/dicom", file)));
+            assertThat(stored.status()).as(stored.toString()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(60)).until(() -> api.get("/v1/images?sopInstanceUid=" + study + ".1.1")
+                    .json().path("items").size() == 1);
+            patients.put(study, patient);
+            files.put(study, file);
+        }
+        List<String> studies = new ArrayList<>(patients.keySet());
+        String a = studies.get(0);
+        String b = studies.get(1);
+
+        JsonNode byPatientId = api.get("/v1/dicomweb/studies?PatientID=MRN-a" + mark).json();
+        assertThat(byPatientId).hasSize(1);
+        assertThat(byPatientId.get(0).path("0020000D").path("Value").get(0).asString()).isEqualTo(a);
+        assertThat(byPatientId.get(0).path("00100020").path("Value").get(0).asString()).isEqualTo("MRN-a" + mark);
+        assertThat(byPatientId.get(0).path("00081190").path("Value").get(0).asString())
+                .endsWith("/v1/dicomweb/studies/" + a);
+        assertThat(api.get("/v1/dicomweb/studies?StudyInstanceUID=" + a + "," + b).json()).hasSize(2);
+        assertThat(api.get("/v1/dicomweb/studies?StudyDate=20261127&PatientID=MRN-b" + mark).json()).hasSize(1);
+        assertThat(api.get("/v1/dicomweb/studies?StudyDate=20250101-20251231&PatientID=MRN-b" + mark).json())
+                .isEmpty();
+        expectProblem(api.get("/v1/dicomweb/studies"), 400, "STUDY_FILTER_REQUIRED");
+        expectProblem(api.get("/v1/dicomweb/studies?ModalitiesInStudy=CT"), 400, "STUDY_FILTER_REQUIRED");
+        assertThat(api.get("/v1/dicomweb/studies/" + a + "/series").json()).hasSize(1);
+        assertThat(api.get("/v1/dicomweb/studies/" + a + "/instances").json()).hasSize(1);
+        assertThat(relatedParts(api.get("/v1/dicomweb/studies/" + a))).containsExactly(files.get(a));
+        assertThat(relatedParts(api.get("/v1/dicomweb/studies/" + b + "/series/" + b + ".1/instances/" + b + ".1.1")))
+                .containsExactly(files.get(b));
+        // the retrieval is in the trail of the patient whose files went out
+        await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=dicomweb.retrieve&patientId="
+                + patients.get(a)).json().path("items").size() == 1);
+
+        // a clinician not granted these patients finds nothing and pulls nothing
+        TestHttp alice = api.withToken(stack.token("alice"));
+        var none = alice.get("/v1/dicomweb/studies?PatientID=MRN-a" + mark);
+        assertThat(none.status()).as(none.toString()).isEqualTo(200);
+        assertThat(none.json()).isEmpty();
+        expectProblem(alice.get("/v1/dicomweb/studies/" + a), 404, "STUDY_NOT_FOUND");
+    }
+
     /** The parts of a multipart/related answer of DICOM files (each as stored, explicit VR little endian here). */
     private static List<byte[]> relatedParts(TestHttp.Answer answer) {
         assertThat(answer.status()).as(answer.toString()).isEqualTo(200);

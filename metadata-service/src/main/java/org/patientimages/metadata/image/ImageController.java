@@ -264,7 +264,26 @@ class ImageController {
     @GetMapping("/internal/v1/patients/{patientId}/studies")
     Page<Studies.Study> studies(@PathVariable String patientId, @RequestParam(required = false) Integer limit,
                                 @RequestParam(required = false) String cursor, Caller caller) {
-        return studies.ofPatient(patient(patientId, caller), Paging.limit(limit), cursor);
+        return studies.matching(Studies.Filter.ofPatient(patient(patientId, caller)), Paging.limit(limit), cursor);
+    }
+
+    /**
+     * DICOM studies across the patients the caller may see, by the PatientID their files carry, their UIDs or the
+     * dates they were taken: a DICOMweb search across patients. One of these must narrow it.
+     */
+    @GetMapping("/internal/v1/studies")
+    Page<Studies.Study> studiesAcross(@RequestParam MultiValueMap<String, String> params, Caller caller) {
+        Studies.Filter filter = Studies.Filter.parse(params, caller.restricted() ? caller.name() : null);
+        return studies.matching(filter, Paging.limit(params.getFirst("limit") == null ? null
+                : parseLimit(params.getFirst("limit"))), params.getFirst("cursor"));
+    }
+
+    private static Integer parseLimit(String limit) {
+        try {
+            return Integer.valueOf(limit);
+        } catch (NumberFormatException e) {
+            throw ApiException.badRequest("INVALID_LIMIT", "limit must be a whole number.");
+        }
     }
 
     private UUID patient(String patientId, Caller caller) {

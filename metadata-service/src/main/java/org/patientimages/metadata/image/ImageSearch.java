@@ -150,15 +150,7 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
             where.append(" and i.uploaded_at < ?");
             params.add(java.sql.Timestamp.from(to));
         }
-        // the expression of migration V21, as its index has it
-        if (takenFrom != null) {
-            where.append(" and image_taken_on(i.attributes) >= ?");
-            params.add(java.sql.Date.valueOf(takenFrom));
-        }
-        if (takenTo != null) {
-            where.append(" and image_taken_on(i.attributes) <= ?");
-            params.add(java.sql.Date.valueOf(takenTo));
-        }
+        taken(where, params, "i.attributes", takenFrom, takenTo);
         if (text != null) {
             String like = Like.containing(text);
             where.append(" and (lower(coalesce(i.name, '')) like ? or lower(coalesce(i.description, '')) like ?)");
@@ -211,8 +203,23 @@ public record ImageSearch(UUID patientId, List<String> tags, boolean matchAll, S
     }
 
     /** A calendar date, YYYY-MM-DD. */
-    private static LocalDate date(Map<String, List<String>> params, String name) {
+    static LocalDate date(Map<String, List<String>> params, String name) {
         return parsed(params, name, LocalDate::parse, "a date such as 2026-11-27");
+    }
+
+    /**
+     * Images taken from {@code from} to {@code to} (both days included, either may be null) by their
+     * {@code attributes} column, with the expression of migration V21 as its index has it.
+     */
+    static void taken(StringBuilder where, List<Object> params, String attributes, LocalDate from, LocalDate to) {
+        if (from != null) {
+            where.append(" and image_taken_on(").append(attributes).append(") >= ?");
+            params.add(java.sql.Date.valueOf(from));
+        }
+        if (to != null) {
+            where.append(" and image_taken_on(").append(attributes).append(") <= ?");
+            params.add(java.sql.Date.valueOf(to));
+        }
     }
 
     /** The parameter's value as {@code parse} reads it, null without one; refused, naming {@code form}, if not one. */

@@ -1,5 +1,7 @@
 package org.patientimages.metadata.image;
 
+import org.patientimages.metadata.access.PatientAccess;
+import org.patientimages.metadata.web.ApiException;
 import org.patientimages.metadata.web.Page;
 import org.patientimages.metadata.web.Paging;
 import org.patientimages.metadata.web.Timestamps;
@@ -7,17 +9,20 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
 import java.sql.Timestamp;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 
 /**
- * A patient's DICOM studies and their series, from the identifiers the workers read from each file: what a viewer
- * shows before it opens a series. Only available images count. Newest study first (by its StudyDate, then by the
+ * DICOM studies and their series, from the identifiers the workers read from each file: what a viewer shows before
+ * it opens a series, of one patient or found across patients by the PatientID the files carry (a DICOMweb search).
+ * Only available images count. Newest study first (by its StudyDate, then by the
  * latest upload of it), its series by number of images, most first.
  */
 @Repository
@@ -27,12 +32,80 @@ class Studies {
     record Series(String seriesInstanceUid, String modality, long imageCount) {
     }
 
-    record Study(String studyInstanceUid, String studyDate, List<String> modalities, long seriesCount, long imageCount,
-                 String firstUploadedAt, String lastUploadedAt, List<Series> series) {
+    /** {@code patientIdentifier}: the PatientID the files carry (the hospital's), not the service's patient id. */
+    record Study(UUID patientId, String patientIdentifier, String studyInstanceUid, String studyDate,
+                 List<String> modalities, long seriesCount, long imageCount, String firstUploadedAt,
+                 String lastUploadedAt, List<Series> series) {
     }
 
-    private record Row(String study, String series, String modality, String studyDate, long images, Timestamp first,
-                       Timestamp last) {
+    /**
+     * Which studies: of one patient, or across patients (only those granted to {@code grantee} when one is named)
+     * by the PatientID the files carry, by study UIDs, or by the dates they were taken (both days included).
+     */
+    record Filter(UUID patientId, String grantee, String patientIdentifier, List<String> studyInstanceUids,
+                  LocalDate takenFrom, LocalDate takenTo) {
+
+        private static final Set<String> PARAMETERS = Set.of("patientIdentifier", "studyInstanceUid", "takenFrom",
+                "takenTo", "limit", "cursor");
+
+        static Filter ofPatient(UUID patientId) {
+            return new Filter(patientId, null, null, List.of(), null, null);
+        }
+
+        /** A search across patients from its parameters; {@code 400} for unknown ones, bad dates, or none narrowing. */
+        static Filter parse(Map<String, List<String>> params, String grantee) {
+            for (String name : params.keySet()) {
+                if (!PARAMETERS.contains(name)) {
+                    throw ApiException.badRequest("INVALID_PARAMETER", "Unknown parameter '" + name + "'; known: "
+                            + String.join(", ", PARAMETERS.stream().sorted().toList()) + ".");
+                }
+            }
+            List<String> identifiers = params.getOrDefault("patientIdentifier", List.of());
+            Filter filter = new Filter(null, grantee, identifiers.isEmpty() ? null : identifiers.get(0),
+                    List.copyOf(params.getOrDefault("studyInstanceUid", List.of())),
+                    ImageSearch.date(params, "takenFrom"), ImageSearch.date(params, "takenTo"));
+            if (!filter.narrows()) {
+                throw ApiException.badRequest("STUDY_FILTER_REQUIRED", "Studies across patients are found by"
+                        + " patientIdentifier, studyInstanceUid or takenFrom/takenTo; the whole archive is not"
+                        + " listed.");
+            }
+            return filter;
+        }
+
+        /** The images' {@code where}, each parameter added to {@code params}. */
+        String where(List<Object> params) {
+            StringBuilder where = new StringBuilder(" where status = 'AVAILABLE'"
+                    + " and attributes -> 'dicom' ->> 'StudyInstanceUID' is not null");
+            if (patientId != null) {
+                where.append(" and patient_id = ?");
+                params.add(patientId);
+            }
+            if (grantee != null) {
+                where.append(PatientAccess.GRANTED.formatted("patient_id"));
+                params.add(grantee);
+            }
+            // each by the expression its index has (V5, V21, V24)
+            if (patientIdentifier != null) {
+                where.append(" and attributes -> 'dicom' ->> 'PatientID' = ?");
+                params.add(patientIdentifier);
+            }
+            if (!studyInstanceUids.isEmpty()) {
+                where.append(" and attributes -> 'dicom' ->> 'StudyInstanceUID' = any(?)");
+                params.add(studyInstanceUids.toArray(String[]::new));
+            }
+            ImageSearch.taken(where, params, "attributes", takenFrom, takenTo);
+            return where.toString();
+        }
+
+        /** Whether it narrows the studies to fewer than all those the caller may see. */
+        boolean narrows() {
+            return patientId != null || patientIdentifier != null || !studyInstanceUids.isEmpty() || takenFrom != null
+                    || takenTo != null;
+        }
+    }
+
+    private record Row(UUID patient, String patientIdentifier, String study, String series, String modality,
+                       String studyDate, long images, Timestamp first, Timestamp last) {
     }
 
     private final JdbcClient jdbc;
@@ -41,31 +114,43 @@ class Studies {
         this.jdbc = jdbc;
     }
 
-    /** One page of a patient's studies; the cursor is the sort key of the last study of the page before. */
-    Page<Study> ofPatient(UUID patientId, int limit, String cursor) {
-        List<Row> rows = jdbc.sql("""
-                        select attributes -> 'dicom' ->> 'StudyInstanceUID' as study,
-                               coalesce(attributes -> 'dicom' ->> 'SeriesInstanceUID', '') as series,
-                               attributes -> 'dicom' ->> 'Modality' as modality,
-                               attributes -> 'dicom' ->> 'StudyDate' as study_date,
-                               count(*) as images, min(uploaded_at) as first, max(uploaded_at) as last
-                        from images
-                        where patient_id = ? and status = 'AVAILABLE'
-                          and attributes -> 'dicom' ->> 'StudyInstanceUID' is not null
-                        group by 1, 2, 3, 4""")
-                .param(patientId)
-                .query((rs, n) -> new Row(rs.getString("study"), rs.getString("series"), rs.getString("modality"),
-                        rs.getString("study_date"), rs.getLong("images"), rs.getTimestamp("first"), rs.getTimestamp("last")))
+    /** The statement that groups the images the filter's {@code where} keeps by patient, study and series. */
+    static String select(String where) {
+        return """
+                select patient_id, max(attributes -> 'dicom' ->> 'PatientID') as patient_identifier,
+                       attributes -> 'dicom' ->> 'StudyInstanceUID' as study,
+                       coalesce(attributes -> 'dicom' ->> 'SeriesInstanceUID', '') as series,
+                       attributes -> 'dicom' ->> 'Modality' as modality,
+                       attributes -> 'dicom' ->> 'StudyDate' as study_date,
+                       count(*) as images, min(uploaded_at) as first, max(uploaded_at) as last
+                from images""" + where + " group by patient_id, 3, 4, 5, 6";
+    }
+
+    /** One page of the studies; the cursor is the sort key of the last study of the page before. */
+    Page<Study> matching(Filter filter, int limit, String cursor) {
+        List<Object> params = new ArrayList<>();
+        String where = filter.where(params);
+        List<Row> rows = jdbc.sql(select(where))
+                .params(params)
+                .query((rs, n) -> new Row(rs.getObject("patient_id", UUID.class), rs.getString("patient_identifier"),
+                        rs.getString("study"), rs.getString("series"), rs.getString("modality"),
+                        rs.getString("study_date"), rs.getLong("images"), rs.getTimestamp("first"),
+                        rs.getTimestamp("last")))
                 .list();
         Map<String, List<Row>> byStudy = new LinkedHashMap<>();
-        rows.forEach(r -> byStudy.computeIfAbsent(r.study(), k -> new ArrayList<>()).add(r));
+        rows.forEach(r -> byStudy.computeIfAbsent(r.patient() + "/" + r.study(), k -> new ArrayList<>()).add(r));
         List<Study> studies = byStudy.values().stream().map(Studies::study).sorted(ORDER).toList();
         int from = 0;
-        String[] after = Paging.decode(cursor, 3);
+        String[] after = Paging.decode(cursor, 4);
         if (after != null) {
             // the first study after the last one shown, by the order: a study gone meanwhile does not stop the pages
-            Study last = new Study(after[2], after[0].isEmpty() ? null : after[0], List.of(), 0, 0, null, after[1],
-                    List.of());
+            Study last;
+            try {
+                last = new Study(UUID.fromString(after[3]), null, after[2], after[0].isEmpty() ? null : after[0],
+                        List.of(), 0, 0, null, after[1], List.of());
+            } catch (IllegalArgumentException e) {
+                throw ApiException.badRequest("INVALID_CURSOR", "cursor is not one this service issued.");
+            }
             while (from < studies.size() && ORDER.compare(studies.get(from), last) <= 0) {
                 from++;
             }
@@ -76,14 +161,15 @@ class Studies {
         }
         Study end = page.get(page.size() - 1);
         return new Page<>(page, Paging.encode(end.studyDate() == null ? "" : end.studyDate(), end.lastUploadedAt(),
-                end.studyInstanceUid()));
+                end.studyInstanceUid(), end.patientId().toString()));
     }
 
     /** Newest StudyDate first (studies without one last), then the latest upload, then the UID. */
     private static final Comparator<Study> ORDER = Comparator
             .comparing((Study s) -> s.studyDate() == null ? "" : s.studyDate(), Comparator.reverseOrder())
             .thenComparing(Study::lastUploadedAt, Comparator.reverseOrder())
-            .thenComparing(Study::studyInstanceUid);
+            .thenComparing(Study::studyInstanceUid)
+            .thenComparing(Study::patientId);
 
     private static Study study(List<Row> rows) {
         // a study's rows differ by series (and, in a malformed study, by date or modality): the study takes the latest date
@@ -110,7 +196,9 @@ class Studies {
                 .sorted(Comparator.comparingLong(Series::imageCount).reversed()
                         .thenComparing(s -> s.seriesInstanceUid() == null ? "" : s.seriesInstanceUid()))
                 .toList();
-        return new Study(rows.get(0).study(), date, List.copyOf(modalities), series.size(), images,
-                Timestamps.format(first), Timestamps.format(last), series);
+        String identifier = rows.stream().map(Row::patientIdentifier).filter(i -> i != null && !i.isBlank())
+                .max(Comparator.naturalOrder()).orElse(null);
+        return new Study(rows.get(0).patient(), identifier, rows.get(0).study(), date, List.copyOf(modalities),
+                series.size(), images, Timestamps.format(first), Timestamps.format(last), series);
     }
 }
