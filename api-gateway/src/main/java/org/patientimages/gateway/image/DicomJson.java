@@ -187,8 +187,8 @@ final class DicomJson {
         json.put(RETRIEVE_URL, element("UR", List.of(base + "/studies/" + uid)));
         text(json, PATIENT_ID, "LO", study.path("patientIdentifier"));
         json.put(STUDY_INSTANCE_UID, element("UI", List.of(uid)));
-        json.put(STUDY_SERIES, element("IS", List.of(study.path("seriesCount").asLong())));
-        json.put(STUDY_INSTANCES, element("IS", List.of(study.path("imageCount").asLong())));
+        json.put(STUDY_SERIES, integerString(study.path("seriesCount").asLong()));
+        json.put(STUDY_INSTANCES, integerString(study.path("imageCount").asLong()));
         return json;
     }
 
@@ -201,7 +201,7 @@ final class DicomJson {
         json.put(RETRIEVE_URL, element("UR", List.of(base + "/studies/" + studyUid + "/series/" + uid)));
         json.put(STUDY_INSTANCE_UID, element("UI", List.of(studyUid)));
         json.put(SERIES_INSTANCE_UID, element("UI", List.of(uid)));
-        json.put(SERIES_INSTANCES, element("IS", List.of(series.path("imageCount").asLong())));
+        json.put(SERIES_INSTANCES, integerString(series.path("imageCount").asLong()));
         return json;
     }
 
@@ -221,8 +221,12 @@ final class DicomJson {
         text(json, TRANSFER_SYNTAX, "UI", dicom.path("TransferSyntaxUID"));
         text(json, STUDY_INSTANCE_UID, "UI", dicom.path("StudyInstanceUID"));
         text(json, SERIES_INSTANCE_UID, "UI", dicom.path("SeriesInstanceUID"));
-        number(json, SERIES_NUMBER, "IS", dicom.path("SeriesNumber"));
-        number(json, INSTANCE_NUMBER, "IS", dicom.path("InstanceNumber"));
+        if (dicom.path("SeriesNumber").isNumber()) {
+            json.put(SERIES_NUMBER, integerString(dicom.path("SeriesNumber").asLong()));
+        }
+        if (dicom.path("InstanceNumber").isNumber()) {
+            json.put(INSTANCE_NUMBER, integerString(dicom.path("InstanceNumber").asLong()));
+        }
         number(json, ROWS, "US", dicom.path("Rows"));
         number(json, COLUMNS, "US", dicom.path("Columns"));
         return json;
@@ -238,6 +242,14 @@ final class DicomJson {
         if (value.isNumber()) {
             json.put(tag, element(vr, List.of(value.asLong())));
         }
+    }
+
+    /**
+     * An integer string (IS) as a JSON string, as CP 1861 allows and dcm4chee writes it by default: the DICOMweb
+     * client of Orthanc 1.10 reads no number there (US stays a number, as the model has it).
+     */
+    private static Map<String, Object> integerString(long value) {
+        return element("IS", List.of(Long.toString(value)));
     }
 
     private static Map<String, Object> element(String vr, List<?> values) {

@@ -29,13 +29,13 @@ class DicomJsonTest {
                 {"00080020":{"vr":"DA","Value":["20261127"]},"00080061":{"vr":"CS","Value":["CT","SR"]},
                  "00081190":{"vr":"UR","Value":["http://pacs.example/v1/patients/p1/dicomweb/studies/1.2.3"]},
                  "00100020":{"vr":"LO","Value":["MRN-0042"]},
-                 "0020000D":{"vr":"UI","Value":["1.2.3"]},"00201206":{"vr":"IS","Value":[2]},
-                 "00201208":{"vr":"IS","Value":[31]}}"""));
+                 "0020000D":{"vr":"UI","Value":["1.2.3"]},"00201206":{"vr":"IS","Value":["2"]},
+                 "00201208":{"vr":"IS","Value":["31"]}}"""));
         assertThat(tree(DicomJson.series(study, study.path("series").get(0), BASE))).isEqualTo(json("""
                 {"00080060":{"vr":"CS","Value":["CT"]},
                  "00081190":{"vr":"UR","Value":["http://pacs.example/v1/patients/p1/dicomweb/studies/1.2.3/series/1.2.3.4"]},
                  "0020000D":{"vr":"UI","Value":["1.2.3"]},"0020000E":{"vr":"UI","Value":["1.2.3.4"]},
-                 "00201209":{"vr":"IS","Value":[30]}}"""));
+                 "00201209":{"vr":"IS","Value":["30"]}}"""));
         // a study without a date or modality has neither attribute, rather than an empty one
         assertThat(DicomJson.study(json("{\"studyInstanceUid\":\"9\",\"modalities\":[]}"), BASE))
                 .doesNotContainKeys(DicomJson.STUDY_DATE, DicomJson.MODALITIES_IN_STUDY);
@@ -56,7 +56,7 @@ class DicomJsonTest {
                      "http://pacs.example/v1/patients/p1/dicomweb/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5"]},
                  "00083002":{"vr":"UI","Value":["1.2.840.10008.1.2.1"]},
                  "0020000D":{"vr":"UI","Value":["1.2.3"]},"0020000E":{"vr":"UI","Value":["1.2.3.4"]},
-                 "00200011":{"vr":"IS","Value":[3]},"00200013":{"vr":"IS","Value":[12]},
+                 "00200011":{"vr":"IS","Value":["3"]},"00200013":{"vr":"IS","Value":["12"]},
                  "00280010":{"vr":"US","Value":[64]},"00280011":{"vr":"US","Value":[48]}}"""));
         Map<String, Object> older = DicomJson.instance(json("""
                 {"attributes":{"dicom":{"StudyInstanceUID":"1.2.3","Modality":"CT"}}}"""), BASE);

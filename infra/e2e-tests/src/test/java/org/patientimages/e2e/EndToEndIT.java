@@ -944,7 +944,7 @@ class EndToEndIT {
         assertThat(studies.json()).hasSize(1);
         JsonNode found = studies.json().get(0);
         assertThat(found.path("0020000D").path("Value").get(0).asString()).isEqualTo(study);
-        assertThat(found.path("00201208").path("Value").get(0).asInt()).isEqualTo(3);
+        assertThat(found.path("00201208").path("Value").get(0).asString()).isEqualTo("3");
         assertThat(found.path("00080061").path("Value").get(0).asString()).isEqualTo("CT");
         assertThat(found.path("00081190").path("Value").get(0).asString()).endsWith(root + "/studies/" + study);
         assertThat(api.get(root + "/studies?StudyDate=20261101-20261130&ModalitiesInStudy=CT").json()).hasSize(1);
@@ -953,7 +953,7 @@ class EndToEndIT {
         JsonNode seriesFound = api.get(root + "/studies/" + study + "/series").json();
         assertThat(seriesFound).hasSize(1);
         assertThat(seriesFound.get(0).path("0020000E").path("Value").get(0).asString()).isEqualTo(series);
-        assertThat(seriesFound.get(0).path("00201209").path("Value").get(0).asInt()).isEqualTo(3);
+        assertThat(seriesFound.get(0).path("00201209").path("Value").get(0).asString()).isEqualTo("3");
         String seriesRoot = root + "/studies/" + study + "/series/" + series;
         JsonNode found3 = api.get(seriesRoot + "/instances").json();
         assertThat(found3.valueStream().map(i -> i.path("00080018").path("Value").get(0).asString()).toList())
