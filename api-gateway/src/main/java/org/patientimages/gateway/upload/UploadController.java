@@ -176,7 +176,7 @@ class UploadController {
         try {
             try {
                 var parts = new MultipartReader(request.getContentType(), request.getInputStream(),
-                        limit + (long) max * MultipartReader.MAX_HEADER_BYTES);
+                        limit + MAX_METADATA_BYTES);
                 for (MultipartReader.Part part; (part = parts.next()) != null; ) {
                     String label = "Part " + (instances.size() + 1);
                     StoredInstances.requireDicom(label, part.contentType());

@@ -33,7 +33,8 @@ class DicomJsonTest {
                  "00201208":{"vr":"IS","Value":["31"]}}"""));
         assertThat(tree(DicomJson.series(study, study.path("series").get(0), BASE))).isEqualTo(json("""
                 {"00080060":{"vr":"CS","Value":["CT"]},
-                 "00081190":{"vr":"UR","Value":["http://pacs.example/v1/patients/p1/dicomweb/studies/1.2.3/series/1.2.3.4"]},
+                 "00081190":{"vr":"UR","Value":[
+                     "http://pacs.example/v1/patients/p1/dicomweb/studies/1.2.3/series/1.2.3.4"]},
                  "0020000D":{"vr":"UI","Value":["1.2.3"]},"0020000E":{"vr":"UI","Value":["1.2.3.4"]},
                  "00201209":{"vr":"IS","Value":["30"]}}"""));
         // a study without a date or modality has neither attribute, rather than an empty one
