@@ -144,6 +144,83 @@ class DicomWebController {
         retrieve(patientId, filters(uid(study), uid(series), uid(instance)), "instance", request, response);
     }
 
+    @GetMapping({ROOT + STUDY + "/thumbnail", SERVICE_ROOT + STUDY + "/thumbnail"})
+    void studyThumbnail(@PathVariable(required = false) String patientId, @PathVariable String study,
+                        HttpServletRequest request, HttpServletResponse response) throws IOException {
+        thumbnail(patientId, filters(uid(study), null, null), "study", request, response);
+    }
+
+    @GetMapping({ROOT + SERIES + "/thumbnail", SERVICE_ROOT + SERIES + "/thumbnail"})
+    void seriesThumbnail(@PathVariable(required = false) String patientId, @PathVariable String study,
+                         @PathVariable String series, HttpServletRequest request, HttpServletResponse response)
+            throws IOException {
+        thumbnail(patientId, filters(uid(study), uid(series), null), "series", request, response);
+    }
+
+    @GetMapping({ROOT + SERIES + "/instances/{instance}/thumbnail",
+            SERVICE_ROOT + SERIES + "/instances/{instance}/thumbnail"})
+    void instanceThumbnail(@PathVariable(required = false) String patientId, @PathVariable String study,
+                           @PathVariable String series, @PathVariable String instance, HttpServletRequest request,
+                           HttpServletResponse response) throws IOException {
+        thumbnail(patientId, filters(uid(study), uid(series), uid(instance)), "instance", request, response);
+    }
+
+    /**
+     * A thumbnail of what the filters name (PS3.18's thumbnail resources, which viewers show for a study or a series):
+     * the PNG the workers rendered of its first image that has one, at most 256 px on its long side; {@code 404
+     * THUMBNAIL_UNAVAILABLE} when none has, {@code 406} when the client takes no PNG.
+     */
+    private void thumbnail(String patientId, MultiValueMap<String, String> filters, String what,
+                           HttpServletRequest request, HttpServletResponse response) throws IOException {
+        requirePng(request.getHeader(HttpHeaders.ACCEPT));
+        List<JsonNode> images = located(archive.images(patientId, filters), what);
+        JsonNode image = images.stream().filter(i -> i.hasNonNull("thumbnailKey")).findFirst().orElse(null);
+        AtomicBoolean started = new AtomicBoolean();
+        try {
+            if (image != null && archive.copy(image.path("bucket").asString(), image.path("thumbnailKey").asString(),
+                    response.getOutputStream(), () -> {
+                        started.set(true);
+                        response.setContentType(MediaType.IMAGE_PNG_VALUE);
+                    })) {
+                return;
+            }
+        } catch (IOException e) {
+            throw ImageController.failed(response, started.get(), e);
+        }
+        throw new ApiProblem(HttpStatus.NOT_FOUND, "THUMBNAIL_UNAVAILABLE",
+                "No image of this " + what + " has a thumbnail: its format cannot be rendered.", false);
+    }
+
+    /** The client takes a PNG (or any image, or anything). */
+    private static void requirePng(String accept) {
+        if (accept == null || accept.isBlank()) {
+            return;
+        }
+        try {
+            if (MediaType.parseMediaTypes(accept).stream().anyMatch(type -> type.includes(MediaType.IMAGE_PNG))) {
+                return;
+            }
+        } catch (InvalidMediaTypeException e) {
+            // refused below
+        }
+        throw new ApiProblem(HttpStatus.NOT_ACCEPTABLE, "NOT_ACCEPTABLE", "Thumbnails are image/png.", false);
+    }
+
+    /**
+     * The images the filters found, or {@code 404 <WHAT>_NOT_FOUND} for none; the audit record names the patient
+     * whose images they are (at the service's root a second one as related).
+     */
+    private static List<JsonNode> located(List<JsonNode> images, String what) {
+        if (images.isEmpty()) {
+            throw new ApiProblem(HttpStatus.NOT_FOUND, what.toUpperCase() + "_NOT_FOUND",
+                    "No available DICOM " + what + " of these UIDs is here to be seen.", false);
+        }
+        List<String> patients = images.stream().map(image -> image.path("patientId").asString()).distinct().toList();
+        AuditContext.notePatient(patients.get(0));
+        AuditContext.noteRelatedPatient(patients.size() > 1 ? patients.get(1) : null);
+        return images;
+    }
+
     /**
      * The stored files of what the filters name, as they were uploaded (no transcoding: each part names its
      * transfer syntax), or {@code 404} when there is none; {@code 406} when the client takes no
@@ -152,18 +229,8 @@ class DicomWebController {
     private void retrieve(String patientId, MultiValueMap<String, String> filters, String what,
                           HttpServletRequest request, HttpServletResponse response) throws IOException {
         requireDicomParts(request.getHeader(HttpHeaders.ACCEPT));
-        List<JsonNode> images = archive.images(patientId, filters);
-        List<String> patients = images.stream().map(image -> image.path("patientId").asString()).distinct().toList();
-        if (!patients.isEmpty()) {
-            // at the service's root, the audit record names whose files went out (a second patient as related)
-            AuditContext.notePatient(patients.get(0));
-            AuditContext.noteRelatedPatient(patients.size() > 1 ? patients.get(1) : null);
-        }
-        List<ImageArchive.Item> items = images.stream().map(ImageArchive.Item::of).toList();
-        if (items.isEmpty()) {
-            throw new ApiProblem(HttpStatus.NOT_FOUND, what.toUpperCase() + "_NOT_FOUND",
-                    "The patient has no available DICOM " + what + " of these UIDs.", false);
-        }
+        List<ImageArchive.Item> items = located(archive.images(patientId, filters), what).stream()
+                .map(ImageArchive.Item::of).toList();
         String boundary = UUID.randomUUID().toString();
         AtomicBoolean started = new AtomicBoolean();
         try {

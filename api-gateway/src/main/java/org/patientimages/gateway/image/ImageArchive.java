@@ -306,6 +306,23 @@ class ImageArchive implements AutoCloseable {
         }
     }
 
+    /**
+     * Copies a small object (a thumbnail) to {@code out}; {@code false} when it is not there.
+     *
+     * @throws IOException when the store cannot be read
+     */
+    boolean copy(String bucket, String key, OutputStream out, Runnable beforeFirstByte) throws IOException {
+        try (InputStream in = s3.getObject(b -> b.bucket(bucket).key(key))) {
+            beforeFirstByte.run();
+            in.transferTo(out);
+            return true;
+        } catch (NoSuchKeyException e) {
+            return false;
+        } catch (SdkException e) {
+            throw new IOException("the object store could not be read", e);
+        }
+    }
+
     private InputStream open(Item item) throws IOException {
         try {
             return s3.getObject(b -> b.bucket(item.bucket()).key(item.objectKey()));

@@ -976,6 +976,20 @@ class EndToEndIT {
         }
         assertThat(relatedParts(api.get(seriesRoot, "Accept", "multipart/related"))).hasSize(3);
         expectProblem(api.get(seriesRoot + "/instances/" + first, "Accept", "application/zip"), 406, "NOT_ACCEPTABLE");
+        // the thumbnails a viewer shows for a study, a series and an instance: the PNG the worker rendered
+        String instanceThumbnail = seriesRoot + "/instances/" + first + "/thumbnail";
+        await().atMost(Duration.ofSeconds(30)).until(() -> api.get(instanceThumbnail).status() == 200);
+        for (String thumbnail : List.of(instanceThumbnail, seriesRoot + "/thumbnail", root + "/studies/" + study
+                + "/thumbnail")) {
+            var rendered = api.get(thumbnail, "Accept", "image/png");
+            assertThat(rendered.status()).as(rendered.toString()).isEqualTo(200);
+            assertThat(rendered.contentType()).isEqualTo("image/png");
+            var picture = javax.imageio.ImageIO.read(new ByteArrayInputStream(rendered.bytes()));
+            assertThat(picture.getWidth()).isEqualTo(32);
+            assertThat(picture.getHeight()).isEqualTo(32);
+        }
+        expectProblem(api.get(seriesRoot + "/thumbnail", "Accept", "image/jpeg"), 406, "NOT_ACCEPTABLE");
+        expectProblem(api.get(seriesRoot + "/instances/1.2.3.4/thumbnail"), 404, "INSTANCE_NOT_FOUND");
         expectProblem(api.get(seriesRoot + "/instances/1.2.3.4"), 404, "INSTANCE_NOT_FOUND");
         expectProblem(api.get(root + "/studies/not-a-uid"), 400, "INVALID_PARAMETER");
         await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=dicomweb.retrieve&patientId="
