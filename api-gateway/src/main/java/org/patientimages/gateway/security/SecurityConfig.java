@@ -102,9 +102,10 @@ class SecurityConfig {
     }
 
     /**
-     * Browser pages of the configured origins may call {@code /v1/**} (CORS), with the headers the API and tus
-     * clients send and read; no cookies (the API takes bearer tokens). A preflight is answered before any token
-     * is asked for; one from another origin is refused (403). With no origin configured, there is no CORS at all.
+     * Browser pages of the configured origins may call {@code /v1/**} (CORS), with the headers the API, tus and
+     * DICOMweb clients send and read; no cookies (the API takes bearer tokens). A preflight is answered before any
+     * token is asked for; one from another origin is refused (403). With no origin configured, there is no CORS at
+     * all.
      */
     static CorsConfigurationSource browserOrigins(SecurityProperties properties) {
         UrlBasedCorsConfigurationSource source = new UrlBasedCorsConfigurationSource();
@@ -112,9 +113,11 @@ class SecurityConfig {
             CorsConfiguration cors = new CorsConfiguration();
             cors.setAllowedOrigins(properties.allowedOrigins());
             cors.setAllowedMethods(List.of("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"));
-            cors.setAllowedHeaders(List.of("Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id",
-                    "Tus-Resumable", "Upload-Length", "Upload-Metadata", "Upload-Offset", "Upload-Checksum",
-                    "X-HTTP-Method-Override"));
+            // Accept too: a DICOMweb client's (multipart/related; type="application/dicom") is not one a browser
+            // sends without asking, as it has quotes
+            cors.setAllowedHeaders(List.of("Authorization", "Accept", "Content-Type", "Idempotency-Key",
+                    "X-Request-Id", "Tus-Resumable", "Upload-Length", "Upload-Metadata", "Upload-Offset",
+                    "Upload-Checksum", "X-HTTP-Method-Override"));
             cors.setExposedHeaders(List.of("Location", "Link", "Retry-After", "Idempotent-Replayed", "X-Request-Id",
                     "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm",
                     "Upload-Offset", "Upload-Length", "Upload-Expires"));

@@ -441,6 +441,12 @@ class SecurityIT {
         assertThat(created.headers().firstValue("Access-Control-Expose-Headers").orElse(""))
                 .contains("Location", "Upload-Offset", "Upload-Expires", "Link");
 
+        // a DICOMweb client in the page (dicomweb-client, OHIF) retrieving a study: its Accept has quotes
+        var dicomweb = preflight("/v1/dicomweb/studies/1.2.3", TestStack.BROWSER_ORIGIN, "GET", "authorization,accept");
+        assertThat(dicomweb.statusCode()).isEqualTo(200);
+        assertThat(dicomweb.headers().firstValue("Access-Control-Allow-Headers").orElse("").toLowerCase())
+                .contains("accept", "authorization");
+
         var elsewhere = preflight(path, "https://attacker.example", "POST", "authorization,upload-length");
         assertThat(elsewhere.statusCode()).isEqualTo(403);
         assertThat(elsewhere.headers().firstValue("Access-Control-Allow-Origin")).isEmpty();
