@@ -154,17 +154,16 @@ public class Orphans implements AutoCloseable {
     /**
      * Removes the objects of an orphan, and the parts of any multipart upload left under its prefix: for bytes that
      * are no one's (an upload the patient has made again, a test object). Refused for an id that has a record: its
-     * objects are the image's, removed by deleting or purging it.
+     * objects are the image's, removed by deleting or purging it. The metadata-service records the removal first, so
+     * that another admin's adoption of the same id at the same moment is refused rather than left without bytes.
      */
     public void remove(String imageId) {
         String id = canonical(imageId);
         if (id == null) {
             throw orphanNotFound(imageId);
         }
-        if (!known(List.of(id)).isEmpty()) {
-            throw new ApiProblem(HttpStatus.CONFLICT, "IMAGE_EXISTS", "Image " + id
-                    + " has a record; its objects are not orphans (delete or purge the image instead).", false);
-        }
+        // recorded before a byte goes: 409 IMAGE_EXISTS for an id with a row, and no adoption of it from now on
+        metadata.post("/internal/v1/images/" + id + "/removal", Map.of());
         String prefix = PREFIX + id + "/";
         try {
             boolean found = false;

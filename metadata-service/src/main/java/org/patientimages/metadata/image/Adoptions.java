@@ -20,7 +20,8 @@ import java.util.UUID;
  * its key, size, content type and time, and the SHA-256 it was stored with. What only the lost row knew (name,
  * description, file name, tags) stays lost. The image is {@code AVAILABLE} at once and told as such in the change
  * feed; its integrity check and derivation are asked for in the same transaction, so a worker reads the bytes back,
- * checks them against that SHA-256 and makes its attributes and thumbnail again.
+ * checks them against that SHA-256 and makes its attributes and thumbnail again. An orphan an admin is removing
+ * ({@link #removing}) is not adopted, nor is an image with a row removed as an orphan.
  */
 @Service
 public class Adoptions {
@@ -50,6 +51,13 @@ public class Adoptions {
      */
     @Transactional
     public void adopt(UUID imageId, UUID patientId, Original original) {
+        lock(imageId);
+        String removal = jdbc.sql("select requested_by from orphan_removals where image_id = ?").param(imageId)
+                .query(String.class).optional().orElse(null);
+        if (removal != null) {
+            throw ApiException.conflict("ORPHAN_BEING_REMOVED", "The objects of " + imageId
+                    + " were asked to be removed (by " + removal + "); they are not adopted.");
+        }
         if (!patients.lockLive(patientId)) {
             throw ApiException.notFound("PATIENT_NOT_FOUND", "No patient with id " + patientId + ".");
         }
@@ -69,5 +77,26 @@ public class Adoptions {
         feed.record(ChangeFeed.Type.AVAILABLE, imageId);
         integrity.request(imageId, true);
         log.info("image {} adopted from its object; its check and derivation are asked for", imageId);
+    }
+
+    /**
+     * Records that an admin removes the objects of an orphan, before they go: refused ({@code 409 IMAGE_EXISTS}) for
+     * an id that has a row, whatever its status; asked again, it is taken again (a removal cut off midway).
+     */
+    @Transactional
+    public void removing(UUID imageId, String admin) {
+        lock(imageId);
+        if (jdbc.sql("select 1 from images where id = ?").param(imageId).query(Integer.class).optional().isPresent()) {
+            throw ApiException.conflict("IMAGE_EXISTS", "Image " + imageId
+                    + " has a record; its objects are not orphans (delete or purge the image instead).");
+        }
+        jdbc.sql("insert into orphan_removals (image_id, requested_by) values (?, ?) on conflict (image_id) do nothing")
+                .params(imageId, admin).update();
+    }
+
+    /** An adoption and a removal of the same id wait for each other, so that one of them sees the other's row. */
+    private void lock(UUID imageId) {
+        jdbc.sql("select pg_advisory_xact_lock(hashtextextended(?, 0))").param(imageId.toString())
+                .query(Object.class).single();
     }
 }

@@ -182,6 +182,17 @@ class ImageController {
         return ResponseEntity.status(HttpStatus.CREATED).body(get(imageId, caller));
     }
 
+    /**
+     * Records that an admin removes the objects of an orphan (the gateway's removal, before it deletes them): 204, or
+     * 409 IMAGE_EXISTS for an id with a row. An adoption of the id is refused from then on.
+     */
+    @PostMapping("/internal/v1/images/{imageId}/removal")
+    ResponseEntity<Void> removing(@PathVariable String imageId, Caller caller) {
+        caller.requireAdmin("remove orphaned objects");
+        adoptions.removing(Ids.parse(imageId).orElseThrow(() -> notFound(imageId)), caller.name());
+        return ResponseEntity.noContent().build();
+    }
+
     /** Asks a worker to read the image's stored bytes back and check them; the outcome shows on the image. */
     @PostMapping("/internal/v1/images/{imageId}/integrity-checks")
     ResponseEntity<Image> checkIntegrity(@PathVariable String imageId, Caller caller) {
