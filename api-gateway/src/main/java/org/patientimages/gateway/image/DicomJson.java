@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  * grouping and the attributes the workers read from each file, so only those attributes are there: no names or
  * other identifying text, which the workers never read. Pure: no HTTP, no store.
  */
-final class DicomJson {
+public final class DicomJson {
 
     static final String STUDY_DATE = "00080020";
     static final String MODALITIES_IN_STUDY = "00080061";
@@ -252,7 +252,8 @@ final class DicomJson {
         return element("IS", List.of(Long.toString(value)));
     }
 
-    private static Map<String, Object> element(String vr, List<?> values) {
+    /** An attribute as the DICOM JSON model writes it: its VR, then its values. */
+    public static Map<String, Object> element(String vr, List<?> values) {
         Map<String, Object> element = new LinkedHashMap<>();
         element.put("vr", vr);
         element.put("Value", values);

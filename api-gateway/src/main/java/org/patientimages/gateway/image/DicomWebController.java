@@ -5,6 +5,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import org.patientimages.gateway.audit.AuditContext;
 import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.web.ApiProblem;
+import org.patientimages.gateway.web.MediaTypes;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.InvalidMediaTypeException;
@@ -197,7 +198,8 @@ class DicomWebController {
             return;
         }
         try {
-            if (MediaType.parseMediaTypes(accept).stream().anyMatch(type -> type.includes(MediaType.IMAGE_PNG))) {
+            if (MediaType.parseMediaTypes(MediaTypes.lenient(accept)).stream()
+                    .anyMatch(type -> type.includes(MediaType.IMAGE_PNG))) {
                 return;
             }
         } catch (InvalidMediaTypeException e) {
@@ -249,10 +251,10 @@ class DicomWebController {
             return;
         }
         try {
-            for (MediaType type : MediaType.parseMediaTypes(accept)) {
+            for (MediaType type : MediaType.parseMediaTypes(MediaTypes.lenient(accept))) {
                 String parts = type.getParameter("type");
-                if (type.isWildcardType() || type.getType().equals("multipart") && (type.isWildcardSubtype()
-                        || type.getSubtype().equals("related") && (parts == null
+                if (type.isWildcardType() || type.getType().equalsIgnoreCase("multipart") && (type.isWildcardSubtype()
+                        || type.getSubtype().equalsIgnoreCase("related") && (parts == null
                         || DICOM.equalsTypeAndSubtype(MediaType.parseMediaType(parts.replace("\"", "")))))) {
                     return;
                 }
@@ -329,7 +331,7 @@ class DicomWebController {
         if (accept != null && !accept.isBlank()) {
             List<MediaType> accepted;
             try {
-                accepted = MediaType.parseMediaTypes(accept);
+                accepted = MediaType.parseMediaTypes(MediaTypes.lenient(accept));
             } catch (InvalidMediaTypeException e) {
                 accepted = List.of();
             }

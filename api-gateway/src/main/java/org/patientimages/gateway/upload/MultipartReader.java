@@ -1,5 +1,6 @@
 package org.patientimages.gateway.upload;
 
+import org.patientimages.gateway.web.MediaTypes;
 import org.springframework.http.ContentDisposition;
 import org.springframework.http.InvalidMediaTypeException;
 import org.springframework.http.MediaType;
@@ -101,7 +102,7 @@ final class MultipartReader {
     private static String boundary(String contentType) throws MalformedException {
         String boundary;
         try {
-            boundary = MediaType.parseMediaType(contentType).getParameter("boundary");
+            boundary = MediaType.parseMediaType(MediaTypes.lenient(contentType)).getParameter("boundary");
         } catch (InvalidMediaTypeException e) {
             throw new MalformedException("the content type cannot be parsed");
         }

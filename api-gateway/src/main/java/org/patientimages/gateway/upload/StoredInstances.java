@@ -1,6 +1,8 @@
 package org.patientimages.gateway.upload;
 
+import org.patientimages.gateway.image.DicomJson;
 import org.patientimages.gateway.web.ApiProblem;
+import org.patientimages.gateway.web.MediaTypes;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.InvalidMediaTypeException;
 import org.springframework.http.MediaType;
@@ -8,6 +10,7 @@ import org.springframework.http.ResponseEntity;
 
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -27,7 +30,8 @@ final class StoredInstances {
     }
 
     /** A body of DICOM files: {@code multipart/related}, of {@code type="application/dicom"} when it names one. */
-    static void requireDicomParts(String contentType) {
+    static void requireDicomParts(String requestType) {
+        String contentType = MediaTypes.lenient(requestType);
         MediaType type = null;
         try {
             type = contentType == null ? null : MediaType.parseMediaType(contentType);
@@ -35,7 +39,7 @@ final class StoredInstances {
             // refused below
         }
         String parts = type == null ? null : type.getParameter("type");
-        if (type == null || !"multipart/related".equals(type.getType() + "/" + type.getSubtype())
+        if (type == null || !"multipart/related".equals(typeAndSubtype(contentType))
                 || parts != null && !DICOM.equals(typeAndSubtype(parts.replace("\"", "")))) {
             throw new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE",
                     "Send DICOM files as multipart/related; type=\"application/dicom\", one file a part (DICOM JSON"
@@ -54,7 +58,7 @@ final class StoredInstances {
     private static String typeAndSubtype(String contentType) {
         try {
             MediaType type = MediaType.parseMediaType(contentType);
-            return type.getType() + "/" + type.getSubtype();
+            return (type.getType() + "/" + type.getSubtype()).toLowerCase(Locale.ROOT); // names are case-blind
         } catch (InvalidMediaTypeException e) {
             return null;
         }
@@ -73,20 +77,16 @@ final class StoredInstances {
     static ResponseEntity<Map<String, Object>> answer(List<DicomFileMeta> instances) {
         List<Map<String, Object>> items = instances.stream().map(instance -> {
             Map<String, Object> item = new LinkedHashMap<>();
-            item.put(REFERENCED_SOP_CLASS, element("UI", instance.sopClassUid()));
-            item.put(REFERENCED_SOP_INSTANCE, element("UI", instance.sopInstanceUid()));
+            item.put(REFERENCED_SOP_CLASS, DicomJson.element("UI", List.of(instance.sopClassUid())));
+            item.put(REFERENCED_SOP_INSTANCE, DicomJson.element("UI", List.of(instance.sopInstanceUid())));
             return item;
         }).toList();
         return ResponseEntity.ok().contentType(DICOM_JSON)
-                .body(Map.of(REFERENCED_SOP_SEQUENCE, Map.of("vr", "SQ", "Value", items)));
+                .body(Map.of(REFERENCED_SOP_SEQUENCE, DicomJson.element("SQ", items)));
     }
 
     /** How many instances an answer names. */
     static int count(Map<String, Object> answer) {
         return ((List<?>) ((Map<?, ?>) answer.get(REFERENCED_SOP_SEQUENCE)).get("Value")).size();
-    }
-
-    private static Map<String, Object> element(String vr, String value) {
-        return Map.of("vr", vr, "Value", List.of(value));
     }
 }
