@@ -43,7 +43,11 @@ public final class DicomJson {
                 "ModalitiesInStudy", MODALITIES_IN_STUDY, "PatientID", PATIENT_ID)),
         SERIES(Map.of("SeriesInstanceUID", SERIES_INSTANCE_UID, "Modality", MODALITY)),
         INSTANCE(Map.of("SOPInstanceUID", SOP_INSTANCE_UID, "SOPClassUID", SOP_CLASS_UID,
-                "InstanceNumber", INSTANCE_NUMBER));
+                "InstanceNumber", INSTANCE_NUMBER)),
+        /** Instances at a root, not under a study: their study and series are keys too. */
+        ANY_INSTANCE(Map.of("SOPInstanceUID", SOP_INSTANCE_UID, "SOPClassUID", SOP_CLASS_UID,
+                "InstanceNumber", INSTANCE_NUMBER, "StudyInstanceUID", STUDY_INSTANCE_UID,
+                "SeriesInstanceUID", SERIES_INSTANCE_UID));
 
         private final Map<String, String> keys;
 
@@ -82,6 +86,24 @@ public final class DicomJson {
                 }
             }
             return parameters;
+        }
+
+        /**
+         * The image search's filters that the instance UIDs of this search narrow to ({@code studyInstanceUid},
+         * {@code seriesInstanceUid}, {@code sopInstanceUid}), each when it is a single UID (a list is matched
+         * afterwards).
+         */
+        Map<String, String> instanceFilters() {
+            Map<String, String> filters = new LinkedHashMap<>();
+            String[][] keys = {{STUDY_INSTANCE_UID, "studyInstanceUid"}, {SERIES_INSTANCE_UID, "seriesInstanceUid"},
+                    {SOP_INSTANCE_UID, "sopInstanceUid"}};
+            for (String[] key : keys) {
+                String value = matching.get(key[0]);
+                if (value != null && !value.isEmpty() && !value.contains(",") && !value.contains("\\")) {
+                    filters.put(key[1], value);
+                }
+            }
+            return filters;
         }
 
         private static String iso(String date) {

@@ -98,6 +98,26 @@ class DicomWebController {
         return found(request, search.apply(series));
     }
 
+    /**
+     * Instances at a root, by their UIDs (what a PACS asks to learn whether an instance is here): a patient's DICOM
+     * images, or across patients, where a SOPInstanceUID, SeriesInstanceUID or StudyInstanceUID must narrow it.
+     */
+    @GetMapping({ROOT + "/instances", SERVICE_ROOT + "/instances"})
+    ResponseEntity<List<Map<String, Object>>> anyInstances(@PathVariable(required = false) String patientId,
+                                                           @RequestParam MultiValueMap<String, String> query,
+                                                           HttpServletRequest request) {
+        DicomJson.Query search = DicomJson.query(query, DicomJson.Level.ANY_INSTANCE);
+        Map<String, String> narrowing = search.instanceFilters();
+        if (patientId == null && narrowing.isEmpty()) {
+            throw ApiProblem.badRequest("INSTANCE_FILTER_REQUIRED", "At the service's DICOMweb root, instances are"
+                    + " found by one SOPInstanceUID, SeriesInstanceUID or StudyInstanceUID.");
+        }
+        MultiValueMap<String, String> filters = filters(null, null, null);
+        narrowing.forEach(filters::set);
+        filters.set("contentType", "application/dicom");
+        return instances(patientId, filters, search, request);
+    }
+
     @GetMapping({ROOT + STUDY + "/instances", SERVICE_ROOT + STUDY + "/instances"})
     ResponseEntity<List<Map<String, Object>>> studyInstances(@PathVariable(required = false) String patientId,
                                                              @PathVariable String study,
@@ -117,11 +137,16 @@ class DicomWebController {
     private ResponseEntity<List<Map<String, Object>>> instances(String patientId, String study, String series,
                                                                 MultiValueMap<String, String> query,
                                                                 HttpServletRequest request) {
-        DicomJson.Query search = DicomJson.query(query, DicomJson.Level.INSTANCE);
+        return instances(patientId, filters(study, series, null), DicomJson.query(query, DicomJson.Level.INSTANCE),
+                request);
+    }
+
+    private ResponseEntity<List<Map<String, Object>>> instances(String patientId,
+                                                                MultiValueMap<String, String> filters,
+                                                                DicomJson.Query search, HttpServletRequest request) {
         String base = base(request, patientId);
         List<Map<String, Object>> instances = new ArrayList<>();
-        archive.images(patientId, filters(study, series, null))
-                .forEach(image -> instances.add(DicomJson.instance(image, base)));
+        archive.images(patientId, filters).forEach(image -> instances.add(DicomJson.instance(image, base)));
         return found(request, search.apply(instances));
     }
 
@@ -296,7 +321,9 @@ class DicomWebController {
 
     private static MultiValueMap<String, String> filters(String study, String series, String instance) {
         MultiValueMap<String, String> filters = new LinkedMultiValueMap<>();
-        filters.set("studyInstanceUid", study);
+        if (study != null) {
+            filters.set("studyInstanceUid", study);
+        }
         if (series != null) {
             filters.set("seriesInstanceUid", series);
         }

@@ -99,6 +99,25 @@ class DicomJsonTest {
     }
 
     @Test
+    void instances_at_a_root_are_narrowed_by_their_single_uids_and_matched_by_the_rest_afterwards() {
+        MultiValueMap<String, String> keys = new LinkedMultiValueMap<>();
+        keys.add("StudyInstanceUID", "1.2");
+        keys.add("0020000E", "1.2.3,1.2.4");
+        keys.add("SOPInstanceUID", "1.2.3.4");
+        keys.add("InstanceNumber", "7");
+        DicomJson.Query query = DicomJson.query(keys, DicomJson.Level.ANY_INSTANCE);
+        assertThat(query.instanceFilters()).containsExactly(Map.entry("studyInstanceUid", "1.2"),
+                Map.entry("sopInstanceUid", "1.2.3.4"));
+        Map<String, Object> instance = DicomJson.instance(json("""
+                {"attributes":{"dicom":{"StudyInstanceUID":"1.2","SeriesInstanceUID":"1.2.4",
+                 "SOPInstanceUID":"1.2.3.4","InstanceNumber":7}}}"""), BASE);
+        assertThat(query.apply(List.of(instance))).hasSize(1);
+        keys.set("0020000E", "1.2.5");
+        assertThat(DicomJson.query(keys, DicomJson.Level.ANY_INSTANCE).apply(List.of(instance))).isEmpty();
+        assertInvalid(query(Map.of("StudyInstanceUID", "1.2"), DicomJson.Level.INSTANCE), "'StudyInstanceUID'");
+    }
+
+    @Test
     void keys_the_level_does_not_match_and_bad_values_are_refused_naming_them() {
         assertInvalid(query(Map.of("PatientName", "DOE*"), DicomJson.Level.STUDY), "'PatientName' cannot be matched");
         assertInvalid(query(Map.of("PatientID", "MRN-1"), DicomJson.Level.SERIES), "'PatientID' cannot be matched");

@@ -962,6 +962,9 @@ class EndToEndIT {
                 .isEqualTo("1.2.840.10008.5.1.4.1.1.2");
         String first = series + ".1";
         assertThat(api.get(root + "/studies/" + study + "/instances?SOPInstanceUID=" + first).json()).hasSize(1);
+        // at the root: the patient's DICOM images, or one instance by its UID (a PACS asking whether it is here)
+        assertThat(api.get(root + "/instances").json()).hasSize(3);
+        assertThat(api.get(root + "/instances?SOPInstanceUID=" + first).json()).hasSize(1);
 
         // the retrieval (WADO-RS): the files as stored, one part each, checked against their SHA-256 on the way
         var one = api.get(seriesRoot + "/instances/" + first, "Accept",
@@ -1036,6 +1039,8 @@ class EndToEndIT {
                 .isEmpty();
         expectProblem(api.get("/v1/dicomweb/studies"), 400, "STUDY_FILTER_REQUIRED");
         expectProblem(api.get("/v1/dicomweb/studies?ModalitiesInStudy=CT"), 400, "STUDY_FILTER_REQUIRED");
+        assertThat(api.get("/v1/dicomweb/instances?SOPInstanceUID=" + b + ".1.1").json()).hasSize(1);
+        expectProblem(api.get("/v1/dicomweb/instances?InstanceNumber=1"), 400, "INSTANCE_FILTER_REQUIRED");
         assertThat(api.get("/v1/dicomweb/studies/" + a + "/series").json()).hasSize(1);
         assertThat(api.get("/v1/dicomweb/studies/" + a + "/instances").json()).hasSize(1);
         assertThat(relatedParts(api.get("/v1/dicomweb/studies/" + a))).containsExactly(files.get(a));
