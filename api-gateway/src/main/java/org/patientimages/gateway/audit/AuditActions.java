@@ -7,6 +7,7 @@ import org.springframework.web.util.pattern.PathPatternParser;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
 
 /** What a public call does, in the audit trail's words: its action and the resource it names. */
 final class AuditActions {
@@ -30,7 +31,7 @@ final class AuditActions {
 
     private static final PathPatternParser PARSER = new PathPatternParser();
 
-    private static final List<Route> ROUTES = List.of(
+    private static final List<Route> ROUTES = Stream.concat(Stream.of(
             route("POST", "/v1/patients", "patient.create", "patient", null),
             route("GET", "/v1/patients", "patient.list", "patient", null),
             route("GET", "/v1/patients/{patientId}", "patient.read", "patient", "patientId"),
@@ -50,23 +51,6 @@ final class AuditActions {
             route("POST", "/v1/patients/{patientId}/images/archive", "image.upload-archive", "image", null),
             route("GET", "/v1/patients/{patientId}/images/archive", "image.archive-download", "image", null),
             route("POST", "/v1/patients/{patientId}/dicomweb/studies", "image.store-instances", "image", null),
-            route("GET", "/v1/patients/{patientId}/dicomweb/studies", "dicomweb.search", "study", null),
-            route("GET", "/v1/patients/{patientId}/dicomweb/instances", "dicomweb.search", "study", null),
-            route("GET", "/v1/patients/{patientId}/dicomweb/studies/{study}/series", "dicomweb.search", "study",
-                    "study"),
-            route("GET", "/v1/patients/{patientId}/dicomweb/studies/{study}/instances", "dicomweb.search", "study",
-                    "study"),
-            route("GET", "/v1/patients/{patientId}/dicomweb/studies/{study}/series/{series}/instances",
-                    "dicomweb.search", "study", "study"),
-            route("GET", "/v1/patients/{patientId}/dicomweb/studies/{study}/**", "dicomweb.retrieve", "study", "study"),
-            route("GET", "/v1/patients/{patientId}/dicomweb/studies/{study}", "dicomweb.retrieve", "study", "study"),
-            route("GET", "/v1/dicomweb/studies", "dicomweb.search", "study", null),
-            route("GET", "/v1/dicomweb/instances", "dicomweb.search", "study", null),
-            route("GET", "/v1/dicomweb/studies/{study}/series", "dicomweb.search", "study", "study"),
-            route("GET", "/v1/dicomweb/studies/{study}/instances", "dicomweb.search", "study", "study"),
-            route("GET", "/v1/dicomweb/studies/{study}/series/{series}/instances", "dicomweb.search", "study", "study"),
-            route("GET", "/v1/dicomweb/studies/{study}/**", "dicomweb.retrieve", "study", "study"),
-            route("GET", "/v1/dicomweb/studies/{study}", "dicomweb.retrieve", "study", "study"),
             route("GET", "/v1/patients/{patientId}/images", "image.list", "image", null),
             route("GET", "/v1/patients/{patientId}/studies", "study.list", "patient", "patientId"),
             route("POST", "/v1/patients/{patientId}/uploads", "upload.create", "upload", null),
@@ -107,11 +91,25 @@ final class AuditActions {
             route("POST", "/v1/jobs/{jobId}/cancel", "job.cancel", "job", "jobId"),
             route("POST", "/v1/jobs/{jobId}/retry", "job.retry", "job", "jobId"),
             route("POST", "/v1/jobs/retry-failed", "job.retry-failed", "job", null),
-            route("GET", "/v1/audit", "audit.read", "audit", null));
+            route("GET", "/v1/audit", "audit.read", "audit", null)),
+            // the same DICOMweb search and retrieval at a patient's root and at the service's
+            Stream.of("/v1/patients/{patientId}/dicomweb", "/v1/dicomweb").flatMap(AuditActions::dicomweb)).toList();
 
     private static final Action OTHER = new Action("other", null, null);
 
     private AuditActions() {
+    }
+
+    /** DICOMweb's searches and retrievals (thumbnails too) under a root; the study UID names the resource. */
+    private static Stream<Route> dicomweb(String root) {
+        return Stream.of(
+                route("GET", root + "/studies", "dicomweb.search", "study", null),
+                route("GET", root + "/instances", "dicomweb.search", "study", null),
+                route("GET", root + "/studies/{study}/series", "dicomweb.search", "study", "study"),
+                route("GET", root + "/studies/{study}/instances", "dicomweb.search", "study", "study"),
+                route("GET", root + "/studies/{study}/series/{series}/instances", "dicomweb.search", "study", "study"),
+                // a study, a series, an instance and their thumbnails ("/**" also matches none more)
+                route("GET", root + "/studies/{study}/**", "dicomweb.retrieve", "study", "study"));
     }
 
     private static Route route(String method, String pattern, String name, String type, String idVariable) {

@@ -129,6 +129,6 @@ public class AuditFilter extends OncePerRequestFilter {
      * and instances by theirs, which an uploader's equipment made and may carry dates or serial numbers).
      */
     static String logged(String path) {
-        return DICOM_UID.matcher(path).replaceAll("/{uid}");
+        return path.contains("/dicomweb/") ? DICOM_UID.matcher(path).replaceAll("/{uid}") : path;
     }
 }

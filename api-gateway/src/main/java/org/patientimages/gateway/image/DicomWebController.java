@@ -47,7 +47,6 @@ class DicomWebController {
     private static final List<String> NARROWING = List.of("PatientID", "00100020", "StudyInstanceUID", "0020000D",
             "StudyDate", "00080020");
     private static final MediaType DICOM_JSON = MediaType.parseMediaType("application/dicom+json");
-    private static final MediaType DICOM = MediaType.parseMediaType("application/dicom");
     private static final Pattern UID = Pattern.compile("[0-9]+(\\.[0-9]+)*");
     private static final int STUDIES_PAGE = 500;
     private static final int MAX_STUDIES = 10_000;
@@ -72,7 +71,7 @@ class DicomWebController {
         }
         String base = base(request, patientId);
         List<Map<String, Object>> studies = new ArrayList<>();
-        studies(patientId, search).forEach(study -> studies.add(DicomJson.study(study, base)));
+        studies(patientId, search.narrowing()).forEach(study -> studies.add(DicomJson.study(study, base)));
         return found(request, search.apply(studies));
     }
 
@@ -85,8 +84,7 @@ class DicomWebController {
         DicomJson.Query search = DicomJson.query(query, DicomJson.Level.SERIES);
         String base = base(request, patientId);
         List<Map<String, Object>> series = new ArrayList<>();
-        for (JsonNode each : studies(patientId, new DicomJson.Query(
-                Map.of(DicomJson.STUDY_INSTANCE_UID, study), 0, -1))) {
+        for (JsonNode each : studies(patientId, Map.of("studyInstanceUid", List.of(study)))) {
             if (each.path("studyInstanceUid").asString().equals(study)) {
                 each.path("series").forEach(s -> {
                     if (s.path("seriesInstanceUid").isString()) {
@@ -277,10 +275,8 @@ class DicomWebController {
         }
         try {
             for (MediaType type : MediaType.parseMediaTypes(MediaTypes.lenient(accept))) {
-                String parts = type.getParameter("type");
-                if (type.isWildcardType() || type.getType().equalsIgnoreCase("multipart") && (type.isWildcardSubtype()
-                        || type.getSubtype().equalsIgnoreCase("related") && (parts == null
-                        || DICOM.equalsTypeAndSubtype(MediaType.parseMediaType(parts.replace("\"", "")))))) {
+                if (type.isWildcardType() || type.getType().equals("multipart") && type.isWildcardSubtype()
+                        || MediaTypes.isDicomParts(type)) {
                     return;
                 }
             }
@@ -294,15 +290,16 @@ class DicomWebController {
 
     /**
      * Every study of the patient's studies grouping, all its pages; at the service's root (no patient), the studies
-     * across the patients the caller may see that the search's PatientID, StudyInstanceUID and StudyDate keys name
-     * (the others are matched afterwards), at most {@value #MAX_STUDIES}.
+     * across the patients the caller may see that {@code narrowing} names (the metadata-service's parameters, as
+     * {@link DicomJson.Query#narrowing} gives them; the search's other keys are matched afterwards), at most
+     * {@value #MAX_STUDIES}.
      */
-    private List<JsonNode> studies(String patientId, DicomJson.Query search) {
+    private List<JsonNode> studies(String patientId, Map<String, List<String>> narrowing) {
         List<JsonNode> studies = new ArrayList<>();
         MultiValueMap<String, String> query = new LinkedMultiValueMap<>();
         query.set("limit", Integer.toString(STUDIES_PAGE));
         if (patientId == null) {
-            search.narrowing().forEach(query::addAll);
+            narrowing.forEach(query::addAll);
         }
         String cursor;
         do {

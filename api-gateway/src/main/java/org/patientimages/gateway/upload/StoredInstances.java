@@ -10,7 +10,6 @@ import org.springframework.http.ResponseEntity;
 
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -30,17 +29,15 @@ final class StoredInstances {
     }
 
     /** A body of DICOM files: {@code multipart/related}, of {@code type="application/dicom"} when it names one. */
-    static void requireDicomParts(String requestType) {
-        String contentType = MediaTypes.lenient(requestType);
-        MediaType type = null;
+    static void requireDicomParts(String contentType) {
+        boolean dicom;
         try {
-            type = contentType == null ? null : MediaType.parseMediaType(contentType);
+            dicom = contentType != null
+                    && MediaTypes.isDicomParts(MediaType.parseMediaType(MediaTypes.lenient(contentType)));
         } catch (InvalidMediaTypeException e) {
-            // refused below
+            dicom = false;
         }
-        String parts = type == null ? null : type.getParameter("type");
-        if (type == null || !"multipart/related".equals(typeAndSubtype(contentType))
-                || parts != null && !DICOM.equals(typeAndSubtype(parts.replace("\"", "")))) {
+        if (!dicom) {
             throw new ApiProblem(HttpStatus.UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE",
                     "Send DICOM files as multipart/related; type=\"application/dicom\", one file a part (DICOM JSON"
                             + " or XML with bulk data is not taken).", false);
@@ -58,7 +55,7 @@ final class StoredInstances {
     private static String typeAndSubtype(String contentType) {
         try {
             MediaType type = MediaType.parseMediaType(contentType);
-            return (type.getType() + "/" + type.getSubtype()).toLowerCase(Locale.ROOT); // names are case-blind
+            return type.getType() + "/" + type.getSubtype(); // lower-cased by the parser
         } catch (InvalidMediaTypeException e) {
             return null;
         }

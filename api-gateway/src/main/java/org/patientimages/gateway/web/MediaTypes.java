@@ -1,15 +1,36 @@
 package org.patientimages.gateway.web;
 
+import org.springframework.http.MediaType;
+
 import java.util.regex.Pattern;
 
-/** Media types as clients write them, made parseable. */
+/** Media types as clients write them, made parseable; and DICOMweb's body of DICOM files. */
 public final class MediaTypes {
 
     /** A parameter whose value holds a slash but no quotes: {@code type=application/dicom}. */
     private static final Pattern UNQUOTED_SLASH =
             Pattern.compile("(;\\s*[A-Za-z0-9!#$&^_.+-]+=)([^\";,\\s]*/[^\";,\\s]*)");
 
+    private static final MediaType RELATED = MediaType.parseMediaType("multipart/related");
+    private static final MediaType DICOM = MediaType.parseMediaType("application/dicom");
+
     private MediaTypes() {
+    }
+
+    /**
+     * Whether a media type is {@code multipart/related} of DICOM files: its {@code type} parameter
+     * {@code application/dicom}, or none (in any case, quoted or not).
+     */
+    public static boolean isDicomParts(MediaType type) {
+        String parts = type.getParameter("type");
+        if (!RELATED.equalsTypeAndSubtype(type)) {
+            return false;
+        }
+        try {
+            return parts == null || DICOM.equalsTypeAndSubtype(MediaType.parseMediaType(parts.replace("\"", "")));
+        } catch (org.springframework.http.InvalidMediaTypeException e) {
+            return false;
+        }
     }
 
     /**
