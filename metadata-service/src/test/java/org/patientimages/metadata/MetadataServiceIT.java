@@ -57,6 +57,47 @@ class MetadataServiceIT extends RunningService {
     }
 
     @Test
+    void a_patient_is_found_by_its_identifier_which_names_one_live_patient() {
+        String mrn = "MRN-" + UUID.randomUUID().toString().substring(0, 8);
+        var first = http.postJson("/internal/v1/patients", Map.of("name", "Ann Lee", "username", mrn + "-a",
+                "identifier", " " + mrn + " "));
+        assertThat(first.status()).isEqualTo(201);
+        String firstId = first.json().path("patientId").asString();
+        assertThat(first.json().path("identifier").asString()).isEqualTo(mrn);
+        // as a DICOM file's Patient ID carries it: spaces around it do not count
+        assertThat(itemIds(http.get("/internal/v1/patients?identifier=" + mrn + "%20").json(), "patientId"))
+                .containsExactly(firstId);
+        var clinician = new String[]{"X-Caller", "dr-" + mrn, "X-Caller-Roles", "clinician"};
+        assertThat(http.get("/internal/v1/patients?identifier=" + mrn, clinician).json().path("items")).isEmpty();
+
+        var twice = http.postJson("/internal/v1/patients", Map.of("name", "Ann Lee", "username", mrn + "-b",
+                "identifier", mrn));
+        assertThat(twice.status()).isEqualTo(409);
+        assertThat(twice.json().path("code").asString()).isEqualTo("IDENTIFIER_TAKEN");
+        String secondId = aPatient();
+        var changed = http.send("PATCH", "/internal/v1/patients/" + secondId, Map.of("identifier", mrn));
+        assertThat(changed.json().path("code").asString()).isEqualTo("IDENTIFIER_TAKEN");
+        assertThat(http.send("PATCH", "/internal/v1/patients/" + secondId, Map.of("identifier", "a\\b")).json()
+                .path("code").asString()).isEqualTo("INVALID_IDENTIFIER");
+        assertThat(http.send("PATCH", "/internal/v1/patients/" + secondId, Map.of("identifier", "x".repeat(65)))
+                .json().path("code").asString()).isEqualTo("IDENTIFIER_TOO_LONG");
+        assertThat(http.get("/internal/v1/patients/" + secondId).json().path("identifier").isNull()).isTrue();
+
+        // a deleted patient lets go of it, and cannot come back while another has it
+        assertThat(http.send("DELETE", "/internal/v1/patients/" + firstId, null).status()).isEqualTo(204);
+        var again = http.send("PATCH", "/internal/v1/patients/" + secondId, Map.of("identifier", mrn));
+        assertThat(again.status()).isEqualTo(200);
+        assertThat(again.json().path("identifier").asString()).isEqualTo(mrn);
+        assertThat(again.json().path("username").asString()).startsWith("jane-");
+        var restore = http.send("POST", "/internal/v1/patients/" + firstId + "/restore", null);
+        assertThat(restore.status()).isEqualTo(409);
+        assertThat(restore.json().path("code").asString()).isEqualTo("IDENTIFIER_TAKEN");
+        assertThat(http.get("/internal/v1/patients/" + firstId).status()).isEqualTo(404);
+        assertThat(itemIds(http.get("/internal/v1/patients?identifier=" + mrn).json(), "patientId"))
+                .containsExactly(secondId);
+    }
+
+    @Test
     void refuses_blank_and_too_long_patient_fields_precisely() {
         var blank = http.postJson("/internal/v1/patients", Map.of("name", "  ", "username", "u1"));
         assertThat(blank.status()).isEqualTo(400);
@@ -224,9 +265,26 @@ class MetadataServiceIT extends RunningService {
         assertThat(http.postJson("/internal/v1/uploads/batch", Map.of("registrations",
                 List.of(anUpload(patientId, "k".repeat(256))))).json().path("code").asString())
                 .isEqualTo("INVALID_IDEMPOTENCY_KEY");
-        assertThat(http.postJson("/internal/v1/uploads/batch", Map.of("registrations",
-                List.of(anUpload(patientId, null), anUpload(aPatient(), null)))).json().path("code").asString())
-                .isEqualTo("INVALID_BATCH");
+        Map<String, Object> noPatient = anUpload(patientId, null);
+        noPatient.put("patientId", null);
+        assertThat(http.postJson("/internal/v1/uploads/batch", Map.of("registrations", List.of(noPatient))).json()
+                .path("code").asString()).isEqualTo("INVALID_BATCH");
+
+        // a DICOMweb store at the service's root: each file its own patient's, all or none
+        String other = aPatient();
+        List<Map<String, Object>> twoPatients = List.of(anUpload(patientId, null), anUpload(other, null));
+        var clinician = new String[]{"X-Caller", "dr-batch", "X-Caller-Roles", "clinician"};
+        http.send("PUT", "/internal/v1/patients/" + patientId + "/grants/dr-batch", null);
+        var notGranted = http.postJson("/internal/v1/uploads/batch", Map.of("registrations", twoPatients), clinician);
+        assertThat(notGranted.status()).isEqualTo(404);
+        assertThat(notGranted.json().path("detail").asString()).contains(other);
+        assertThat(http.get("/internal/v1/jobs/" + twoPatients.get(0).get("jobId")).status()).isEqualTo(404);
+        var both = http.postJson("/internal/v1/uploads/batch", Map.of("registrations", twoPatients));
+        assertThat(both.status()).isEqualTo(201);
+        for (Map<String, Object> upload : twoPatients) {
+            assertThat(http.get("/internal/v1/jobs/" + upload.get("jobId")).json().path("patientId").asString())
+                    .isEqualTo(upload.get("patientId"));
+        }
     }
 
     @Test

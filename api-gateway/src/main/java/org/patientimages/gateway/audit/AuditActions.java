@@ -50,7 +50,6 @@ final class AuditActions {
             route("POST", "/v1/patients/{patientId}/images", "image.upload", "image", null),
             route("POST", "/v1/patients/{patientId}/images/archive", "image.upload-archive", "image", null),
             route("GET", "/v1/patients/{patientId}/images/archive", "image.archive-download", "image", null),
-            route("POST", "/v1/patients/{patientId}/dicomweb/studies", "image.store-instances", "image", null),
             route("GET", "/v1/patients/{patientId}/images", "image.list", "image", null),
             route("GET", "/v1/patients/{patientId}/studies", "study.list", "patient", "patientId"),
             route("POST", "/v1/patients/{patientId}/uploads", "upload.create", "upload", null),
@@ -92,7 +91,7 @@ final class AuditActions {
             route("POST", "/v1/jobs/{jobId}/retry", "job.retry", "job", "jobId"),
             route("POST", "/v1/jobs/retry-failed", "job.retry-failed", "job", null),
             route("GET", "/v1/audit", "audit.read", "audit", null)),
-            // the same DICOMweb search and retrieval at a patient's root and at the service's
+            // the same DICOMweb store, search and retrieval at a patient's root and at the service's
             Stream.of("/v1/patients/{patientId}/dicomweb", "/v1/dicomweb").flatMap(AuditActions::dicomweb)).toList();
 
     private static final Action OTHER = new Action("other", null, null);
@@ -100,9 +99,10 @@ final class AuditActions {
     private AuditActions() {
     }
 
-    /** DICOMweb's searches and retrievals (thumbnails too) under a root; the study UID names the resource. */
+    /** DICOMweb's store, searches and retrievals (thumbnails too) under a root; the study UID names the resource. */
     private static Stream<Route> dicomweb(String root) {
         return Stream.of(
+                route("POST", root + "/studies", "image.store-instances", "image", null),
                 route("GET", root + "/studies", "dicomweb.search", "study", null),
                 route("GET", root + "/instances", "dicomweb.search", "study", null),
                 route("GET", root + "/studies/{study}/series", "dicomweb.search", "study", "study"),

@@ -74,7 +74,7 @@ class SecurityConfig {
                         .hasRole(ADMIN)
                         .requestMatchers(HttpMethod.POST, "/v1/patients", "/v1/patients/*/images",
                                 "/v1/patients/*/images/archive", "/v1/patients/*/uploads",
-                                "/v1/patients/*/dicomweb/studies")
+                                "/v1/patients/*/dicomweb/studies", "/v1/dicomweb/studies")
                         .hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
                         .requestMatchers("/v1/uploads/*").hasAnyRole(ADMIN, CLINICIAN, UPLOADER)
                         .requestMatchers(HttpMethod.GET, "/v1/jobs").hasAnyRole(ADMIN, CLINICIAN)

@@ -24,6 +24,8 @@ final class StoredInstances {
     static final String REFERENCED_SOP_SEQUENCE = "00081199";
     private static final String REFERENCED_SOP_CLASS = "00081150";
     private static final String REFERENCED_SOP_INSTANCE = "00081155";
+    /** How far into a file its Patient ID is looked for, at the service's root. */
+    static final int PATIENT_ID_WINDOW = 64 * 1024;
 
     private StoredInstances() {
     }
@@ -68,6 +70,23 @@ final class StoredInstances {
                     "its bytes are " + type + ", not a DICOM file (no DICM at byte 128)", false);
         }
         return DicomFileMeta.read(head);
+    }
+
+    /** The Patient ID of a part's file, from its first bytes; a refusal names the part. */
+    static String patientId(String label, LeadingBytes leading) {
+        try {
+            return DicomFileMeta.patientId(leading.bytes(), leading.whole());
+        } catch (ApiProblem refused) {
+            throw new ApiProblem(refused.status(), refused.code(), label + ": " + refused.getMessage(), false);
+        }
+    }
+
+    /** An instance that names no patient the caller may see: {@code why}. */
+    static ApiProblem unknownPatient(String why) {
+        return new ApiProblem(HttpStatus.UNPROCESSABLE_CONTENT, "UNKNOWN_PATIENT_ID", why + ". At the service's root"
+                + " each file is stored for the patient whose identifier is its Patient ID: give the patient that"
+                + " identifier (PATCH /v1/patients/{id}), or store the file at the patient's own root; nothing of this"
+                + " request is kept.", false);
     }
 
     /** {@code 200} with the instances taken, in the body's order. */

@@ -2,6 +2,7 @@ package org.patientimages.gateway.upload;
 
 
 import jakarta.servlet.http.HttpServletRequest;
+import org.patientimages.gateway.audit.AuditContext;
 import org.patientimages.gateway.web.ApiProblem;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -18,6 +19,7 @@ import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,10 +47,13 @@ class UploadController {
     private final JsonMapper json;
     private final ContentSniffer sniffer;
     private final UploadMetrics metrics;
+    private final PatientIdentifiers patientIdentifiers;
 
     UploadController(UploadRecorder recorder, PatientCheck patientCheck, StagingArea staging,
-                     UploadProperties properties, JsonMapper json, ContentSniffer sniffer, UploadMetrics metrics) {
+                     UploadProperties properties, JsonMapper json, ContentSniffer sniffer, UploadMetrics metrics,
+                     PatientIdentifiers patientIdentifiers) {
         this.patientCheck = patientCheck;
+        this.patientIdentifiers = patientIdentifiers;
         this.metrics = metrics;
         this.recorder = recorder;
         this.staging = staging;
@@ -163,11 +168,24 @@ class UploadController {
         return counted(() -> acceptInstances(patientId, request), StoredInstances::count);
     }
 
+    /**
+     * {@code POST /v1/dicomweb/studies}: the same store at the service's root, where each instance becomes an image
+     * of the patient whose identifier is its Patient ID (0010,0020), of those the caller may see: what a modality or
+     * a PACS, which knows a person by the Patient ID in their files, sends to. All or none, several patients too.
+     */
+    @PostMapping("/v1/dicomweb/studies")
+    ResponseEntity<Map<String, Object>> storeInstances(HttpServletRequest request) throws IOException {
+        return counted(() -> acceptInstances(null, request), StoredInstances::count);
+    }
+
+    /** {@code patientId}: whose the instances are; null at the service's root, where each file's Patient ID says. */
     private ResponseEntity<Map<String, Object>> acceptInstances(String patientId, HttpServletRequest request)
             throws IOException {
         StoredInstances.requireDicomParts(request.getContentType());
         long limit = properties.maxFileSize().toBytes();
         checkBeforeReading(patientId, null, request, limit, MAX_IDEMPOTENCY_KEY);
+        List<String> filedTo = new ArrayList<>(); // at the service's root: each file's patient, by its Patient ID
+        Map<String, String> known = new LinkedHashMap<>(); // the patients of the Patient IDs seen
         int max = properties.maxArchiveFiles();
         StagedFiles staged = new StagedFiles(staging, limit, max, new StagedFiles.Wording("The instances",
                 "TOO_MANY_INSTANCES", "A store request holds at most " + max + " instances."));
@@ -181,12 +199,17 @@ class UploadController {
                     String label = "Part " + (instances.size() + 1);
                     StoredInstances.requireDicom(label, part.contentType());
                     DicomFileMeta[] meta = {null};
-                    staged.stage(part.body(), label, null, -1, head -> {
+                    LeadingBytes leading = patientId == null
+                            ? new LeadingBytes(part.body(), StoredInstances.PATIENT_ID_WINDOW) : null;
+                    staged.stage(leading == null ? part.body() : leading, label, null, -1, head -> {
                         String type = sniffer.check(head);
                         meta[0] = StoredInstances.meta(type, head);
                         return type;
                     });
                     instances.add(meta[0]);
+                    if (leading != null) {
+                        filedTo.add(patientOf(label, StoredInstances.patientId(label, leading), known));
+                    }
                 }
             } catch (IOException e) {
                 throw unreadable(e, limit);
@@ -203,14 +226,38 @@ class UploadController {
                 files.add(new UploadRecorder.File(file.jobId(), file.imageId(), instances.get(i).sopInstanceUid()
                         + ".dcm", file.contentType(), file.staged()));
             }
+            if (patientId == null) {
+                List<String> patients = List.copyOf(known.values());
+                AuditContext.notePatient(patients.get(0));
+                AuditContext.noteRelatedPatient(patients.size() > 1 ? patients.get(1) : null);
+            }
+            List<String> patients = patientId != null ? Collections.nCopies(files.size(), patientId) : filedTo;
             handedOver = true;
-            recorder.recordAll(patientId, UploadMetadata.NONE, files, null);
+            recorder.recordAll(patients, UploadMetadata.NONE, files, null);
             return StoredInstances.answer(instances);
         } finally {
             if (!handedOver) {
                 staged.keys().forEach(staging::discard);
             }
         }
+    }
+
+    /**
+     * The patient of an instance stored at the service's root, whose Patient ID is {@code identifier}: one of those the
+     * caller may see ({@code known}: those found for this request so far), or {@code 422 UNKNOWN_PATIENT_ID}, as soon
+     * as the part is read.
+     */
+    private String patientOf(String label, String identifier, Map<String, String> known) {
+        if (identifier.isEmpty()) {
+            throw StoredInstances.unknownPatient(label + " has no Patient ID (0010,0020)");
+        }
+        String patient = known.get(identifier);
+        if (patient == null) {
+            patient = patientIdentifiers.patientOf(identifier).orElseThrow(() -> StoredInstances.unknownPatient(
+                    label + ": its Patient ID (0010,0020) is no patient's that you may see"));
+            known.put(identifier, patient);
+        }
+        return patient;
     }
 
     /** What every upload is checked for before a byte of its body is read; {@code maxKey}: its key's longest. */
@@ -231,8 +278,10 @@ class UploadController {
             throw ApiProblem.badRequest("INVALID_IDEMPOTENCY_KEY",
                     "Idempotency-Key must be 1-" + maxKey + " visible ASCII characters.");
         }
-        // 404 before a single byte of the body is read
-        patientCheck.require(patientId);
+        // 404 before a single byte of the body is read (at the service's root the files name their patients)
+        if (patientId != null) {
+            patientCheck.require(patientId);
+        }
     }
 
     private ResponseEntity<Map<String, Object>> acceptNew(String patientId, String idempotencyKey,

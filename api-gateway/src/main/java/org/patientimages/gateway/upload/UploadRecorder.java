@@ -6,6 +6,7 @@ import tools.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -71,9 +72,14 @@ class UploadRecorder {
      * idempotency key is {@code <key>#<n>}. The answers are in the files' order.
      */
     List<JsonNode> recordAll(String patientId, UploadMetadata meta, List<File> files, String idempotencyKey) {
+        return recordAll(Collections.nCopies(files.size(), patientId), meta, files, idempotencyKey);
+    }
+
+    /** As {@link #recordAll(String, UploadMetadata, List, String)}, the {@code n}th file of the {@code n}th patient. */
+    List<JsonNode> recordAll(List<String> patientIds, UploadMetadata meta, List<File> files, String idempotencyKey) {
         List<Map<String, Object>> registrations = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
-            registrations.add(registration(patientId, meta, files.get(i),
+            registrations.add(registration(patientIds.get(i), meta, files.get(i),
                     idempotencyKey == null ? null : batchKey(idempotencyKey, i)));
         }
         return registered(UPLOADS + "/batch", Map.of("registrations", registrations), files, UploadRecorder::items);

@@ -56,6 +56,72 @@ class DicomFileMetaTest {
         assertInvalid(longLength, "does not end within its first");
     }
 
+    @Test
+    void the_patient_id_is_read_in_each_transfer_syntax_past_sequences_of_undefined_length() {
+        TestDicom referenced = TestDicom.dataSet().string(0x00081150, "UI", "1.2.3")
+                .sequence(0x00089215, TestDicom.dataSet().string(0x00080100, "SH", "121311"));
+        for (String syntax : new String[]{TestDicom.EXPLICIT_LITTLE, TestDicom.IMPLICIT_LITTLE, TestDicom.EXPLICIT_BIG}) {
+            byte[] file = TestDicom.ctSlice(8, 8).sequence(0x00081140, referenced, referenced)
+                    .string(0x00100020, "LO", "  MRN-7 ").transferSyntax(syntax).toBytes();
+
+            assertThat(DicomFileMeta.patientId(file, true)).as(syntax).isEqualTo("MRN-7");
+            assertThat(DicomFileMeta.patientId(Arrays.copyOf(file, 1024), false)).as(syntax).isEqualTo("MRN-7");
+        }
+    }
+
+    @Test
+    void a_patient_id_in_utf_8_is_read_as_its_character_set_says() {
+        byte[] file = TestDicom.ctSlice(8, 8).string(0x00080005, "CS", "ISO_IR 192")
+                .bytes(0x00100020, "LO", "MRN-Å".getBytes(StandardCharsets.UTF_8)).toBytes();
+
+        assertThat(DicomFileMeta.patientId(file, true)).isEqualTo("MRN-Å");
+    }
+
+    @Test
+    void a_data_set_without_a_patient_id_has_an_empty_one_and_one_past_the_window_is_refused() {
+        assertThat(DicomFileMeta.patientId(TestDicom.dataSet().string(0x00080060, "CS", "OT")
+                .string(0x00200013, "IS", "1").toBytes(), true)).isEmpty();
+        assertThat(DicomFileMeta.patientId(TestDicom.dataSet().string(0x00080060, "CS", "OT").toBytes(), true))
+                .isEmpty();
+
+        byte[] file = TestDicom.ctSlice(8, 8).bytes(0x00091010, "OB", new byte[4096]).toBytes();
+        assertThat(DicomFileMeta.patientId(file, true)).isEqualTo("MRN-0042");
+        assertPatientIdInvalid(Arrays.copyOf(file, 2048), false, "is not within its first 2048 bytes");
+        assertPatientIdInvalid(Arrays.copyOf(file, 2048), true, "ends within a data element");
+        assertPatientIdInvalid(TestDicom.ctSlice(8, 8).transferSyntax("1.2.840.10008.1.2.1.99").toBytes(), true,
+                "deflated");
+    }
+
+    @Test
+    void a_sequence_holding_something_else_than_items_or_nested_too_deep_is_refused() {
+        byte[] notItems = TestDicom.ctSlice(8, 8).sequence(0x00081140, TestDicom.dataSet()).toBytes();
+        int item = indexOf(notItems, new byte[]{(byte) 0xFE, (byte) 0xFF, 0x00, (byte) 0xE0});
+        notItems[item + 3] = 0x11;
+        assertPatientIdInvalid(notItems, true, "holds something other than items");
+
+        TestDicom nested = TestDicom.dataSet().string(0x00080100, "SH", "x");
+        for (int i = 0; i < 20; i++) {
+            nested = TestDicom.dataSet().sequence(0x00081140, nested);
+        }
+        assertPatientIdInvalid(TestDicom.ctSlice(8, 8).sequence(0x00081140, nested).toBytes(), true, "nested deeper");
+    }
+
+    private static int indexOf(byte[] bytes, byte[] wanted) {
+        for (int i = 132; i + wanted.length <= bytes.length; i++) {
+            if (Arrays.equals(bytes, i, i + wanted.length, wanted, 0, wanted.length)) {
+                return i;
+            }
+        }
+        throw new AssertionError("not found");
+    }
+
+    private static void assertPatientIdInvalid(byte[] head, boolean whole, String why) {
+        assertThatThrownBy(() -> DicomFileMeta.patientId(head, whole)).isInstanceOfSatisfying(ApiProblem.class, e -> {
+            assertThat(e.code()).isEqualTo("INVALID_DICOM");
+            assertThat(e.getMessage()).contains(why);
+        });
+    }
+
     private static void assertInvalid(byte[] head, String why) {
         assertThatThrownBy(() -> DicomFileMeta.read(head)).isInstanceOfSatisfying(ApiProblem.class, e -> {
             assertThat(e.code()).isEqualTo("INVALID_DICOM");

@@ -4,14 +4,19 @@ import org.patientimages.metadata.web.ApiException;
 
 import java.util.regex.Pattern;
 
-/** A request to create a patient, checked before anything is written. */
-public record NewPatient(String name, String username) {
+/**
+ * A request to create a patient, checked before anything is written. {@code identifier} (optional): the patient's
+ * identifier in the hospital, as its DICOM files carry it in Patient ID (0010,0020).
+ */
+public record NewPatient(String name, String username, String identifier) {
 
     static final int MAX_NAME = 200;
     static final int MAX_USERNAME = 64;
+    /** A Patient ID is a DICOM long string (LO): at most 64 characters. */
+    static final int MAX_IDENTIFIER = 64;
     private static final Pattern USERNAME = Pattern.compile("[A-Za-z0-9._-]+");
 
-    /** Trims both fields and refuses blank, too long or malformed values with a precise detail. */
+    /** Trims the fields and refuses blank, too long or malformed values with a precise detail. */
     public NewPatient validated() {
         String n = required("name", name, MAX_NAME);
         String u = required("username", username, MAX_USERNAME);
@@ -22,7 +27,20 @@ public record NewPatient(String name, String username) {
         if (n.chars().anyMatch(Character::isISOControl)) {
             throw ApiException.badRequest("INVALID_NAME", "name must not contain control characters.");
         }
-        return new NewPatient(n, u);
+        return new NewPatient(n, u, identifier == null ? null : identifier(identifier));
+    }
+
+    /**
+     * An identifier as a DICOM file's Patient ID carries it: spaces around it are not part of it (PS3.5 §6.2, LO),
+     * and it holds no backslash (a value separator) or control character.
+     */
+    static String identifier(String value) {
+        String trimmed = required("identifier", value, MAX_IDENTIFIER);
+        if (trimmed.chars().anyMatch(c -> c == '\\' || Character.isISOControl(c))) {
+            throw ApiException.badRequest("INVALID_IDENTIFIER",
+                    "identifier must not contain a backslash or control characters (it is a DICOM Patient ID).");
+        }
+        return trimmed;
     }
 
     private static String required(String field, String value, int max) {

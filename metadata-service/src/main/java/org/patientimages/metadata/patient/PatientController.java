@@ -40,6 +40,8 @@ class PatientController {
 
     /** The longest text a patient search takes (a name is shorter). */
     private static final int MAX_QUERY = 200;
+    /** The index that keeps an identifier to one live patient (V26). */
+    private static final String IDENTIFIER_KEY = "patients_identifier_key";
 
     private final PatientRepository patients;
     private final ImageLifecycle lifecycle;
@@ -62,12 +64,12 @@ class PatientController {
     @Transactional
     ResponseEntity<Patient> create(@RequestBody NewPatient request, Caller caller) {
         NewPatient p = request.validated();
-        var row = new PatientRepository.Row(UUID.randomUUID(), p.name(), p.username(), Timestamps.now(), 0, null,
-                null);
+        var row = new PatientRepository.Row(UUID.randomUUID(), p.name(), p.username(), p.identifier(),
+                Timestamps.now(), 0, null, null);
         try {
             patients.insert(row);
         } catch (DuplicateKeyException e) {
-            throw ApiException.conflict("USERNAME_TAKEN", "username '" + p.username() + "' is already taken.");
+            throw taken(e, p.username());
         }
         if (caller.isClinician()) {
             access.grant(row.id(), caller.name(), caller.name());
@@ -95,11 +97,13 @@ class PatientController {
     }
 
     /**
-     * Live patients, oldest first; {@code username}: the one of that username; {@code q}: those whose name or username
+     * Live patients, oldest first; {@code username}: the one of that username; {@code identifier}: the one with that
+     * identifier (as a DICOM file's Patient ID carries it: spaces around it do not count); {@code q}: those whose name or username
      * holds the text, in any case; {@code status=DELETED} (admins): the deleted ones that can still be restored.
      */
     @GetMapping
     Page<Patient> list(@RequestParam(required = false) String username,
+                       @RequestParam(required = false) String identifier,
                        @RequestParam(required = false) String q,
                        @RequestParam(required = false) Integer limit,
                        @RequestParam(required = false) String cursor,
@@ -114,7 +118,7 @@ class PatientController {
         if (q != null && q.strip().length() > MAX_QUERY) {
             throw ApiException.badRequest("INVALID_PARAMETER", "q may be at most " + MAX_QUERY + " characters.");
         }
-        var rows = patients.list(username, q == null || q.isBlank() ? null : q.strip(),
+        var rows = patients.list(username, identifier == null ? null : identifier.strip(), q == null || q.isBlank() ? null : q.strip(),
                 caller.restricted() ? caller.name() : null, Paging.after(cursor), n, status != null);
         Page<PatientRepository.Row> page = Paging.page(rows, n, PatientRepository.Row::cursor);
         return new Page<>(page.items().stream().map(PatientRepository.Row::toApi).toList(), page.nextCursor());
@@ -125,13 +129,24 @@ class PatientController {
         PatientChanges c = changes.validated();
         UUID id = existing(patientId, caller);
         try {
-            if (!patients.update(id, c.name(), c.username())) {
+            if (!patients.update(id, c)) {
                 throw notFound(patientId);
             }
         } catch (DuplicateKeyException e) {
-            throw ApiException.conflict("USERNAME_TAKEN", "username '" + c.username() + "' is already taken.");
+            throw taken(e, c.username());
         }
         return get(patientId, caller);
+    }
+
+    /** {@code 409}: the username, or the identifier, is another patient's. */
+    private static ApiException taken(DuplicateKeyException e, String username) {
+        return e.getMessage() != null && e.getMessage().contains(IDENTIFIER_KEY) ? identifierTaken()
+                : ApiException.conflict("USERNAME_TAKEN", "username '" + username + "' is already taken.");
+    }
+
+    private static ApiException identifierTaken() {
+        return ApiException.conflict("IDENTIFIER_TAKEN", "Another live patient has this identifier; an identifier"
+                + " names one patient (merge the two, or change the other's first).");
     }
 
     /**
@@ -173,7 +188,11 @@ class PatientController {
                 throw ApiException.conflict("PATIENT_NOT_RESTORABLE", "Patient " + patientId
                         + " cannot be restored: its recovery window has closed, or it was deleted with purge=true.");
             }
-            patients.markRestored(id);
+            try {
+                patients.markRestored(id);
+            } catch (DuplicateKeyException e) {
+                throw identifierTaken();
+            }
             lifecycle.restoreDeletedWith(id, deleted.deletedAt());
         }
         return get(patientId, caller);
@@ -267,7 +286,11 @@ class PatientController {
         }
         lifecycle.moveBack(merge.imageIds(), into, merged);
         access.revokeAll(into, merge.granted());
-        patients.unmarkMerged(merged);
+        try {
+            patients.unmarkMerged(merged);
+        } catch (DuplicateKeyException e) {
+            throw identifierTaken();
+        }
         merges.forget(merged);
         return ResponseEntity.ok().header(UNMERGED_FROM, into.toString()).body(get(patientId, caller));
     }

@@ -27,7 +27,7 @@ public class PatientRepository {
             from patients p where p.deleted_at is not null and p.restorable_until > now()""";
 
     private static final RowMapper<Row> ROW = (rs, i) -> new Row(
-            rs.getObject("id", UUID.class), rs.getString("name"), rs.getString("username"),
+            rs.getObject("id", UUID.class), rs.getString("name"), rs.getString("username"), rs.getString("identifier"),
             rs.getTimestamp("created_at").toInstant(), rs.getLong("image_count"),
             rs.getString("legal_hold_reason") == null ? null : new Patient.LegalHold(rs.getString("legal_hold_reason"),
                     rs.getString("legal_hold_by"), Timestamps.format(rs.getTimestamp("legal_hold_at"))),
@@ -40,11 +40,11 @@ public class PatientRepository {
         this.jdbc = jdbc;
     }
 
-    record Row(UUID id, String name, String username, Instant createdAt, long imageCount, Patient.LegalHold legalHold,
-               Image.Deletion deletion) {
+    record Row(UUID id, String name, String username, String identifier, Instant createdAt, long imageCount,
+               Patient.LegalHold legalHold, Image.Deletion deletion) {
         Patient toApi() {
-            return new Patient(id.toString(), name, username, Timestamps.format(createdAt), imageCount, legalHold,
-                    deletion);
+            return new Patient(id.toString(), name, username, identifier, Timestamps.format(createdAt), imageCount,
+                    legalHold, deletion);
         }
 
         String cursor() {
@@ -53,8 +53,8 @@ public class PatientRepository {
     }
 
     void insert(Row row) {
-        jdbc.sql("insert into patients (id, name, username, created_at) values (?, ?, ?, ?)")
-                .params(row.id(), row.name(), row.username(), Timestamps.sql(row.createdAt()))
+        jdbc.sql("insert into patients (id, name, username, identifier, created_at) values (?, ?, ?, ?, ?)")
+                .params(row.id(), row.name(), row.username(), row.identifier(), Timestamps.sql(row.createdAt()))
                 .update();
     }
 
@@ -62,10 +62,13 @@ public class PatientRepository {
         return jdbc.sql(SELECT + " and p.id = ?").param(id).query(ROW).optional();
     }
 
-    /** Changes name and/or username; false when the patient does not exist. */
-    boolean update(UUID id, String name, String username) {
-        return jdbc.sql("update patients set name = coalesce(?, name), username = coalesce(?, username)"
-                + " where id = ? and deleted_at is null").params(name, username, id).update() == 1;
+    /** Changes the fields given (null: unchanged); false when the patient does not exist. */
+    boolean update(UUID id, PatientChanges changes) {
+        return jdbc.sql("""
+                        update patients set name = coalesce(?, name), username = coalesce(?, username),
+                            identifier = coalesce(?, identifier)
+                        where id = ? and deleted_at is null""")
+                .params(changes.name(), changes.username(), changes.identifier(), id).update() == 1;
     }
 
 
@@ -167,16 +170,21 @@ public class PatientRepository {
     }
 
     /**
-     * A page of patients; with {@code text}, those whose name or username holds it (any case); with a grantee, only
+     * A page of patients; with {@code identifier}, the one that has it; with {@code text}, those whose name or username holds it (any case); with a grantee, only
      * the patients granted to them; with {@code deleted}, the deleted ones that can still be restored instead of the
      * live ones.
      */
-    List<Row> list(String username, String text, String grantee, Paging.Key after, int limit, boolean deleted) {
+    List<Row> list(String username, String identifier, String text, String grantee, Paging.Key after, int limit,
+                   boolean deleted) {
         StringBuilder sql = new StringBuilder(deleted ? SELECT_DELETED : SELECT);
         var params = new java.util.ArrayList<Object>();
         if (username != null) {
             sql.append(" and p.username = ?");
             params.add(username);
+        }
+        if (identifier != null) {
+            sql.append(" and p.identifier = ?");
+            params.add(identifier);
         }
         if (text != null) {
             sql.append(" and (lower(p.name) like ? or lower(p.username) like ?)");

@@ -63,19 +63,19 @@ class UploadController {
     }
 
     /**
-     * The files of one archive, all for one patient, registered in one transaction: all of them or none. 201, or
-     * 200 when their idempotency keys named earlier uploads.
+     * The files of one request registered in one transaction, all of them or none: an archive's (one patient's), or
+     * a DICOMweb store's at the service's root (each file its patient's, of those the caller may see). 201, or 200
+     * when their idempotency keys named earlier uploads.
      */
     @PostMapping("/internal/v1/uploads/batch")
     ResponseEntity<Map<String, List<UploadRegistered>>> registerAll(@RequestBody Batch batch, Caller caller) {
         List<UploadRegistration> registrations = batch.registrations() == null ? List.of() : batch.registrations();
-        if (registrations.isEmpty() || registrations.stream().map(UploadRegistration::patientId).distinct().count() != 1
-                || registrations.get(0).patientId() == null) {
-            throw ApiException.badRequest("INVALID_BATCH", "A batch is one or more uploads of one patient.");
+        if (registrations.isEmpty() || registrations.stream().anyMatch(r -> r.patientId() == null)) {
+            throw ApiException.badRequest("INVALID_BATCH", "A batch is one or more uploads, each of a patient.");
         }
-        UUID patientId = registrations.get(0).patientId();
-        access.require(caller, patientId, () -> ApiException.notFound("PATIENT_NOT_FOUND",
-                "No patient with id " + patientId + "."));
+        registrations.stream().map(UploadRegistration::patientId).distinct().forEach(patientId -> access.require(
+                caller, patientId, () -> ApiException.notFound("PATIENT_NOT_FOUND",
+                        "No patient with id " + patientId + ".")));
         List<UploadRegistered> result = registrar.registerAll(registrations);
         return ResponseEntity.status(result.get(0).replayed() ? HttpStatus.OK : HttpStatus.CREATED)
                 .body(Map.of("items", result));
