@@ -1058,6 +1058,67 @@ class EndToEndIT {
         expectProblem(alice.get("/v1/dicomweb/studies/" + a), 404, "STUDY_NOT_FOUND");
     }
 
+    @Test
+    @Order(26)
+    void a_store_at_the_services_dicomweb_root_files_each_instance_under_the_patient_its_patient_id_names() {
+        String mark = Long.toString(System.nanoTime());
+        String mrnC = "MRN-c" + mark;
+        String mrnD = "MRN-d" + mark;
+        String c = api.postJson("/v1/patients", Map.of("name", "Root c", "username", "rootc" + mark,
+                "identifier", mrnC)).json().path("patientId").asString();
+        String d = api.postJson("/v1/patients", Map.of("name", "Root d", "username", "rootd" + mark)).json()
+                .path("patientId").asString();
+        var given = api.send("PATCH", "/v1/patients/" + d, Map.of("identifier", mrnD));
+        assertThat(given.status()).as(given.toString()).isEqualTo(200);
+        assertThat(given.json().path("identifier").asString()).isEqualTo(mrnD);
+        assertThat(api.get("/v1/patients?identifier=" + mrnC).json().path("items").get(0).path("patientId")
+                .asString()).isEqualTo(c);
+        String study = "1.2.826.0.1.3680043.2.1125.10." + mark;
+        Map<String, String> patientOf = new java.util.LinkedHashMap<>();
+        List<Part> parts = new ArrayList<>();
+        for (String[] instance : new String[][]{{mrnC, c}, {mrnD, d}, {mrnC, c}}) {
+            String uid = study + ".1." + (parts.size() + 1);
+            patientOf.put(uid, instance[1]);
+            parts.add(Part.bytes(null, null, "application/dicom", TestDicom.ctSlice(8, 8)
+                    .string(0x00100020, "LO", instance[0]).string(0x0020000D, "UI", study)
+                    .string(0x00080018, "UI", uid).toBytes()));
+        }
+
+        var stored = api.postRelated("/v1/dicomweb/studies", "application/dicom", parts);
+
+        assertThat(stored.status()).as(stored.toString()).isEqualTo(200);
+        assertThat(stored.json().path("00081199").path("Value").valueStream()
+                .map(item -> item.path("00081155").path("Value").get(0).asString()).toList())
+                .containsExactlyElementsOf(patientOf.keySet());
+        for (var instance : patientOf.entrySet()) {
+            String search = "/v1/images?sopInstanceUid=" + instance.getKey();
+            await().atMost(Duration.ofSeconds(60)).until(() -> api.get(search).json().path("items").size() == 1);
+            assertThat(api.get(search).json().path("items").get(0).path("patientId").asString())
+                    .isEqualTo(instance.getValue());
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=image.store-instances&patientId="
+                + c).json().path("items").size() == 1);
+
+        // refused whole, nothing kept: a Patient ID that is no patient's, none at all, a clinician's ungranted one
+        long before = countImages();
+        Part unknown = Part.bytes(null, null, "application/dicom", TestDicom.ctSlice(8, 8)
+                .string(0x00100020, "LO", "MRN-x" + mark).toBytes());
+        var refused = api.postRelated("/v1/dicomweb/studies", "application/dicom", List.of(parts.get(0), unknown));
+        expectProblem(refused, 422, "UNKNOWN_PATIENT_ID");
+        assertThat(refused.json().path("detail").asString()).startsWith("Part 2: its Patient ID (0010,0020) is no");
+        var none = api.postRelated("/v1/dicomweb/studies", "application/dicom", List.of(Part.bytes(null, null,
+                "application/dicom", TestDicom.ctSlice(8, 8).string(0x00100020, "LO", " ").toBytes())));
+        expectProblem(none, 422, "UNKNOWN_PATIENT_ID");
+        assertThat(none.json().path("detail").asString()).startsWith("Part 1 has no Patient ID");
+        TestHttp alice = api.withToken(stack.token("alice"));
+        expectProblem(alice.postRelated("/v1/dicomweb/studies", "application/dicom", List.of(parts.get(1))), 422,
+                "UNKNOWN_PATIENT_ID");
+        assertThat(countImages()).isEqualTo(before);
+        await().atMost(Duration.ofSeconds(30)).until(() -> stagedFiles().stream().noneMatch(n -> n.endsWith(".part")));
+        // an identifier names one live patient
+        expectProblem(api.send("PATCH", "/v1/patients/" + c, Map.of("identifier", mrnD)), 409, "IDENTIFIER_TAKEN");
+    }
+
     /** The parts of a multipart/related answer of DICOM files (each as stored, explicit VR little endian here). */
     private static List<byte[]> relatedParts(TestHttp.Answer answer) {
         assertThat(answer.status()).as(answer.toString()).isEqualTo(200);

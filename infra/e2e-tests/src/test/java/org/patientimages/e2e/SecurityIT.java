@@ -296,6 +296,8 @@ class SecurityIT {
                         List.of(Part.bytes("file", "x.zip", "application/zip", new byte[]{1, 2, 3}))),
                 auditor.get("/v1/patients/" + bobPatient + "/dicomweb/studies"),
                 auditor.postRelated("/v1/patients/" + bobPatient + "/dicomweb/studies", "application/dicom",
+                        List.of(Part.bytes(null, null, "application/dicom", new byte[]{1, 2, 3}))),
+                auditor.postRelated("/v1/dicomweb/studies", "application/dicom",
                         List.of(Part.bytes(null, null, "application/dicom", new byte[]{1, 2, 3}))));
         for (TestHttp.Answer answer : forbidden) {
             assertThat(answer.status()).as(answer.toString()).isEqualTo(403);
@@ -303,8 +305,9 @@ class SecurityIT {
         }
         // a machine uploader creates patients, uploads and follows its jobs, and reads nothing else
         TestHttp uploader = anonymous.withToken(stack.clientToken(Tokens.UPLOADER_CLIENT, Tokens.UPLOADER_DEV_SECRET));
-        String patient = uploader.postJson("/v1/patients", Map.of("name", "From a modality", "username", "sec-u-" + UUID.randomUUID()))
-                .json().path("patientId").asString();
+        String identifier = "MRN-u-" + UUID.randomUUID();
+        String patient = uploader.postJson("/v1/patients", Map.of("name", "From a modality", "username",
+                "sec-u-" + UUID.randomUUID(), "identifier", identifier)).json().path("patientId").asString();
         var accepted = uploader.postMultipart("/v1/patients/" + patient + "/images",
                 List.of(Part.bytes("file", "ct.bin", "application/octet-stream", new byte[]{1, 2, 3})));
         assertThat(accepted.status()).as(accepted.toString()).isEqualTo(202);
@@ -313,6 +316,11 @@ class SecurityIT {
         var stored = uploader.postRelated("/v1/patients/" + patient + "/dicomweb/studies", "application/dicom",
                 List.of(Part.bytes(null, null, "application/dicom", TestDicom.ctSlice(8, 8).toBytes())));
         assertThat(stored.status()).as(stored.toString()).isEqualTo(200);
+        // at the service's root too, where the file's Patient ID names the patient
+        var storedAtRoot = uploader.postRelated("/v1/dicomweb/studies", "application/dicom", List.of(Part.bytes(null,
+                null, "application/dicom", TestDicom.ctSlice(8, 8).string(0x00100020, "LO", identifier)
+                        .string(0x00080018, "UI", "1.2.826.0.1.3680043.2.1125.11.1").toBytes())));
+        assertThat(storedAtRoot.status()).as(storedAtRoot.toString()).isEqualTo(200);
         // it may retry its jobs: this one has not failed, which the service says
         var notFailed = uploader.send("POST", "/v1/jobs/" + accepted.json().path("jobId").asString() + "/retry", null);
         assertThat(notFailed.status()).as(notFailed.toString()).isEqualTo(409);
