@@ -234,11 +234,9 @@ public final class DicomJson {
         text(json, SOP_CLASS_UID, "UI", dicom.path("SOPClassUID"));
         text(json, SOP_INSTANCE_UID, "UI", dicom.path("SOPInstanceUID"));
         text(json, MODALITY, "CS", dicom.path("Modality"));
-        if (dicom.path("StudyInstanceUID").isString() && dicom.path("SeriesInstanceUID").isString()
-                && dicom.path("SOPInstanceUID").isString()) {
-            json.put(RETRIEVE_URL, element("UR", List.of(base + "/studies/" + dicom.path("StudyInstanceUID").asString()
-                    + "/series/" + dicom.path("SeriesInstanceUID").asString() + "/instances/"
-                    + dicom.path("SOPInstanceUID").asString())));
+        String url = retrieveUrl(image, base);
+        if (url != null) {
+            json.put(RETRIEVE_URL, element("UR", List.of(url)));
         }
         text(json, TRANSFER_SYNTAX, "UI", dicom.path("TransferSyntaxUID"));
         text(json, STUDY_INSTANCE_UID, "UI", dicom.path("StudyInstanceUID"));
@@ -252,6 +250,17 @@ public final class DicomJson {
         number(json, ROWS, "US", dicom.path("Rows"));
         number(json, COLUMNS, "US", dicom.path("Columns"));
         return json;
+    }
+
+    /** An instance's retrieve URL under a DICOMweb root, when its study, series and UID are known; else null. */
+    static String retrieveUrl(JsonNode image, String base) {
+        JsonNode dicom = image.path("attributes").path("dicom");
+        if (!dicom.path("StudyInstanceUID").isString() || !dicom.path("SeriesInstanceUID").isString()
+                || !dicom.path("SOPInstanceUID").isString()) {
+            return null;
+        }
+        return base + "/studies/" + dicom.path("StudyInstanceUID").asString() + "/series/"
+                + dicom.path("SeriesInstanceUID").asString() + "/instances/" + dicom.path("SOPInstanceUID").asString();
     }
 
     private static void text(Map<String, Object> json, String tag, String vr, JsonNode value) {

@@ -18,8 +18,12 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.LinkedHashMap;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -51,12 +55,20 @@ class DicomWebController {
     private static final int STUDIES_PAGE = 500;
     private static final int MAX_STUDIES = 10_000;
 
+    /** How much of a stored file is read first for its metadata, and at most (its header's size, in effect). */
+    private static final int HEAD = 64 * 1024;
+    private static final int MAX_HEAD = 16 * 1024 * 1024;
+    private static final int MAX_FRAMES = 1000;
+    private static final MediaType OCTET_STREAM = MediaType.APPLICATION_OCTET_STREAM;
+
     private final MetadataClient metadata;
     private final ImageArchive archive;
+    private final JsonMapper json;
 
-    DicomWebController(MetadataClient metadata, ImageArchive archive) {
+    DicomWebController(MetadataClient metadata, ImageArchive archive, JsonMapper json) {
         this.metadata = metadata;
         this.archive = archive;
+        this.json = json;
     }
 
     @GetMapping({ROOT + "/studies", SERVICE_ROOT + "/studies"})
@@ -166,6 +178,185 @@ class DicomWebController {
                           @PathVariable String series, @PathVariable String instance, HttpServletRequest request,
                           HttpServletResponse response) throws IOException {
         retrieve(patientId, filters(uid(study), uid(series), uid(instance)), "instance", request, response);
+    }
+
+    @GetMapping({ROOT + STUDY + "/metadata", SERVICE_ROOT + STUDY + "/metadata"})
+    void studyMetadata(@PathVariable(required = false) String patientId, @PathVariable String study,
+                       HttpServletRequest request, HttpServletResponse response) throws IOException {
+        metadata(patientId, filters(uid(study), null, null), "study", request, response);
+    }
+
+    @GetMapping({ROOT + SERIES + "/metadata", SERVICE_ROOT + SERIES + "/metadata"})
+    void seriesMetadata(@PathVariable(required = false) String patientId, @PathVariable String study,
+                        @PathVariable String series, HttpServletRequest request, HttpServletResponse response)
+            throws IOException {
+        metadata(patientId, filters(uid(study), uid(series), null), "series", request, response);
+    }
+
+    @GetMapping({ROOT + SERIES + "/instances/{instance}/metadata", SERVICE_ROOT + SERIES + "/instances/{instance}/metadata"})
+    void instanceMetadata(@PathVariable(required = false) String patientId, @PathVariable String study,
+                          @PathVariable String series, @PathVariable String instance, HttpServletRequest request,
+                          HttpServletResponse response) throws IOException {
+        metadata(patientId, filters(uid(study), uid(series), uid(instance)), "instance", request, response);
+    }
+
+    /**
+     * The metadata resources (PS3.18 §10.4.1.1.2): each instance's data set in the DICOM JSON model, read from the
+     * first bytes of its stored file ({@link DicomMetadata}), its pixel data a {@code BulkDataURI} to its frames; a
+     * file that cannot be read so (its data set deflated, its header past {@value #MAX_HEAD} bytes) is given with
+     * what the search knows of it. Written as a JSON array, an instance at a time.
+     */
+    private void metadata(String patientId, MultiValueMap<String, String> filters, String what,
+                          HttpServletRequest request, HttpServletResponse response) throws IOException {
+        MediaType type = jsonType(request);
+        List<JsonNode> images = located(archive.images(patientId, filters), what);
+        String base = base(request, patientId);
+        AtomicBoolean started = new AtomicBoolean();
+        try {
+            OutputStream out = response.getOutputStream();
+            for (JsonNode image : images) {
+                byte[] object = json.writeValueAsBytes(dataSetOf(image, base));
+                if (started.compareAndSet(false, true)) {
+                    response.setContentType(type.toString());
+                    out.write('[');
+                } else {
+                    out.write(',');
+                }
+                out.write(object);
+            }
+            out.write(']');
+            out.flush();
+        } catch (IOException e) {
+            throw ImageController.failed(response, started.get(), e);
+        }
+    }
+
+    /** An instance's data set in the DICOM JSON model, or what the search knows of it when it cannot be read. */
+    private Map<String, Object> dataSetOf(JsonNode image, String base) throws IOException {
+        DicomMetadata.DataSet dataSet;
+        try {
+            dataSet = dataSet(ImageArchive.Item.of(image));
+        } catch (DicomMetadata.Unreadable e) {
+            return DicomJson.instance(image, base);
+        }
+        Map<String, Object> elements = new LinkedHashMap<>(dataSet.elements());
+        String url = DicomJson.retrieveUrl(image, base);
+        if (dataSet.pixels() != null && url != null) {
+            StringBuilder frames = new StringBuilder(url).append("/frames/1");
+            for (int i = 2; i <= Math.min(DicomFrames.count(dataSet), MAX_FRAMES); i++) {
+                frames.append(',').append(i);
+            }
+            elements.put(DicomMetadata.tagKey(DicomMetadata.PIXEL_DATA),
+                    Map.of("vr", dataSet.pixels().vr(), "BulkDataURI", frames.toString()));
+        }
+        return elements;
+    }
+
+    /** The stored file's data set, read from as many of its first bytes as it takes. */
+    private DicomMetadata.DataSet dataSet(ImageArchive.Item item) throws IOException {
+        long window = Math.min(item.sizeBytes(), HEAD);
+        while (true) {
+            byte[] head;
+            try (InputStream in = archive.range(item, 0, window - 1)) {
+                head = in.readNBytes((int) window);
+            }
+            if (head.length < window) {
+                throw new ImageArchive.Damaged(item.imageId(), "it is shorter than its recorded size");
+            }
+            try {
+                return DicomMetadata.read(head, item.sizeBytes());
+            } catch (DicomMetadata.NeedMore more) {
+                if (window >= MAX_HEAD || window == item.sizeBytes()) {
+                    throw new DicomMetadata.Unreadable("its header is longer than " + MAX_HEAD + " bytes");
+                }
+                window = Math.min(Math.min(item.sizeBytes(), MAX_HEAD), Math.max(more.bytes, window * 4));
+            }
+        }
+    }
+
+    @GetMapping({ROOT + SERIES + "/instances/{instance}/frames/{frames}",
+            SERVICE_ROOT + SERIES + "/instances/{instance}/frames/{frames}"})
+    void frames(@PathVariable(required = false) String patientId, @PathVariable String study,
+                @PathVariable String series, @PathVariable String instance, @PathVariable String frames,
+                HttpServletRequest request, HttpServletResponse response) throws IOException {
+        List<Integer> wanted = frameNumbers(frames);
+        ImageArchive.Item item = ImageArchive.Item.of(located(archive.images(patientId,
+                filters(uid(study), uid(series), uid(instance))), "instance").get(0));
+        DicomMetadata.DataSet dataSet;
+        try {
+            dataSet = dataSet(item);
+            DicomFrames.requireReadable(dataSet);
+        } catch (DicomMetadata.Unreadable | DicomFrames.Unavailable e) {
+            throw new ApiProblem(HttpStatus.NOT_ACCEPTABLE, "NOT_ACCEPTABLE", "The instance's frames cannot be given: "
+                    + e.getMessage() + ".", false);
+        }
+        int count = DicomFrames.count(dataSet);
+        for (int frame : wanted) {
+            if (frame > count) {
+                throw new ApiProblem(HttpStatus.NOT_FOUND, "FRAME_NOT_FOUND", "The instance has " + count
+                        + " frame(s), not " + frame + ".", false);
+            }
+        }
+        String syntax = DicomFrames.transferSyntax(dataSet);
+        requireFrameParts(request.getHeader(HttpHeaders.ACCEPT), syntax);
+        String boundary = UUID.randomUUID().toString();
+        AtomicBoolean started = new AtomicBoolean();
+        try {
+            OutputStream out = response.getOutputStream();
+            for (int frame : wanted) {
+                if (started.compareAndSet(false, true)) {
+                    response.setContentType("multipart/related; type=\"application/octet-stream\"; boundary=" + boundary);
+                }
+                ImageArchive.RelatedParts.part(out, boundary, "application/octet-stream; transfer-syntax=" + syntax);
+                DicomFrames.write(dataSet, item.sizeBytes(), frame, (from, to) -> archive.range(item, from, to), out);
+                ImageArchive.RelatedParts.endPart(out);
+            }
+            ImageArchive.RelatedParts.close(out, boundary);
+        } catch (DicomFrames.Unavailable e) {
+            // found only once a frame's bytes were asked for: the answer has begun
+            throw ImageController.failed(response, true, new IOException(e.getMessage(), e));
+        } catch (IOException e) {
+            throw ImageController.failed(response, started.get(), e);
+        }
+    }
+
+    /** A frame list, {@code 1,3,5}: at most {@value #MAX_FRAMES} numbers from 1. */
+    private static List<Integer> frameNumbers(String frames) {
+        List<Integer> numbers = new ArrayList<>();
+        for (String number : frames.split(",", -1)) {
+            if (!number.matches("[1-9][0-9]{0,8}") || numbers.size() == MAX_FRAMES) {
+                throw ApiProblem.badRequest("INVALID_PARAMETER", "A frame list is 1 to " + MAX_FRAMES
+                        + " frame numbers from 1, separated by commas.");
+            }
+            numbers.add(Integer.parseInt(number));
+        }
+        return numbers;
+    }
+
+    /**
+     * The client takes {@code multipart/related} of {@code application/octet-stream} in the frames' transfer syntax
+     * ({@code transfer-syntax=*}, that one, or none named), or anything.
+     */
+    private static void requireFrameParts(String accept, String syntax) {
+        if (accept == null || accept.isBlank()) {
+            return;
+        }
+        try {
+            for (MediaType type : MediaType.parseMediaTypes(MediaTypes.lenient(accept))) {
+                String asked = type.getParameter("transfer-syntax");
+                asked = asked == null ? null : asked.replace("\"", "");
+                if (type.isWildcardType() || type.getType().equals("multipart") && type.isWildcardSubtype()
+                        || MediaTypes.isRelated(type, OCTET_STREAM)
+                        && (asked == null || asked.equals("*") || asked.equals(syntax))) {
+                    return;
+                }
+            }
+        } catch (InvalidMediaTypeException e) {
+            // refused below
+        }
+        throw new ApiProblem(HttpStatus.NOT_ACCEPTABLE, "NOT_ACCEPTABLE", "The frames are multipart/related;"
+                + " type=\"application/octet-stream\" in transfer syntax " + syntax + ", as stored (no transcoding).",
+                false);
     }
 
     @GetMapping({ROOT + STUDY + "/thumbnail", SERVICE_ROOT + STUDY + "/thumbnail"})
@@ -350,23 +541,28 @@ class DicomWebController {
     /** A search's answer, in the DICOM JSON model, or as {@code application/json} to a client that takes only that. */
     private static ResponseEntity<List<Map<String, Object>>> found(HttpServletRequest request,
                                                                    List<Map<String, Object>> objects) {
+        return ResponseEntity.ok().contentType(jsonType(request)).body(objects);
+    }
+
+    /** {@code application/dicom+json}, or {@code application/json} for a client that takes only that; else 406. */
+    private static MediaType jsonType(HttpServletRequest request) {
         String accept = request.getHeader(HttpHeaders.ACCEPT);
-        MediaType type = DICOM_JSON;
-        if (accept != null && !accept.isBlank()) {
-            List<MediaType> accepted;
-            try {
-                accepted = MediaType.parseMediaTypes(MediaTypes.lenient(accept));
-            } catch (InvalidMediaTypeException e) {
-                accepted = List.of();
-            }
-            if (accepted.stream().noneMatch(a -> a.includes(DICOM_JSON))) {
-                if (accepted.stream().noneMatch(a -> a.includes(MediaType.APPLICATION_JSON))) {
-                    throw new ApiProblem(HttpStatus.NOT_ACCEPTABLE, "NOT_ACCEPTABLE",
-                            "Search results are application/dicom+json (DICOM XML is not offered).", false);
-                }
-                type = MediaType.APPLICATION_JSON;
-            }
+        if (accept == null || accept.isBlank()) {
+            return DICOM_JSON;
         }
-        return ResponseEntity.ok().contentType(type).body(objects);
+        List<MediaType> accepted;
+        try {
+            accepted = MediaType.parseMediaTypes(MediaTypes.lenient(accept));
+        } catch (InvalidMediaTypeException e) {
+            accepted = List.of();
+        }
+        if (accepted.stream().anyMatch(a -> a.includes(DICOM_JSON))) {
+            return DICOM_JSON;
+        }
+        if (accepted.stream().anyMatch(a -> a.includes(MediaType.APPLICATION_JSON))) {
+            return MediaType.APPLICATION_JSON;
+        }
+        throw new ApiProblem(HttpStatus.NOT_ACCEPTABLE, "NOT_ACCEPTABLE",
+                "DICOM JSON is application/dicom+json (DICOM XML is not offered).", false);
     }
 }

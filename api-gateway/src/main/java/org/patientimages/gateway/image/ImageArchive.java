@@ -284,9 +284,25 @@ class ImageArchive implements AutoCloseable {
 
         @Override
         public void begin(Item item) throws IOException {
-            String type = item.transferSyntax() == null ? "application/dicom"
-                    : "application/dicom; transfer-syntax=" + item.transferSyntax();
-            out.write(("--" + boundary + "\r\nContent-Type: " + type + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            part(out, boundary, item.transferSyntax() == null ? "application/dicom"
+                    : "application/dicom; transfer-syntax=" + item.transferSyntax());
+        }
+
+        /** Opens a part of a {@code multipart/related} body: its delimiter and header. */
+        static void part(OutputStream out, String boundary, String contentType) throws IOException {
+            out.write(("--" + boundary + "\r\nContent-Type: " + contentType + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+        }
+
+        /** Ends a part. */
+        static void endPart(OutputStream out) throws IOException {
+            out.write(CRLF);
+        }
+
+        /** Closes a {@code multipart/related} body. */
+        static void close(OutputStream out, String boundary) throws IOException {
+            out.write(("--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
         }
 
         @Override
@@ -296,13 +312,12 @@ class ImageArchive implements AutoCloseable {
 
         @Override
         public void end(Item item) throws IOException {
-            out.write(CRLF);
+            endPart(out);
         }
 
         @Override
         public void finish() throws IOException {
-            out.write(("--" + boundary + "--\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
+            close(out, boundary);
         }
     }
 
@@ -318,6 +333,17 @@ class ImageArchive implements AutoCloseable {
             return true;
         } catch (NoSuchKeyException e) {
             return false;
+        } catch (SdkException e) {
+            throw new IOException("the object store could not be read", e);
+        }
+    }
+
+    /** The stored file's bytes {@code from} to {@code to}, both included (a ranged read). */
+    InputStream range(Item item, long from, long to) throws IOException {
+        try {
+            return s3.getObject(b -> b.bucket(item.bucket()).key(item.objectKey()).range("bytes=" + from + "-" + to));
+        } catch (NoSuchKeyException e) {
+            throw new Damaged(item.imageId(), "its object is gone");
         } catch (SdkException e) {
             throw new IOException("the object store could not be read", e);
         }

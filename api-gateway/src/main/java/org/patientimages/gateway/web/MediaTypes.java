@@ -22,12 +22,20 @@ public final class MediaTypes {
      * {@code application/dicom}, or none (in any case, quoted or not).
      */
     public static boolean isDicomParts(MediaType type) {
-        String parts = type.getParameter("type");
+        return isRelated(type, DICOM);
+    }
+
+    /**
+     * Whether a media type is {@code multipart/related} of {@code parts}: its {@code type} parameter that, or none
+     * (in any case, quoted or not).
+     */
+    public static boolean isRelated(MediaType type, MediaType parts) {
+        String named = type.getParameter("type");
         if (!RELATED.equalsTypeAndSubtype(type)) {
             return false;
         }
         try {
-            return parts == null || DICOM.equalsTypeAndSubtype(MediaType.parseMediaType(parts.replace("\"", "")));
+            return named == null || parts.equalsTypeAndSubtype(MediaType.parseMediaType(named.replace("\"", "")));
         } catch (org.springframework.http.InvalidMediaTypeException e) {
             return false;
         }
