@@ -45,6 +45,26 @@ final class DicomFrames {
         return Math.max(1, dataSet.integer(NUMBER_OF_FRAMES, 1));
     }
 
+    /**
+     * The media type of a frame's bytes (PS3.18 §8.7.3.5.2): {@code application/octet-stream} for native pixels,
+     * the image type of a compressed one ({@code image/jpeg}…), or octet-stream again for one without its own.
+     */
+    static String mediaType(DicomMetadata.DataSet dataSet) {
+        if (!dataSet.pixels().encapsulated() || dataSet.transferSyntax() == null) {
+            return "application/octet-stream";
+        }
+        return switch (dataSet.transferSyntax()) {
+            case "1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.57",
+                 "1.2.840.10008.1.2.4.70" -> "image/jpeg";
+            case "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81" -> "image/jls";
+            case "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91" -> "image/jp2";
+            case "1.2.840.10008.1.2.4.92", "1.2.840.10008.1.2.4.93" -> "image/jpx";
+            case "1.2.840.10008.1.2.4.201", "1.2.840.10008.1.2.4.202", "1.2.840.10008.1.2.4.203" -> "image/jphc";
+            case "1.2.840.10008.1.2.5" -> "image/dicom-rle";
+            default -> "application/octet-stream";
+        };
+    }
+
     /** The transfer syntax a frame's bytes are in. */
     static String transferSyntax(DicomMetadata.DataSet dataSet) {
         return dataSet.pixels().encapsulated() ? dataSet.transferSyntax() : EXPLICIT_LITTLE;

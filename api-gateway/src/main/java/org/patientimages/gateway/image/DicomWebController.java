@@ -298,16 +298,17 @@ class DicomWebController {
             }
         }
         String syntax = DicomFrames.transferSyntax(dataSet);
-        requireFrameParts(request.getHeader(HttpHeaders.ACCEPT), syntax);
+        String media = DicomFrames.mediaType(dataSet);
+        requireFrameParts(request.getHeader(HttpHeaders.ACCEPT), media, syntax);
         String boundary = UUID.randomUUID().toString();
         AtomicBoolean started = new AtomicBoolean();
         try {
             OutputStream out = response.getOutputStream();
             for (int frame : wanted) {
                 if (started.compareAndSet(false, true)) {
-                    response.setContentType("multipart/related; type=\"application/octet-stream\"; boundary=" + boundary);
+                    response.setContentType("multipart/related; type=\"" + media + "\"; boundary=" + boundary);
                 }
-                ImageArchive.RelatedParts.part(out, boundary, "application/octet-stream; transfer-syntax=" + syntax);
+                ImageArchive.RelatedParts.part(out, boundary, media + "; transfer-syntax=" + syntax);
                 DicomFrames.write(dataSet, item.sizeBytes(), frame, (from, to) -> archive.range(item, from, to), out);
                 ImageArchive.RelatedParts.endPart(out);
             }
@@ -334,10 +335,10 @@ class DicomWebController {
     }
 
     /**
-     * The client takes {@code multipart/related} of {@code application/octet-stream} in the frames' transfer syntax
-     * ({@code transfer-syntax=*}, that one, or none named), or anything.
+     * The client takes {@code multipart/related} of the frames' media type, or of {@code application/octet-stream},
+     * in their transfer syntax ({@code transfer-syntax=*}, that one, or none named), or anything.
      */
-    private static void requireFrameParts(String accept, String syntax) {
+    private static void requireFrameParts(String accept, String media, String syntax) {
         if (accept == null || accept.isBlank()) {
             return;
         }
@@ -346,7 +347,8 @@ class DicomWebController {
                 String asked = type.getParameter("transfer-syntax");
                 asked = asked == null ? null : asked.replace("\"", "");
                 if (type.isWildcardType() || type.getType().equals("multipart") && type.isWildcardSubtype()
-                        || MediaTypes.isRelated(type, OCTET_STREAM)
+                        || (MediaTypes.isRelated(type, OCTET_STREAM)
+                        || MediaTypes.isRelated(type, MediaType.parseMediaType(media)))
                         && (asked == null || asked.equals("*") || asked.equals(syntax))) {
                     return;
                 }
@@ -355,8 +357,7 @@ class DicomWebController {
             // refused below
         }
         throw new ApiProblem(HttpStatus.NOT_ACCEPTABLE, "NOT_ACCEPTABLE", "The frames are multipart/related;"
-                + " type=\"application/octet-stream\" in transfer syntax " + syntax + ", as stored (no transcoding).",
-                false);
+                + " type=\"" + media + "\" in transfer syntax " + syntax + ", as stored (no transcoding).", false);
     }
 
     @GetMapping({ROOT + STUDY + "/thumbnail", SERVICE_ROOT + STUDY + "/thumbnail"})

@@ -981,6 +981,33 @@ class EndToEndIT {
         }
         assertThat(relatedParts(api.get(seriesRoot, "Accept", "multipart/related"))).hasSize(3);
         expectProblem(api.get(seriesRoot + "/instances/" + first, "Accept", "application/zip"), 406, "NOT_ACCEPTABLE");
+        // what a viewer reads (OHIF): every instance's data set in DICOM JSON, names too, and its frames' pixels
+        var metadata = api.get(seriesRoot + "/metadata", "Accept", "application/dicom+json");
+        assertThat(metadata.status()).as(metadata.toString()).isEqualTo(200);
+        assertThat(metadata.contentType()).startsWith("application/dicom+json");
+        assertThat(metadata.json().valueStream().map(i -> i.path("00080018").path("Value").get(0).asString()))
+                .containsExactlyInAnyOrderElementsOf(instances.keySet());
+        JsonNode firstMetadata = api.get(seriesRoot + "/instances/" + first + "/metadata").json().get(0);
+        assertThat(firstMetadata.path("00100010").path("Value").get(0).path("Alphabetic").asString())
+                .isEqualTo("DOE^JANE");
+        assertThat(firstMetadata.path("00280010").path("Value").get(0).asInt()).isEqualTo(32);
+        assertThat(firstMetadata.path("00281050").path("Value").get(0).asInt()).isEqualTo(40);
+        assertThat(firstMetadata.path("7FE00010").path("BulkDataURI").asString())
+                .endsWith(seriesRoot + "/instances/" + first + "/frames/1");
+        assertThat(api.get(root + "/studies/" + study + "/metadata").json()).hasSize(3);
+        var frame = api.get(seriesRoot + "/instances/" + first + "/frames/1", "Accept",
+                "multipart/related; type=\"application/octet-stream\"; transfer-syntax=*");
+        assertThat(frame.contentType()).startsWith("multipart/related; type=\"application/octet-stream\"; boundary=");
+        java.nio.ByteBuffer pixels = java.nio.ByteBuffer.allocate(32 * 32 * 2).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        pixels.asShortBuffer().put(TestDicom.ctPixels(32, 32));
+        assertThat(relatedParts(frame, "application/octet-stream; transfer-syntax=" + TestDicom.EXPLICIT_LITTLE))
+                .containsExactly(pixels.array());
+        expectProblem(api.get(seriesRoot + "/instances/" + first + "/frames/2"), 404, "FRAME_NOT_FOUND");
+        expectProblem(api.get(seriesRoot + "/instances/" + first + "/frames/0"), 400, "INVALID_PARAMETER");
+        expectProblem(api.get(seriesRoot + "/instances/" + first + "/frames/1", "Accept",
+                "multipart/related; type=\"application/octet-stream\"; transfer-syntax=1.2.840.10008.1.2.4.50"),
+                406, "NOT_ACCEPTABLE");
+        expectProblem(api.get(seriesRoot + "/metadata", "Accept", "application/dicom+xml"), 406, "NOT_ACCEPTABLE");
         // the thumbnails a viewer shows for a study, a series and an instance: the PNG the worker rendered
         String instanceThumbnail = seriesRoot + "/instances/" + first + "/thumbnail";
         await().atMost(Duration.ofSeconds(30)).until(() -> api.get(instanceThumbnail).status() == 200);
@@ -1056,6 +1083,12 @@ class EndToEndIT {
         assertThat(none.status()).as(none.toString()).isEqualTo(200);
         assertThat(none.json()).isEmpty();
         expectProblem(alice.get("/v1/dicomweb/studies/" + a), 404, "STUDY_NOT_FOUND");
+        expectProblem(alice.get("/v1/dicomweb/studies/" + a + "/metadata"), 404, "STUDY_NOT_FOUND");
+        expectProblem(alice.get("/v1/dicomweb/studies/" + a + "/series/" + a + ".1/instances/" + a + ".1.1/frames/1"),
+                404, "INSTANCE_NOT_FOUND");
+        // as the one who may see it, its metadata from the service's root
+        assertThat(api.get("/v1/dicomweb/studies/" + a + "/metadata").json().get(0).path("00100020").path("Value")
+                .get(0).asString()).isEqualTo("MRN-a" + mark);
     }
 
     @Test
@@ -1121,6 +1154,11 @@ class EndToEndIT {
 
     /** The parts of a multipart/related answer of DICOM files (each as stored, explicit VR little endian here). */
     private static List<byte[]> relatedParts(TestHttp.Answer answer) {
+        return relatedParts(answer, "application/dicom; transfer-syntax=" + TestDicom.EXPLICIT_LITTLE);
+    }
+
+    /** The parts of a multipart/related answer, each of this content type. */
+    private static List<byte[]> relatedParts(TestHttp.Answer answer, String partType) {
         assertThat(answer.status()).as(answer.toString()).isEqualTo(200);
         String boundary = answer.contentType().replaceAll(".*boundary=([^;]+).*", "$1");
         String body = new String(answer.bytes(), StandardCharsets.ISO_8859_1);
@@ -1131,8 +1169,7 @@ class EndToEndIT {
         for (String part : body.substring(open.length(), body.length() - close.length())
                 .split(java.util.regex.Pattern.quote("\r\n--" + boundary + "\r\n"))) {
             int headers = part.indexOf("\r\n\r\n");
-            assertThat(part.substring(0, headers))
-                    .isEqualTo("Content-Type: application/dicom; transfer-syntax=" + TestDicom.EXPLICIT_LITTLE);
+            assertThat(part.substring(0, headers)).isEqualTo("Content-Type: " + partType);
             parts.add(part.substring(headers + 4).getBytes(StandardCharsets.ISO_8859_1));
         }
         return parts;
