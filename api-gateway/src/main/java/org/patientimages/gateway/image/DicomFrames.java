@@ -83,8 +83,8 @@ final class DicomFrames {
         if (!pixels.encapsulated() && (bits == 0 || bits % 8 != 0)) {
             throw new Unavailable("its pixels are " + bits + " bits each, not whole bytes");
         }
-        if (!pixels.encapsulated() && dataSet.bigEndian() && bits > 8) {
-            throw new Unavailable("its pixel data is big endian (retrieve the instance itself)");
+        if (!pixels.encapsulated() && dataSet.bigEndian() && bits > 16) {
+            throw new Unavailable("its pixel data is big endian in " + bits + "-bit words (retrieve the instance)");
         }
     }
 
@@ -101,7 +101,8 @@ final class DicomFrames {
                 throw new Unavailable("its pixel data is shorter than its rows, columns and frames say");
             }
             try (InputStream in = source.open(start, start + size - 1)) {
-                copy(in, out, size);
+                // big endian 16-bit words become little endian, as the frame's transfer syntax says
+                copy(in, out, size, dataSet.bigEndian() && dataSet.integer(BITS_ALLOCATED, 0) == 16);
             }
             return;
         }
@@ -175,11 +176,21 @@ final class DicomFrames {
     }
 
     private static void copy(InputStream in, OutputStream out, long length) throws IOException {
+        copy(in, out, length, false);
+    }
+
+    /** Copies {@code length} bytes; {@code swap}: the bytes of each 16-bit word swapped ({@code length} is even). */
+    private static void copy(InputStream in, OutputStream out, long length, boolean swap) throws IOException {
         byte[] buffer = new byte[64 * 1024];
         for (long left = length; left > 0; ) {
-            int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
-            if (n < 0) {
+            int n = in.readNBytes(buffer, 0, (int) Math.min(buffer.length, left));
+            if (n == 0) {
                 throw new EOFException("the stored file ends within its pixel data");
+            }
+            for (int i = 0; swap && i + 1 < n; i += 2) {
+                byte b = buffer[i];
+                buffer[i] = buffer[i + 1];
+                buffer[i + 1] = b;
             }
             out.write(buffer, 0, n);
             left -= n;

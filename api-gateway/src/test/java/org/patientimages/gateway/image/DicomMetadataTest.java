@@ -120,6 +120,9 @@ class DicomMetadataTest {
         byte[] nativeFile = TestDicom.ctSlice(4, 4).string(0x00280008, "IS", "2").pixels(two).toBytes();
         assertThat(frame(nativeFile, 2)).isEqualTo(Arrays.copyOfRange(two, 32, 64));
         assertThat(frame(nativeFile, 1)).isEqualTo(Arrays.copyOfRange(two, 0, 32));
+        // big endian 16-bit pixels come as little endian, as the frame's transfer syntax says
+        byte[] big = TestDicom.ctSlice(4, 4).transferSyntax(TestDicom.EXPLICIT_BIG).toBytes();
+        assertThat(frame(big, 1)).isEqualTo(pixelBytes(TestDicom.ctPixels(4, 4), false));
 
         byte[] jpeg = TestDicom.ctSlice(4, 4).transferSyntax(TestDicom.JPEG_BASELINE)
                 .encapsulatedPixels(new byte[]{1, 2}, new byte[]{3, 4, 5, 6}).toBytes();
@@ -159,9 +162,13 @@ class DicomMetadataTest {
         byte[] noPixels = TestDicom.dataSet().string(0x00080060, "CS", "SR").toBytes();
         assertThatThrownBy(() -> DicomFrames.requireReadable(DicomMetadata.read(noPixels, noPixels.length)))
                 .isInstanceOf(DicomFrames.Unavailable.class).hasMessageContaining("no pixel data");
-        byte[] big = TestDicom.ctSlice(4, 4).transferSyntax(TestDicom.EXPLICIT_BIG).toBytes();
+        byte[] big = TestDicom.ctSlice(4, 4).transferSyntax(TestDicom.EXPLICIT_BIG).us(0x00280100, 32)
+                .pixels(new short[32]).toBytes();
         assertThatThrownBy(() -> DicomFrames.requireReadable(DicomMetadata.read(big, big.length)))
                 .isInstanceOf(DicomFrames.Unavailable.class).hasMessageContaining("big endian");
+        byte[] bits = TestDicom.ctSlice(4, 4).us(0x00280100, 1).toBytes();
+        assertThatThrownBy(() -> DicomFrames.requireReadable(DicomMetadata.read(bits, bits.length)))
+                .isInstanceOf(DicomFrames.Unavailable.class).hasMessageContaining("not whole bytes");
     }
 
     private static byte[] frame(byte[] file, int frame) throws IOException {
