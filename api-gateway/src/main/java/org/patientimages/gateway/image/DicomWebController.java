@@ -3,6 +3,8 @@ package org.patientimages.gateway.image;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.patientimages.gateway.audit.AuditContext;
+import org.patientimages.gateway.dicom.DicomFrames;
+import org.patientimages.gateway.dicom.DicomMetadata;
 import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.web.ApiProblem;
 import org.patientimages.gateway.web.MediaTypes;
@@ -269,7 +271,7 @@ class DicomWebController {
                 if (window >= MAX_HEAD || window == item.sizeBytes()) {
                     throw new DicomMetadata.Unreadable("its header is longer than " + MAX_HEAD + " bytes");
                 }
-                window = Math.min(Math.min(item.sizeBytes(), MAX_HEAD), Math.max(more.bytes, window * 4));
+                window = Math.min(Math.min(item.sizeBytes(), MAX_HEAD), Math.max(more.bytes(), window * 4));
             }
         }
     }

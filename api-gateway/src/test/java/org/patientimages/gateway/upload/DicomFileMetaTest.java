@@ -87,7 +87,7 @@ class DicomFileMetaTest {
         byte[] file = TestDicom.ctSlice(8, 8).bytes(0x00091010, "OB", new byte[4096]).toBytes();
         assertThat(DicomFileMeta.patientId(file, true)).isEqualTo("MRN-0042");
         assertPatientIdInvalid(Arrays.copyOf(file, 2048), false, "is not within its first 2048 bytes");
-        assertPatientIdInvalid(Arrays.copyOf(file, 2048), true, "ends within a data element");
+        assertPatientIdInvalid(Arrays.copyOf(file, 2048), true, "goes past the end of the file");
         assertPatientIdInvalid(TestDicom.ctSlice(8, 8).transferSyntax("1.2.840.10008.1.2.1.99").toBytes(), true,
                 "deflated");
     }

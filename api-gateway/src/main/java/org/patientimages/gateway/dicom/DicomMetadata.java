@@ -1,4 +1,4 @@
-package org.patientimages.gateway.image;
+package org.patientimages.gateway.dicom;
 
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;
@@ -15,7 +15,8 @@ import java.util.Set;
 
 /**
  * A DICOM file's data set in the DICOM JSON model (PS3.18 §F.2), as WADO-RS's metadata resources answer it, read
- * from the file's first bytes, and where its pixel data lies, for its frames. Pure: the bytes come from the caller.
+ * from the file's first bytes, and where its pixel data lies, for its frames; or only its file meta information, or
+ * its elements up to one (a DICOMweb store's Patient ID). Pure: the bytes come from the caller.
  * <p>
  * Every element before the pixel data is given, in the file's order, sequences item by item, in explicit or implicit
  * VR (whose VRs come from {@link DicomDictionary}) and either byte order; text in the file's character set (the
@@ -24,10 +25,10 @@ import java.util.Set;
  * is a {@code BulkDataURI} to the instance's frames. Elements after the pixel data are not read. The walk is
  * bounded: lengths must fit in the file, nesting stops at {@value #MAX_DEPTH}.
  */
-final class DicomMetadata {
+public final class DicomMetadata {
 
-    static final int MAX_INLINE = 64 * 1024;
-    static final int PIXEL_DATA = 0x7FE00010;
+    public static final int MAX_INLINE = 64 * 1024;
+    public static final int PIXEL_DATA = 0x7FE00010;
     private static final int SPECIFIC_CHARACTER_SET = 0x00080005;
     private static final int PIXEL_REPRESENTATION = 0x00280103;
     private static final int ITEM = 0xFFFEE000;
@@ -58,23 +59,23 @@ final class DicomMetadata {
             Map.entry("ISO 2022 IR 100", "ISO-8859-1"), Map.entry("ISO 2022 IR 192", "UTF-8"));
 
     /** Where the pixel data's value lies in the file: {@code length} -1 for encapsulated (undefined length). */
-    record PixelData(long offset, long length, String vr) {
-        boolean encapsulated() {
+    public record PixelData(long offset, long length, String vr) {
+        public boolean encapsulated() {
             return length < 0;
         }
     }
 
     /** The data set in the DICOM JSON model, its transfer syntax, and its pixel data (null when it has none). */
-    record DataSet(Map<String, Object> elements, String transferSyntax, PixelData pixels) {
+    public record DataSet(Map<String, Object> elements, String transferSyntax, PixelData pixels) {
 
         /** An integer attribute's first value ({@code US}, {@code IS}…), or {@code otherwise}. */
         int integer(int tag, int otherwise) {
-            Object element = elements.get(tagKey(tag));
-            if (element instanceof Map<?, ?> map && map.get("Value") instanceof List<?> values && !values.isEmpty()
-                    && values.get(0) instanceof Number number) {
-                return number.intValue();
-            }
-            return otherwise;
+            return first(elements, tag) instanceof Number number ? number.intValue() : otherwise;
+        }
+
+        /** A text attribute's first value, or null. */
+        public String string(int tag) {
+            return first(elements, tag) instanceof String text ? text : null;
         }
 
         /** Whether its pixel data is in big endian byte order. */
@@ -84,18 +85,23 @@ final class DicomMetadata {
     }
 
     /** More of the file than was given is needed: at least its first {@code bytes}. */
-    static final class NeedMore extends RuntimeException {
-        final long bytes;
+    public static final class NeedMore extends RuntimeException {
+        private final long bytes;
 
         NeedMore(long bytes) {
             super(null, null, false, false);
             this.bytes = bytes;
         }
+
+        /** How many of the file's first bytes it takes, at least. */
+        public long bytes() {
+            return bytes;
+        }
     }
 
     /** A file that cannot be read this way: not DICOM, its data set deflated, or malformed. */
-    static final class Unreadable extends RuntimeException {
-        Unreadable(String why) {
+    public static final class Unreadable extends RuntimeException {
+        public Unreadable(String why) {
             super(why);
         }
     }
@@ -104,10 +110,45 @@ final class DicomMetadata {
     }
 
     /**
-     * Reads the data set from the file's first bytes ({@code fileSize} long in all); {@link NeedMore} when they end
-     * before its pixel data (or its end), {@link Unreadable} when it cannot be read.
+     * Reads the data set from the file's first bytes ({@code fileSize} long in all, {@link Long#MAX_VALUE} when not
+     * known); {@link NeedMore} when they end before its pixel data (or its end), {@link Unreadable} when it cannot be
+     * read.
      */
-    static DataSet read(byte[] bytes, long fileSize) {
+    public static DataSet read(byte[] bytes, long fileSize) {
+        return read(bytes, fileSize, PIXEL_DATA);
+    }
+
+    /** As {@link #read(byte[], long)}, only up to the element {@code until} (its top-level elements go in order). */
+    public static DataSet read(byte[] bytes, long fileSize, int until) {
+        FileMeta meta = fileMeta(bytes, fileSize);
+        if (meta.end() + 4 > bytes.length && bytes.length < fileSize) {
+            throw new NeedMore(bytes.length + MAX_INLINE);
+        }
+        String syntax = first(meta.elements(), 0x00020010) instanceof String text ? text : null;
+        if (DEFLATED.equals(syntax)) {
+            throw new Unreadable("its data set is deflated");
+        }
+        Walk walk = new Walk(bytes, fileSize, !IMPLICIT_LITTLE.equals(syntax),
+                EXPLICIT_BIG.equals(syntax) ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
+        walk.at = meta.end();
+        walk.until = until;
+        Map<String, Object> elements = walk.items(Long.MAX_VALUE, 0, true);
+        return new DataSet(elements, syntax, walk.pixels);
+    }
+
+    /**
+     * The file meta information (PS3.10 §7.1, group 0002, always explicit VR little endian) at the start of a file's
+     * first bytes, in the DICOM JSON model; it ends where they do, if not before. {@link NeedMore} when an element's
+     * value goes past them.
+     */
+    public static Map<String, Object> fileMeta(byte[] head) {
+        return fileMeta(head, Long.MAX_VALUE).elements();
+    }
+
+    private record FileMeta(Map<String, Object> elements, int end) {
+    }
+
+    private static FileMeta fileMeta(byte[] bytes, long fileSize) {
         if (bytes.length < PREFIX_END || !"DICM".equals(new String(bytes, 128, 4, StandardCharsets.US_ASCII))) {
             if (bytes.length < fileSize && bytes.length < PREFIX_END) {
                 throw new NeedMore(PREFIX_END);
@@ -116,31 +157,28 @@ final class DicomMetadata {
         }
         Walk meta = new Walk(bytes, fileSize, true, ByteOrder.LITTLE_ENDIAN);
         meta.at = PREFIX_END;
-        String syntax = null;
-        while (meta.at + 4 <= bytes.length && meta.u16(meta.at) == 0x0002) {
+        Map<String, Object> elements = new LinkedHashMap<>();
+        while (meta.at + 8 <= bytes.length && meta.u16(meta.at) == 0x0002) {
             Walk.Header header = meta.header(0);
-            meta.require(header.length());
-            if (header.tag() == 0x00020010) {
-                syntax = new String(bytes, meta.at, (int) header.length(), StandardCharsets.US_ASCII)
-                        .replaceAll("[\\x00 ]+$", "");
+            Object element = meta.element(header, 0);
+            if (element != null) {
+                elements.put(tagKey(header.tag()), element);
             }
-            meta.at += (int) header.length();
         }
-        if (meta.at + 4 > bytes.length && bytes.length < fileSize) {
-            throw new NeedMore(bytes.length + MAX_INLINE);
-        }
-        if (DEFLATED.equals(syntax)) {
-            throw new Unreadable("its data set is deflated");
-        }
-        Walk walk = new Walk(bytes, fileSize, !IMPLICIT_LITTLE.equals(syntax),
-                EXPLICIT_BIG.equals(syntax) ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
-        walk.at = meta.at;
-        Map<String, Object> elements = walk.items(Long.MAX_VALUE, 0, true);
-        return new DataSet(elements, syntax, walk.pixels);
+        return new FileMeta(elements, meta.at);
     }
 
-    static String tagKey(int tag) {
+    public static String tagKey(int tag) {
         return HexFormat.of().withUpperCase().toHexDigits(tag);
+    }
+
+    /** An element's first value, or null. */
+    private static Object first(Map<String, Object> elements, int tag) {
+        if (elements.get(tagKey(tag)) instanceof Map<?, ?> element && element.get("Value") instanceof List<?> values
+                && !values.isEmpty()) {
+            return values.get(0);
+        }
+        return null;
     }
 
     /** One pass over the data set. */
@@ -153,6 +191,7 @@ final class DicomMetadata {
         private Charset charset = StandardCharsets.ISO_8859_1;
         private boolean signedPixels;
         private PixelData pixels;
+        private int until = PIXEL_DATA;
         private int at;
 
         Walk(byte[] bytes, long fileSize, boolean explicit, ByteOrder order) {
@@ -175,12 +214,16 @@ final class DicomMetadata {
                 if (top && at == fileSize) {
                     break;
                 }
+                require(8);
+                if (top && Integer.compareUnsigned(u16(at) << 16 | u16(at + 2), until) > 0) {
+                    break; // past the last element wanted
+                }
                 Header header = header(depth);
-                if (header.tag() == ITEM_END) {
-                    if (top) {
-                        throw new Unreadable("an item's end outside any item");
-                    }
+                if (header.tag() == ITEM_END && !top) {
                     break;
+                }
+                if (header.vr() == null) {
+                    throw new Unreadable("an item or a delimiter where a data element belongs");
                 }
                 if (top && header.tag() == PIXEL_DATA) {
                     pixels = new PixelData(at, header.length() == UNDEFINED ? -1 : header.length(), header.vr());
@@ -217,7 +260,7 @@ final class DicomMetadata {
             }
             long length = header.length();
             if (BINARY.contains(vr) && length > MAX_INLINE) {
-                requireWithin(length);
+                require(length); // the elements after it are wanted: the bytes must reach past it
                 at += (int) length;
                 return null;
             }

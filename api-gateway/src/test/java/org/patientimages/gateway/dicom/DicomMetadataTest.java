@@ -1,4 +1,4 @@
-package org.patientimages.gateway.image;
+package org.patientimages.gateway.dicom;
 
 import org.junit.jupiter.api.Test;
 import org.patientimages.localstack.testing.TestDicom;
@@ -85,7 +85,7 @@ class DicomMetadataTest {
         assertThat(DicomMetadata.read(file, file.length).elements()).doesNotContainKey("00091010")
                 .containsKey("00280010");
         assertThatThrownBy(() -> DicomMetadata.read(Arrays.copyOf(file, 1000), file.length))
-                .isInstanceOfSatisfying(DicomMetadata.NeedMore.class, more -> assertThat(more.bytes)
+                .isInstanceOfSatisfying(DicomMetadata.NeedMore.class, more -> assertThat(more.bytes())
                         .isGreaterThan(DicomMetadata.MAX_INLINE).isLessThanOrEqualTo(file.length));
         assertThatThrownBy(() -> DicomMetadata.read(Arrays.copyOf(file, 100), file.length))
                 .isInstanceOf(DicomMetadata.NeedMore.class);
@@ -169,6 +169,35 @@ class DicomMetadataTest {
         byte[] bits = TestDicom.ctSlice(4, 4).us(0x00280100, 1).toBytes();
         assertThatThrownBy(() -> DicomFrames.requireReadable(DicomMetadata.read(bits, bits.length)))
                 .isInstanceOf(DicomFrames.Unavailable.class).hasMessageContaining("not whole bytes");
+    }
+
+    @Test
+    void damaged_files_are_refused_or_read_never_anything_else() {
+        List<byte[]> files = new java.util.ArrayList<>();
+        for (String syntax : new String[]{TestDicom.EXPLICIT_LITTLE, TestDicom.IMPLICIT_LITTLE, TestDicom.EXPLICIT_BIG}) {
+            files.add(aFile().transferSyntax(syntax).toBytes());
+        }
+        files.add(TestDicom.ctSlice(4, 4).string(0x00280008, "IS", "2").transferSyntax(TestDicom.JPEG_BASELINE)
+                .encapsulatedPixels(new byte[]{1, 2}, new byte[]{3, 4}).toBytes());
+        java.util.Random random = new java.util.Random(7);
+        for (int round = 0; round < 20_000; round++) {
+            byte[] file = files.get(random.nextInt(files.size())).clone();
+            for (int i = 1 + random.nextInt(4); i > 0; i--) {
+                file[132 + random.nextInt(file.length - 132)] = (byte) random.nextInt(256);
+            }
+            byte[] damaged = random.nextBoolean() ? file : Arrays.copyOf(file, 132 + random.nextInt(file.length - 132));
+            try {
+                DicomMetadata.DataSet dataSet = DicomMetadata.read(damaged, damaged.length);
+                DicomFrames.requireReadable(dataSet);
+                DicomFrames.write(dataSet, damaged.length, 1, (from, to) -> {
+                    assertThat(from).isBetween(0L, to);
+                    assertThat(to).isLessThan(damaged.length);
+                    return new ByteArrayInputStream(damaged, (int) from, (int) (to - from + 1));
+                }, new ByteArrayOutputStream());
+            } catch (DicomMetadata.NeedMore | DicomMetadata.Unreadable | DicomFrames.Unavailable | IOException e) {
+                // refused: what a damaged file is
+            }
+        }
     }
 
     private static byte[] frame(byte[] file, int frame) throws IOException {

@@ -1,4 +1,4 @@
-package org.patientimages.gateway.image;
+package org.patientimages.gateway.dicom;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -13,7 +13,7 @@ import java.nio.ByteOrder;
  * fragments' bytes, found by the Basic Offset Table, or as the one frame of a file, or as one fragment a frame. The
  * bytes come from a ranged read of the stored file.
  */
-final class DicomFrames {
+public final class DicomFrames {
 
     private static final int NUMBER_OF_FRAMES = 0x00280008;
     private static final int SAMPLES_PER_PIXEL = 0x00280002;
@@ -22,16 +22,18 @@ final class DicomFrames {
     private static final int BITS_ALLOCATED = 0x00280100;
     private static final int ITEM = 0xFFFEE000;
     private static final int SEQUENCE_END = 0xFFFEE0DD;
+    /** The most frames an offset table is read for (4 bytes each). */
+    private static final int MAX_FRAMES = 1 << 20;
     /** Explicit VR little endian: what a native frame's bytes are in, whatever the file's own syntax. */
-    static final String EXPLICIT_LITTLE = "1.2.840.10008.1.2.1";
+    public static final String EXPLICIT_LITTLE = "1.2.840.10008.1.2.1";
 
     /** Reads the stored file's bytes {@code from} to {@code to}, both included. */
-    interface Source {
+    public interface Source {
         InputStream open(long from, long to) throws IOException;
     }
 
     /** A frame that cannot be given: {@code why}. */
-    static final class Unavailable extends RuntimeException {
+    public static final class Unavailable extends RuntimeException {
         Unavailable(String why) {
             super(why);
         }
@@ -41,7 +43,7 @@ final class DicomFrames {
     }
 
     /** How many frames the file has. */
-    static int count(DicomMetadata.DataSet dataSet) {
+    public static int count(DicomMetadata.DataSet dataSet) {
         return Math.max(1, dataSet.integer(NUMBER_OF_FRAMES, 1));
     }
 
@@ -49,7 +51,7 @@ final class DicomFrames {
      * The media type of a frame's bytes (PS3.18 §8.7.3.5.2): {@code application/octet-stream} for native pixels,
      * the image type of a compressed one ({@code image/jpeg}…), or octet-stream again for one without its own.
      */
-    static String mediaType(DicomMetadata.DataSet dataSet) {
+    public static String mediaType(DicomMetadata.DataSet dataSet) {
         if (!dataSet.pixels().encapsulated() || dataSet.transferSyntax() == null) {
             return "application/octet-stream";
         }
@@ -66,7 +68,7 @@ final class DicomFrames {
     }
 
     /** The transfer syntax a frame's bytes are in. */
-    static String transferSyntax(DicomMetadata.DataSet dataSet) {
+    public static String transferSyntax(DicomMetadata.DataSet dataSet) {
         return dataSet.pixels().encapsulated() ? dataSet.transferSyntax() : EXPLICIT_LITTLE;
     }
 
@@ -74,7 +76,7 @@ final class DicomFrames {
      * Checks that the file's frames can be given at all: it has pixel data, native pixels come in whole bytes and in
      * little endian order.
      */
-    static void requireReadable(DicomMetadata.DataSet dataSet) {
+    public static void requireReadable(DicomMetadata.DataSet dataSet) {
         DicomMetadata.PixelData pixels = dataSet.pixels();
         if (pixels == null) {
             throw new Unavailable("the instance has no pixel data");
@@ -89,8 +91,15 @@ final class DicomFrames {
     }
 
     /** Writes frame {@code frame} (from 1) of a file of {@code fileSize} bytes to {@code out}. */
-    static void write(DicomMetadata.DataSet dataSet, long fileSize, int frame, Source source, OutputStream out)
+    public static void write(DicomMetadata.DataSet dataSet, long fileSize, int frame, Source file, OutputStream out)
             throws IOException {
+        // a damaged file's lengths and offsets may point anywhere: only its own bytes are ever asked for
+        Source source = (from, to) -> {
+            if (from < 0 || to < from || to >= fileSize) {
+                throw new Unavailable("its pixel data goes past the end of the file");
+            }
+            return file.open(from, to);
+        };
         DicomMetadata.PixelData pixels = dataSet.pixels();
         int frames = count(dataSet);
         if (!pixels.encapsulated()) {
@@ -112,6 +121,9 @@ final class DicomFrames {
             throw new Unavailable("its pixel data has no offset table");
         }
         long base = pixels.offset() + 8 + table;
+        if (base + 8 > fileSize || table > 4L * Math.min(frames, MAX_FRAMES)) {
+            throw new Unavailable("its offset table is longer than its frames or the file");
+        }
         long[] offsets = new long[(int) Math.min(table / 4, frames + 1L)];
         if (offsets.length > 0) {
             try (InputStream in = source.open(pixels.offset() + 8, base - 1)) {
@@ -125,6 +137,9 @@ final class DicomFrames {
             // the frame's fragments lie from its offset to the next frame's, or to the sequence's end
             long start = base + (offsets.length == 0 ? 0 : offsets[frame - 1]);
             long end = frame < frames ? base + offsets[frame] : fileSize;
+            if (end <= start || end > fileSize) {
+                throw new Unavailable("its offset table does not name where the frame lies in the file");
+            }
             try (InputStream in = source.open(start, end - 1)) {
                 for (long at = start, length; at < end && (length = item(in)) >= 0; at += 8 + length) {
                     copy(in, out, length);
@@ -140,10 +155,16 @@ final class DicomFrames {
                 throw new Unavailable("its pixel data has fewer fragments than frames");
             }
             at += 8 + length;
+            if (at + 8 > fileSize) {
+                throw new Unavailable("its fragments go past the end of the file");
+            }
         }
         long length = itemAt(source, at);
         if (length < 0) {
             throw new Unavailable("its pixel data has fewer fragments than frames");
+        }
+        if (at + 8 + length > fileSize) {
+            throw new Unavailable("its fragments go past the end of the file");
         }
         try (InputStream in = source.open(at + 8, at + 8 + length - 1)) {
             copy(in, out, length);

@@ -1,4 +1,4 @@
-package org.patientimages.gateway.image;
+package org.patientimages.gateway.dicom;
 
 import java.io.BufferedReader;
 import java.io.IOException;
