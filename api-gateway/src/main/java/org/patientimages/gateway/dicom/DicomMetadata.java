@@ -21,8 +21,9 @@ import java.util.Set;
  * Every element before the pixel data is given, in the file's order, sequences item by item, in explicit or implicit
  * VR (whose VRs come from {@link DicomDictionary}) and either byte order; text in the file's character set (the
  * first of Specific Character Set's terms; code extensions are not followed). Binary values up to
- * {@value #MAX_INLINE} bytes are inline (base64), longer ones are left out, and so are group lengths; the pixel data
- * is a {@code BulkDataURI} to the instance's frames. Elements after the pixel data are not read. The walk is
+ * {@value #MAX_INLINE} bytes are inline (base64); longer ones are bulk data, given by where they lie in the file
+ * ({@link DataSet#bulk}) at the top level and left out within sequences; group lengths are left out; the pixel data
+ * is where it lies too, for the instance's frames. Elements after the pixel data are not read. The walk is
  * bounded: lengths must fit in the file, nesting stops at {@value #MAX_DEPTH}.
  */
 public final class DicomMetadata {
@@ -65,8 +66,16 @@ public final class DicomMetadata {
         }
     }
 
-    /** The data set in the DICOM JSON model, its transfer syntax, and its pixel data (null when it has none). */
-    public record DataSet(Map<String, Object> elements, String transferSyntax, PixelData pixels) {
+    /** Where a value lies in the file. */
+    public record Bulk(long offset, long length) {
+    }
+
+    /**
+     * The data set in the DICOM JSON model, its transfer syntax, its pixel data (null when it has none), and its
+     * top-level bulk data by tag (each element in {@code elements} with its VR only).
+     */
+    public record DataSet(Map<String, Object> elements, String transferSyntax, PixelData pixels,
+                          Map<String, Bulk> bulk) {
 
         /** An integer attribute's first value ({@code US}, {@code IS}…), or {@code otherwise}. */
         int integer(int tag, int otherwise) {
@@ -133,7 +142,7 @@ public final class DicomMetadata {
         walk.at = meta.end();
         walk.until = until;
         Map<String, Object> elements = walk.items(Long.MAX_VALUE, 0, true);
-        return new DataSet(elements, syntax, walk.pixels);
+        return new DataSet(elements, syntax, walk.pixels, walk.bulk);
     }
 
     /**
@@ -191,6 +200,7 @@ public final class DicomMetadata {
         private Charset charset = StandardCharsets.ISO_8859_1;
         private boolean signedPixels;
         private PixelData pixels;
+        private final Map<String, Bulk> bulk = new LinkedHashMap<>();
         private int until = PIXEL_DATA;
         private int at;
 
@@ -261,8 +271,11 @@ public final class DicomMetadata {
             long length = header.length();
             if (BINARY.contains(vr) && length > MAX_INLINE) {
                 require(length); // the elements after it are wanted: the bytes must reach past it
+                if (depth == 0) {
+                    bulk.put(tagKey(header.tag()), new Bulk(at, length));
+                }
                 at += (int) length;
-                return null;
+                return depth == 0 ? Map.of("vr", vr) : null;
             }
             require(length);
             Map<String, Object> element = new LinkedHashMap<>();

@@ -243,7 +243,14 @@ class DicomWebController {
         }
         Map<String, Object> elements = new LinkedHashMap<>(dataSet.elements());
         String url = DicomJson.retrieveUrl(image, base);
-        if (dataSet.pixels() != null && url != null) {
+        if (url == null) {
+            return elements;
+        }
+        for (String tag : dataSet.bulk().keySet()) {
+            elements.put(tag, Map.of("vr", ((Map<?, ?>) elements.get(tag)).get("vr"),
+                    "BulkDataURI", url + "/bulkdata/" + tag));
+        }
+        if (dataSet.pixels() != null) {
             StringBuilder frames = new StringBuilder(url).append("/frames/1");
             for (int i = 2; i <= Math.min(DicomFrames.count(dataSet), MAX_FRAMES); i++) {
                 frames.append(',').append(i);
@@ -274,6 +281,78 @@ class DicomWebController {
                 window = Math.min(Math.min(item.sizeBytes(), MAX_HEAD), Math.max(more.bytes(), window * 4));
             }
         }
+    }
+
+    /**
+     * A top-level binary value too long for the metadata (more than 64 KiB: an encapsulated PDF, an overlay, a large
+     * lookup table), by its tag, as the metadata's {@code BulkDataURI} names it: the bytes as stored, read by a ranged
+     * read, as a part of a {@code multipart/related} answer, or as {@code application/octet-stream} alone to a client
+     * that takes only that.
+     */
+    @GetMapping({ROOT + SERIES + "/instances/{instance}/bulkdata/{tag}",
+            SERVICE_ROOT + SERIES + "/instances/{instance}/bulkdata/{tag}"})
+    void bulkData(@PathVariable(required = false) String patientId, @PathVariable String study,
+                  @PathVariable String series, @PathVariable String instance, @PathVariable String tag,
+                  HttpServletRequest request, HttpServletResponse response) throws IOException {
+        boolean parts = bulkParts(request.getHeader(HttpHeaders.ACCEPT));
+        ImageArchive.Item item = ImageArchive.Item.of(located(archive.images(patientId,
+                filters(uid(study), uid(series), uid(instance))), "instance").get(0));
+        DicomMetadata.Bulk bulk;
+        try {
+            bulk = dataSet(item).bulk().get(tag.toUpperCase());
+        } catch (DicomMetadata.Unreadable e) {
+            bulk = null;
+        }
+        if (bulk == null) {
+            throw new ApiProblem(HttpStatus.NOT_FOUND, "BULKDATA_NOT_FOUND", "The instance has no bulk data at "
+                    + (tag.matches("[0-9A-Fa-f]{8}") ? tag : "that tag") + " (the metadata names its bulk data).", false);
+        }
+        String boundary = UUID.randomUUID().toString();
+        AtomicBoolean started = new AtomicBoolean();
+        try (InputStream in = archive.range(item, bulk.offset(), bulk.offset() + bulk.length() - 1)) {
+            OutputStream out = response.getOutputStream();
+            started.set(true);
+            if (parts) {
+                response.setContentType("multipart/related; type=\"application/octet-stream\"; boundary=" + boundary);
+                ImageArchive.RelatedParts.part(out, boundary, MediaType.APPLICATION_OCTET_STREAM_VALUE);
+            } else {
+                response.setContentType(MediaType.APPLICATION_OCTET_STREAM_VALUE);
+            }
+            if (in.transferTo(out) != bulk.length()) {
+                throw new ImageArchive.Damaged(item.imageId(), "it is shorter than its recorded size");
+            }
+            if (parts) {
+                ImageArchive.RelatedParts.endPart(out);
+                ImageArchive.RelatedParts.close(out, boundary);
+            }
+        } catch (IOException e) {
+            throw ImageController.failed(response, started.get(), e);
+        }
+    }
+
+    /**
+     * Whether bulk data goes as a part of {@code multipart/related} (what the client takes first: that, anything, or
+     * no Accept) or alone as {@code application/octet-stream}; 406 for neither.
+     */
+    private static boolean bulkParts(String accept) {
+        if (accept == null || accept.isBlank()) {
+            return true;
+        }
+        try {
+            for (MediaType type : MediaType.parseMediaTypes(MediaTypes.lenient(accept))) {
+                if (type.isWildcardType() || type.getType().equals("multipart") && type.isWildcardSubtype()
+                        || MediaTypes.isRelated(type, OCTET_STREAM)) {
+                    return true;
+                }
+                if (type.includes(OCTET_STREAM)) {
+                    return false;
+                }
+            }
+        } catch (InvalidMediaTypeException e) {
+            // refused below
+        }
+        throw new ApiProblem(HttpStatus.NOT_ACCEPTABLE, "NOT_ACCEPTABLE", "Bulk data is multipart/related;"
+                + " type=\"application/octet-stream\", or application/octet-stream alone.", false);
     }
 
     @GetMapping({ROOT + SERIES + "/instances/{instance}/frames/{frames}",

@@ -78,12 +78,21 @@ class DicomMetadataTest {
     }
 
     @Test
-    void long_binary_values_are_left_out_and_a_head_that_ends_too_soon_asks_for_more() {
-        byte[] file = TestDicom.ctSlice(4, 4).bytes(0x00091010, "OB", new byte[DicomMetadata.MAX_INLINE + 2])
-                .toBytes();
+    void long_binary_values_are_bulk_data_and_a_head_that_ends_too_soon_asks_for_more() {
+        byte[] blob = new byte[DicomMetadata.MAX_INLINE + 2];
+        blob[0] = 7;
+        byte[] file = TestDicom.ctSlice(4, 4).bytes(0x00091010, "OB", blob)
+                .sequence(0x00091020, TestDicom.dataSet().bytes(0x00091030, "OB", blob)).toBytes();
 
-        assertThat(DicomMetadata.read(file, file.length).elements()).doesNotContainKey("00091010")
-                .containsKey("00280010");
+        DicomMetadata.DataSet dataSet = DicomMetadata.read(file, file.length);
+        assertThat(dataSet.elements().get("00091010")).isEqualTo(Map.of("vr", "OB"));
+        DicomMetadata.Bulk bulk = dataSet.bulk().get("00091010");
+        assertThat(Arrays.copyOfRange(file, (int) bulk.offset(), (int) (bulk.offset() + bulk.length())))
+                .isEqualTo(blob);
+        // within a sequence it is left out
+        assertThat(dataSet.elements().get("00091020")).isEqualTo(Map.of("vr", "SQ", "Value", List.of(Map.of())));
+        assertThat(dataSet.bulk()).containsOnlyKeys("00091010");
+        assertThat(dataSet.elements()).containsKey("00280010");
         assertThatThrownBy(() -> DicomMetadata.read(Arrays.copyOf(file, 1000), file.length))
                 .isInstanceOfSatisfying(DicomMetadata.NeedMore.class, more -> assertThat(more.bytes())
                         .isGreaterThan(DicomMetadata.MAX_INLINE).isLessThanOrEqualTo(file.length));

@@ -1026,6 +1026,26 @@ class EndToEndIT {
         expectProblem(api.get(root + "/studies/not-a-uid"), 400, "INVALID_PARAMETER");
         await().atMost(Duration.ofSeconds(10)).until(() -> api.get("/v1/audit?action=dicomweb.retrieve&patientId="
                 + patient).json().path("items").size() >= 3);
+
+        // a binary value too long for the metadata is bulk data, fetched by the link the metadata gives
+        byte[] blob = randomBytes(100_000);
+        String other = "1.2.826.0.1.3680043.2.1125.12";
+        assertThat(api.postRelated(store, "application/dicom", List.of(Part.bytes(null, null, "application/dicom",
+                TestDicom.ctSlice(8, 8).string(0x0020000D, "UI", other).string(0x0020000E, "UI", other + ".1")
+                        .string(0x00080018, "UI", other + ".1.1").bytes(0x00091010, "OB", blob).toBytes()))).status())
+                .isEqualTo(200);
+        String otherInstance = root + "/studies/" + other + "/series/" + other + ".1/instances/" + other + ".1.1";
+        await().atMost(Duration.ofSeconds(60)).until(() -> api.get(otherInstance + "/metadata").status() == 200);
+        JsonNode withBulk = api.get(otherInstance + "/metadata").json().get(0).path("00091010");
+        assertThat(withBulk.path("vr").asString()).isEqualTo("OB");
+        assertThat(withBulk.path("BulkDataURI").asString()).endsWith(otherInstance + "/bulkdata/00091010");
+        assertThat(relatedParts(api.get(otherInstance + "/bulkdata/00091010"), "application/octet-stream"))
+                .containsExactly(blob);
+        var alone = api.get(otherInstance + "/bulkdata/00091010", "Accept", "application/octet-stream");
+        assertThat(alone.contentType()).isEqualTo("application/octet-stream");
+        assertThat(alone.bytes()).isEqualTo(blob);
+        expectProblem(api.get(otherInstance + "/bulkdata/00100010"), 404, "BULKDATA_NOT_FOUND");
+        expectProblem(api.get(otherInstance + "/bulkdata/00091010", "Accept", "image/png"), 406, "NOT_ACCEPTABLE");
     }
 
     @Test
