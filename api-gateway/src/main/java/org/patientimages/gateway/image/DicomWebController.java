@@ -1,5 +1,6 @@
 package org.patientimages.gateway.image;
 
+import jakarta.annotation.PreDestroy;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import org.patientimages.gateway.audit.AuditContext;
@@ -9,6 +10,7 @@ import org.patientimages.gateway.metadata.MetadataClient;
 import org.patientimages.gateway.web.ApiProblem;
 import org.patientimages.gateway.web.MediaTypes;
 import org.springframework.http.HttpHeaders;
+import org.springframework.scheduling.concurrent.CustomizableThreadFactory;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.InvalidMediaTypeException;
 import org.springframework.http.MediaType;
@@ -25,7 +27,14 @@ import tools.jackson.databind.json.JsonMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -63,9 +72,15 @@ class DicomWebController {
     private static final int MAX_FRAMES = 1000;
     private static final MediaType OCTET_STREAM = MediaType.APPLICATION_OCTET_STREAM;
 
+    /** How many files' first bytes one metadata request reads ahead, and all of them at once. */
+    private static final int READS_AHEAD = 8;
+    private static final int READERS = 16;
+
     private final MetadataClient metadata;
     private final ImageArchive archive;
     private final JsonMapper json;
+    private final ExecutorService reads = Executors.newFixedThreadPool(READERS,
+            new CustomizableThreadFactory("dicom-metadata-"));
 
     DicomWebController(MetadataClient metadata, ImageArchive archive, JsonMapper json) {
         this.metadata = metadata;
@@ -214,10 +229,17 @@ class DicomWebController {
         List<JsonNode> images = located(archive.images(patientId, filters), what);
         String base = base(request, patientId);
         AtomicBoolean started = new AtomicBoolean();
+        Deque<Future<byte[]>> ahead = new ArrayDeque<>();
         try {
             OutputStream out = response.getOutputStream();
-            for (JsonNode image : images) {
-                byte[] object = json.writeValueAsBytes(dataSetOf(image, base));
+            Iterator<JsonNode> next = images.iterator();
+            while (next.hasNext() || !ahead.isEmpty()) {
+                // the next files' first bytes are read while this one's data set is written
+                while (next.hasNext() && ahead.size() < READS_AHEAD) {
+                    JsonNode image = next.next();
+                    ahead.add(reads.submit(() -> json.writeValueAsBytes(dataSetOf(image, base))));
+                }
+                byte[] object = done(ahead.poll());
                 if (started.compareAndSet(false, true)) {
                     response.setContentType(type.toString());
                     out.write('[');
@@ -230,7 +252,32 @@ class DicomWebController {
             out.flush();
         } catch (IOException e) {
             throw ImageController.failed(response, started.get(), e);
+        } finally {
+            ahead.forEach(read -> read.cancel(true));
         }
+    }
+
+    /** What a read came to; its failure as it was thrown. */
+    private static byte[] done(Future<byte[]> read) throws IOException {
+        try {
+            return read.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    @PreDestroy
+    void stopReads() {
+        reads.shutdownNow();
     }
 
     /** An instance's data set in the DICOM JSON model, or what the search knows of it when it cannot be read. */
