@@ -35,6 +35,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Predicate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -382,21 +383,11 @@ class DicomWebController {
      * no Accept) or alone as {@code application/octet-stream}; 406 for neither.
      */
     private static boolean bulkParts(String accept) {
-        if (accept == null || accept.isBlank()) {
+        if (accepts(accept, type -> MediaTypes.isRelated(type, OCTET_STREAM))) {
             return true;
         }
-        try {
-            for (MediaType type : MediaType.parseMediaTypes(MediaTypes.lenient(accept))) {
-                if (type.isWildcardType() || type.getType().equals("multipart") && type.isWildcardSubtype()
-                        || MediaTypes.isRelated(type, OCTET_STREAM)) {
-                    return true;
-                }
-                if (type.includes(OCTET_STREAM)) {
-                    return false;
-                }
-            }
-        } catch (InvalidMediaTypeException e) {
-            // refused below
+        if (accepts(accept, type -> type.includes(OCTET_STREAM))) {
+            return false;
         }
         throw new ApiProblem(HttpStatus.NOT_ACCEPTABLE, "NOT_ACCEPTABLE", "Bulk data is multipart/related;"
                 + " type=\"application/octet-stream\", or application/octet-stream alone.", false);
@@ -467,22 +458,14 @@ class DicomWebController {
      * in their transfer syntax ({@code transfer-syntax=*}, that one, or none named), or anything.
      */
     private static void requireFrameParts(String accept, String media, String syntax) {
-        if (accept == null || accept.isBlank()) {
+        MediaType frames = MediaType.parseMediaType(media);
+        if (accepts(accept, type -> {
+            String asked = type.getParameter("transfer-syntax");
+            asked = asked == null ? null : asked.replace("\"", "");
+            return (MediaTypes.isRelated(type, OCTET_STREAM) || MediaTypes.isRelated(type, frames))
+                    && (asked == null || asked.equals("*") || asked.equals(syntax));
+        })) {
             return;
-        }
-        try {
-            for (MediaType type : MediaType.parseMediaTypes(MediaTypes.lenient(accept))) {
-                String asked = type.getParameter("transfer-syntax");
-                asked = asked == null ? null : asked.replace("\"", "");
-                if (type.isWildcardType() || type.getType().equals("multipart") && type.isWildcardSubtype()
-                        || (MediaTypes.isRelated(type, OCTET_STREAM)
-                        || MediaTypes.isRelated(type, MediaType.parseMediaType(media)))
-                        && (asked == null || asked.equals("*") || asked.equals(syntax))) {
-                    return;
-                }
-            }
-        } catch (InvalidMediaTypeException e) {
-            // refused below
         }
         throw new ApiProblem(HttpStatus.NOT_ACCEPTABLE, "NOT_ACCEPTABLE", "The frames are multipart/related;"
                 + " type=\"" + media + "\" in transfer syntax " + syntax + ", as stored (no transcoding).", false);
@@ -590,22 +573,27 @@ class DicomWebController {
 
     /** The client takes {@code multipart/related; type="application/dicom"} (or anything). */
     private static void requireDicomParts(String accept) {
+        if (!accepts(accept, MediaTypes::isDicomParts)) {
+            throw new ApiProblem(HttpStatus.NOT_ACCEPTABLE, "NOT_ACCEPTABLE", "Instances are retrieved as "
+                    + "multipart/related; type=\"application/dicom\" (as stored: no rendered or bulk data media"
+                    + " types).", false);
+        }
+    }
+
+    /**
+     * Whether the client takes what {@code wanted} says, or any multipart body, or anything (or sends no Accept); an
+     * Accept that cannot be parsed takes nothing.
+     */
+    private static boolean accepts(String accept, Predicate<MediaType> wanted) {
         if (accept == null || accept.isBlank()) {
-            return;
+            return true;
         }
         try {
-            for (MediaType type : MediaType.parseMediaTypes(MediaTypes.lenient(accept))) {
-                if (type.isWildcardType() || type.getType().equals("multipart") && type.isWildcardSubtype()
-                        || MediaTypes.isDicomParts(type)) {
-                    return;
-                }
-            }
+            return MediaType.parseMediaTypes(MediaTypes.lenient(accept)).stream().anyMatch(type -> type.isWildcardType()
+                    || type.getType().equals("multipart") && type.isWildcardSubtype() || wanted.test(type));
         } catch (InvalidMediaTypeException e) {
-            // refused below
+            return false;
         }
-        throw new ApiProblem(HttpStatus.NOT_ACCEPTABLE, "NOT_ACCEPTABLE", "Instances are retrieved as "
-                + "multipart/related; type=\"application/dicom\" (as stored: no rendered or bulk data media types).",
-                false);
     }
 
     /**
