@@ -211,7 +211,8 @@ class DicomWebController {
         metadata(patientId, filters(uid(study), uid(series), null), "series", request, response);
     }
 
-    @GetMapping({ROOT + SERIES + "/instances/{instance}/metadata", SERVICE_ROOT + SERIES + "/instances/{instance}/metadata"})
+    @GetMapping({ROOT + SERIES + "/instances/{instance}/metadata",
+            SERVICE_ROOT + SERIES + "/instances/{instance}/metadata"})
     void instanceMetadata(@PathVariable(required = false) String patientId, @PathVariable String study,
                           @PathVariable String series, @PathVariable String instance, HttpServletRequest request,
                           HttpServletResponse response) throws IOException {
@@ -353,7 +354,8 @@ class DicomWebController {
         }
         if (bulk == null) {
             throw new ApiProblem(HttpStatus.NOT_FOUND, "BULKDATA_NOT_FOUND", "The instance has no bulk data at "
-                    + (tag.matches("[0-9A-Fa-f]{8}") ? tag : "that tag") + " (the metadata names its bulk data).", false);
+                    + (tag.matches("[0-9A-Fa-f]{8}") ? tag : "that tag") + " (the metadata names its bulk data).",
+                    false);
         }
         String boundary = UUID.randomUUID().toString();
         AtomicBoolean started = new AtomicBoolean();

@@ -19,6 +19,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class DicomMetadataTest {
 
+    private static final String[] SYNTAXES = {TestDicom.EXPLICIT_LITTLE, TestDicom.IMPLICIT_LITTLE,
+            TestDicom.EXPLICIT_BIG};
+
     private static TestDicom aFile() {
         return TestDicom.ctSlice(4, 4)
                 .string(0x00080005, "CS", "ISO_IR 192")
@@ -34,7 +37,7 @@ class DicomMetadataTest {
 
     @Test
     void the_data_set_is_given_in_the_dicom_json_model_in_each_transfer_syntax() {
-        for (String syntax : new String[]{TestDicom.EXPLICIT_LITTLE, TestDicom.IMPLICIT_LITTLE, TestDicom.EXPLICIT_BIG}) {
+        for (String syntax : SYNTAXES) {
             byte[] file = aFile().transferSyntax(syntax).toBytes();
 
             DicomMetadata.DataSet dataSet = DicomMetadata.read(file, file.length);
@@ -183,7 +186,7 @@ class DicomMetadataTest {
     @Test
     void damaged_files_are_refused_or_read_never_anything_else() {
         List<byte[]> files = new java.util.ArrayList<>();
-        for (String syntax : new String[]{TestDicom.EXPLICIT_LITTLE, TestDicom.IMPLICIT_LITTLE, TestDicom.EXPLICIT_BIG}) {
+        for (String syntax : SYNTAXES) {
             files.add(aFile().transferSyntax(syntax).toBytes());
         }
         files.add(TestDicom.ctSlice(4, 4).string(0x00280008, "IS", "2").transferSyntax(TestDicom.JPEG_BASELINE)

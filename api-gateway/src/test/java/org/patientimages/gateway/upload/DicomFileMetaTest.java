@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -60,7 +61,7 @@ class DicomFileMetaTest {
     void the_patient_id_is_read_in_each_transfer_syntax_past_sequences_of_undefined_length() {
         TestDicom referenced = TestDicom.dataSet().string(0x00081150, "UI", "1.2.3")
                 .sequence(0x00089215, TestDicom.dataSet().string(0x00080100, "SH", "121311"));
-        for (String syntax : new String[]{TestDicom.EXPLICIT_LITTLE, TestDicom.IMPLICIT_LITTLE, TestDicom.EXPLICIT_BIG}) {
+        for (String syntax : List.of(TestDicom.EXPLICIT_LITTLE, TestDicom.IMPLICIT_LITTLE, TestDicom.EXPLICIT_BIG)) {
             byte[] file = TestDicom.ctSlice(8, 8).sequence(0x00081140, referenced, referenced)
                     .string(0x00100020, "LO", "  MRN-7 ").transferSyntax(syntax).toBytes();
 

@@ -98,8 +98,9 @@ class PatientController {
 
     /**
      * Live patients, oldest first; {@code username}: the one of that username; {@code identifier}: the one with that
-     * identifier (as a DICOM file's Patient ID carries it: spaces around it do not count); {@code q}: those whose name or username
-     * holds the text, in any case; {@code status=DELETED} (admins): the deleted ones that can still be restored.
+     * identifier (as a DICOM file's Patient ID carries it: spaces around it do not count); {@code q}: those whose
+     * name or username holds the text, in any case; {@code status=DELETED} (admins): the deleted ones that can still
+     * be restored.
      */
     @GetMapping
     Page<Patient> list(@RequestParam(required = false) String username,
@@ -118,7 +119,8 @@ class PatientController {
         if (q != null && q.strip().length() > MAX_QUERY) {
             throw ApiException.badRequest("INVALID_PARAMETER", "q may be at most " + MAX_QUERY + " characters.");
         }
-        var rows = patients.list(username, identifier == null ? null : identifier.strip(), q == null || q.isBlank() ? null : q.strip(),
+        var rows = patients.list(username, identifier == null ? null : identifier.strip(),
+                q == null || q.isBlank() ? null : q.strip(),
                 caller.restricted() ? caller.name() : null, Paging.after(cursor), n, status != null);
         Page<PatientRepository.Row> page = Paging.page(rows, n, PatientRepository.Row::cursor);
         return new Page<>(page.items().stream().map(PatientRepository.Row::toApi).toList(), page.nextCursor());

@@ -170,9 +170,9 @@ public class PatientRepository {
     }
 
     /**
-     * A page of patients; with {@code identifier}, the one that has it; with {@code text}, those whose name or username holds it (any case); with a grantee, only
-     * the patients granted to them; with {@code deleted}, the deleted ones that can still be restored instead of the
-     * live ones.
+     * A page of patients; with {@code identifier}, the one that has it; with {@code text}, those whose name or
+     * username holds it (any case); with a grantee, only the patients granted to them; with {@code deleted}, the
+     * deleted ones that can still be restored instead of the live ones.
      */
     List<Row> list(String username, String identifier, String text, String grantee, Paging.Key after, int limit,
                    boolean deleted) {
