@@ -387,7 +387,11 @@ public final class DicomMetadata {
                     : StandardCharsets.ISO_8859_1);
             if (tag == SPECIFIC_CHARACTER_SET) {
                 String first = text.split("\\\\", -1)[0].strip();
-                charset = Charset.forName(CHARSETS.getOrDefault(first, "ISO-8859-1"));
+                try {
+                    charset = Charset.forName(CHARSETS.getOrDefault(first, "ISO-8859-1"));
+                } catch (IllegalArgumentException e) {
+                    charset = StandardCharsets.ISO_8859_1; // a runtime without that character set
+                }
             }
             if (ONE_TEXT.contains(vr)) {
                 String one = vr.equals("UR") ? text.strip() : text.replaceAll("[\\x00 ]+$", "");

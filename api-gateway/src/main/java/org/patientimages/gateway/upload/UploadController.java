@@ -227,9 +227,9 @@ class UploadController {
                         + ".dcm", file.contentType(), file.staged()));
             }
             if (patientId == null) {
-                List<String> patients = List.copyOf(known.values());
-                AuditContext.notePatient(patients.get(0));
-                AuditContext.noteRelatedPatient(patients.size() > 1 ? patients.get(1) : null);
+                List<String> found = List.copyOf(known.values());
+                AuditContext.notePatient(found.get(0));
+                AuditContext.noteRelatedPatient(found.size() > 1 ? found.get(1) : null);
             }
             List<String> patients = patientId != null ? Collections.nCopies(files.size(), patientId) : filedTo;
             handedOver = true;
