@@ -51,6 +51,19 @@ class StudiesIT extends RunningService {
         } while (cursor != null);
         assertThat(paged).containsExactly("1.2.3.ct", "1.2.3.mr");
 
+        // an instance stored twice is two images and one instance
+        for (int i = 0; i < 2; i++) {
+            Uploads.anAvailableImage(http, kafka, patient, """
+                    {"dicom":{"StudyInstanceUID":"1.2.3.ct","StudyDate":"20261101","SeriesInstanceUID":"1.2.3.ct.2",\
+                    "Modality":"CT","SOPInstanceUID":"1.2.3.ct.2.9"}}""");
+        }
+        JsonNode again = http.get("/internal/v1/patients/" + patient + "/studies").json().path("items").get(0);
+        assertThat(again.path("imageCount").asLong()).isEqualTo(6);
+        assertThat(again.path("instanceCount").asLong()).isEqualTo(5);
+        assertThat(again.path("series").get(1).path("seriesInstanceUid").asString()).isEqualTo("1.2.3.ct.2");
+        assertThat(again.path("series").get(1).path("imageCount").asLong()).isEqualTo(3);
+        assertThat(again.path("series").get(1).path("instanceCount").asLong()).isEqualTo(2);
+
         var unknown = http.get("/internal/v1/patients/" + UUID.randomUUID() + "/studies");
         assertThat(unknown.status()).isEqualTo(404);
         assertThat(unknown.json().path("code").asString()).isEqualTo("PATIENT_NOT_FOUND");

@@ -210,7 +210,7 @@ public final class DicomJson {
         text(json, PATIENT_ID, "LO", study.path("patientIdentifier"));
         json.put(STUDY_INSTANCE_UID, element("UI", List.of(uid)));
         json.put(STUDY_SERIES, integerString(study.path("seriesCount").asLong()));
-        json.put(STUDY_INSTANCES, integerString(study.path("imageCount").asLong()));
+        json.put(STUDY_INSTANCES, integerString(instanceCount(study)));
         return json;
     }
 
@@ -223,7 +223,7 @@ public final class DicomJson {
         json.put(RETRIEVE_URL, element("UR", List.of(base + "/studies/" + studyUid + "/series/" + uid)));
         json.put(STUDY_INSTANCE_UID, element("UI", List.of(studyUid)));
         json.put(SERIES_INSTANCE_UID, element("UI", List.of(uid)));
-        json.put(SERIES_INSTANCES, integerString(series.path("imageCount").asLong()));
+        json.put(SERIES_INSTANCES, integerString(instanceCount(series)));
         return json;
     }
 
@@ -250,6 +250,11 @@ public final class DicomJson {
         number(json, ROWS, "US", dicom.path("Rows"));
         number(json, COLUMNS, "US", dicom.path("Columns"));
         return json;
+    }
+
+    /** Its distinct instances (an instance stored twice counts once), or its images from before they were counted. */
+    private static long instanceCount(JsonNode studyOrSeries) {
+        return studyOrSeries.path("instanceCount").asLong(studyOrSeries.path("imageCount").asLong());
     }
 
     /** An instance's retrieve URL under a DICOMweb root, when its study, series and UID are known; else null. */

@@ -29,6 +29,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.concurrent.ExecutionException;
@@ -174,7 +175,9 @@ class DicomWebController {
                                                                 DicomJson.Query search, HttpServletRequest request) {
         String base = base(request, patientId);
         List<Map<String, Object>> instances = new ArrayList<>();
-        archive.images(patientId, filters).forEach(image -> instances.add(DicomJson.instance(image, base)));
+        for (JsonNode image : instancesOf(archive.images(patientId, filters))) {
+            instances.add(DicomJson.instance(image, base));
+        }
         return found(request, search.apply(instances));
     }
 
@@ -537,10 +540,11 @@ class DicomWebController {
     }
 
     /**
-     * The images the filters found, or {@code 404 <WHAT>_NOT_FOUND} for none; the audit record names the patient
-     * whose images they are (at the service's root a second one as related).
+     * The images the filters found, one per instance ({@link #instancesOf}), or {@code 404 <WHAT>_NOT_FOUND} for none;
+     * the audit record names the patient whose images they are (at the service's root a second one as related).
      */
-    private static List<JsonNode> located(List<JsonNode> images, String what) {
+    private static List<JsonNode> located(List<JsonNode> found, String what) {
+        List<JsonNode> images = instancesOf(found);
         if (images.isEmpty()) {
             throw new ApiProblem(HttpStatus.NOT_FOUND, what.toUpperCase() + "_NOT_FOUND",
                     "No available DICOM " + what + " of these UIDs is here to be seen.", false);
@@ -549,6 +553,30 @@ class DicomWebController {
         AuditContext.notePatient(patients.get(0));
         AuditContext.noteRelatedPatient(patients.size() > 1 ? patients.get(1) : null);
         return images;
+    }
+
+    /**
+     * One image per instance: of the images with the same SOP Instance UID for a patient (an instance sent again,
+     * stored twice), the latest stored, which a DICOMweb client sees as the instance; in their order (the search's:
+     * as they arrived). Images without the UID are each their own.
+     */
+    static List<JsonNode> instancesOf(List<JsonNode> images) {
+        Map<String, Integer> latest = new HashMap<>();
+        for (int i = 0; i < images.size(); i++) {
+            latest.put(instanceKey(images.get(i), i), i);
+        }
+        List<JsonNode> instances = new ArrayList<>();
+        for (int i = 0; i < images.size(); i++) {
+            if (latest.get(instanceKey(images.get(i), i)) == i) {
+                instances.add(images.get(i));
+            }
+        }
+        return instances;
+    }
+
+    private static String instanceKey(JsonNode image, int index) {
+        JsonNode uid = image.path("attributes").path("dicom").path("SOPInstanceUID");
+        return uid.isString() ? image.path("patientId").asString() + "/" + uid.asString() : "#" + index;
     }
 
     /**

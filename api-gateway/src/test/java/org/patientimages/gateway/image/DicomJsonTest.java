@@ -23,7 +23,8 @@ class DicomJsonTest {
         JsonNode study = json("""
                 {"studyInstanceUid":"1.2.3","patientIdentifier":"MRN-0042","studyDate":"20261127",
                  "modalities":["CT","SR"],"seriesCount":2,
-                 "imageCount":31,"series":[{"seriesInstanceUid":"1.2.3.4","modality":"CT","imageCount":30}]}""");
+                 "imageCount":33,"instanceCount":31,
+                 "series":[{"seriesInstanceUid":"1.2.3.4","modality":"CT","imageCount":32,"instanceCount":30}]}""");
 
         assertThat(tree(DicomJson.study(study, BASE))).isEqualTo(json("""
                 {"00080020":{"vr":"DA","Value":["20261127"]},"00080061":{"vr":"CS","Value":["CT","SR"]},
@@ -37,6 +38,9 @@ class DicomJsonTest {
                      "http://pacs.example/v1/patients/p1/dicomweb/studies/1.2.3/series/1.2.3.4"]},
                  "0020000D":{"vr":"UI","Value":["1.2.3"]},"0020000E":{"vr":"UI","Value":["1.2.3.4"]},
                  "00201209":{"vr":"IS","Value":["30"]}}"""));
+        // an instance stored twice is one instance; a metadata-service from before instances were counted: images
+        assertThat(DicomJson.study(json("{\"studyInstanceUid\":\"9\",\"imageCount\":4}"), BASE)
+                .get("00201208")).isEqualTo(DicomJson.element("IS", List.of("4")));
         // a study without a date or modality has neither attribute, rather than an empty one
         assertThat(DicomJson.study(json("{\"studyInstanceUid\":\"9\",\"modalities\":[]}"), BASE))
                 .doesNotContainKeys(DicomJson.STUDY_DATE, DicomJson.MODALITIES_IN_STUDY);

@@ -935,6 +935,12 @@ class EndToEndIT {
         assertThat(api.get(images).json().path("items").size()).isEqualTo(before);
         await().atMost(Duration.ofSeconds(30)).until(() -> stagedFiles().stream().noneMatch(n -> n.endsWith(".part")));
 
+        // an instance sent again is stored again (flagged a duplicate), and is still one instance to DICOMweb clients
+        String first = series + ".1";
+        assertThat(api.postRelated(store, "application/dicom", List.of(parts.get(0))).status()).isEqualTo(200);
+        await().atMost(Duration.ofSeconds(60)).until(() -> api.get("/v1/patients/" + patient
+                + "/images?status=AVAILABLE&sopInstanceUid=" + first).json().path("items").size() == 2);
+
         // the search (QIDO-RS): the study, its series and their instances, in the DICOM JSON model
         String root = "/v1/patients/" + patient + "/dicomweb";
         String study = "1.2.826.0.1.3680043.2.1125.2";
@@ -960,7 +966,6 @@ class EndToEndIT {
                 .containsExactlyInAnyOrderElementsOf(instances.keySet());
         assertThat(found3.get(0).path("00080016").path("Value").get(0).asString())
                 .isEqualTo("1.2.840.10008.5.1.4.1.1.2");
-        String first = series + ".1";
         assertThat(api.get(root + "/studies/" + study + "/instances?SOPInstanceUID=" + first).json()).hasSize(1);
         // at the root: the patient's DICOM images, or one instance by its UID (a PACS asking whether it is here)
         assertThat(api.get(root + "/instances").json()).hasSize(3);

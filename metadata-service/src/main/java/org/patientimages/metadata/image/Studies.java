@@ -28,14 +28,17 @@ import java.util.UUID;
 @Repository
 class Studies {
 
-    /** One series of a study: its modality and how many images it has here. */
-    record Series(String seriesInstanceUid, String modality, long imageCount) {
+    /**
+     * One series of a study: its modality, how many images it has here, and how many distinct instances (an
+     * instance stored twice is two images, one instance).
+     */
+    record Series(String seriesInstanceUid, String modality, long imageCount, long instanceCount) {
     }
 
     /** {@code patientIdentifier}: the PatientID the files carry (the hospital's), not the service's patient id. */
     record Study(UUID patientId, String patientIdentifier, String studyInstanceUid, String studyDate,
-                 List<String> modalities, long seriesCount, long imageCount, String firstUploadedAt,
-                 String lastUploadedAt, List<Series> series) {
+                 List<String> modalities, long seriesCount, long imageCount, long instanceCount,
+                 String firstUploadedAt, String lastUploadedAt, List<Series> series) {
     }
 
     /**
@@ -105,7 +108,7 @@ class Studies {
     }
 
     private record Row(UUID patient, String patientIdentifier, String study, String series, String modality,
-                       String studyDate, long images, Timestamp first, Timestamp last) {
+                       String studyDate, long images, long instances, Timestamp first, Timestamp last) {
     }
 
     private final JdbcClient jdbc;
@@ -122,7 +125,9 @@ class Studies {
                        coalesce(attributes -> 'dicom' ->> 'SeriesInstanceUID', '') as series,
                        attributes -> 'dicom' ->> 'Modality' as modality,
                        attributes -> 'dicom' ->> 'StudyDate' as study_date,
-                       count(*) as images, min(uploaded_at) as first, max(uploaded_at) as last
+                       count(*) as images,
+                       count(distinct coalesce(attributes -> 'dicom' ->> 'SOPInstanceUID', id::text)) as instances,
+                       min(uploaded_at) as first, max(uploaded_at) as last
                 from images""" + where + " group by patient_id, 3, 4, 5, 6";
     }
 
@@ -134,8 +139,8 @@ class Studies {
                 .params(params)
                 .query((rs, n) -> new Row(rs.getObject("patient_id", UUID.class), rs.getString("patient_identifier"),
                         rs.getString("study"), rs.getString("series"), rs.getString("modality"),
-                        rs.getString("study_date"), rs.getLong("images"), rs.getTimestamp("first"),
-                        rs.getTimestamp("last")))
+                        rs.getString("study_date"), rs.getLong("images"), rs.getLong("instances"),
+                        rs.getTimestamp("first"), rs.getTimestamp("last")))
                 .list();
         Map<String, List<Row>> byStudy = new LinkedHashMap<>();
         rows.forEach(r -> byStudy.computeIfAbsent(r.patient() + "/" + r.study(), k -> new ArrayList<>()).add(r));
@@ -147,7 +152,7 @@ class Studies {
             Study last;
             try {
                 last = new Study(UUID.fromString(after[3]), null, after[2], after[0].isEmpty() ? null : after[0],
-                        List.of(), 0, 0, null, after[1], List.of());
+                        List.of(), 0, 0, 0, null, after[1], List.of());
             } catch (IllegalArgumentException e) {
                 throw ApiException.badRequest("INVALID_CURSOR", "cursor is not one this service issued.");
             }
@@ -175,30 +180,35 @@ class Studies {
         // a study's rows differ by series (and, in a malformed study, by date or modality): the study takes the latest date
         String date = rows.stream().map(Row::studyDate).filter(d -> d != null && !d.isBlank())
                 .max(Comparator.naturalOrder()).orElse(null);
-        Map<String, long[]> seriesCounts = new LinkedHashMap<>();
+        Map<String, long[]> seriesCounts = new LinkedHashMap<>(); // images, instances
         Map<String, String> seriesModality = new LinkedHashMap<>();
         TreeSet<String> modalities = new TreeSet<>();
         long images = 0;
+        long instances = 0;
         Timestamp first = null;
         Timestamp last = null;
         for (Row r : rows) {
-            seriesCounts.computeIfAbsent(r.series(), k -> new long[1])[0] += r.images();
+            long[] counts = seriesCounts.computeIfAbsent(r.series(), k -> new long[2]);
+            counts[0] += r.images();
+            counts[1] += r.instances();
             if (r.modality() != null) {
                 seriesModality.putIfAbsent(r.series(), r.modality());
                 modalities.add(r.modality());
             }
             images += r.images();
+            instances += r.instances();
             first = first == null || r.first().before(first) ? r.first() : first;
             last = last == null || r.last().after(last) ? r.last() : last;
         }
         List<Series> series = seriesCounts.entrySet().stream()
-                .map(e -> new Series(e.getKey().isEmpty() ? null : e.getKey(), seriesModality.get(e.getKey()), e.getValue()[0]))
+                .map(e -> new Series(e.getKey().isEmpty() ? null : e.getKey(), seriesModality.get(e.getKey()),
+                        e.getValue()[0], e.getValue()[1]))
                 .sorted(Comparator.comparingLong(Series::imageCount).reversed()
                         .thenComparing(s -> s.seriesInstanceUid() == null ? "" : s.seriesInstanceUid()))
                 .toList();
         String identifier = rows.stream().map(Row::patientIdentifier).filter(i -> i != null && !i.isBlank())
                 .max(Comparator.naturalOrder()).orElse(null);
         return new Study(rows.get(0).patient(), identifier, rows.get(0).study(), date, List.copyOf(modalities),
-                series.size(), images, Timestamps.format(first), Timestamps.format(last), series);
+                series.size(), images, instances, Timestamps.format(first), Timestamps.format(last), series);
     }
 }
