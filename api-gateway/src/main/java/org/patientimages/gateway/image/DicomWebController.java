@@ -60,6 +60,7 @@ class DicomWebController {
     private static final String SERVICE_ROOT = "/v1/dicomweb";
     private static final String STUDY = "/studies/{study}";
     private static final String SERIES = STUDY + "/series/{series}";
+    private static final String INSTANCE = SERIES + "/instances/{instance}";
     /** The study-level keys that narrow a search at the service's root (the whole archive is not listed). */
     private static final List<String> NARROWING = List.of("PatientID", "00100020", "StudyInstanceUID", "0020000D",
             "StudyDate", "00080020");
@@ -181,45 +182,31 @@ class DicomWebController {
         return found(request, search.apply(instances));
     }
 
-    @GetMapping({ROOT + STUDY, SERVICE_ROOT + STUDY})
-    void retrieveStudy(@PathVariable(required = false) String patientId, @PathVariable String study,
+    /** A study, a series or an instance, as the path names it, and what its {@code 404} calls it. */
+    private record Resource(MultiValueMap<String, String> filters, String what) {
+        static Resource of(String study, String series, String instance) {
+            return new Resource(DicomWebController.filters(uid(study), series == null ? null : uid(series),
+                    instance == null ? null : uid(instance)),
+                    instance != null ? "instance" : series != null ? "series" : "study");
+        }
+    }
+
+    @GetMapping({ROOT + STUDY, ROOT + SERIES, ROOT + INSTANCE, SERVICE_ROOT + STUDY, SERVICE_ROOT + SERIES,
+            SERVICE_ROOT + INSTANCE})
+    void retrieveFiles(@PathVariable(required = false) String patientId, @PathVariable String study,
+                       @PathVariable(required = false) String series, @PathVariable(required = false) String instance,
                        HttpServletRequest request, HttpServletResponse response) throws IOException {
-        retrieve(patientId, filters(uid(study), null, null), "study", request, response);
+        retrieve(patientId, Resource.of(study, series, instance), request, response);
     }
 
-    @GetMapping({ROOT + SERIES, SERVICE_ROOT + SERIES})
-    void retrieveSeries(@PathVariable(required = false) String patientId, @PathVariable String study,
-                        @PathVariable String series, HttpServletRequest request, HttpServletResponse response)
-            throws IOException {
-        retrieve(patientId, filters(uid(study), uid(series), null), "series", request, response);
-    }
-
-    @GetMapping({ROOT + SERIES + "/instances/{instance}", SERVICE_ROOT + SERIES + "/instances/{instance}"})
-    void retrieveInstance(@PathVariable(required = false) String patientId, @PathVariable String study,
-                          @PathVariable String series, @PathVariable String instance, HttpServletRequest request,
+    @GetMapping({ROOT + STUDY + "/metadata", ROOT + SERIES + "/metadata", ROOT + INSTANCE + "/metadata",
+            SERVICE_ROOT + STUDY + "/metadata", SERVICE_ROOT + SERIES + "/metadata",
+            SERVICE_ROOT + INSTANCE + "/metadata"})
+    void retrieveMetadata(@PathVariable(required = false) String patientId, @PathVariable String study,
+                          @PathVariable(required = false) String series,
+                          @PathVariable(required = false) String instance, HttpServletRequest request,
                           HttpServletResponse response) throws IOException {
-        retrieve(patientId, filters(uid(study), uid(series), uid(instance)), "instance", request, response);
-    }
-
-    @GetMapping({ROOT + STUDY + "/metadata", SERVICE_ROOT + STUDY + "/metadata"})
-    void studyMetadata(@PathVariable(required = false) String patientId, @PathVariable String study,
-                       HttpServletRequest request, HttpServletResponse response) throws IOException {
-        metadata(patientId, filters(uid(study), null, null), "study", request, response);
-    }
-
-    @GetMapping({ROOT + SERIES + "/metadata", SERVICE_ROOT + SERIES + "/metadata"})
-    void seriesMetadata(@PathVariable(required = false) String patientId, @PathVariable String study,
-                        @PathVariable String series, HttpServletRequest request, HttpServletResponse response)
-            throws IOException {
-        metadata(patientId, filters(uid(study), uid(series), null), "series", request, response);
-    }
-
-    @GetMapping({ROOT + SERIES + "/instances/{instance}/metadata",
-            SERVICE_ROOT + SERIES + "/instances/{instance}/metadata"})
-    void instanceMetadata(@PathVariable(required = false) String patientId, @PathVariable String study,
-                          @PathVariable String series, @PathVariable String instance, HttpServletRequest request,
-                          HttpServletResponse response) throws IOException {
-        metadata(patientId, filters(uid(study), uid(series), uid(instance)), "instance", request, response);
+        metadata(patientId, Resource.of(study, series, instance), request, response);
     }
 
     /**
@@ -228,10 +215,10 @@ class DicomWebController {
      * file that cannot be read so (its data set deflated, its header past {@value #MAX_HEAD} bytes) is given with
      * what the search knows of it. Written as a JSON array, an instance at a time.
      */
-    private void metadata(String patientId, MultiValueMap<String, String> filters, String what,
-                          HttpServletRequest request, HttpServletResponse response) throws IOException {
+    private void metadata(String patientId, Resource resource, HttpServletRequest request,
+                          HttpServletResponse response) throws IOException {
         MediaType type = jsonType(request);
-        List<JsonNode> images = located(archive.images(patientId, filters), what);
+        List<JsonNode> images = located(patientId, resource);
         String base = base(request, patientId);
         AtomicBoolean started = new AtomicBoolean();
         Deque<Future<byte[]>> ahead = new ArrayDeque<>();
@@ -341,14 +328,14 @@ class DicomWebController {
      * read, as a part of a {@code multipart/related} answer, or as {@code application/octet-stream} alone to a client
      * that takes only that.
      */
-    @GetMapping({ROOT + SERIES + "/instances/{instance}/bulkdata/{tag}",
-            SERVICE_ROOT + SERIES + "/instances/{instance}/bulkdata/{tag}"})
+    @GetMapping({ROOT + INSTANCE + "/bulkdata/{tag}",
+            SERVICE_ROOT + INSTANCE + "/bulkdata/{tag}"})
     void bulkData(@PathVariable(required = false) String patientId, @PathVariable String study,
                   @PathVariable String series, @PathVariable String instance, @PathVariable String tag,
                   HttpServletRequest request, HttpServletResponse response) throws IOException {
         boolean parts = bulkParts(request.getHeader(HttpHeaders.ACCEPT));
-        ImageArchive.Item item = ImageArchive.Item.of(located(archive.images(patientId,
-                filters(uid(study), uid(series), uid(instance))), "instance").get(0));
+        ImageArchive.Item item = ImageArchive.Item.of(located(patientId,
+                Resource.of(study, series, instance)).get(0));
         DicomMetadata.Bulk bulk;
         try {
             bulk = dataSet(item).bulk().get(tag.toUpperCase());
@@ -398,14 +385,14 @@ class DicomWebController {
                 + " type=\"application/octet-stream\", or application/octet-stream alone.", false);
     }
 
-    @GetMapping({ROOT + SERIES + "/instances/{instance}/frames/{frames}",
-            SERVICE_ROOT + SERIES + "/instances/{instance}/frames/{frames}"})
+    @GetMapping({ROOT + INSTANCE + "/frames/{frames}",
+            SERVICE_ROOT + INSTANCE + "/frames/{frames}"})
     void frames(@PathVariable(required = false) String patientId, @PathVariable String study,
                 @PathVariable String series, @PathVariable String instance, @PathVariable String frames,
                 HttpServletRequest request, HttpServletResponse response) throws IOException {
         List<Integer> wanted = frameNumbers(frames);
-        ImageArchive.Item item = ImageArchive.Item.of(located(archive.images(patientId,
-                filters(uid(study), uid(series), uid(instance))), "instance").get(0));
+        ImageArchive.Item item = ImageArchive.Item.of(located(patientId,
+                Resource.of(study, series, instance)).get(0));
         DicomMetadata.DataSet dataSet;
         try {
             dataSet = dataSet(item);
@@ -476,25 +463,14 @@ class DicomWebController {
                 + " type=\"" + media + "\" in transfer syntax " + syntax + ", as stored (no transcoding).", false);
     }
 
-    @GetMapping({ROOT + STUDY + "/thumbnail", SERVICE_ROOT + STUDY + "/thumbnail"})
-    void studyThumbnail(@PathVariable(required = false) String patientId, @PathVariable String study,
-                        HttpServletRequest request, HttpServletResponse response) throws IOException {
-        thumbnail(patientId, filters(uid(study), null, null), "study", request, response);
-    }
-
-    @GetMapping({ROOT + SERIES + "/thumbnail", SERVICE_ROOT + SERIES + "/thumbnail"})
-    void seriesThumbnail(@PathVariable(required = false) String patientId, @PathVariable String study,
-                         @PathVariable String series, HttpServletRequest request, HttpServletResponse response)
-            throws IOException {
-        thumbnail(patientId, filters(uid(study), uid(series), null), "series", request, response);
-    }
-
-    @GetMapping({ROOT + SERIES + "/instances/{instance}/thumbnail",
-            SERVICE_ROOT + SERIES + "/instances/{instance}/thumbnail"})
-    void instanceThumbnail(@PathVariable(required = false) String patientId, @PathVariable String study,
-                           @PathVariable String series, @PathVariable String instance, HttpServletRequest request,
+    @GetMapping({ROOT + STUDY + "/thumbnail", ROOT + SERIES + "/thumbnail", ROOT + INSTANCE + "/thumbnail",
+            SERVICE_ROOT + STUDY + "/thumbnail", SERVICE_ROOT + SERIES + "/thumbnail",
+            SERVICE_ROOT + INSTANCE + "/thumbnail"})
+    void retrieveThumbnail(@PathVariable(required = false) String patientId, @PathVariable String study,
+                           @PathVariable(required = false) String series,
+                           @PathVariable(required = false) String instance, HttpServletRequest request,
                            HttpServletResponse response) throws IOException {
-        thumbnail(patientId, filters(uid(study), uid(series), uid(instance)), "instance", request, response);
+        thumbnail(patientId, Resource.of(study, series, instance), request, response);
     }
 
     /**
@@ -502,10 +478,10 @@ class DicomWebController {
      * the PNG the workers rendered of its first image that has one, at most 256 px on its long side; {@code 404
      * THUMBNAIL_UNAVAILABLE} when none has, {@code 406} when the client takes no PNG.
      */
-    private void thumbnail(String patientId, MultiValueMap<String, String> filters, String what,
-                           HttpServletRequest request, HttpServletResponse response) throws IOException {
+    private void thumbnail(String patientId, Resource resource, HttpServletRequest request,
+                           HttpServletResponse response) throws IOException {
         requirePng(request.getHeader(HttpHeaders.ACCEPT));
-        List<JsonNode> images = located(archive.images(patientId, filters), what);
+        List<JsonNode> images = located(patientId, resource);
         JsonNode image = images.stream().filter(i -> i.hasNonNull("thumbnailKey")).findFirst().orElse(null);
         AtomicBoolean started = new AtomicBoolean();
         try {
@@ -520,7 +496,7 @@ class DicomWebController {
             throw ImageController.failed(response, started.get(), e);
         }
         throw new ApiProblem(HttpStatus.NOT_FOUND, "THUMBNAIL_UNAVAILABLE",
-                "No image of this " + what + " has a thumbnail: its format cannot be rendered.", false);
+                "No image of this " + resource.what() + " has a thumbnail: its format cannot be rendered.", false);
     }
 
     /** The client takes a PNG (or any image, or anything). */
@@ -543,11 +519,11 @@ class DicomWebController {
      * The images the filters found, one per instance ({@link #instancesOf}), or {@code 404 <WHAT>_NOT_FOUND} for none;
      * the audit record names the patient whose images they are (at the service's root a second one as related).
      */
-    private static List<JsonNode> located(List<JsonNode> found, String what) {
-        List<JsonNode> images = instancesOf(found);
+    private List<JsonNode> located(String patientId, Resource resource) {
+        List<JsonNode> images = instancesOf(archive.images(patientId, resource.filters()));
         if (images.isEmpty()) {
-            throw new ApiProblem(HttpStatus.NOT_FOUND, what.toUpperCase() + "_NOT_FOUND",
-                    "No available DICOM " + what + " of these UIDs is here to be seen.", false);
+            throw new ApiProblem(HttpStatus.NOT_FOUND, resource.what().toUpperCase() + "_NOT_FOUND",
+                    "No available DICOM " + resource.what() + " of these UIDs is here to be seen.", false);
         }
         List<String> patients = images.stream().map(image -> image.path("patientId").asString()).distinct().toList();
         AuditContext.notePatient(patients.get(0));
@@ -584,10 +560,10 @@ class DicomWebController {
      * transfer syntax), or {@code 404} when there is none; {@code 406} when the client takes no
      * {@code multipart/related} of {@code application/dicom}.
      */
-    private void retrieve(String patientId, MultiValueMap<String, String> filters, String what,
-                          HttpServletRequest request, HttpServletResponse response) throws IOException {
+    private void retrieve(String patientId, Resource resource, HttpServletRequest request,
+                          HttpServletResponse response) throws IOException {
         requireDicomParts(request.getHeader(HttpHeaders.ACCEPT));
-        List<ImageArchive.Item> items = located(archive.images(patientId, filters), what).stream()
+        List<ImageArchive.Item> items = located(patientId, resource).stream()
                 .map(ImageArchive.Item::of).toList();
         String boundary = UUID.randomUUID().toString();
         AtomicBoolean started = new AtomicBoolean();
