@@ -5,3 +5,6 @@
 -- A new nullable column and an index over a table of patients, not images: quick to build.
 alter table patients add column identifier varchar(64);
 create unique index patients_identifier_key on patients (identifier) where deleted_at is null;
+-- A merge gives the patient kept the identifier of the one merged away when it has none (as a hospital's ADT merge
+-- does), and its undoing takes it back: which identifier a merge gave, null when it gave none.
+alter table patient_merges add column identifier varchar(64);

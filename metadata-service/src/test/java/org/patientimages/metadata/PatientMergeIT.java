@@ -141,6 +141,41 @@ class PatientMergeIT extends RunningService {
     }
 
     @Test
+    void the_patient_kept_takes_the_duplicates_identifier_when_it_has_none_and_an_undone_merge_takes_it_back() {
+        String mrn = "MRN-m" + UUID.randomUUID().toString().substring(0, 8);
+        String duplicate = patientWith(mrn);
+        String kept = Uploads.aPatient(http);
+
+        assertThat(http.postJson("/internal/v1/patients/" + duplicate + "/merge", Map.of("into", kept)).json()
+                .path("identifier").asString()).isEqualTo(mrn);
+        assertThat(itemIds(http.get("/internal/v1/patients?identifier=" + mrn).json(), "patientId"))
+                .containsExactly(kept);
+
+        assertThat(http.postJson("/internal/v1/patients/" + duplicate + "/unmerge", Map.of()).json()
+                .path("identifier").asString()).isEqualTo(mrn);
+        assertThat(http.get("/internal/v1/patients/" + kept).json().path("identifier").isNull()).isTrue();
+        assertThat(itemIds(http.get("/internal/v1/patients?identifier=" + mrn).json(), "patientId"))
+                .containsExactly(duplicate);
+
+        // a patient kept with an identifier of its own keeps it
+        String own = "MRN-k" + UUID.randomUUID().toString().substring(0, 8);
+        String keptWithOwn = patientWith(own);
+        assertThat(http.postJson("/internal/v1/patients/" + duplicate + "/merge", Map.of("into", keptWithOwn)).json()
+                .path("identifier").asString()).isEqualTo(own);
+        assertThat(http.get("/internal/v1/patients?identifier=" + mrn).json().path("items")).isEmpty();
+        assertThat(http.postJson("/internal/v1/patients/" + duplicate + "/unmerge", Map.of()).json()
+                .path("identifier").asString()).isEqualTo(mrn);
+        assertThat(http.get("/internal/v1/patients/" + keptWithOwn).json().path("identifier").asString())
+                .isEqualTo(own);
+    }
+
+    private String patientWith(String identifier) {
+        return http.postJson("/internal/v1/patients", Map.of("name", "Jane Smith", "username",
+                "id-" + UUID.randomUUID().toString().substring(0, 8), "identifier", identifier)).json()
+                .path("patientId").asString();
+    }
+
+    @Test
     void grants_of_the_duplicate_go_to_the_patient_kept_only_when_asked() {
         String[] clinicians = {"dr-" + UUID.randomUUID().toString().substring(0, 8),
                 "dr-" + UUID.randomUUID().toString().substring(0, 8)};

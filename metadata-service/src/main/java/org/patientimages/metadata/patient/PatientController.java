@@ -209,7 +209,8 @@ class PatientController {
      * patient (deleted ones in their recovery window too) and their jobs become the other's, told in the change feed
      * as {@code MOVED}, and the patient is retired (deleted, not restorable; its id answers 404 naming the other).
      * Grants are carried over only when asked ({@code carryGrants}): a clinician granted the duplicate then sees the
-     * patient kept, all its images included; otherwise an admin grants it to whoever should see it.
+     * patient kept, all its images included; otherwise an admin grants it to whoever should see it. The patient kept
+     * takes the duplicate's identifier when it has none.
      * 409 LEGAL_HOLD when the patient is held (its images may not move away), 409 PATIENT_BUSY while one of its
      * images is still being stored.
      */
@@ -241,8 +242,15 @@ class PatientController {
         List<String> granted = Boolean.TRUE.equals(body.carryGrants()) ? access.carryGrants(from, into, caller.name())
                 : List.of();
         Instant now = Timestamps.now();
+        String identifier = patients.find(from).map(PatientRepository.Row::identifier).orElse(null);
         patients.markMerged(from, into, now);
-        merges.record(from, new PatientMerges.Merge(into, moved, granted), caller.name(), now);
+        // the patient kept takes the identifier of the one merged away when it has none, as an ADT merge does
+        String given = identifier != null && patients.find(into).map(PatientRepository.Row::identifier).isEmpty()
+                ? identifier : null;
+        if (given != null) {
+            patients.identify(into, given);
+        }
+        merges.record(from, new PatientMerges.Merge(into, moved, granted, given), caller.name(), now);
         return get(into.toString(), caller);
     }
 
@@ -260,8 +268,8 @@ class PatientController {
 
     /**
      * Undoes a merge made by mistake (admins): the patient merged away is live again, with its own grants, the images
-     * the merge moved that are still the other's come back with their jobs ({@code MOVED} in the change feed), and
-     * the grants the merge carried over are revoked. Images moved on since stay where they are. 409 NOT_MERGED for a
+     * the merge moved that are still the other's come back with their jobs ({@code MOVED} in the change feed), the
+     * grants the merge carried over are revoked, and an identifier it gave the other comes back too. Images moved on since stay where they are. 409 NOT_MERGED for a
      * patient not merged away (or merged before merges were recorded), PATIENT_DELETED while the other is deleted,
      * LEGAL_HOLD while the other is held, PATIENT_BUSY (retryable) while one of the images is being stored again.
      */
@@ -288,6 +296,10 @@ class PatientController {
         }
         lifecycle.moveBack(merge.imageIds(), into, merged);
         access.revokeAll(into, merge.granted());
+        if (merge.identifier() != null && patients.find(into).map(PatientRepository.Row::identifier)
+                .filter(merge.identifier()::equals).isPresent()) {
+            patients.identify(into, null); // the identifier the merge gave goes back with the patient
+        }
         try {
             patients.unmarkMerged(merged);
         } catch (DuplicateKeyException e) {

@@ -72,6 +72,12 @@ public class PatientRepository {
     }
 
 
+    /** Sets or clears (null) the identifier of a live patient. */
+    void identify(UUID id, String identifier) {
+        jdbc.sql("update patients set identifier = ? where id = ? and deleted_at is null").params(identifier, id)
+                .update();
+    }
+
     /** Marks the patient deleted, restorable until {@code restorableUntil} (null: not restorable). */
     void markDeleted(UUID id, Instant at, Instant restorableUntil) {
         jdbc.sql("update patients set deleted_at = ?, restorable_until = ? where id = ?")
