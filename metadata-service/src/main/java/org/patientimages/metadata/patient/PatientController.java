@@ -269,9 +269,10 @@ class PatientController {
     /**
      * Undoes a merge made by mistake (admins): the patient merged away is live again, with its own grants, the images
      * the merge moved that are still the other's come back with their jobs ({@code MOVED} in the change feed), the
-     * grants the merge carried over are revoked, and an identifier it gave the other comes back too. Images moved on since stay where they are. 409 NOT_MERGED for a
-     * patient not merged away (or merged before merges were recorded), PATIENT_DELETED while the other is deleted,
-     * LEGAL_HOLD while the other is held, PATIENT_BUSY (retryable) while one of the images is being stored again.
+     * grants the merge carried over are revoked, and an identifier it gave the other comes back too. Images moved on
+     * since stay where they are. 409 NOT_MERGED for a patient not merged away (or merged before merges were
+     * recorded), PATIENT_DELETED while the other is deleted, LEGAL_HOLD while the other is held, PATIENT_BUSY
+     * (retryable) while one of the images is being stored again.
      */
     @PostMapping("/{patientId}/unmerge")
     @Transactional
