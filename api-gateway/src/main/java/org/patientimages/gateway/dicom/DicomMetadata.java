@@ -7,6 +7,7 @@ import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -142,7 +143,8 @@ public final class DicomMetadata {
         walk.at = meta.end();
         walk.until = until;
         Map<String, Object> elements = walk.items(Long.MAX_VALUE, 0, true);
-        return new DataSet(elements, syntax, walk.pixels, walk.bulk);
+        return new DataSet(Collections.unmodifiableMap(elements), syntax, walk.pixels,
+                Collections.unmodifiableMap(walk.bulk));
     }
 
     /**

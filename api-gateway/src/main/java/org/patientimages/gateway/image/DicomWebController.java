@@ -3,6 +3,8 @@ package org.patientimages.gateway.image;
 import jakarta.annotation.PreDestroy;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import org.patientimages.gateway.audit.AuditContext;
 import org.patientimages.gateway.dicom.DicomFrames;
 import org.patientimages.gateway.dicom.DicomMetadata;
@@ -25,6 +27,7 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.ArrayDeque;
@@ -78,12 +81,21 @@ class DicomWebController {
     /** How many files' first bytes one metadata request reads ahead, and all of them at once. */
     private static final int READS_AHEAD = 8;
     private static final int READERS = 16;
+    private static final int HEADERS_KEPT = 16 * 1024 * 1024;
 
     private final MetadataClient metadata;
     private final ImageArchive archive;
     private final JsonMapper json;
     private final ExecutorService reads = Executors.newFixedThreadPool(READERS,
             new CustomizableThreadFactory("dicom-metadata-"));
+    /** Data sets read lately, weighed by the bytes read for each, at most {@value #HEADERS_KEPT} bytes' worth. */
+    private final Cache<String, ReadHeader> headers = Caffeine.newBuilder().maximumWeight(HEADERS_KEPT)
+            .weigher((String key, ReadHeader read) -> read.bytes()).expireAfterAccess(Duration.ofMinutes(10))
+            .build();
+
+    /** A file's data set and how many of its bytes were read for it. */
+    private record ReadHeader(DicomMetadata.DataSet dataSet, int bytes) {
+    }
 
     DicomWebController(MetadataClient metadata, ImageArchive archive, JsonMapper json) {
         this.metadata = metadata;
@@ -300,8 +312,16 @@ class DicomWebController {
         return elements;
     }
 
-    /** The stored file's data set, read from as many of its first bytes as it takes. */
+    /**
+     * The stored file's data set, read from as many of its first bytes as it takes, or as read lately: a viewer
+     * reads a series' metadata, then each instance's frames, each of which needs where its pixels lie.
+     */
     private DicomMetadata.DataSet dataSet(ImageArchive.Item item) throws IOException {
+        String key = item.imageId() + "/" + item.sha256(); // an image's bytes never change; its key says so anyway
+        ReadHeader known = headers.getIfPresent(key);
+        if (known != null) {
+            return known.dataSet();
+        }
         long window = Math.min(item.sizeBytes(), HEAD);
         while (true) {
             byte[] head;
@@ -312,7 +332,9 @@ class DicomWebController {
                 throw new ImageArchive.Damaged(item.imageId(), "it is shorter than its recorded size");
             }
             try {
-                return DicomMetadata.read(head, item.sizeBytes());
+                DicomMetadata.DataSet dataSet = DicomMetadata.read(head, item.sizeBytes());
+                headers.put(key, new ReadHeader(dataSet, head.length));
+                return dataSet;
             } catch (DicomMetadata.NeedMore more) {
                 if (window >= MAX_HEAD || window == item.sizeBytes()) {
                     throw new DicomMetadata.Unreadable("its header is longer than " + MAX_HEAD + " bytes");
