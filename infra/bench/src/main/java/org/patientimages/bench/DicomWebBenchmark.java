@@ -24,8 +24,9 @@ import java.util.Optional;
  * available, the series' metadata once (what a viewer reads first; every file's header read from the store) and
  * {@code --rounds} times again (the headers as the gateway keeps them), QIDO-RS of its instances, and WADO-RS of the
  * whole series; and every instance's first frame once, one after another (what a viewer reads to show the series).
- * Run it more than once on a stack: the first run's numbers include the gateway compiling these paths. Latencies are client-side, whole HTTP exchanges, bodies read to their end. A table on stdout and
- * a JSON file; the patient and its images are deleted afterwards, purged.
+ * Run it more than once on a stack: the first run's numbers include the gateway compiling these paths. Latencies
+ * are client-side, whole HTTP exchanges, bodies read to their end. A table on stdout and a JSON file; the patient
+ * and its images are deleted afterwards, purged.
  */
 public final class DicomWebBenchmark {
 
