@@ -27,14 +27,14 @@ public record NewPatient(String name, String username, String identifier) {
         if (n.chars().anyMatch(Character::isISOControl)) {
             throw ApiException.badRequest("INVALID_NAME", "name must not contain control characters.");
         }
-        return new NewPatient(n, u, identifier == null ? null : identifier(identifier));
+        return new NewPatient(n, u, identifier == null ? null : checkedIdentifier(identifier));
     }
 
     /**
      * An identifier as a DICOM file's Patient ID carries it: spaces around it are not part of it (PS3.5 §6.2, LO),
      * and it holds no backslash (a value separator) or control character.
      */
-    static String identifier(String value) {
+    static String checkedIdentifier(String value) {
         String trimmed = required("identifier", value, MAX_IDENTIFIER);
         if (trimmed.chars().anyMatch(c -> c == '\\' || Character.isISOControl(c))) {
             throw ApiException.badRequest("INVALID_IDENTIFIER",
