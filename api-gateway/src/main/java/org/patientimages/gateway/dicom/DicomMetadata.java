@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * A DICOM file's data set in the DICOM JSON model (PS3.18 §F.2), as WADO-RS's metadata resources answer it, read
@@ -42,6 +43,9 @@ public final class DicomMetadata {
     private static final String IMPLICIT_LITTLE = "1.2.840.10008.1.2";
     private static final String EXPLICIT_BIG = "1.2.840.10008.1.2.2";
     private static final String DEFLATED = "1.2.840.10008.1.2.1.99";
+
+    private static final Pattern UID = Pattern.compile("[0-9]+(\\.[0-9]+)*");
+    private static final int MAX_UID = 64;
 
     private static final Set<String> LONG_LENGTH = Set.of("OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN",
             "UR", "UT", "UV");
@@ -80,12 +84,12 @@ public final class DicomMetadata {
 
         /** An integer attribute's first value ({@code US}, {@code IS}…), or {@code otherwise}. */
         int integer(int tag, int otherwise) {
-            return first(elements, tag) instanceof Number number ? number.intValue() : otherwise;
+            return value(elements, tag) instanceof Number number ? number.intValue() : otherwise;
         }
 
         /** A text attribute's first value, or null. */
         public String string(int tag) {
-            return first(elements, tag) instanceof String text ? text : null;
+            return value(elements, tag) instanceof String text ? text : null;
         }
 
         /** Whether its pixel data is in big endian byte order. */
@@ -134,7 +138,7 @@ public final class DicomMetadata {
         if (meta.end() + 4 > bytes.length && bytes.length < fileSize) {
             throw new NeedMore(bytes.length + MAX_INLINE);
         }
-        String syntax = first(meta.elements(), 0x00020010) instanceof String text ? text : null;
+        String syntax = value(meta.elements(), 0x00020010) instanceof String text ? text : null;
         if (DEFLATED.equals(syntax)) {
             throw new Unreadable("its data set is deflated");
         }
@@ -183,8 +187,13 @@ public final class DicomMetadata {
         return HexFormat.of().withUpperCase().toHexDigits(tag);
     }
 
-    /** An element's first value, or null. */
-    private static Object first(Map<String, Object> elements, int tag) {
+    /** Whether a text is a UID (PS3.5 §9.1): digits and dots, at most 64 characters. */
+    public static boolean isUid(String text) {
+        return text.length() <= MAX_UID && UID.matcher(text).matches();
+    }
+
+    /** The first value of an element among {@code elements} (DICOM JSON), or null. */
+    public static Object value(Map<String, Object> elements, int tag) {
         if (elements.get(tagKey(tag)) instanceof Map<?, ?> element && element.get("Value") instanceof List<?> values
                 && !values.isEmpty()) {
             return values.get(0);

@@ -45,7 +45,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.regex.Pattern;
 
 /**
  * The DICOMweb search (QIDO-RS, PS3.18 §10.6) and retrieve (WADO-RS, §10.4) transactions at a patient's DICOMweb
@@ -68,7 +67,6 @@ class DicomWebController {
     private static final List<String> NARROWING = List.of("PatientID", "00100020", "StudyInstanceUID", "0020000D",
             "StudyDate", "00080020");
     private static final MediaType DICOM_JSON = MediaType.parseMediaType("application/dicom+json");
-    private static final Pattern UID = Pattern.compile("[0-9]+(\\.[0-9]+)*");
     private static final int STUDIES_PAGE = 500;
     private static final int MAX_STUDIES = 10_000;
 
@@ -676,7 +674,7 @@ class DicomWebController {
     }
 
     private static String uid(String uid) {
-        if (uid.length() > 64 || !UID.matcher(uid).matches()) {
+        if (!DicomMetadata.isUid(uid)) {
             throw ApiProblem.badRequest("INVALID_PARAMETER", "A UID is at most 64 digits and dots, not '"
                     + (uid.length() > 64 ? uid.substring(0, 64) + "…" : uid) + "'.");
         }

@@ -340,18 +340,17 @@ class ImageArchive implements AutoCloseable {
 
     /** The stored file's bytes {@code from} to {@code to}, both included (a ranged read). */
     InputStream range(Item item, long from, long to) throws IOException {
-        try {
-            return s3.getObject(b -> b.bucket(item.bucket()).key(item.objectKey()).range("bytes=" + from + "-" + to));
-        } catch (NoSuchKeyException e) {
-            throw new Damaged(item.imageId(), "its object is gone");
-        } catch (SdkException e) {
-            throw new IOException("the object store could not be read", e);
-        }
+        return open(item, "bytes=" + from + "-" + to);
     }
 
     private InputStream open(Item item) throws IOException {
+        return open(item, null);
+    }
+
+    /** The object's bytes ({@code range}: an HTTP range, or null for all of them); a missing object is damage. */
+    private InputStream open(Item item, String range) throws IOException {
         try {
-            return s3.getObject(b -> b.bucket(item.bucket()).key(item.objectKey()));
+            return s3.getObject(b -> b.bucket(item.bucket()).key(item.objectKey()).range(range));
         } catch (NoSuchKeyException e) {
             throw new Damaged(item.imageId(), "its object is gone");
         } catch (SdkException e) {

@@ -3,9 +3,7 @@ package org.patientimages.gateway.upload;
 import org.patientimages.gateway.dicom.DicomMetadata;
 import org.patientimages.gateway.web.ApiProblem;
 
-import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * What a DICOM file's meta information (PS3.10 §7.1, group 0002 after the {@code DICM} prefix) says it holds: its SOP
@@ -15,8 +13,6 @@ import java.util.regex.Pattern;
  */
 record DicomFileMeta(String sopClassUid, String sopInstanceUid, String transferSyntaxUid) {
 
-    private static final Pattern UID = Pattern.compile("[0-9]+(\\.[0-9]+)*");
-    private static final int MAX_UID = 64;
     private static final int PATIENT_ID = 0x00100020;
 
     /**
@@ -32,13 +28,13 @@ record DicomFileMeta(String sopClassUid, String sopInstanceUid, String transferS
         } catch (DicomMetadata.Unreadable e) {
             throw invalid(e.getMessage());
         }
-        String sopClass = uid(meta, "00020002", "Media Storage SOP Class UID");
-        String sopInstance = uid(meta, "00020003", "Media Storage SOP Instance UID");
+        String sopClass = uid(meta, 0x00020002, "Media Storage SOP Class UID");
+        String sopInstance = uid(meta, 0x00020003, "Media Storage SOP Instance UID");
         if (sopClass == null || sopInstance == null) {
             throw invalid("its file meta information names no " + (sopClass == null ? "SOP class" : "SOP instance")
                     + " (0002," + (sopClass == null ? "0002" : "0003") + ")");
         }
-        return new DicomFileMeta(sopClass, sopInstance, uid(meta, "00020010", "Transfer Syntax UID"));
+        return new DicomFileMeta(sopClass, sopInstance, uid(meta, 0x00020010, "Transfer Syntax UID"));
     }
 
     /**
@@ -60,15 +56,14 @@ record DicomFileMeta(String sopClassUid, String sopInstanceUid, String transferS
     }
 
     /** A UID of the meta information, checked; null when it is not there. */
-    private static String uid(Map<String, Object> meta, String tag, String name) {
-        if (!(meta.get(tag) instanceof Map<?, ?> element)) {
+    private static String uid(Map<String, Object> meta, int tag, String name) {
+        if (!meta.containsKey(DicomMetadata.tagKey(tag))) {
             return null;
         }
-        Object uid = element.get("Value") instanceof List<?> values && !values.isEmpty() ? values.get(0) : null;
-        if (!(uid instanceof String text) || text.length() > MAX_UID || !UID.matcher(text).matches()) {
-            throw invalid("its " + name + " is not a UID of digits and dots of at most " + MAX_UID + " characters");
+        if (!(DicomMetadata.value(meta, tag) instanceof String uid) || !DicomMetadata.isUid(uid)) {
+            throw invalid("its " + name + " is not a UID of digits and dots of at most 64 characters");
         }
-        return text;
+        return uid;
     }
 
     private static ApiProblem invalid(String why) {

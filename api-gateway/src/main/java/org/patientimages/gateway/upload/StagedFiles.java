@@ -67,8 +67,7 @@ final class StagedFiles {
         try {
             staged = staging.write(jobId.toString(), in, limit - total, head -> contentType[0] = typeOf.apply(head));
         } catch (ApiProblem refused) {
-            throw new ApiProblem(refused.status(), refused.code(), label + ": " + refused.getMessage(),
-                    refused.retryable());
+            throw refused.about(label);
         } catch (StagingArea.TooLarge e) {
             throw new ApiProblem(HttpStatus.CONTENT_TOO_LARGE, "FILE_TOO_LARGE",
                     wording.whole() + " together are larger than the limit of " + limit + " bytes.", false);

@@ -77,7 +77,7 @@ final class StoredInstances {
         try {
             return DicomFileMeta.patientId(leading.bytes(), leading.whole());
         } catch (ApiProblem refused) {
-            throw new ApiProblem(refused.status(), refused.code(), label + ": " + refused.getMessage(), false);
+            throw refused.about(label);
         }
     }
 

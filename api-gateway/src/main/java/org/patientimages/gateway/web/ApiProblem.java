@@ -24,6 +24,11 @@ public class ApiProblem extends RuntimeException {
         return new ApiProblem(HttpStatusCode.valueOf(503), code, detail, true);
     }
 
+    /** The same problem, its detail about {@code subject} ("Part 2: …", "'a.png' in the archive: …"). */
+    public ApiProblem about(String subject) {
+        return new ApiProblem(status, code, subject + ": " + getMessage(), retryable);
+    }
+
     public HttpStatusCode status() {
         return status;
     }

@@ -242,11 +242,9 @@ class PatientController {
         List<String> granted = Boolean.TRUE.equals(body.carryGrants()) ? access.carryGrants(from, into, caller.name())
                 : List.of();
         Instant now = Timestamps.now();
-        String identifier = patients.find(from).map(PatientRepository.Row::identifier).orElse(null);
         patients.markMerged(from, into, now);
         // the patient kept takes the identifier of the one merged away when it has none, as an ADT merge does
-        String given = identifier != null && patients.find(into).map(PatientRepository.Row::identifier).isEmpty()
-                ? identifier : null;
+        String given = locked.get(into).identifier() == null ? locked.get(from).identifier() : null;
         if (given != null) {
             patients.identify(into, given);
         }
@@ -297,8 +295,7 @@ class PatientController {
         }
         lifecycle.moveBack(merge.imageIds(), into, merged);
         access.revokeAll(into, merge.granted());
-        if (merge.identifier() != null && patients.find(into).map(PatientRepository.Row::identifier)
-                .filter(merge.identifier()::equals).isPresent()) {
+        if (merge.identifier() != null && merge.identifier().equals(locked.get(into).identifier())) {
             patients.identify(into, null); // the identifier the merge gave goes back with the patient
         }
         try {

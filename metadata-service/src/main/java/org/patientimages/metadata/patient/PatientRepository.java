@@ -111,9 +111,9 @@ public class PatientRepository {
 
     /**
      * A patient's row as locked: when it was deleted and until when it can be restored (both null for a live
-     * patient), and whether it is under a legal hold.
+     * patient), whether it is under a legal hold, and its identifier.
      */
-    record Locked(Instant deletedAt, Instant restorableUntil, boolean held) {
+    record Locked(Instant deletedAt, Instant restorableUntil, boolean held, String identifier) {
     }
 
     /**
@@ -121,10 +121,13 @@ public class PatientRepository {
      * wait) and tells its state; empty for an unknown patient.
      */
     Optional<Locked> lock(UUID id) {
-        return jdbc.sql("select deleted_at, restorable_until, legal_hold_reason from patients where id = ? for update")
+        return jdbc.sql("""
+                        select deleted_at, restorable_until, legal_hold_reason, identifier from patients
+                        where id = ? for update""")
                 .param(id)
                 .query((rs, n) -> new Locked(Timestamps.instant(rs.getTimestamp("deleted_at")),
-                        Timestamps.instant(rs.getTimestamp("restorable_until")), rs.getString("legal_hold_reason") != null))
+                        Timestamps.instant(rs.getTimestamp("restorable_until")),
+                        rs.getString("legal_hold_reason") != null, rs.getString("identifier")))
                 .optional();
     }
 
