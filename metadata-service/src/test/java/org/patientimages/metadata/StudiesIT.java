@@ -114,12 +114,67 @@ class StudiesIT extends RunningService {
                 "X-Caller-Roles", "clinician");
         assertThat(stranger.status()).isEqualTo(200);
         assertThat(stranger.json().path("items")).isEmpty();
-        for (String refused : List.of("", "?limit=5", "?PatientID=" + mrn, "?takenFrom=20240105")) {
+        // and a grant of one patient is not a grant of another's studies
+        String clinician = "clinician-" + UUID.randomUUID();
+        assertThat(http.send("PUT", "/internal/v1/patients/" + second + "/grants/" + clinician, null).status())
+                .isEqualTo(200);
+        var granted = http.get("/internal/v1/studies?takenFrom=2024-01-05&takenTo=2024-01-05", "X-Caller",
+                clinician, "X-Caller-Roles", "clinician");
+        assertThat(uids(granted.json())).containsExactly(us);
+        for (String refused : List.of("?PatientID=" + mrn, "?takenFrom=20240105", "?limit=0")) {
             var answer = http.get("/internal/v1/studies" + refused);
             assertThat(answer.status()).as(refused).isEqualTo(400);
         }
-        assertThat(http.get("/internal/v1/studies?limit=5").json().path("code").asString())
-                .isEqualTo("STUDY_FILTER_REQUIRED");
+    }
+
+    @Test
+    void with_nothing_narrowing_them_the_latest_received_studies_come_first_page_by_page_none_twice() {
+        String first = Uploads.aPatient(http);
+        String second = Uploads.aPatient(http);
+        String base = "1.2.8." + Math.abs(first.hashCode());
+        String s1 = base + ".1";
+        String s2 = base + ".2";
+        String s3 = base + ".3";
+        String s4 = base + ".4";
+        // received in this order: s1, s2, s3, s1 again (a slice more, now its newest), s4; the dates do not count
+        slice(first, s1, "20300101", s1 + ".1", "CT");
+        slice(second, s2, "20200101", s2 + ".1", "MR");
+        slice(first, s3, "20250101", s3 + ".1", "CT");
+        slice(first, s1, "20300101", s1 + ".1", "CT");
+        slice(second, s4, "20100101", s4 + ".1", "US");
+
+        JsonNode top = http.get("/internal/v1/studies?limit=3").json();
+        assertThat(uids(top)).containsExactly(s4, s1, s3);
+        assertThat(top.path("items").get(1).path("imageCount").asLong()).isEqualTo(2);
+        assertThat(top.path("nextCursor").isString()).isTrue();
+
+        // one a page: s1's older slice lies below s3, and s1 was shown already
+        List<String> paged = new ArrayList<>();
+        String cursor = null;
+        for (int page = 0; page < 6 && (page == 0 || cursor != null); page++) {
+            JsonNode answer = http.get("/internal/v1/studies?limit=1" + (cursor == null ? "" : "&cursor=" + cursor))
+                    .json();
+            answer.path("items").forEach(s -> paged.add(s.path("studyInstanceUid").asString()));
+            cursor = answer.path("nextCursor").isNull() ? null : answer.path("nextCursor").asString();
+        }
+        assertThat(paged.subList(0, 4)).containsExactly(s4, s1, s3, s2);
+        assertThat(paged).doesNotHaveDuplicates();
+
+        // a clinician sees only the studies of the patients granted to them
+        String clinician = "clinician-" + UUID.randomUUID();
+        assertThat(http.send("PUT", "/internal/v1/patients/" + second + "/grants/" + clinician, null).status())
+                .isEqualTo(200);
+        var granted = http.get("/internal/v1/studies?limit=10", "X-Caller", clinician,
+                "X-Caller-Roles", "clinician");
+        assertThat(uids(granted.json())).containsExactly(s4, s2);
+        assertThat(granted.json().path("nextCursor").isNull()).isTrue();
+
+        // a cursor of the other order is not this one's
+        String narrowed = http.get("/internal/v1/studies?studyInstanceUid=" + s1 + "&studyInstanceUid=" + s2
+                + "&limit=1").json().path("nextCursor").asString();
+        var mixed = http.get("/internal/v1/studies?cursor=" + narrowed);
+        assertThat(mixed.status()).isEqualTo(400);
+        assertThat(mixed.json().path("code").asString()).isEqualTo("INVALID_CURSOR");
     }
 
     private static List<String> uids(JsonNode page) {

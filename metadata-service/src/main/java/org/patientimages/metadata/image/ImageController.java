@@ -280,13 +280,14 @@ class ImageController {
 
     /**
      * DICOM studies across the patients the caller may see, by the PatientID their files carry, their UIDs or the
-     * dates they were taken: a DICOMweb search across patients. One of these must narrow it.
+     * dates they were taken: a DICOMweb search across patients. With none of these, the latest received first.
      */
     @GetMapping("/internal/v1/studies")
     Page<Studies.Study> studiesAcross(@RequestParam MultiValueMap<String, String> params, Caller caller) {
         Studies.Filter filter = Studies.Filter.parse(params, caller.restricted() ? caller.name() : null);
-        return studies.matching(filter, Paging.limit(params.getFirst("limit") == null ? null
-                : parseLimit(params.getFirst("limit"))), params.getFirst("cursor"));
+        int limit = Paging.limit(params.getFirst("limit") == null ? null : parseLimit(params.getFirst("limit")));
+        return filter.narrows() ? studies.matching(filter, limit, params.getFirst("cursor"))
+                : studies.latest(filter.grantee(), limit, params.getFirst("cursor"));
     }
 
     private static Integer parseLimit(String limit) {

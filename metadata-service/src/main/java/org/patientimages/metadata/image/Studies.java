@@ -12,9 +12,11 @@ import java.sql.Timestamp;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -55,7 +57,10 @@ class Studies {
             return new Filter(patientId, null, null, List.of(), null, null);
         }
 
-        /** A search across patients from its parameters; {@code 400} for unknown ones, bad dates, or none narrowing. */
+        /**
+         * A search across patients from its parameters ({@code 400} for unknown ones or bad dates); one that does not
+         * {@linkplain #narrows() narrow} is the {@linkplain #latest latest studies}.
+         */
         static Filter parse(Map<String, List<String>> params, String grantee) {
             for (String name : params.keySet()) {
                 if (!PARAMETERS.contains(name)) {
@@ -64,15 +69,9 @@ class Studies {
                 }
             }
             List<String> identifiers = params.getOrDefault("patientIdentifier", List.of());
-            Filter filter = new Filter(null, grantee, identifiers.isEmpty() ? null : identifiers.get(0),
+            return new Filter(null, grantee, identifiers.isEmpty() ? null : identifiers.get(0),
                     List.copyOf(params.getOrDefault("studyInstanceUid", List.of())),
                     ImageSearch.date(params, "takenFrom"), ImageSearch.date(params, "takenTo"));
-            if (!filter.narrows()) {
-                throw ApiException.badRequest("STUDY_FILTER_REQUIRED", "Studies across patients are found by"
-                        + " patientIdentifier, studyInstanceUid or takenFrom/takenTo; the whole archive is not"
-                        + " listed.");
-            }
-            return filter;
         }
 
         /** The images' {@code where}, each parameter added to {@code params}. */
@@ -84,7 +83,7 @@ class Studies {
                 params.add(patientId);
             }
             if (grantee != null) {
-                where.append(PatientAccess.GRANTED.formatted("patient_id"));
+                where.append(PatientAccess.GRANTED.formatted("images.patient_id"));
                 params.add(grantee);
             }
             // each by the expression its index has (V5, V21, V24)
@@ -133,18 +132,7 @@ class Studies {
 
     /** One page of the studies; the cursor is the sort key of the last study of the page before. */
     Page<Study> matching(Filter filter, int limit, String cursor) {
-        List<Object> params = new ArrayList<>();
-        String where = filter.where(params);
-        List<Row> rows = jdbc.sql(select(where))
-                .params(params)
-                .query((rs, n) -> new Row(rs.getObject("patient_id", UUID.class), rs.getString("patient_identifier"),
-                        rs.getString("study"), rs.getString("series"), rs.getString("modality"),
-                        rs.getString("study_date"), rs.getLong("images"), rs.getLong("instances"),
-                        rs.getTimestamp("first"), rs.getTimestamp("last")))
-                .list();
-        Map<String, List<Row>> byStudy = new LinkedHashMap<>();
-        rows.forEach(r -> byStudy.computeIfAbsent(r.patient() + "/" + r.study(), k -> new ArrayList<>()).add(r));
-        List<Study> studies = byStudy.values().stream().map(Studies::study).sorted(ORDER).toList();
+        List<Study> studies = grouped(filter).values().stream().sorted(ORDER).toList();
         int from = 0;
         String[] after = Paging.decode(cursor, 4);
         if (after != null) {
@@ -167,6 +155,120 @@ class Studies {
         Study end = page.get(page.size() - 1);
         return new Page<>(page, Paging.encode(end.studyDate() == null ? "" : end.studyDate(), end.lastUploadedAt(),
                 end.studyInstanceUid(), end.patientId().toString()));
+    }
+
+    /** The studies the filter keeps, by patient and study UID ({@link #key}). */
+    private Map<String, Study> grouped(Filter filter) {
+        List<Object> params = new ArrayList<>();
+        String where = filter.where(params);
+        List<Row> rows = jdbc.sql(select(where))
+                .params(params)
+                .query((rs, n) -> new Row(rs.getObject("patient_id", UUID.class), rs.getString("patient_identifier"),
+                        rs.getString("study"), rs.getString("series"), rs.getString("modality"),
+                        rs.getString("study_date"), rs.getLong("images"), rs.getLong("instances"),
+                        rs.getTimestamp("first"), rs.getTimestamp("last")))
+                .list();
+        Map<String, List<Row>> byStudy = new LinkedHashMap<>();
+        rows.forEach(r -> byStudy.computeIfAbsent(key(r.patient(), r.study()), k -> new ArrayList<>()).add(r));
+        Map<String, Study> studies = new LinkedHashMap<>();
+        byStudy.forEach((key, studyRows) -> studies.put(key, study(studyRows)));
+        return studies;
+    }
+
+    private static String key(UUID patient, String study) {
+        return patient + "/" + study;
+    }
+
+    /** An available image of a study, where it lies in the images newest first. */
+    private record Place(UUID patient, String study, Timestamp uploadedAt, UUID imageId) {
+    }
+
+    private static final String STUDY_IMAGES = " where status = 'AVAILABLE'"
+            + " and attributes -> 'dicom' ->> 'StudyInstanceUID' is not null";
+    private static final int FIRST_SCAN = 256;
+    private static final int LARGEST_SCAN = 8192;
+
+    /**
+     * The studies across the patients the caller may see (those granted to {@code grantee} when one is named), the
+     * latest received first: by the upload time of their newest image, a page at a time, the cursor that image's
+     * place. What a viewer's study list shows when nothing narrows it. Found by walking the available images newest
+     * first by their upload time's index, in growing steps, until the page and one study more are found: the cost is
+     * in the images of the studies shown (and of those passed over), not in the size of the archive. A study met
+     * again below the cursor was on an earlier page when it has an image at or above the cursor.
+     */
+    Page<Study> latest(String grantee, int limit, String cursor) {
+        Paging.Key after = Paging.after(cursor);
+        Map<String, Place> found = new LinkedHashMap<>();
+        Set<String> met = new HashSet<>();
+        Timestamp from = after == null ? null : Timestamp.from(after.at());
+        UUID fromId = after == null ? null : after.id();
+        int step = FIRST_SCAN;
+        while (found.size() <= limit) {
+            List<Object> params = new ArrayList<>();
+            StringBuilder sql = new StringBuilder("select patient_id, attributes -> 'dicom' ->> 'StudyInstanceUID'"
+                    + " as study, uploaded_at, id from images" + STUDY_IMAGES);
+            if (grantee != null) {
+                sql.append(PatientAccess.GRANTED.formatted("images.patient_id"));
+                params.add(grantee);
+            }
+            if (from != null) {
+                sql.append(" and (uploaded_at, id) < (?, ?)");
+                params.add(from);
+                params.add(fromId);
+            }
+            sql.append(" order by uploaded_at desc, id desc limit ?");
+            params.add(step);
+            List<Place> places = jdbc.sql(sql.toString()).params(params)
+                    .query((rs, n) -> new Place(rs.getObject("patient_id", UUID.class), rs.getString("study"),
+                            rs.getTimestamp("uploaded_at"), rs.getObject("id", UUID.class)))
+                    .list();
+            List<Place> firstMet = places.stream().filter(p -> met.add(key(p.patient(), p.study()))).toList();
+            Set<String> shown = after == null ? Set.of() : shownBefore(firstMet, after);
+            for (Place place : firstMet) {
+                if (!shown.contains(key(place.patient(), place.study())) && found.size() <= limit) {
+                    found.put(key(place.patient(), place.study()), place);
+                }
+            }
+            if (places.size() < step) {
+                break;
+            }
+            Place last = places.get(places.size() - 1);
+            from = last.uploadedAt();
+            fromId = last.imageId();
+            step = Math.min(step * 2, LARGEST_SCAN);
+        }
+        if (found.isEmpty()) {
+            return new Page<>(List.of(), null);
+        }
+        Map<String, Study> studies = grouped(new Filter(null, grantee, null,
+                found.values().stream().map(Place::study).distinct().toList(), null, null));
+        // a study whose last image went meanwhile is left out; the page's cursor is still the last study's place
+        List<Place> places = List.copyOf(found.values());
+        List<Place> shownHere = places.subList(0, Math.min(limit, places.size()));
+        List<Study> page = shownHere.stream().map(p -> studies.get(key(p.patient(), p.study())))
+                .filter(Objects::nonNull).toList();
+        if (places.size() <= limit) {
+            return new Page<>(page, null);
+        }
+        Place end = shownHere.get(shownHere.size() - 1);
+        return new Page<>(page, Paging.cursor(end.uploadedAt().toInstant(), end.imageId()));
+    }
+
+    /** Of these studies, those with an available image at or above the cursor's place: shown on an earlier page. */
+    private Set<String> shownBefore(List<Place> places, Paging.Key after) {
+        if (places.isEmpty()) {
+            return Set.of();
+        }
+        Set<String> shown = new HashSet<>();
+        jdbc.sql("select distinct patient_id, attributes -> 'dicom' ->> 'StudyInstanceUID' as study from images"
+                        + STUDY_IMAGES + " and attributes -> 'dicom' ->> 'StudyInstanceUID' = any(?)"
+                        + " and (uploaded_at, id) >= (?, ?)")
+                .params(places.stream().map(Place::study).distinct().toArray(String[]::new),
+                        Timestamp.from(after.at()), after.id())
+                .query(rs -> {
+                    shown.add(key(rs.getObject("patient_id", UUID.class), rs.getString("study")));
+                });
+        return shown;
     }
 
     /** Newest StudyDate first (studies without one last), then the latest upload, then the UID. */
