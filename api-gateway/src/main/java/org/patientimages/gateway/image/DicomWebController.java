@@ -63,9 +63,6 @@ class DicomWebController {
     private static final String STUDY = "/studies/{study}";
     private static final String SERIES = STUDY + "/series/{series}";
     private static final String INSTANCE = SERIES + "/instances/{instance}";
-    /** The study-level keys that narrow a search at the service's root (the whole archive is not listed). */
-    private static final List<String> NARROWING = List.of("PatientID", "00100020", "StudyInstanceUID", "0020000D",
-            "StudyDate", "00080020");
     private static final MediaType DICOM_JSON = MediaType.parseMediaType("application/dicom+json");
     private static final int STUDIES_PAGE = 500;
     private static final int MAX_STUDIES = 10_000;
@@ -106,15 +103,47 @@ class DicomWebController {
                                                       @RequestParam MultiValueMap<String, String> query,
                                                       HttpServletRequest request) {
         DicomJson.Query search = DicomJson.query(query, DicomJson.Level.STUDY);
-        if (patientId == null && NARROWING.stream().noneMatch(key -> !query.getOrDefault(key, List.of()).isEmpty()
-                && !query.getFirst(key).isEmpty())) {
-            throw ApiProblem.badRequest("STUDY_FILTER_REQUIRED", "At the service's DICOMweb root, studies are found"
-                    + " by PatientID, StudyInstanceUID or StudyDate; the whole archive is not listed.");
-        }
         String base = base(request, patientId);
+        if (patientId == null && search.narrowing().isEmpty()) {
+            return latestStudies(search, base, request);
+        }
         List<Map<String, Object>> studies = new ArrayList<>();
         studies(patientId, search.narrowing()).forEach(study -> studies.add(DicomJson.study(study, base)));
         return found(request, search.apply(studies));
+    }
+
+    /**
+     * A study search at the service's root that no PatientID, StudyInstanceUID or StudyDate narrows (a viewer's
+     * study list): the studies the caller may see, the latest received first, read a page at a time until the
+     * search's offset and limit are filled by those that match its other keys. At most {@value #MAX_STUDIES}
+     * studies are looked at; when more remain unread, the answer says so in PS3.18's {@code Warning} header.
+     */
+    private ResponseEntity<List<Map<String, Object>>> latestStudies(DicomJson.Query search, String base,
+                                                                    HttpServletRequest request) {
+        long wanted = search.limit() < 0 ? Long.MAX_VALUE : (long) search.offset() + search.limit();
+        List<Map<String, Object>> matched = new ArrayList<>();
+        MultiValueMap<String, String> query = new LinkedMultiValueMap<>();
+        query.set("limit", Long.toString(Math.max(1, Math.min(STUDIES_PAGE, wanted))));
+        int looked = 0;
+        String cursor;
+        do {
+            JsonNode page = metadata.page("/internal/v1/studies", query);
+            for (JsonNode study : page.path("items")) {
+                looked++;
+                Map<String, Object> object = DicomJson.study(study, base);
+                if (search.matches(object)) {
+                    matched.add(object);
+                }
+            }
+            cursor = page.path("nextCursor").isString() ? page.path("nextCursor").asString() : null;
+            query.set("cursor", cursor);
+        } while (cursor != null && matched.size() < wanted && looked < MAX_STUDIES);
+        ResponseEntity.BodyBuilder answer = ResponseEntity.ok().contentType(jsonType(request));
+        if (cursor != null && matched.size() < wanted) {
+            answer.header("Warning", "299 " + base + ": \"There are additional results that can be"
+                    + " requested\"");
+        }
+        return answer.body(search.apply(matched));
     }
 
     @GetMapping({ROOT + STUDY + "/series", SERVICE_ROOT + STUDY + "/series"})

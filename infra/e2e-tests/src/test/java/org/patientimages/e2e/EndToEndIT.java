@@ -1089,8 +1089,14 @@ class EndToEndIT {
         assertThat(api.get("/v1/dicomweb/studies?StudyDate=20261127&PatientID=MRN-b" + mark).json()).hasSize(1);
         assertThat(api.get("/v1/dicomweb/studies?StudyDate=20250101-20251231&PatientID=MRN-b" + mark).json())
                 .isEmpty();
-        expectProblem(api.get("/v1/dicomweb/studies"), 400, "STUDY_FILTER_REQUIRED");
-        expectProblem(api.get("/v1/dicomweb/studies?ModalitiesInStudy=CT"), 400, "STUDY_FILTER_REQUIRED");
+        // nothing narrowing them (a viewer's study list): the latest received first, as many as asked
+        assertThat(studyUids(api.get("/v1/dicomweb/studies?limit=2&offset=0&fuzzymatching=false"
+                + "&includefield=00081030,00080060").json())).containsExactly(b, a);
+        assertThat(studyUids(api.get("/v1/dicomweb/studies?limit=1&offset=1").json())).containsExactly(a);
+        assertThat(studyUids(api.get("/v1/dicomweb/studies?ModalitiesInStudy=CT&limit=2").json()))
+                .containsExactly(b, a);
+        assertThat(studyUids(api.get("/v1/dicomweb/studies?ModalitiesInStudy=MR&limit=50").json()))
+                .doesNotContain(a, b);
         assertThat(api.get("/v1/dicomweb/instances?SOPInstanceUID=" + b + ".1.1").json()).hasSize(1);
         expectProblem(api.get("/v1/dicomweb/instances?InstanceNumber=1"), 400, "INSTANCE_FILTER_REQUIRED");
         assertThat(api.get("/v1/dicomweb/studies/" + a + "/series").json()).hasSize(1);
@@ -1107,6 +1113,7 @@ class EndToEndIT {
         var none = alice.get("/v1/dicomweb/studies?PatientID=MRN-a" + mark);
         assertThat(none.status()).as(none.toString()).isEqualTo(200);
         assertThat(none.json()).isEmpty();
+        assertThat(studyUids(alice.get("/v1/dicomweb/studies?limit=100").json())).doesNotContain(a, b);
         expectProblem(alice.get("/v1/dicomweb/studies/" + a), 404, "STUDY_NOT_FOUND");
         expectProblem(alice.get("/v1/dicomweb/studies/" + a + "/metadata"), 404, "STUDY_NOT_FOUND");
         expectProblem(alice.get("/v1/dicomweb/studies/" + a + "/series/" + a + ".1/instances/" + a + ".1.1/frames/1"),
@@ -1705,4 +1712,11 @@ class EndToEndIT {
         }
         return head.toByteArray();
     }
+
+    private static List<String> studyUids(JsonNode studies) {
+        List<String> uids = new ArrayList<>();
+        studies.forEach(study -> uids.add(study.path("0020000D").path("Value").get(0).asString()));
+        return uids;
+    }
+
 }

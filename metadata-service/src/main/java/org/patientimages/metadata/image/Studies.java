@@ -205,20 +205,7 @@ class Studies {
         int step = FIRST_SCAN;
         while (found.size() <= limit) {
             List<Object> params = new ArrayList<>();
-            StringBuilder sql = new StringBuilder("select patient_id, attributes -> 'dicom' ->> 'StudyInstanceUID'"
-                    + " as study, uploaded_at, id from images" + STUDY_IMAGES);
-            if (grantee != null) {
-                sql.append(PatientAccess.GRANTED.formatted("images.patient_id"));
-                params.add(grantee);
-            }
-            if (from != null) {
-                sql.append(" and (uploaded_at, id) < (?, ?)");
-                params.add(from);
-                params.add(fromId);
-            }
-            sql.append(" order by uploaded_at desc, id desc limit ?");
-            params.add(step);
-            List<Place> places = jdbc.sql(sql.toString()).params(params)
+            List<Place> places = jdbc.sql(scan(grantee, from, fromId, step, params)).params(params)
                     .query((rs, n) -> new Place(rs.getObject("patient_id", UUID.class), rs.getString("study"),
                             rs.getTimestamp("uploaded_at"), rs.getObject("id", UUID.class)))
                     .list();
@@ -254,15 +241,39 @@ class Studies {
         return new Page<>(page, Paging.cursor(end.uploadedAt().toInstant(), end.imageId()));
     }
 
+    /**
+     * The statement that walks the available images of studies newest first, {@code step} of them, from below the
+     * place {@code from}/{@code fromId} when one is given; each parameter added to {@code params}.
+     */
+    static String scan(String grantee, Timestamp from, UUID fromId, int step, List<Object> params) {
+        StringBuilder sql = new StringBuilder("select patient_id, attributes -> 'dicom' ->> 'StudyInstanceUID'"
+                + " as study, uploaded_at, id from images" + STUDY_IMAGES);
+        if (grantee != null) {
+            sql.append(PatientAccess.GRANTED.formatted("images.patient_id"));
+            params.add(grantee);
+        }
+        if (from != null) {
+            sql.append(" and (uploaded_at, id) < (?, ?)");
+            params.add(from);
+            params.add(fromId);
+        }
+        sql.append(" order by uploaded_at desc, id desc limit ?");
+        params.add(step);
+        return sql.toString();
+    }
+
+    /** Which of some studies (by UID: an array) have an available image at or above a place (a time and an id). */
+    static final String SHOWN_BEFORE = "select distinct patient_id, attributes -> 'dicom' ->> 'StudyInstanceUID' as"
+            + " study from images" + STUDY_IMAGES + " and attributes -> 'dicom' ->> 'StudyInstanceUID' = any(?)"
+            + " and (uploaded_at, id) >= (?, ?)";
+
     /** Of these studies, those with an available image at or above the cursor's place: shown on an earlier page. */
     private Set<String> shownBefore(List<Place> places, Paging.Key after) {
         if (places.isEmpty()) {
             return Set.of();
         }
         Set<String> shown = new HashSet<>();
-        jdbc.sql("select distinct patient_id, attributes -> 'dicom' ->> 'StudyInstanceUID' as study from images"
-                        + STUDY_IMAGES + " and attributes -> 'dicom' ->> 'StudyInstanceUID' = any(?)"
-                        + " and (uploaded_at, id) >= (?, ?)")
+        jdbc.sql(SHOWN_BEFORE)
                 .params(places.stream().map(Place::study).distinct().toArray(String[]::new),
                         Timestamp.from(after.at()), after.id())
                 .query(rs -> {
