@@ -22,7 +22,8 @@ import java.util.Optional;
  * series of {@code --instances} CT slices of 512×512 16-bit pixels (512 KiB each, generated) stored by STOW-RS at the
  * service's root in requests of {@code --batch}, filed under a patient by its identifier; then, once all are
  * available, the series' metadata once (what a viewer reads first; every file's header read from the store) and
- * {@code --rounds} times again (the headers as the gateway keeps them), QIDO-RS of its instances, and WADO-RS of the
+ * {@code --rounds} times again (the headers as the gateway keeps them), QIDO-RS of its instances and of the service's
+ * study list (a viewer's, the latest 101 studies of the stack), and WADO-RS of the
  * whole series; and every instance's first frame once, one after another (what a viewer reads to show the series).
  * Run it more than once on a stack: the first run's numbers include the gateway compiling these paths. Latencies
  * are client-side, whole HTTP exchanges, bodies read to their end. A table on stdout and a JSON file; the patient
@@ -118,6 +119,10 @@ public final class DicomWebBenchmark {
                     "application/dicom+json", rounds));
             results.put("QIDO-RS series instances", bench.measure("QIDO-RS series instances",
                     seriesUrl + "/instances", "application/dicom+json", rounds));
+            // what a viewer's study list asks of the service's root first (OHIF's query)
+            results.put("QIDO-RS study list", bench.measure("QIDO-RS study list", bench.api + "/v1/dicomweb/studies"
+                    + "?limit=101&offset=0&fuzzymatching=false&includefield=00081030%2C00080060",
+                    "application/dicom+json", rounds));
             results.put("WADO-RS series", bench.measure("WADO-RS series", seriesUrl,
                     "multipart/related; type=\"application/dicom\"", Math.max(1, rounds / 4)));
             List<Double> frames = new ArrayList<>();
