@@ -64,6 +64,26 @@ class StudiesIT extends RunningService {
         assertThat(again.path("series").get(1).path("imageCount").asLong()).isEqualTo(3);
         assertThat(again.path("series").get(1).path("instanceCount").asLong()).isEqualTo(2);
 
+        // the patient's name (the service's, never the files'), the study's description and accession number, each
+        // series' number and description, as the files carry them
+        Uploads.anAvailableImage(http, kafka, patient, """
+                {"dicom":{"StudyInstanceUID":"1.2.3.ct","StudyDate":"20261101","SeriesInstanceUID":"1.2.3.ct.1",\
+                "Modality":"CT","StudyDescription":"CT Kopf","AccessionNumber":"ACC-1","SeriesNumber":7,\
+                "SeriesDescription":"Axial"}}""");
+        Uploads.anAvailableImage(http, kafka, patient, """
+                {"dicom":{"StudyInstanceUID":"1.2.3.ct","StudyDate":"20261101","SeriesInstanceUID":"1.2.3.ct.1",\
+                "Modality":"CT","SeriesNumber":3}}""");
+        JsonNode described = http.get("/internal/v1/patients/" + patient + "/studies").json().path("items").get(0);
+        assertThat(described.path("patientName").asString()).isEqualTo("Jane Smith");
+        assertThat(described.path("studyDescription").asString()).isEqualTo("CT Kopf");
+        assertThat(described.path("accessionNumber").asString()).isEqualTo("ACC-1");
+        JsonNode axial = described.path("series").get(0);
+        assertThat(axial.path("seriesNumber").asLong()).as("the lowest of its images'").isEqualTo(3);
+        assertThat(axial.path("seriesDescription").asString()).isEqualTo("Axial");
+        assertThat(described.path("series").get(1).path("seriesNumber").isNull()).isTrue();
+        assertThat(http.get("/internal/v1/patients/" + patient + "/studies").json().path("items").get(1)
+                .path("studyDescription").isNull()).isTrue();
+
         var unknown = http.get("/internal/v1/patients/" + UUID.randomUUID() + "/studies");
         assertThat(unknown.status()).isEqualTo(404);
         assertThat(unknown.json().path("code").asString()).isEqualTo("PATIENT_NOT_FOUND");

@@ -12,6 +12,7 @@ import java.sql.Timestamp;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -34,13 +35,19 @@ class Studies {
      * One series of a study: its modality, how many images it has here, and how many distinct instances (an
      * instance stored twice is two images, one instance).
      */
-    record Series(String seriesInstanceUid, String modality, long imageCount, long instanceCount) {
+    record Series(String seriesInstanceUid, String modality, Long seriesNumber, String seriesDescription,
+                  long imageCount, long instanceCount) {
     }
 
-    /** {@code patientIdentifier}: the PatientID the files carry (the hospital's), not the service's patient id. */
-    record Study(UUID patientId, String patientIdentifier, String studyInstanceUid, String studyDate,
-                 List<String> modalities, long seriesCount, long imageCount, long instanceCount,
-                 String firstUploadedAt, String lastUploadedAt, List<Series> series) {
+    /**
+     * {@code patientIdentifier}: the PatientID the files carry (the hospital's), not the service's patient id;
+     * {@code patientName}: the name of the service's patient the study is filed under (the files' names are never
+     * read); the description and accession number as the files carry them.
+     */
+    record Study(UUID patientId, String patientName, String patientIdentifier, String studyInstanceUid,
+                 String studyDate, String studyDescription, String accessionNumber, List<String> modalities,
+                 long seriesCount, long imageCount, long instanceCount, String firstUploadedAt, String lastUploadedAt,
+                 List<Series> series) {
     }
 
     /**
@@ -107,7 +114,8 @@ class Studies {
     }
 
     private record Row(UUID patient, String patientIdentifier, String study, String series, String modality,
-                       String studyDate, long images, long instances, Timestamp first, Timestamp last) {
+                       String studyDate, String studyDescription, String accessionNumber, Long seriesNumber,
+                       String seriesDescription, long images, long instances, Timestamp first, Timestamp last) {
     }
 
     private final JdbcClient jdbc;
@@ -124,6 +132,11 @@ class Studies {
                        coalesce(attributes -> 'dicom' ->> 'SeriesInstanceUID', '') as series,
                        attributes -> 'dicom' ->> 'Modality' as modality,
                        attributes -> 'dicom' ->> 'StudyDate' as study_date,
+                       max(attributes -> 'dicom' ->> 'StudyDescription') as study_description,
+                       max(attributes -> 'dicom' ->> 'AccessionNumber') as accession_number,
+                       min(case when jsonb_typeof(attributes -> 'dicom' -> 'SeriesNumber') = 'number'
+                                then (attributes -> 'dicom' ->> 'SeriesNumber')::numeric end) as series_number,
+                       max(attributes -> 'dicom' ->> 'SeriesDescription') as series_description,
                        count(*) as images,
                        count(distinct coalesce(attributes -> 'dicom' ->> 'SOPInstanceUID', id::text)) as instances,
                        min(uploaded_at) as first, max(uploaded_at) as last
@@ -139,8 +152,9 @@ class Studies {
             // the first study after the last one shown, by the order: a study gone meanwhile does not stop the pages
             Study last;
             try {
-                last = new Study(UUID.fromString(after[3]), null, after[2], after[0].isEmpty() ? null : after[0],
-                        List.of(), 0, 0, 0, null, after[1], List.of());
+                last = new Study(UUID.fromString(after[3]), null, null, after[2],
+                        after[0].isEmpty() ? null : after[0], null, null, List.of(), 0, 0, 0, null, after[1],
+                        List.of());
             } catch (IllegalArgumentException e) {
                 throw ApiException.badRequest("INVALID_CURSOR", "cursor is not one this service issued.");
             }
@@ -165,13 +179,24 @@ class Studies {
                 .params(params)
                 .query((rs, n) -> new Row(rs.getObject("patient_id", UUID.class), rs.getString("patient_identifier"),
                         rs.getString("study"), rs.getString("series"), rs.getString("modality"),
-                        rs.getString("study_date"), rs.getLong("images"), rs.getLong("instances"),
+                        rs.getString("study_date"), rs.getString("study_description"),
+                        rs.getString("accession_number"),
+                        rs.getObject("series_number") == null ? null : rs.getBigDecimal("series_number").longValue(),
+                        rs.getString("series_description"), rs.getLong("images"), rs.getLong("instances"),
                         rs.getTimestamp("first"), rs.getTimestamp("last")))
                 .list();
         Map<String, List<Row>> byStudy = new LinkedHashMap<>();
         rows.forEach(r -> byStudy.computeIfAbsent(key(r.patient(), r.study()), k -> new ArrayList<>()).add(r));
+        Map<UUID, String> names = new HashMap<>();
+        if (!rows.isEmpty()) {
+            jdbc.sql("select id, name from patients where id = any(?)")
+                    .param(rows.stream().map(Row::patient).distinct().toArray(UUID[]::new))
+                    .query(rs -> {
+                        names.put(rs.getObject("id", UUID.class), rs.getString("name"));
+                    });
+        }
         Map<String, Study> studies = new LinkedHashMap<>();
-        byStudy.forEach((key, studyRows) -> studies.put(key, study(studyRows)));
+        byStudy.forEach((key, studyRows) -> studies.put(key, study(studyRows, names.get(studyRows.get(0).patient()))));
         return studies;
     }
 
@@ -289,12 +314,14 @@ class Studies {
             .thenComparing(Study::studyInstanceUid)
             .thenComparing(Study::patientId);
 
-    private static Study study(List<Row> rows) {
+    private static Study study(List<Row> rows, String patientName) {
         // a study's rows differ by series (and, in a malformed study, by date or modality): the study takes the latest date
         String date = rows.stream().map(Row::studyDate).filter(d -> d != null && !d.isBlank())
                 .max(Comparator.naturalOrder()).orElse(null);
         Map<String, long[]> seriesCounts = new LinkedHashMap<>(); // images, instances
         Map<String, String> seriesModality = new LinkedHashMap<>();
+        Map<String, Long> seriesNumber = new HashMap<>();
+        Map<String, String> seriesDescription = new HashMap<>();
         TreeSet<String> modalities = new TreeSet<>();
         long images = 0;
         long instances = 0;
@@ -304,6 +331,12 @@ class Studies {
             long[] counts = seriesCounts.computeIfAbsent(r.series(), k -> new long[2]);
             counts[0] += r.images();
             counts[1] += r.instances();
+            if (r.seriesNumber() != null) {
+                seriesNumber.merge(r.series(), r.seriesNumber(), Math::min);
+            }
+            if (r.seriesDescription() != null) {
+                seriesDescription.putIfAbsent(r.series(), r.seriesDescription());
+            }
             if (r.modality() != null) {
                 seriesModality.putIfAbsent(r.series(), r.modality());
                 modalities.add(r.modality());
@@ -315,13 +348,20 @@ class Studies {
         }
         List<Series> series = seriesCounts.entrySet().stream()
                 .map(e -> new Series(e.getKey().isEmpty() ? null : e.getKey(), seriesModality.get(e.getKey()),
-                        e.getValue()[0], e.getValue()[1]))
+                        seriesNumber.get(e.getKey()), seriesDescription.get(e.getKey()), e.getValue()[0],
+                        e.getValue()[1]))
                 .sorted(Comparator.comparingLong(Series::imageCount).reversed()
                         .thenComparing(s -> s.seriesInstanceUid() == null ? "" : s.seriesInstanceUid()))
                 .toList();
-        String identifier = rows.stream().map(Row::patientIdentifier).filter(i -> i != null && !i.isBlank())
-                .max(Comparator.naturalOrder()).orElse(null);
-        return new Study(rows.get(0).patient(), identifier, rows.get(0).study(), date, List.copyOf(modalities),
-                series.size(), images, instances, Timestamps.format(first), Timestamps.format(last), series);
+        return new Study(rows.get(0).patient(), patientName, largest(rows, Row::patientIdentifier),
+                rows.get(0).study(), date, largest(rows, Row::studyDescription), largest(rows, Row::accessionNumber),
+                List.copyOf(modalities), series.size(), images, instances, Timestamps.format(first),
+                Timestamps.format(last), series);
+    }
+
+    /** Of a study's rows, the largest value (one in a well-formed study) that is not blank. */
+    private static String largest(List<Row> rows, java.util.function.Function<Row, String> value) {
+        return rows.stream().map(value).filter(v -> v != null && !v.isBlank()).max(Comparator.naturalOrder())
+                .orElse(null);
     }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -23,7 +24,7 @@ import java.util.Set;
  * {@value #MAX_VALUE} bytes long, everything else (sequences, private blobs, pixel data) is skipped by
  * position without reading it, and nesting and element counts are capped. A lying file therefore costs a
  * few kilobytes and ends in a {@link DicomFormatException}, never in a large allocation or an endless loop.
- * Names and other identifying text are never read. Pure: no Spring, Kafka or S3 here.
+ * Names are never read; of free text only the study's and series' descriptions and the accession number. Pure: no Spring, Kafka or S3 here.
  */
 public final class DicomFile {
 
@@ -31,6 +32,9 @@ public final class DicomFile {
     private static final Map<Integer, String> SHOWN = Map.ofEntries(
             Map.entry(0x00020010, "TransferSyntaxUID"),
             Map.entry(0x00080016, "SOPClassUID"),
+            Map.entry(0x00080050, "AccessionNumber"),
+            Map.entry(0x00081030, "StudyDescription"),
+            Map.entry(0x0008103E, "SeriesDescription"),
             Map.entry(0x00080018, "SOPInstanceUID"),
             Map.entry(0x00080020, "StudyDate"),
             Map.entry(0x00080060, "Modality"),
@@ -42,6 +46,23 @@ public final class DicomFile {
             Map.entry(0x00200013, "InstanceNumber"),
             Map.entry(0x00280010, "Rows"),
             Map.entry(0x00280011, "Columns"));
+    /** Free text in the file's character set (the others are ASCII by definition: UIDs, codes, numbers, dates). */
+    private static final Set<Integer> TEXTS = Set.of(0x00081030, 0x0008103E, 0x00080050);
+    private static final int SPECIFIC_CHARACTER_SET = 0x00080005;
+    /** PS3.3 C.12.1.1.2's single-byte and Unicode character sets, by their defined terms; others are read as Latin-1. */
+    private static final Map<String, Charset> CHARACTER_SETS = Map.ofEntries(
+            Map.entry("ISO_IR 100", StandardCharsets.ISO_8859_1),
+            Map.entry("ISO_IR 192", StandardCharsets.UTF_8),
+            Map.entry("ISO_IR 101", Charset.forName("ISO-8859-2")),
+            Map.entry("ISO_IR 109", Charset.forName("ISO-8859-3")),
+            Map.entry("ISO_IR 110", Charset.forName("ISO-8859-4")),
+            Map.entry("ISO_IR 144", Charset.forName("ISO-8859-5")),
+            Map.entry("ISO_IR 127", Charset.forName("ISO-8859-6")),
+            Map.entry("ISO_IR 126", Charset.forName("ISO-8859-7")),
+            Map.entry("ISO_IR 138", Charset.forName("ISO-8859-8")),
+            Map.entry("ISO_IR 148", Charset.forName("ISO-8859-9")),
+            Map.entry("GB18030", Charset.forName("GB18030")),
+            Map.entry("GBK", Charset.forName("GBK")));
     /** Integer strings (IS), shown as numbers: where a series and an image lie in the order a viewer shows them. */
     private static final Set<Integer> INTEGER_STRINGS = Set.of(0x00200011, 0x00200013);
     /** Attributes of the image pixel module, needed to render the thumbnail. */
@@ -129,6 +150,8 @@ public final class DicomFile {
         private final FileChannel channel;
         private final long size;
         private final Map<String, Object> shown = new LinkedHashMap<>();
+        /** The character set of the texts, from Specific Character Set (0008,0005); Latin-1 without one. */
+        private Charset charset = StandardCharsets.ISO_8859_1;
         private final Map<String, Object> pixelModule = new LinkedHashMap<>();
         /** Of each colour (red, green, blue): its palette descriptor, and where its data lies. */
         private final int[][] paletteDescriptors = new int[3][];
@@ -224,6 +247,11 @@ public final class DicomFile {
             if (colour >= 0 && colour < 3 && e.length() <= MAX_PALETTE_DATA) {
                 paletteData[colour] = new long[] {position, e.length()}; // read only if the thumbnail needs it
             }
+            if (e.tag() == SPECIFIC_CHARACTER_SET && e.length() <= MAX_VALUE) {
+                // its first term names the character set of the texts (code extensions, ISO 2022, are not followed)
+                charset = CHARACTER_SETS.getOrDefault(first(text(read(position, (int) e.length()).array(),
+                        StandardCharsets.ISO_8859_1)), StandardCharsets.ISO_8859_1);
+            }
             String shownName = SHOWN.get(e.tag());
             String pixelName = e.tag() == RESCALE_SLOPE ? "RescaleSlope" : PIXEL_MODULE.get(e.tag());
             if ((shownName == null && pixelName == null) || e.length() > MAX_VALUE) {
@@ -239,7 +267,7 @@ public final class DicomFile {
                 }
                 value = Short.toUnsignedInt(bytes.order(order).getShort(0));
             } else {
-                value = text(bytes.array());
+                value = text(bytes.array(), TEXTS.contains(e.tag()) ? charset : StandardCharsets.ISO_8859_1);
                 if (((String) value).isEmpty()) {
                     return; // present but empty (type 2 attributes): as good as absent
                 }
@@ -387,15 +415,11 @@ public final class DicomFile {
         return value.split("\\\\", 2)[0].strip();
     }
 
-    /** A text value without padding and without control characters. */
-    private static String text(byte[] bytes) {
-        StringBuilder s = new StringBuilder(bytes.length);
-        for (byte b : bytes) {
-            char c = (char) (b & 0xff);
-            if (c >= 0x20 && (c < 0x7f || c > 0x9f)) {
-                s.append(c);
-            }
-        }
+    /** A text value in a character set, without padding and without control characters. */
+    private static String text(byte[] bytes, Charset charset) {
+        String decoded = new String(bytes, charset);
+        StringBuilder s = new StringBuilder(decoded.length());
+        decoded.codePoints().filter(c -> c >= 0x20 && (c < 0x7f || c > 0x9f)).forEach(s::appendCodePoint);
         return s.toString().strip();
     }
 

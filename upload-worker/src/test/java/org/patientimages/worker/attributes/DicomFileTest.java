@@ -50,6 +50,23 @@ class DicomFileTest {
     }
 
     @Test
+    void the_descriptions_and_accession_number_are_read_in_the_files_character_set_and_no_name() throws Exception {
+        DicomFile latin = read(TestDicom.ctSlice(4, 4).string(0x00081030, "LO", "CT Schädel nativ")
+                .string(0x0008103E, "LO", "Axial 5mm ").string(0x00080050, "SH", "ACC-77")
+                .string(0x00100010, "PN", "DOE^JANE").toBytes());
+        assertThat(latin.attributes()).containsEntry("StudyDescription", "CT Schädel nativ")
+                .containsEntry("SeriesDescription", "Axial 5mm").containsEntry("AccessionNumber", "ACC-77")
+                .doesNotContainValue("DOE^JANE");
+        // in UTF-8, as Specific Character Set says: the bytes of "Schädel" in UTF-8, written here as Latin-1 chars
+        String utf8 = new String("Kopf Schädel".getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                java.nio.charset.StandardCharsets.ISO_8859_1);
+        DicomFile unicode = read(TestDicom.ctSlice(4, 4).string(0x00080005, "CS", "ISO_IR 192")
+                .string(0x00081030, "LO", utf8).toBytes());
+        assertThat(unicode.attributes()).containsEntry("StudyDescription", "Kopf Schädel")
+                .doesNotContainKey("SpecificCharacterSet");
+    }
+
+    @Test
     void skips_sequences_of_undefined_length_and_the_attributes_inside_them() throws Exception {
         for (String syntax : new String[] {TestDicom.IMPLICIT_LITTLE, TestDicom.EXPLICIT_LITTLE}) {
             TestDicom nested = TestDicom.dataSet().string(0x00080060, "CS", "MR")
