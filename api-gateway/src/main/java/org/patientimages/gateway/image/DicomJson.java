@@ -14,8 +14,9 @@ import java.util.regex.Pattern;
 /**
  * What the service knows of a patient's DICOM studies, series and instances in the DICOM JSON model (PS3.18 §F.2),
  * for the DICOMweb search (QIDO-RS), and the matching of a search's keys against it. Built from the studies'
- * grouping and the attributes the workers read from each file, so only those attributes are there: no names or
- * other identifying text, which the workers never read. Pure: no HTTP, no store.
+ * grouping and the attributes the workers read from each file, so only those attributes are there; the workers
+ * read no names, and a study's Patient's Name is that of the service's patient it is filed under. Pure: no HTTP, no
+ * store.
  */
 public final class DicomJson {
 
@@ -29,7 +30,14 @@ public final class DicomJson {
     static final String INSTANCE_NUMBER = "00200013";
     private static final String RETRIEVE_URL = "00081190";
     static final String PATIENT_ID = "00100020";
-    private static final String SERIES_NUMBER = "00200011";
+    static final String PATIENT_NAME = "00100010";
+    static final String ACCESSION_NUMBER = "00080050";
+    static final String STUDY_DESCRIPTION = "00081030";
+    static final String SERIES_DESCRIPTION = "0008103E";
+    /** Free text, matched whatever its case and with PS3.4's wildcards ({@code *}, {@code ?}), one value a key. */
+    private static final Set<String> TEXTS = Set.of(PATIENT_NAME, ACCESSION_NUMBER, STUDY_DESCRIPTION,
+            SERIES_DESCRIPTION);
+    static final String SERIES_NUMBER = "00200011";
     private static final String STUDY_SERIES = "00201206";
     private static final String STUDY_INSTANCES = "00201208";
     private static final String SERIES_INSTANCES = "00201209";
@@ -40,8 +48,10 @@ public final class DicomJson {
     /** What a search may match at one level, by keyword (its tag, upper-case hex, is taken too). */
     enum Level {
         STUDY(Map.of("StudyInstanceUID", STUDY_INSTANCE_UID, "StudyDate", STUDY_DATE,
-                "ModalitiesInStudy", MODALITIES_IN_STUDY, "PatientID", PATIENT_ID)),
-        SERIES(Map.of("SeriesInstanceUID", SERIES_INSTANCE_UID, "Modality", MODALITY)),
+                "ModalitiesInStudy", MODALITIES_IN_STUDY, "PatientID", PATIENT_ID, "PatientName", PATIENT_NAME,
+                "StudyDescription", STUDY_DESCRIPTION, "AccessionNumber", ACCESSION_NUMBER)),
+        SERIES(Map.of("SeriesInstanceUID", SERIES_INSTANCE_UID, "Modality", MODALITY, "SeriesNumber", SERIES_NUMBER,
+                "SeriesDescription", SERIES_DESCRIPTION)),
         INSTANCE(Map.of("SOPInstanceUID", SOP_INSTANCE_UID, "SOPClassUID", SOP_CLASS_UID,
                 "InstanceNumber", INSTANCE_NUMBER)),
         /** Instances at a root, not under a study: their study and series are keys too. */
@@ -121,7 +131,9 @@ public final class DicomJson {
         /**
          * PS3.4 §C.2.2.2: a single value matches equal values, a list of UIDs any of them, a date a range
          * ({@code a-b}, {@code -b}, {@code a-}); a multi-valued attribute matches when one of its values does; an
-         * attribute the object lacks matches nothing but an empty key. No wildcards or fuzzy matching.
+         * attribute the object lacks matches nothing but an empty key. Free text (a patient's name, descriptions,
+         * the accession number) matches whatever its case, with {@code *} for any characters and {@code ?} for one.
+         * No fuzzy matching.
          */
         boolean matches(Map<String, Object> object) {
             for (var key : matching.entrySet()) {
@@ -137,6 +149,9 @@ public final class DicomJson {
         }
 
         private static boolean matches(String tag, String wanted, String value) {
+            if (TEXTS.contains(tag)) {
+                return wildcard(wanted).matcher(value).matches();
+            }
             if (tag.equals(STUDY_DATE) && wanted.contains("-")) {
                 String from = wanted.substring(0, wanted.indexOf('-'));
                 String to = wanted.substring(wanted.indexOf('-') + 1);
@@ -150,11 +165,29 @@ public final class DicomJson {
             return false;
         }
 
+        /** A text key as a pattern: {@code *} any characters, {@code ?} one, the rest literally, in any case. */
+        static Pattern wildcard(String wanted) {
+            StringBuilder regex = new StringBuilder();
+            StringBuilder literal = new StringBuilder();
+            for (char c : wanted.toCharArray()) {
+                if (c == '*' || c == '?') {
+                    regex.append(Pattern.quote(literal.toString())).append(c == '*' ? ".*" : ".");
+                    literal.setLength(0);
+                } else {
+                    literal.append(c);
+                }
+            }
+            regex.append(Pattern.quote(literal.toString()));
+            return Pattern.compile(regex.toString(), Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE | Pattern.DOTALL);
+        }
+
+        /** The values of an element; a person's name by its alphabetic form. */
         private static List<String> values(Object element) {
             if (!(element instanceof Map<?, ?> map) || !(map.get("Value") instanceof List<?> list)) {
                 return List.of();
             }
-            return list.stream().map(String::valueOf).toList();
+            return list.stream().map(v -> v instanceof Map<?, ?> name ? String.valueOf(name.get("Alphabetic"))
+                    : String.valueOf(v)).toList();
         }
     }
 
@@ -201,12 +234,17 @@ public final class DicomJson {
         Map<String, Object> json = new LinkedHashMap<>();
         String uid = study.path("studyInstanceUid").asString();
         text(json, STUDY_DATE, "DA", study.path("studyDate"));
+        text(json, ACCESSION_NUMBER, "SH", study.path("accessionNumber"));
         List<String> modalities = new ArrayList<>();
         study.path("modalities").forEach(m -> modalities.add(m.asString()));
         if (!modalities.isEmpty()) {
             json.put(MODALITIES_IN_STUDY, element("CS", modalities));
         }
+        text(json, STUDY_DESCRIPTION, "LO", study.path("studyDescription"));
         json.put(RETRIEVE_URL, element("UR", List.of(base + "/studies/" + uid)));
+        if (study.path("patientName").isString() && !study.path("patientName").asString().isBlank()) {
+            json.put(PATIENT_NAME, element("PN", List.of(Map.of("Alphabetic", study.path("patientName").asString()))));
+        }
         text(json, PATIENT_ID, "LO", study.path("patientIdentifier"));
         json.put(STUDY_INSTANCE_UID, element("UI", List.of(uid)));
         json.put(STUDY_SERIES, integerString(study.path("seriesCount").asLong()));
@@ -220,9 +258,13 @@ public final class DicomJson {
         String uid = series.path("seriesInstanceUid").asString();
         Map<String, Object> json = new LinkedHashMap<>();
         text(json, MODALITY, "CS", series.path("modality"));
+        text(json, SERIES_DESCRIPTION, "LO", series.path("seriesDescription"));
         json.put(RETRIEVE_URL, element("UR", List.of(base + "/studies/" + studyUid + "/series/" + uid)));
         json.put(STUDY_INSTANCE_UID, element("UI", List.of(studyUid)));
         json.put(SERIES_INSTANCE_UID, element("UI", List.of(uid)));
+        if (series.path("seriesNumber").isNumber()) {
+            json.put(SERIES_NUMBER, integerString(series.path("seriesNumber").asLong()));
+        }
         json.put(SERIES_INSTANCES, integerString(instanceCount(series)));
         return json;
     }

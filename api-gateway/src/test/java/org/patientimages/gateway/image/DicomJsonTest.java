@@ -22,28 +22,33 @@ class DicomJsonTest {
     void a_study_and_its_series_are_in_the_dicom_json_model_with_their_counts_and_retrieve_urls() {
         JsonNode study = json("""
                 {"studyInstanceUid":"1.2.3","patientIdentifier":"MRN-0042","studyDate":"20261127",
+                 "patientName":"Jane Smith","studyDescription":"CT Kopf","accessionNumber":"ACC-1",
                  "modalities":["CT","SR"],"seriesCount":2,
                  "imageCount":33,"instanceCount":31,
-                 "series":[{"seriesInstanceUid":"1.2.3.4","modality":"CT","imageCount":32,"instanceCount":30}]}""");
+                 "series":[{"seriesInstanceUid":"1.2.3.4","modality":"CT","seriesNumber":3,
+                            "seriesDescription":"Axial","imageCount":32,"instanceCount":30}]}""");
 
         assertThat(tree(DicomJson.study(study, BASE))).isEqualTo(json("""
-                {"00080020":{"vr":"DA","Value":["20261127"]},"00080061":{"vr":"CS","Value":["CT","SR"]},
+                {"00080020":{"vr":"DA","Value":["20261127"]},"00080050":{"vr":"SH","Value":["ACC-1"]},
+                 "00080061":{"vr":"CS","Value":["CT","SR"]},"00081030":{"vr":"LO","Value":["CT Kopf"]},
                  "00081190":{"vr":"UR","Value":["http://pacs.example/v1/patients/p1/dicomweb/studies/1.2.3"]},
+                 "00100010":{"vr":"PN","Value":[{"Alphabetic":"Jane Smith"}]},
                  "00100020":{"vr":"LO","Value":["MRN-0042"]},
                  "0020000D":{"vr":"UI","Value":["1.2.3"]},"00201206":{"vr":"IS","Value":["2"]},
                  "00201208":{"vr":"IS","Value":["31"]}}"""));
         assertThat(tree(DicomJson.series(study, study.path("series").get(0), BASE))).isEqualTo(json("""
-                {"00080060":{"vr":"CS","Value":["CT"]},
+                {"00080060":{"vr":"CS","Value":["CT"]},"0008103E":{"vr":"LO","Value":["Axial"]},
                  "00081190":{"vr":"UR","Value":[
                      "http://pacs.example/v1/patients/p1/dicomweb/studies/1.2.3/series/1.2.3.4"]},
                  "0020000D":{"vr":"UI","Value":["1.2.3"]},"0020000E":{"vr":"UI","Value":["1.2.3.4"]},
-                 "00201209":{"vr":"IS","Value":["30"]}}"""));
+                 "00200011":{"vr":"IS","Value":["3"]},"00201209":{"vr":"IS","Value":["30"]}}"""));
         // an instance stored twice is one instance; a metadata-service from before instances were counted: images
         assertThat(DicomJson.study(json("{\"studyInstanceUid\":\"9\",\"imageCount\":4}"), BASE)
                 .get("00201208")).isEqualTo(DicomJson.element("IS", List.of("4")));
         // a study without a date or modality has neither attribute, rather than an empty one
         assertThat(DicomJson.study(json("{\"studyInstanceUid\":\"9\",\"modalities\":[]}"), BASE))
-                .doesNotContainKeys(DicomJson.STUDY_DATE, DicomJson.MODALITIES_IN_STUDY);
+                .doesNotContainKeys(DicomJson.STUDY_DATE, DicomJson.MODALITIES_IN_STUDY, DicomJson.PATIENT_NAME,
+                        DicomJson.STUDY_DESCRIPTION, DicomJson.ACCESSION_NUMBER);
     }
 
     @Test
@@ -89,6 +94,26 @@ class DicomJsonTest {
     }
 
     @Test
+    void names_descriptions_and_accession_numbers_match_in_any_case_with_wildcards() {
+        List<Map<String, Object>> studies = List.of(
+                described("1.1", "Jane Smith", "CT HEAD W/O", "A-100"),
+                described("1.2", "John Smithers", "MR Knee, left", "A-200"),
+                described("1.3", "Anna Meyer", null, null));
+
+        assertThat(uids(query("PatientName", "jane smith").apply(studies))).containsExactly("1.1");
+        assertThat(uids(query("PatientName", "*SMITH*").apply(studies))).containsExactly("1.1", "1.2");
+        assertThat(uids(query("00100010", "J??n*").apply(studies))).containsExactly("1.2");
+        assertThat(uids(query("PatientName", "Smith").apply(studies))).as("no wildcard: the whole name").isEmpty();
+        assertThat(uids(query("StudyDescription", "*head*").apply(studies))).containsExactly("1.1");
+        assertThat(uids(query("StudyDescription", "MR Knee, left").apply(studies))).as("a comma is no list")
+                .containsExactly("1.2");
+        assertThat(uids(query("AccessionNumber", "A-2*").apply(studies))).containsExactly("1.2");
+        assertThat(uids(query("StudyDescription", "*").apply(studies))).as("a study without one matches no *")
+                .containsExactly("1.1", "1.2");
+        assertThat(uids(query("PatientName", "a.*").apply(studies))).as("the rest is literal").isEmpty();
+    }
+
+    @Test
     void a_search_across_patients_is_narrowed_by_its_patient_id_study_uids_and_dates_before_the_rest_is_matched() {
         assertThat(query("PatientID", "MRN-1", "StudyInstanceUID", "1.2,1.3", "StudyDate", "20260101-",
                 "ModalitiesInStudy", "CT").narrowing()).isEqualTo(Map.of("patientIdentifier", List.of("MRN-1"),
@@ -123,7 +148,8 @@ class DicomJsonTest {
 
     @Test
     void keys_the_level_does_not_match_and_bad_values_are_refused_naming_them() {
-        assertInvalid(query(Map.of("PatientName", "DOE*"), DicomJson.Level.STUDY), "'PatientName' cannot be matched");
+        assertInvalid(query(Map.of("PatientBirthDate", "19700101"), DicomJson.Level.STUDY),
+                "'PatientBirthDate' cannot be matched");
         assertInvalid(query(Map.of("PatientID", "MRN-1"), DicomJson.Level.SERIES), "'PatientID' cannot be matched");
         assertInvalid(query(Map.of("SOPInstanceUID", "1.2"), DicomJson.Level.SERIES), "'SOPInstanceUID'");
         assertInvalid(query(Map.of("StudyDate", "2026-01-01"), DicomJson.Level.STUDY), "'StudyDate' must be a date");
@@ -150,6 +176,15 @@ class DicomJsonTest {
             map.add(parameters[i], parameters[i + 1]);
         }
         return DicomJson.query(map, DicomJson.Level.STUDY);
+    }
+
+    private static Map<String, Object> described(String uid, String name, String description, String accession) {
+        Map<String, Object> study = new java.util.HashMap<>(Map.of("studyInstanceUid", uid, "patientName", name));
+        if (description != null) {
+            study.put("studyDescription", description);
+            study.put("accessionNumber", accession);
+        }
+        return DicomJson.study(JSON.valueToTree(study), BASE);
     }
 
     private static Map<String, Object> study(String uid, String date, String... modalities) {

@@ -955,7 +955,7 @@ class EndToEndIT {
         assertThat(found.path("00081190").path("Value").get(0).asString()).endsWith(root + "/studies/" + study);
         assertThat(api.get(root + "/studies?StudyDate=20261101-20261130&ModalitiesInStudy=CT").json()).hasSize(1);
         assertThat(api.get(root + "/studies?StudyDate=20250101-20251231").json()).isEmpty();
-        expectProblem(api.get(root + "/studies?PatientName=DOE*"), 400, "INVALID_PARAMETER");
+        expectProblem(api.get(root + "/studies?PatientBirthDate=19700101"), 400, "INVALID_PARAMETER");
         JsonNode seriesFound = api.get(root + "/studies/" + study + "/series").json();
         assertThat(seriesFound).hasSize(1);
         assertThat(seriesFound.get(0).path("0020000E").path("Value").get(0).asString()).isEqualTo(series);
@@ -1065,6 +1065,7 @@ class EndToEndIT {
                     "username", "root" + who + mark)).json().path("patientId").asString();
             String study = "1.2.826.0.1.3680043.2.1125.8." + mark + (who.equals("a") ? ".1" : ".2");
             byte[] file = TestDicom.ctSlice(16, 16).string(0x00100020, "LO", "MRN-" + who + mark)
+                    .string(0x00081030, "LO", "CT Thorax " + who).string(0x00100010, "PN", "FILE^NAME")
                     .string(0x0020000D, "UI", study).string(0x0020000E, "UI", study + ".1")
                     .string(0x00080018, "UI", study + ".1.1").toBytes();
             var stored = api.postRelated("/v1/patients/" + patient + "/dicomweb/studies", "application/dicom",
@@ -1083,6 +1084,13 @@ class EndToEndIT {
         assertThat(byPatientId).hasSize(1);
         assertThat(byPatientId.get(0).path("0020000D").path("Value").get(0).asString()).isEqualTo(a);
         assertThat(byPatientId.get(0).path("00100020").path("Value").get(0).asString()).isEqualTo("MRN-a" + mark);
+        // the name of the service's patient, not the file's; the description the worker read from the file
+        assertThat(byPatientId.get(0).path("00100010").path("Value").get(0).path("Alphabetic").asString())
+                .isEqualTo("Root a");
+        assertThat(byPatientId.get(0).path("00081030").path("Value").get(0).asString()).isEqualTo("CT Thorax a");
+        assertThat(studyUids(api.get("/v1/dicomweb/studies?PatientName=ROOT*&StudyDescription=*thorax*&limit=2")
+                .json())).containsExactly(b, a);
+        assertThat(studyUids(api.get("/v1/dicomweb/studies?PatientName=FILE*&limit=2").json())).isEmpty();
         assertThat(byPatientId.get(0).path("00081190").path("Value").get(0).asString())
                 .endsWith("/v1/dicomweb/studies/" + a);
         assertThat(api.get("/v1/dicomweb/studies?StudyInstanceUID=" + a + "," + b).json()).hasSize(2);
