@@ -57,6 +57,37 @@ class MetadataServiceIT extends RunningService {
     }
 
     @Test
+    void a_patients_date_of_birth_is_kept_checked_changed_and_found_with_the_name() {
+        String username = "born-" + UUID.randomUUID().toString().substring(0, 8);
+        var created = http.postJson("/internal/v1/patients", Map.of("name", "Grace Hopper " + username,
+                "username", username, "birthDate", " 1931-05-20 "));
+        assertThat(created.status()).isEqualTo(201);
+        String id = created.json().path("patientId").asString();
+        assertThat(created.json().path("birthDate").asString()).isEqualTo("1931-05-20");
+        assertThat(http.get("/internal/v1/patients/" + id).json().path("birthDate").asString()).isEqualTo("1931-05-20");
+        assertThat(http.postJson("/internal/v1/patients", Map.of("name", "No Date", "username", username + "-n"))
+                .json().path("birthDate").isNull()).isTrue();
+        for (String bad : List.of("20.05.1931", "1931-02-30", "2999-01-01", "1700-01-01", "")) {
+            var refused = http.postJson("/internal/v1/patients", Map.of("name", "Bad Date", "username",
+                    "bad-" + UUID.randomUUID().toString().substring(0, 8), "birthDate", bad));
+            assertThat(refused.status()).as(bad).isEqualTo(400);
+            assertThat(refused.json().path("code").asString()).as(bad).isEqualTo("INVALID_BIRTH_DATE");
+        }
+        assertThat(http.send("PATCH", "/internal/v1/patients/" + id, Map.of("birthDate", "1931-05-21")).json()
+                .path("birthDate").asString()).isEqualTo("1931-05-21");
+        assertThat(http.send("PATCH", "/internal/v1/patients/" + id, Map.of("name", "Grace Murray " + username)).json()
+                .path("birthDate").asString()).as("unchanged when not given").isEqualTo("1931-05-21");
+        // found by a part of the name and the date of birth
+        JsonNode found = http.get("/internal/v1/patients?q=" + username + "&birthDate=1931-05-21").json();
+        assertThat(found.path("items")).hasSize(1);
+        assertThat(found.path("items").get(0).path("patientId").asString()).isEqualTo(id);
+        assertThat(http.get("/internal/v1/patients?q=" + username + "&birthDate=1931-05-20").json().path("items"))
+                .isEmpty();
+        assertThat(http.get("/internal/v1/patients?birthDate=yesterday").json().path("code").asString())
+                .isEqualTo("INVALID_BIRTH_DATE");
+    }
+
+    @Test
     void a_patient_is_found_by_its_identifier_which_names_one_live_patient() {
         String mrn = "MRN-" + UUID.randomUUID().toString().substring(0, 8);
         var first = http.postJson("/internal/v1/patients", Map.of("name", "Ann Lee", "username", mrn + "-a",

@@ -5,6 +5,7 @@ import tools.jackson.databind.JsonNode;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -75,6 +76,11 @@ class StudiesIT extends RunningService {
                 "Modality":"CT","SeriesNumber":3}}""");
         JsonNode described = http.get("/internal/v1/patients/" + patient + "/studies").json().path("items").get(0);
         assertThat(described.path("patientName").asString()).isEqualTo("Jane Smith");
+        assertThat(described.path("patientBirthDate").isNull()).as("none given").isTrue();
+        assertThat(http.send("PATCH", "/internal/v1/patients/" + patient, Map.of("birthDate", "1970-01-31")).status())
+                .isEqualTo(200);
+        assertThat(http.get("/internal/v1/patients/" + patient + "/studies").json().path("items").get(0)
+                .path("patientBirthDate").asString()).isEqualTo("1970-01-31");
         assertThat(described.path("studyDescription").asString()).isEqualTo("CT Kopf");
         assertThat(described.path("accessionNumber").asString()).isEqualTo("ACC-1");
         JsonNode axial = described.path("series").get(0);

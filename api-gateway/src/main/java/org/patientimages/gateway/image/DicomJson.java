@@ -31,6 +31,9 @@ public final class DicomJson {
     private static final String RETRIEVE_URL = "00081190";
     static final String PATIENT_ID = "00100020";
     static final String PATIENT_NAME = "00100010";
+    static final String PATIENT_BIRTH_DATE = "00100030";
+    /** Dates, matched as a day or a range of days. */
+    private static final Set<String> DATES = Set.of(STUDY_DATE, PATIENT_BIRTH_DATE);
     static final String ACCESSION_NUMBER = "00080050";
     static final String STUDY_DESCRIPTION = "00081030";
     static final String SERIES_DESCRIPTION = "0008103E";
@@ -49,7 +52,8 @@ public final class DicomJson {
     enum Level {
         STUDY(Map.of("StudyInstanceUID", STUDY_INSTANCE_UID, "StudyDate", STUDY_DATE,
                 "ModalitiesInStudy", MODALITIES_IN_STUDY, "PatientID", PATIENT_ID, "PatientName", PATIENT_NAME,
-                "StudyDescription", STUDY_DESCRIPTION, "AccessionNumber", ACCESSION_NUMBER)),
+                "StudyDescription", STUDY_DESCRIPTION, "AccessionNumber", ACCESSION_NUMBER,
+                "PatientBirthDate", PATIENT_BIRTH_DATE)),
         SERIES(Map.of("SeriesInstanceUID", SERIES_INSTANCE_UID, "Modality", MODALITY, "SeriesNumber", SERIES_NUMBER,
                 "SeriesDescription", SERIES_DESCRIPTION)),
         INSTANCE(Map.of("SOPInstanceUID", SOP_INSTANCE_UID, "SOPClassUID", SOP_CLASS_UID,
@@ -152,7 +156,7 @@ public final class DicomJson {
             if (TEXTS.contains(tag)) {
                 return wildcard(wanted).matcher(value).matches();
             }
-            if (tag.equals(STUDY_DATE) && wanted.contains("-")) {
+            if (DATES.contains(tag) && wanted.contains("-")) {
                 String from = wanted.substring(0, wanted.indexOf('-'));
                 String to = wanted.substring(wanted.indexOf('-') + 1);
                 return (from.isEmpty() || value.compareTo(from) >= 0) && (to.isEmpty() || value.compareTo(to) <= 0);
@@ -213,7 +217,7 @@ public final class DicomJson {
                     : level.keys.containsValue(name.toUpperCase(java.util.Locale.ROOT))
                     ? name.toUpperCase(java.util.Locale.ROOT) : null;
             if (tag != null) {
-                if (tag.equals(STUDY_DATE) && !DATE_KEY.matcher(value).matches()) {
+                if (DATES.contains(tag) && !DATE_KEY.matcher(value).matches()) {
                     throw invalid("'" + name + "' must be a date YYYYMMDD or a range of them (a-b, -b, a-).");
                 }
                 matching.put(tag, value);
@@ -246,6 +250,10 @@ public final class DicomJson {
             json.put(PATIENT_NAME, element("PN", List.of(Map.of("Alphabetic", study.path("patientName").asString()))));
         }
         text(json, PATIENT_ID, "LO", study.path("patientIdentifier"));
+        if (study.path("patientBirthDate").isString()) {
+            json.put(PATIENT_BIRTH_DATE, element("DA", List.of(study.path("patientBirthDate").asString()
+                    .replace("-", ""))));
+        }
         json.put(STUDY_INSTANCE_UID, element("UI", List.of(uid)));
         json.put(STUDY_SERIES, integerString(study.path("seriesCount").asLong()));
         json.put(STUDY_INSTANCES, integerString(instanceCount(study)));

@@ -22,7 +22,8 @@ class DicomJsonTest {
     void a_study_and_its_series_are_in_the_dicom_json_model_with_their_counts_and_retrieve_urls() {
         JsonNode study = json("""
                 {"studyInstanceUid":"1.2.3","patientIdentifier":"MRN-0042","studyDate":"20261127",
-                 "patientName":"Jane Smith","studyDescription":"CT Kopf","accessionNumber":"ACC-1",
+                 "patientName":"Jane Smith","patientBirthDate":"1970-01-31","studyDescription":"CT Kopf",
+                 "accessionNumber":"ACC-1",
                  "modalities":["CT","SR"],"seriesCount":2,
                  "imageCount":33,"instanceCount":31,
                  "series":[{"seriesInstanceUid":"1.2.3.4","modality":"CT","seriesNumber":3,
@@ -33,7 +34,7 @@ class DicomJsonTest {
                  "00080061":{"vr":"CS","Value":["CT","SR"]},"00081030":{"vr":"LO","Value":["CT Kopf"]},
                  "00081190":{"vr":"UR","Value":["http://pacs.example/v1/patients/p1/dicomweb/studies/1.2.3"]},
                  "00100010":{"vr":"PN","Value":[{"Alphabetic":"Jane Smith"}]},
-                 "00100020":{"vr":"LO","Value":["MRN-0042"]},
+                 "00100020":{"vr":"LO","Value":["MRN-0042"]},"00100030":{"vr":"DA","Value":["19700131"]},
                  "0020000D":{"vr":"UI","Value":["1.2.3"]},"00201206":{"vr":"IS","Value":["2"]},
                  "00201208":{"vr":"IS","Value":["31"]}}"""));
         assertThat(tree(DicomJson.series(study, study.path("series").get(0), BASE))).isEqualTo(json("""
@@ -48,7 +49,7 @@ class DicomJsonTest {
         // a study without a date or modality has neither attribute, rather than an empty one
         assertThat(DicomJson.study(json("{\"studyInstanceUid\":\"9\",\"modalities\":[]}"), BASE))
                 .doesNotContainKeys(DicomJson.STUDY_DATE, DicomJson.MODALITIES_IN_STUDY, DicomJson.PATIENT_NAME,
-                        DicomJson.STUDY_DESCRIPTION, DicomJson.ACCESSION_NUMBER);
+                        DicomJson.STUDY_DESCRIPTION, DicomJson.ACCESSION_NUMBER, DicomJson.PATIENT_BIRTH_DATE);
     }
 
     @Test
@@ -111,6 +112,10 @@ class DicomJsonTest {
         assertThat(uids(query("StudyDescription", "*").apply(studies))).as("a study without one matches no *")
                 .containsExactly("1.1", "1.2");
         assertThat(uids(query("PatientName", "a.*").apply(studies))).as("the rest is literal").isEmpty();
+        assertThat(uids(query("PatientBirthDate", "19700131").apply(studies))).containsExactly("1.1");
+        assertThat(uids(query("00100030", "19800101-").apply(studies))).containsExactly("1.2");
+        assertInvalid(query(Map.of("PatientBirthDate", "1970-01-31"), DicomJson.Level.STUDY),
+                "'PatientBirthDate' must be a date");
     }
 
     @Test
@@ -148,8 +153,7 @@ class DicomJsonTest {
 
     @Test
     void keys_the_level_does_not_match_and_bad_values_are_refused_naming_them() {
-        assertInvalid(query(Map.of("PatientBirthDate", "19700101"), DicomJson.Level.STUDY),
-                "'PatientBirthDate' cannot be matched");
+        assertInvalid(query(Map.of("PatientSex", "F"), DicomJson.Level.STUDY), "'PatientSex' cannot be matched");
         assertInvalid(query(Map.of("PatientID", "MRN-1"), DicomJson.Level.SERIES), "'PatientID' cannot be matched");
         assertInvalid(query(Map.of("SOPInstanceUID", "1.2"), DicomJson.Level.SERIES), "'SOPInstanceUID'");
         assertInvalid(query(Map.of("StudyDate", "2026-01-01"), DicomJson.Level.STUDY), "'StudyDate' must be a date");
@@ -180,6 +184,9 @@ class DicomJsonTest {
 
     private static Map<String, Object> described(String uid, String name, String description, String accession) {
         Map<String, Object> study = new java.util.HashMap<>(Map.of("studyInstanceUid", uid, "patientName", name));
+        if (uid.equals("1.1") || uid.equals("1.2")) {
+            study.put("patientBirthDate", uid.equals("1.1") ? "1970-01-31" : "1985-06-15");
+        }
         if (description != null) {
             study.put("studyDescription", description);
             study.put("accessionNumber", accession);

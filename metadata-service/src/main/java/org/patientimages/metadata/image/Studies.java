@@ -41,10 +41,11 @@ class Studies {
 
     /**
      * {@code patientIdentifier}: the PatientID the files carry (the hospital's), not the service's patient id;
-     * {@code patientName}: the name of the service's patient the study is filed under (the files' names are never
-     * read); the description and accession number as the files carry them.
+     * {@code patientName} and {@code patientBirthDate} ({@code YYYY-MM-DD}): those of the service's patient the study
+     * is filed under (the files' are never read); the description and accession number as the files carry them.
      */
-    record Study(UUID patientId, String patientName, String patientIdentifier, String studyInstanceUid,
+    record Study(UUID patientId, String patientName, String patientBirthDate, String patientIdentifier,
+                 String studyInstanceUid,
                  String studyDate, String studyDescription, String accessionNumber, List<String> modalities,
                  long seriesCount, long imageCount, long instanceCount, String firstUploadedAt, String lastUploadedAt,
                  List<Series> series) {
@@ -152,7 +153,7 @@ class Studies {
             // the first study after the last one shown, by the order: a study gone meanwhile does not stop the pages
             Study last;
             try {
-                last = new Study(UUID.fromString(after[3]), null, null, after[2],
+                last = new Study(UUID.fromString(after[3]), null, null, null, after[2],
                         after[0].isEmpty() ? null : after[0], null, null, List.of(), 0, 0, 0, null, after[1],
                         List.of());
             } catch (IllegalArgumentException e) {
@@ -187,17 +188,24 @@ class Studies {
                 .list();
         Map<String, List<Row>> byStudy = new LinkedHashMap<>();
         rows.forEach(r -> byStudy.computeIfAbsent(key(r.patient(), r.study()), k -> new ArrayList<>()).add(r));
-        Map<UUID, String> names = new HashMap<>();
+        Map<UUID, Person> people = new HashMap<>();
         if (!rows.isEmpty()) {
-            jdbc.sql("select id, name from patients where id = any(?)")
+            jdbc.sql("select id, name, birth_date from patients where id = any(?)")
                     .param(rows.stream().map(Row::patient).distinct().toArray(UUID[]::new))
                     .query(rs -> {
-                        names.put(rs.getObject("id", UUID.class), rs.getString("name"));
+                        LocalDate born = rs.getObject("birth_date", LocalDate.class);
+                        people.put(rs.getObject("id", UUID.class), new Person(rs.getString("name"),
+                                born == null ? null : born.toString()));
                     });
         }
         Map<String, Study> studies = new LinkedHashMap<>();
-        byStudy.forEach((key, studyRows) -> studies.put(key, study(studyRows, names.get(studyRows.get(0).patient()))));
+        byStudy.forEach((key, studyRows) -> studies.put(key, study(studyRows,
+                people.getOrDefault(studyRows.get(0).patient(), new Person(null, null)))));
         return studies;
+    }
+
+    /** The service's patient a study is filed under, as a study shows it. */
+    private record Person(String name, String birthDate) {
     }
 
     private static String key(UUID patient, String study) {
@@ -314,7 +322,7 @@ class Studies {
             .thenComparing(Study::studyInstanceUid)
             .thenComparing(Study::patientId);
 
-    private static Study study(List<Row> rows, String patientName) {
+    private static Study study(List<Row> rows, Person patient) {
         // a study's rows differ by series (and, in a malformed study, by date or modality): the study takes the latest date
         String date = rows.stream().map(Row::studyDate).filter(d -> d != null && !d.isBlank())
                 .max(Comparator.naturalOrder()).orElse(null);
@@ -353,8 +361,9 @@ class Studies {
                 .sorted(Comparator.comparingLong(Series::imageCount).reversed()
                         .thenComparing(s -> s.seriesInstanceUid() == null ? "" : s.seriesInstanceUid()))
                 .toList();
-        return new Study(rows.get(0).patient(), patientName, largest(rows, Row::patientIdentifier),
-                rows.get(0).study(), date, largest(rows, Row::studyDescription), largest(rows, Row::accessionNumber),
+        return new Study(rows.get(0).patient(), patient.name(), patient.birthDate(),
+                largest(rows, Row::patientIdentifier), rows.get(0).study(), date, largest(rows, Row::studyDescription),
+                largest(rows, Row::accessionNumber),
                 List.copyOf(modalities), series.size(), images, instances, Timestamps.format(first),
                 Timestamps.format(last), series);
     }

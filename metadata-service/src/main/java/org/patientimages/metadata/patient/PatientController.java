@@ -28,6 +28,7 @@ import org.springframework.web.bind.annotation.RestController;
 
 import java.net.URI;
 import java.time.Instant;
+import java.time.LocalDate;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,7 +66,7 @@ class PatientController {
     ResponseEntity<Patient> create(@RequestBody NewPatient request, Caller caller) {
         NewPatient p = request.validated();
         var row = new PatientRepository.Row(UUID.randomUUID(), p.name(), p.username(), p.identifier(),
-                Timestamps.now(), 0, null, null);
+                p.birthDate() == null ? null : LocalDate.parse(p.birthDate()), Timestamps.now(), 0, null, null);
         try {
             patients.insert(row);
         } catch (DuplicateKeyException e) {
@@ -99,13 +100,14 @@ class PatientController {
     /**
      * Live patients, oldest first; {@code username}: the one of that username; {@code identifier}: the one with that
      * identifier (as a DICOM file's Patient ID carries it: spaces around it do not count); {@code q}: those whose
-     * name or username holds the text, in any case; {@code status=DELETED} (admins): the deleted ones that can still
+     * name or username holds the text, in any case; {@code birthDate}: those born that day; {@code status=DELETED} (admins): the deleted ones that can still
      * be restored.
      */
     @GetMapping
     Page<Patient> list(@RequestParam(required = false) String username,
                        @RequestParam(required = false) String identifier,
                        @RequestParam(required = false) String q,
+                       @RequestParam(required = false) String birthDate,
                        @RequestParam(required = false) Integer limit,
                        @RequestParam(required = false) String cursor,
                        @RequestParam(required = false) String status, Caller caller) {
@@ -121,7 +123,7 @@ class PatientController {
         }
         var rows = patients.list(username, identifier == null ? null : identifier.strip(),
                 q == null || q.isBlank() ? null : q.strip(),
-                caller.restricted() ? caller.name() : null, Paging.after(cursor), n, status != null);
+                birthDate == null ? null : NewPatient.checkedBirthDate(birthDate), caller.restricted() ? caller.name() : null, Paging.after(cursor), n, status != null);
         Page<PatientRepository.Row> page = Paging.page(rows, n, PatientRepository.Row::cursor);
         return new Page<>(page.items().stream().map(PatientRepository.Row::toApi).toList(), page.nextCursor());
     }

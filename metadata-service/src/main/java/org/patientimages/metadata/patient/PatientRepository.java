@@ -9,6 +9,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
 import java.time.Instant;
+import java.time.LocalDate;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -28,7 +29,7 @@ public class PatientRepository {
 
     private static final RowMapper<Row> ROW = (rs, i) -> new Row(
             rs.getObject("id", UUID.class), rs.getString("name"), rs.getString("username"), rs.getString("identifier"),
-            rs.getTimestamp("created_at").toInstant(), rs.getLong("image_count"),
+            rs.getObject("birth_date", LocalDate.class), rs.getTimestamp("created_at").toInstant(), rs.getLong("image_count"),
             rs.getString("legal_hold_reason") == null ? null : new Patient.LegalHold(rs.getString("legal_hold_reason"),
                     rs.getString("legal_hold_by"), Timestamps.format(rs.getTimestamp("legal_hold_at"))),
             rs.getTimestamp("deleted_at") == null ? null : new Image.Deletion(
@@ -40,10 +41,11 @@ public class PatientRepository {
         this.jdbc = jdbc;
     }
 
-    record Row(UUID id, String name, String username, String identifier, Instant createdAt, long imageCount,
-               Patient.LegalHold legalHold, Image.Deletion deletion) {
+    record Row(UUID id, String name, String username, String identifier, LocalDate birthDate, Instant createdAt,
+               long imageCount, Patient.LegalHold legalHold, Image.Deletion deletion) {
         Patient toApi() {
-            return new Patient(id.toString(), name, username, identifier, Timestamps.format(createdAt), imageCount,
+            return new Patient(id.toString(), name, username, identifier,
+                    birthDate == null ? null : birthDate.toString(), Timestamps.format(createdAt), imageCount,
                     legalHold, deletion);
         }
 
@@ -53,8 +55,11 @@ public class PatientRepository {
     }
 
     void insert(Row row) {
-        jdbc.sql("insert into patients (id, name, username, identifier, created_at) values (?, ?, ?, ?, ?)")
-                .params(row.id(), row.name(), row.username(), row.identifier(), Timestamps.sql(row.createdAt()))
+        jdbc.sql("""
+                        insert into patients (id, name, username, identifier, birth_date, created_at)
+                        values (?, ?, ?, ?, ?, ?)""")
+                .params(row.id(), row.name(), row.username(), row.identifier(), row.birthDate(),
+                        Timestamps.sql(row.createdAt()))
                 .update();
     }
 
@@ -66,9 +71,10 @@ public class PatientRepository {
     boolean update(UUID id, PatientChanges changes) {
         return jdbc.sql("""
                         update patients set name = coalesce(?, name), username = coalesce(?, username),
-                            identifier = coalesce(?, identifier)
+                            identifier = coalesce(?, identifier), birth_date = coalesce(?, birth_date)
                         where id = ? and deleted_at is null""")
-                .params(changes.name(), changes.username(), changes.identifier(), id).update() == 1;
+                .params(changes.name(), changes.username(), changes.identifier(),
+                        changes.birthDate() == null ? null : LocalDate.parse(changes.birthDate()), id).update() == 1;
     }
 
 
@@ -183,8 +189,8 @@ public class PatientRepository {
      * username holds it (any case); with a grantee, only the patients granted to them; with {@code deleted}, the
      * deleted ones that can still be restored instead of the live ones.
      */
-    List<Row> list(String username, String identifier, String text, String grantee, Paging.Key after, int limit,
-                   boolean deleted) {
+    List<Row> list(String username, String identifier, String text, LocalDate birthDate, String grantee,
+                   Paging.Key after, int limit, boolean deleted) {
         StringBuilder sql = new StringBuilder(deleted ? SELECT_DELETED : SELECT);
         var params = new java.util.ArrayList<Object>();
         if (username != null) {
@@ -199,6 +205,10 @@ public class PatientRepository {
             sql.append(" and (lower(p.name) like ? or lower(p.username) like ?)");
             params.add(Like.containing(text));
             params.add(Like.containing(text));
+        }
+        if (birthDate != null) {
+            sql.append(" and p.birth_date = ?");
+            params.add(birthDate);
         }
         if (grantee != null) {
             sql.append(org.patientimages.metadata.access.PatientAccess.GRANTED.formatted("p.id"));
