@@ -84,8 +84,7 @@ class Studies {
 
         /** The images' {@code where}, each parameter added to {@code params}. */
         String where(List<Object> params) {
-            StringBuilder where = new StringBuilder(" where status = 'AVAILABLE'"
-                    + " and attributes -> 'dicom' ->> 'StudyInstanceUID' is not null");
+            StringBuilder where = new StringBuilder(STUDY_IMAGES);
             if (patientId != null) {
                 where.append(" and patient_id = ?");
                 params.add(patientId);
@@ -216,6 +215,7 @@ class Studies {
     private record Place(UUID patient, String study, Timestamp uploadedAt, UUID imageId) {
     }
 
+    /** The available images of studies, the {@code where} every statement here starts with. */
     private static final String STUDY_IMAGES = " where status = 'AVAILABLE'"
             + " and attributes -> 'dicom' ->> 'StudyInstanceUID' is not null";
     private static final int FIRST_SCAN = 256;
@@ -280,11 +280,8 @@ class Studies {
      */
     static String scan(String grantee, Timestamp from, UUID fromId, int step, List<Object> params) {
         StringBuilder sql = new StringBuilder("select patient_id, attributes -> 'dicom' ->> 'StudyInstanceUID'"
-                + " as study, uploaded_at, id from images" + STUDY_IMAGES);
-        if (grantee != null) {
-            sql.append(PatientAccess.GRANTED.formatted("images.patient_id"));
-            params.add(grantee);
-        }
+                + " as study, uploaded_at, id from images")
+                .append(new Filter(null, grantee, null, List.of(), null, null).where(params));
         if (from != null) {
             sql.append(" and (uploaded_at, id) < (?, ?)");
             params.add(from);
