@@ -45,10 +45,9 @@ class Studies {
      * is filed under (the files' are never read); the description and accession number as the files carry them.
      */
     record Study(UUID patientId, String patientName, String patientBirthDate, String patientIdentifier,
-                 String studyInstanceUid,
-                 String studyDate, String studyDescription, String accessionNumber, List<String> modalities,
-                 long seriesCount, long imageCount, long instanceCount, String firstUploadedAt, String lastUploadedAt,
-                 List<Series> series) {
+                 String studyInstanceUid, String studyDate, String studyDescription, String accessionNumber,
+                 List<String> modalities, long seriesCount, long imageCount, long instanceCount,
+                 String firstUploadedAt, String lastUploadedAt, List<Series> series) {
     }
 
     /**
@@ -360,9 +359,8 @@ class Studies {
                 .toList();
         return new Study(rows.get(0).patient(), patient.name(), patient.birthDate(),
                 largest(rows, Row::patientIdentifier), rows.get(0).study(), date, largest(rows, Row::studyDescription),
-                largest(rows, Row::accessionNumber),
-                List.copyOf(modalities), series.size(), images, instances, Timestamps.format(first),
-                Timestamps.format(last), series);
+                largest(rows, Row::accessionNumber), List.copyOf(modalities), series.size(), images, instances,
+                Timestamps.format(first), Timestamps.format(last), series);
     }
 
     /** Of a study's rows, the largest value (one in a well-formed study) that is not blank. */

@@ -42,12 +42,12 @@ public record NewPatient(String name, String username, String identifier, String
         try {
             date = LocalDate.parse(value.strip());
         } catch (DateTimeParseException e) {
-            throw ApiException.badRequest("INVALID_BIRTH_DATE", "birthDate must be a date YYYY-MM-DD, was '"
-                    + (value.length() > 20 ? value.substring(0, 20) + "…" : value) + "'.");
+            throw ApiException.badRequest("INVALID_BIRTH_DATE", "birthDate must be a day of the calendar, YYYY-MM-DD.");
         }
         if (date.isAfter(LocalDate.now()) || date.isBefore(EARLIEST_BIRTH)) {
+            // the date itself is patient data: not echoed
             throw ApiException.badRequest("INVALID_BIRTH_DATE", "birthDate must be between " + EARLIEST_BIRTH
-                    + " and today, was " + date + ".");
+                    + " and today.");
         }
         return date;
     }

@@ -100,8 +100,8 @@ class PatientController {
     /**
      * Live patients, oldest first; {@code username}: the one of that username; {@code identifier}: the one with that
      * identifier (as a DICOM file's Patient ID carries it: spaces around it do not count); {@code q}: those whose
-     * name or username holds the text, in any case; {@code birthDate}: those born that day; {@code status=DELETED} (admins): the deleted ones that can still
-     * be restored.
+     * name or username holds the text, in any case; {@code birthDate}: those born that day; {@code status=DELETED}
+     * (admins): the deleted ones that can still be restored.
      */
     @GetMapping
     Page<Patient> list(@RequestParam(required = false) String username,
@@ -123,7 +123,8 @@ class PatientController {
         }
         var rows = patients.list(username, identifier == null ? null : identifier.strip(),
                 q == null || q.isBlank() ? null : q.strip(),
-                birthDate == null ? null : NewPatient.checkedBirthDate(birthDate), caller.restricted() ? caller.name() : null, Paging.after(cursor), n, status != null);
+                birthDate == null ? null : NewPatient.checkedBirthDate(birthDate),
+                caller.restricted() ? caller.name() : null, Paging.after(cursor), n, status != null);
         Page<PatientRepository.Row> page = Paging.page(rows, n, PatientRepository.Row::cursor);
         return new Page<>(page.items().stream().map(PatientRepository.Row::toApi).toList(), page.nextCursor());
     }

@@ -29,7 +29,8 @@ public class PatientRepository {
 
     private static final RowMapper<Row> ROW = (rs, i) -> new Row(
             rs.getObject("id", UUID.class), rs.getString("name"), rs.getString("username"), rs.getString("identifier"),
-            rs.getObject("birth_date", LocalDate.class), rs.getTimestamp("created_at").toInstant(), rs.getLong("image_count"),
+            rs.getObject("birth_date", LocalDate.class), rs.getTimestamp("created_at").toInstant(),
+            rs.getLong("image_count"),
             rs.getString("legal_hold_reason") == null ? null : new Patient.LegalHold(rs.getString("legal_hold_reason"),
                     rs.getString("legal_hold_by"), Timestamps.format(rs.getTimestamp("legal_hold_at"))),
             rs.getTimestamp("deleted_at") == null ? null : new Image.Deletion(

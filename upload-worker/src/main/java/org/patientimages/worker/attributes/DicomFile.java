@@ -24,7 +24,8 @@ import java.util.Set;
  * {@value #MAX_VALUE} bytes long, everything else (sequences, private blobs, pixel data) is skipped by
  * position without reading it, and nesting and element counts are capped. A lying file therefore costs a
  * few kilobytes and ends in a {@link DicomFormatException}, never in a large allocation or an endless loop.
- * Names are never read; of free text only the study's and series' descriptions and the accession number. Pure: no Spring, Kafka or S3 here.
+ * Names are never read; of free text only the study's and series' descriptions and the accession number. Pure: no
+ * Spring, Kafka or S3 here.
  */
 public final class DicomFile {
 
@@ -49,7 +50,7 @@ public final class DicomFile {
     /** Free text in the file's character set (the others are ASCII by definition: UIDs, codes, numbers, dates). */
     private static final Set<Integer> TEXTS = Set.of(0x00081030, 0x0008103E, 0x00080050);
     private static final int SPECIFIC_CHARACTER_SET = 0x00080005;
-    /** PS3.3 C.12.1.1.2's single-byte and Unicode character sets, by their defined terms; others are read as Latin-1. */
+    /** PS3.3 C.12.1.1.2's single-byte and Unicode character sets by their defined terms; others read as Latin-1. */
     private static final Map<String, Charset> CHARACTER_SETS = Map.ofEntries(
             Map.entry("ISO_IR 100", StandardCharsets.ISO_8859_1),
             Map.entry("ISO_IR 192", StandardCharsets.UTF_8),
