@@ -63,6 +63,16 @@ class StudiesPlanIT {
                     UUID.randomUUID(), 256, params);
             assertThat(plan(db, scan, params)).contains("images_uploaded_idx").doesNotContain("Seq Scan")
                     .doesNotContain("Sort");
+            // a clinician's: each granted patient's images by an index on the patient, not every image
+            try (Statement grant = db.createStatement()) {
+                grant.execute("insert into patient_grants (patient_id, username, granted_by, granted_at) values"
+                        + " ('00000000-0000-0000-0000-000000000042', 'dr-who', 'admin', now())");
+            }
+            List<Object> granted = new ArrayList<>();
+            String grantedScan = Studies.scan("dr-who", Timestamp.from(Instant.now()), UUID.randomUUID(), 256,
+                    granted);
+            assertThat(plan(db, grantedScan, granted)).contains("Index Cond: (patient_id = g.patient_id)")
+                    .doesNotContain("Seq Scan on images");
             String shownBefore = plan(db, Studies.SHOWN_BEFORE, List.of(new String[] {"1.2.7", "1.2.8"},
                     Timestamp.from(Instant.now().minus(Duration.ofDays(3))), UUID.randomUUID()));
             assertThat(shownBefore).contains("images_study_idx").doesNotContain("Seq Scan");
@@ -87,6 +97,16 @@ class StudiesPlanIT {
             }
             assertThat(walked).hasSize(500).containsExactlyElementsOf(
                     IntStream.rangeClosed(1, 500).mapToObj(n -> "1.2." + n).toList());
+            // patient 42's images are n = 41, 1041, 2041, …: its 10 studies 1.2.41, 1.2.1041, … 1.2.9041, newest first
+            List<String> grantedWalk = new ArrayList<>();
+            String grantedCursor = null;
+            do {
+                Page<Studies.Study> latest = studies.latest("dr-who", 3, grantedCursor);
+                latest.items().forEach(study -> grantedWalk.add(study.studyInstanceUid()));
+                grantedCursor = latest.nextCursor();
+            } while (grantedCursor != null);
+            assertThat(grantedWalk).containsExactlyElementsOf(
+                    IntStream.range(0, 10).mapToObj(k -> "1.2." + (41 + 1000 * k)).toList());
         }
     }
 
