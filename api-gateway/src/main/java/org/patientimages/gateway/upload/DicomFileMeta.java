@@ -14,6 +14,7 @@ import java.util.Map;
 record DicomFileMeta(String sopClassUid, String sopInstanceUid, String transferSyntaxUid) {
 
     private static final int PATIENT_ID = 0x00100020;
+    private static final int PATIENT_BIRTH_DATE = 0x00100030;
 
     /**
      * The meta information at the start of {@code head} (a file's first bytes, its {@code DICM} prefix checked), or
@@ -43,6 +44,26 @@ record DicomFileMeta(String sopClassUid, String sopInstanceUid, String transferS
      * has none. {@code 400 INVALID_DICOM} when it is not within {@code head}, or the data set cannot be read (deflated,
      * malformed).
      */
+    /**
+     * Whom the data set names: its Patient ID as {@link #patientId} reads it, and its Patient's Birth Date (0010,0030)
+     * as written (a DA, {@code YYYYMMDD}), null when it has none or it lies past {@code head}.
+     */
+    record Patient(String id, String birthDate) {
+    }
+
+    static Patient patient(byte[] head, boolean whole) {
+        DicomMetadata.DataSet dataSet;
+        try {
+            dataSet = DicomMetadata.read(head, whole ? head.length : Long.MAX_VALUE, PATIENT_BIRTH_DATE);
+        } catch (DicomMetadata.NeedMore e) {
+            return new Patient(patientId(head, whole), null);
+        } catch (DicomMetadata.Unreadable e) {
+            throw invalid(e.getMessage());
+        }
+        String id = dataSet.string(PATIENT_ID);
+        return new Patient(id == null ? "" : id, dataSet.string(PATIENT_BIRTH_DATE));
+    }
+
     static String patientId(byte[] head, boolean whole) {
         try {
             String patientId = DicomMetadata.read(head, whole ? head.length : Long.MAX_VALUE, PATIENT_ID)

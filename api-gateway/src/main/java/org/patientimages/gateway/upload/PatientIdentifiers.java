@@ -18,9 +18,18 @@ class PatientIdentifiers {
         this.metadata = metadata;
     }
 
-    /** The id of the live patient with this identifier, when the caller may see it. */
-    Optional<String> patientOf(String identifier) {
+    /** A patient found by its identifier: its id and date of birth ({@code YYYY-MM-DD}, null when not known). */
+    record Found(String patientId, String birthDate) {
+    }
+
+    /** The live patient with this identifier, when the caller may see it. */
+    Optional<Found> patientOf(String identifier) {
         var items = metadata.get("/internal/v1/patients?identifier={identifier}&limit=1", identifier).path("items");
-        return items.isEmpty() ? Optional.empty() : Optional.of(items.get(0).path("patientId").asString());
+        if (items.isEmpty()) {
+            return Optional.empty();
+        }
+        var patient = items.get(0);
+        return Optional.of(new Found(patient.path("patientId").asString(),
+                patient.path("birthDate").isString() ? patient.path("birthDate").asString() : null));
     }
 }

@@ -72,13 +72,33 @@ final class StoredInstances {
         return DicomFileMeta.read(head);
     }
 
-    /** The Patient ID of a part's file, from its first bytes; a refusal names the part. */
-    static String patientId(String label, LeadingBytes leading) {
+    /** Whom a part's file names (its Patient ID and birth date), from its first bytes; a refusal names the part. */
+    static DicomFileMeta.Patient patient(String label, LeadingBytes leading) {
         try {
-            return DicomFileMeta.patientId(leading.bytes(), leading.whole());
+            return DicomFileMeta.patient(leading.bytes(), leading.whole());
         } catch (ApiProblem refused) {
             throw refused.about(label);
         }
+    }
+
+    /**
+     * Whether a file's Patient's Birth Date ({@code YYYYMMDD}, or an older {@code YYYY.MM.DD}) contradicts the
+     * patient's ({@code YYYY-MM-DD}); not when either is missing or the file's is no date.
+     */
+    static boolean contradicts(String fileBirthDate, String patientBirthDate) {
+        if (fileBirthDate == null || patientBirthDate == null) {
+            return false;
+        }
+        String file = fileBirthDate.strip().replace(".", "");
+        return file.matches("\\d{8}") && !file.equals(patientBirthDate.replace("-", ""));
+    }
+
+    /** An instance whose birth date is not that of the patient its Patient ID names. */
+    static ApiProblem mismatchedPatient(String label) {
+        return new ApiProblem(HttpStatus.UNPROCESSABLE_CONTENT, "PATIENT_MISMATCH", label + ": its Patient's Birth"
+                + " Date (0010,0030) is not the date of birth of the patient whose identifier is its Patient ID: the"
+                + " file or the patient's record is wrong (PATCH /v1/patients/{id} mends the record); nothing of this"
+                + " request is kept.", false);
     }
 
     /** An instance that names no patient the caller may see: {@code why}. */

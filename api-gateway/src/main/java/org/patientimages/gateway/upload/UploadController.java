@@ -185,7 +185,7 @@ class UploadController {
         long limit = properties.maxFileSize().toBytes();
         checkBeforeReading(patientId, null, request, limit, MAX_IDEMPOTENCY_KEY);
         List<String> filedTo = new ArrayList<>(); // at the service's root: each file's patient, by its Patient ID
-        Map<String, String> known = new LinkedHashMap<>(); // the patients of the Patient IDs seen
+        Map<String, PatientIdentifiers.Found> known = new LinkedHashMap<>(); // the patients of the Patient IDs seen
         int max = properties.maxArchiveFiles();
         StagedFiles staged = new StagedFiles(staging, limit, max, new StagedFiles.Wording("The instances",
                 "TOO_MANY_INSTANCES", "A store request holds at most " + max + " instances."));
@@ -208,7 +208,7 @@ class UploadController {
                     });
                     instances.add(meta[0]);
                     if (leading != null) {
-                        filedTo.add(patientOf(label, StoredInstances.patientId(label, leading), known));
+                        filedTo.add(patientOf(label, StoredInstances.patient(label, leading), known));
                     }
                 }
             } catch (IOException e) {
@@ -227,7 +227,7 @@ class UploadController {
                         + ".dcm", file.contentType(), file.staged()));
             }
             if (patientId == null) {
-                List<String> found = List.copyOf(known.values());
+                List<String> found = known.values().stream().map(PatientIdentifiers.Found::patientId).toList();
                 AuditContext.notePatient(found.get(0));
                 AuditContext.noteRelatedPatient(found.size() > 1 ? found.get(1) : null);
             }
@@ -243,21 +243,25 @@ class UploadController {
     }
 
     /**
-     * The patient of an instance stored at the service's root, whose Patient ID is {@code identifier}: one of those the
-     * caller may see ({@code known}: those found for this request so far), or {@code 422 UNKNOWN_PATIENT_ID}, as soon
-     * as the part is read.
+     * The patient of an instance stored at the service's root, whom its file names: the one whose identifier is its
+     * Patient ID, of those the caller may see ({@code known}: those found for this request so far), or {@code 422
+     * UNKNOWN_PATIENT_ID}; {@code 422 PATIENT_MISMATCH} when the file's birth date is not that patient's. As soon as
+     * the part is read.
      */
-    private String patientOf(String label, String identifier, Map<String, String> known) {
-        if (identifier.isEmpty()) {
+    private String patientOf(String label, DicomFileMeta.Patient named, Map<String, PatientIdentifiers.Found> known) {
+        if (named.id().isEmpty()) {
             throw StoredInstances.unknownPatient(label + " has no Patient ID (0010,0020)");
         }
-        String patient = known.get(identifier);
+        PatientIdentifiers.Found patient = known.get(named.id());
         if (patient == null) {
-            patient = patientIdentifiers.patientOf(identifier).orElseThrow(() -> StoredInstances.unknownPatient(
+            patient = patientIdentifiers.patientOf(named.id()).orElseThrow(() -> StoredInstances.unknownPatient(
                     label + ": its Patient ID (0010,0020) is no patient's that you may see"));
-            known.put(identifier, patient);
+            known.put(named.id(), patient);
         }
-        return patient;
+        if (StoredInstances.contradicts(named.birthDate(), patient.birthDate())) {
+            throw StoredInstances.mismatchedPatient(label);
+        }
+        return patient.patientId();
     }
 
     /** What every upload is checked for before a byte of its body is read; {@code maxKey}: its key's longest. */

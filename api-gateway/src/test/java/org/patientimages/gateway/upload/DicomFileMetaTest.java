@@ -71,6 +71,21 @@ class DicomFileMetaTest {
     }
 
     @Test
+    void the_patients_birth_date_is_read_with_the_patient_id_when_the_file_has_one_within_the_window() {
+        byte[] file = TestDicom.ctSlice(8, 8).string(0x00100030, "DA", "19600229").toBytes();
+        assertThat(DicomFileMeta.patient(file, true)).isEqualTo(new DicomFileMeta.Patient("MRN-0042", "19600229"));
+        assertThat(DicomFileMeta.patient(Arrays.copyOf(file, 1024), false).birthDate()).isEqualTo("19600229");
+        assertThat(DicomFileMeta.patient(TestDicom.ctSlice(8, 8).toBytes(), true))
+                .isEqualTo(new DicomFileMeta.Patient("MRN-0042", null));
+        // a long element between the two: the Patient ID is still read, the birth date is not known
+        byte[] apart = TestDicom.ctSlice(8, 8).bytes(0x00100021, "LO", new byte[4000])
+                .string(0x00100030, "DA", "19600229").toBytes();
+        int window = 2048;
+        assertThat(DicomFileMeta.patient(Arrays.copyOf(apart, window), false))
+                .isEqualTo(new DicomFileMeta.Patient("MRN-0042", null));
+    }
+
+    @Test
     void a_patient_id_in_utf_8_is_read_as_its_character_set_says() {
         byte[] file = TestDicom.ctSlice(8, 8).string(0x00080005, "CS", "ISO_IR 192")
                 .bytes(0x00100020, "LO", "MRN-Å".getBytes(StandardCharsets.UTF_8)).toBytes();

@@ -30,6 +30,21 @@ class StoredInstancesTest {
     }
 
     @Test
+    void a_files_birth_date_contradicts_the_patients_only_when_both_are_dates_and_differ() {
+        assertThat(StoredInstances.contradicts("19600301", "1960-02-29")).isTrue();
+        assertThat(StoredInstances.contradicts("19600229", "1960-02-29")).isFalse();
+        assertThat(StoredInstances.contradicts("1960.02.29 ", "1960-02-29")).as("an older form").isFalse();
+        assertThat(StoredInstances.contradicts("1960.03.01", "1960-02-29")).isTrue();
+        assertThat(StoredInstances.contradicts(null, "1960-02-29")).isFalse();
+        assertThat(StoredInstances.contradicts("19600301", null)).isFalse();
+        assertThat(StoredInstances.contradicts("", "1960-02-29")).as("present but empty").isFalse();
+        assertThat(StoredInstances.contradicts("unknown", "1960-02-29")).as("no date").isFalse();
+        ApiProblem refusal = StoredInstances.mismatchedPatient("Part 2");
+        assertThat(refusal.code()).isEqualTo("PATIENT_MISMATCH");
+        assertThat(refusal.getMessage()).startsWith("Part 2: its Patient's Birth Date").doesNotContain("1960");
+    }
+
+    @Test
     void a_body_of_dicom_parts_is_taken_and_anything_else_refused_with_415() {
         for (String type : List.of("multipart/related; type=\"application/dicom\"; boundary=b",
                 "Multipart/Related; type=application/dicom; boundary=b", "multipart/related; boundary=b")) {

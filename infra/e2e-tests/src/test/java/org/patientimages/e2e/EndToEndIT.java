@@ -1142,7 +1142,7 @@ class EndToEndIT {
         String mrnC = "MRN-c" + mark;
         String mrnD = "MRN-d" + mark;
         String c = api.postJson("/v1/patients", Map.of("name", "Root c", "username", "rootc" + mark,
-                "identifier", mrnC)).json().path("patientId").asString();
+                "identifier", mrnC, "birthDate", "1960-02-29")).json().path("patientId").asString();
         String d = api.postJson("/v1/patients", Map.of("name", "Root d", "username", "rootd" + mark)).json()
                 .path("patientId").asString();
         var given = api.send("PATCH", "/v1/patients/" + d, Map.of("identifier", mrnD));
@@ -1156,9 +1156,11 @@ class EndToEndIT {
         for (String[] instance : new String[][]{{mrnC, c}, {mrnD, d}, {mrnC, c}}) {
             String uid = study + ".1." + (parts.size() + 1);
             patientOf.put(uid, instance[1]);
-            parts.add(Part.bytes(null, null, "application/dicom", TestDicom.ctSlice(8, 8)
-                    .string(0x00100020, "LO", instance[0]).string(0x0020000D, "UI", study)
-                    .string(0x00080018, "UI", uid).toBytes()));
+            // the first of c's files carries c's date of birth, the other none
+            TestDicom file = TestDicom.ctSlice(8, 8).string(0x00100020, "LO", instance[0])
+                    .string(0x0020000D, "UI", study).string(0x00080018, "UI", uid);
+            parts.add(Part.bytes(null, null, "application/dicom", (parts.isEmpty()
+                    ? file.string(0x00100030, "DA", "19600229") : file).toBytes()));
         }
 
         var stored = api.postRelated("/v1/dicomweb/studies", "application/dicom", parts);
@@ -1190,6 +1192,12 @@ class EndToEndIT {
         TestHttp alice = api.withToken(stack.token("alice"));
         expectProblem(alice.postRelated("/v1/dicomweb/studies", "application/dicom", List.of(parts.get(1))), 422,
                 "UNKNOWN_PATIENT_ID");
+        // c's Patient ID with another date of birth: the file or c's record is wrong
+        var mismatched = api.postRelated("/v1/dicomweb/studies", "application/dicom", List.of(parts.get(1),
+                Part.bytes(null, null, "application/dicom", TestDicom.ctSlice(8, 8).string(0x00100020, "LO", mrnC)
+                        .string(0x00100030, "DA", "19600301").toBytes())));
+        expectProblem(mismatched, 422, "PATIENT_MISMATCH");
+        assertThat(mismatched.json().path("detail").asString()).startsWith("Part 2: its Patient's Birth Date");
         assertThat(countImages()).isEqualTo(before);
         await().atMost(Duration.ofSeconds(30)).until(() -> stagedFiles().stream().noneMatch(n -> n.endsWith(".part")));
         // an identifier names one live patient
