@@ -39,6 +39,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.ArrayList;
 import java.util.List;
@@ -114,20 +115,45 @@ class DicomWebController {
 
     /**
      * A study search at the service's root that no PatientID, StudyInstanceUID or StudyDate narrows (a viewer's
-     * study list): the studies the caller may see, the latest received first, read a page at a time until the
-     * search's offset and limit are filled by those that match its other keys. At most {@value #MAX_STUDIES}
-     * studies are looked at; when more remain unread, the answer says so in PS3.18's {@code Warning} header.
+     * study list): the studies the caller may see, the latest received first. When more are left unread than
+     * {@link #latest} looked at, the answer says so in PS3.18's {@code Warning} header.
      */
     private ResponseEntity<List<Map<String, Object>>> latestStudies(DicomJson.Query search, String base,
                                                                     HttpServletRequest request) {
+        // pages no larger than what is asked for: each is a grouping of its studies' images
+        long asked = search.limit() < 0 ? STUDIES_PAGE : (long) search.offset() + search.limit();
+        String pageSize = Long.toString(Math.max(1, Math.min(STUDIES_PAGE, asked)));
+        Latest latest = latest(cursor -> {
+            MultiValueMap<String, String> query = new LinkedMultiValueMap<>();
+            query.set("limit", pageSize);
+            if (cursor != null) {
+                query.set("cursor", cursor);
+            }
+            return metadata.page("/internal/v1/studies", query);
+        }, search, base, MAX_STUDIES);
+        ResponseEntity.BodyBuilder answer = ResponseEntity.ok().contentType(jsonType(request));
+        if (latest.more()) {
+            answer.header("Warning", "299 " + base + ": \"There are additional results that can be requested\"");
+        }
+        return answer.body(search.apply(latest.matched()));
+    }
+
+    /** The studies that match a search, and whether more were left unread. */
+    record Latest(List<Map<String, Object>> matched, boolean more) {
+    }
+
+    /**
+     * The latest studies that match a search, read a page at a time ({@code pages}: a cursor, null for the first
+     * page, to a page of the metadata-service's studies) until the search's offset and limit are filled by those
+     * that match its keys, the pages end, or {@code most} studies were looked at.
+     */
+    static Latest latest(Function<String, JsonNode> pages, DicomJson.Query search, String base, int most) {
         long wanted = search.limit() < 0 ? Long.MAX_VALUE : (long) search.offset() + search.limit();
         List<Map<String, Object>> matched = new ArrayList<>();
-        MultiValueMap<String, String> query = new LinkedMultiValueMap<>();
-        query.set("limit", Long.toString(Math.max(1, Math.min(STUDIES_PAGE, wanted))));
         int looked = 0;
-        String cursor;
+        String cursor = null;
         do {
-            JsonNode page = metadata.page("/internal/v1/studies", query);
+            JsonNode page = pages.apply(cursor);
             for (JsonNode study : page.path("items")) {
                 looked++;
                 Map<String, Object> object = DicomJson.study(study, base);
@@ -136,14 +162,8 @@ class DicomWebController {
                 }
             }
             cursor = page.path("nextCursor").isString() ? page.path("nextCursor").asString() : null;
-            query.set("cursor", cursor);
-        } while (cursor != null && matched.size() < wanted && looked < MAX_STUDIES);
-        ResponseEntity.BodyBuilder answer = ResponseEntity.ok().contentType(jsonType(request));
-        if (cursor != null && matched.size() < wanted) {
-            answer.header("Warning", "299 " + base + ": \"There are additional results that can be"
-                    + " requested\"");
-        }
-        return answer.body(search.apply(matched));
+        } while (cursor != null && matched.size() < wanted && looked < most);
+        return new Latest(matched, cursor != null && matched.size() < wanted);
     }
 
     @GetMapping({ROOT + STUDY + "/series", SERVICE_ROOT + STUDY + "/series"})
