@@ -39,12 +39,6 @@ record DicomFileMeta(String sopClassUid, String sopInstanceUid, String transferS
     }
 
     /**
-     * The Patient ID (0010,0020) of the data set that follows the meta information in {@code head} (a file's first
-     * bytes, or all of them: {@code whole}), without the spaces around it (PS3.5 §6.2, LO); empty when the data set
-     * has none. {@code 400 INVALID_DICOM} when it is not within {@code head}, or the data set cannot be read (deflated,
-     * malformed).
-     */
-    /**
      * Whom the data set names: its Patient ID as {@link #patientId} reads it, and its Patient's Birth Date (0010,0030)
      * as written (a DA, {@code YYYYMMDD}), null when it has none or it lies past {@code head}.
      */
@@ -64,6 +58,12 @@ record DicomFileMeta(String sopClassUid, String sopInstanceUid, String transferS
         return new Patient(id == null ? "" : id, dataSet.string(PATIENT_BIRTH_DATE));
     }
 
+    /**
+     * The Patient ID (0010,0020) of the data set that follows the meta information in {@code head} (a file's first
+     * bytes, or all of them: {@code whole}), without the spaces around it (PS3.5 §6.2, LO); empty when the data set
+     * has none. {@code 400 INVALID_DICOM} when it is not within {@code head}, or the data set cannot be read (deflated,
+     * malformed).
+     */
     static String patientId(byte[] head, boolean whole) {
         try {
             String patientId = DicomMetadata.read(head, whole ? head.length : Long.MAX_VALUE, PATIENT_ID)
