@@ -87,19 +87,18 @@ public final class Main {
         java.nio.file.Files.createDirectories(dir);
         java.nio.file.Files.write(dir.resolve("hand.png"), org.patientimages.localstack.testing.TestImages.aPngImage(640, 480));
         java.nio.file.Files.write(dir.resolve("knee.jpg"), org.patientimages.localstack.testing.TestImages.aJpegImage(300, 900));
-        java.nio.file.Files.write(dir.resolve("chest-ct.dcm"),
-                org.patientimages.localstack.testing.TestDicom.ctSlice(512, 512).toBytes());
+        java.nio.file.Files.write(dir.resolve("chest-ct.dcm"), sampleSlice(1, null).toBytes());
         // the same slice as a scanner or PACS often stores it: compressed as lossless JPEG, another instance
         short[] pixels = org.patientimages.localstack.testing.TestDicom.ctPixels(512, 512);
         byte[] jpeg = org.patientimages.localstack.testing.TestJpegLossless.encode(pixels, 512, 512);
         java.nio.file.Files.write(dir.resolve("chest-ct-lossless.dcm"),
-                org.patientimages.localstack.testing.TestDicom.ctSlice(512, 512, pixels)
+                sampleSlice(2, pixels)
                         .string(0x00080018, "UI", "1.2.826.0.1.3680043.2.1125.1.2")
                         .transferSyntax(org.patientimages.localstack.testing.TestDicom.JPEG_LOSSLESS)
                         .encapsulatedPixels(java.util.Arrays.copyOf(jpeg, jpeg.length + jpeg.length % 2)).toBytes());
         // and RLE Lossless, as ultrasound and some archives store it
         java.nio.file.Files.write(dir.resolve("chest-ct-rle.dcm"),
-                org.patientimages.localstack.testing.TestDicom.ctSlice(512, 512, pixels)
+                sampleSlice(3, pixels)
                         .string(0x00080018, "UI", "1.2.826.0.1.3680043.2.1125.1.3")
                         .transferSyntax(org.patientimages.localstack.testing.TestRle.TRANSFER_SYNTAX)
                         .encapsulatedPixels(org.patientimages.localstack.testing.TestRle.encode(pixels)).toBytes());
@@ -108,6 +107,21 @@ public final class Main {
         System.out.println("wrote hand.png, knee.jpg, chest-ct.dcm, chest-ct-lossless.dcm, chest-ct-rle.dcm and"
                 + " discharge-report.pdf to "
                 + dir.toAbsolutePath());
+    }
+
+    /**
+     * The sample series' slice {@code n} (1, 2, 3): the tests' CT slice with what a scanner also writes and a viewer
+     * shows (the study's description and accession number, the series' description, the patient's date of birth, the
+     * slice's number and place), 5 mm apart.
+     */
+    private static org.patientimages.localstack.testing.TestDicom sampleSlice(int n, short[] pixels) {
+        var slice = pixels == null ? org.patientimages.localstack.testing.TestDicom.ctSlice(512, 512)
+                : org.patientimages.localstack.testing.TestDicom.ctSlice(512, 512, pixels);
+        return slice.string(0x00080050, "SH", "ACC-2026-0042").string(0x00081030, "LO", "CT CHEST W/O CONTRAST")
+                .string(0x0008103E, "LO", "AXIAL 5MM").string(0x00100030, "DA", "19700131")
+                .string(0x00180050, "DS", "5").string(0x00200013, "IS", Integer.toString(n))
+                .string(0x00200032, "DS", "-179.6\\-179.6\\" + (-5 * (n - 1)))
+                .string(0x00200037, "DS", "1\\0\\0\\0\\1\\0").string(0x00280030, "DS", "0.7\\0.7");
     }
 
     private static void listTopics(int port) throws Exception {
