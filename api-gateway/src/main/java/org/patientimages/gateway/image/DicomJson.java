@@ -124,6 +124,11 @@ public final class DicomJson {
             return date.substring(0, 4) + "-" + date.substring(4, 6) + "-" + date.substring(6);
         }
 
+        /** How many matching objects the answer needs: {@code offset + limit}, all of them without a limit. */
+        long end() {
+            return limit < 0 ? Long.MAX_VALUE : (long) offset + limit;
+        }
+
         /** The objects that match, from {@code offset}, at most {@code limit} of them. */
         List<Map<String, Object>> apply(List<Map<String, Object>> objects) {
             List<Map<String, Object>> matched = objects.stream().filter(this::matches).toList();

@@ -121,8 +121,7 @@ class DicomWebController {
     private ResponseEntity<List<Map<String, Object>>> latestStudies(DicomJson.Query search, String base,
                                                                     HttpServletRequest request) {
         // pages no larger than what is asked for: each is a grouping of its studies' images
-        long asked = search.limit() < 0 ? STUDIES_PAGE : (long) search.offset() + search.limit();
-        String pageSize = Long.toString(Math.max(1, Math.min(STUDIES_PAGE, asked)));
+        String pageSize = Long.toString(Math.max(1, Math.min(STUDIES_PAGE, search.end())));
         Latest latest = latest(cursor -> {
             MultiValueMap<String, String> query = new LinkedMultiValueMap<>();
             query.set("limit", pageSize);
@@ -148,7 +147,7 @@ class DicomWebController {
      * that match its keys, the pages end, or {@code most} studies were looked at.
      */
     static Latest latest(Function<String, JsonNode> pages, DicomJson.Query search, String base, int most) {
-        long wanted = search.limit() < 0 ? Long.MAX_VALUE : (long) search.offset() + search.limit();
+        long wanted = search.end();
         List<Map<String, Object>> matched = new ArrayList<>();
         int looked = 0;
         String cursor = null;

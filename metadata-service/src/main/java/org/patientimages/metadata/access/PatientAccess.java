@@ -14,9 +14,11 @@ import java.util.function.Supplier;
 @Component
 public class PatientAccess {
 
-    /** The SQL condition that limits rows with a {@code patient_id} column to the caller's patients. */
-    public static final String GRANTED = " and exists (select 1 from patient_grants g where g.patient_id = %s"
-            + " and g.username = ?)";
+    /**
+     * The SQL condition that limits rows to the caller's patients, {@code %s} their patient column. The column stands
+     * outside the subquery, so even a bare {@code patient_id} names the row's, never the grants table's own.
+     */
+    public static final String GRANTED = " and %s in (select g.patient_id from patient_grants g where g.username = ?)";
 
     private final JdbcClient jdbc;
 

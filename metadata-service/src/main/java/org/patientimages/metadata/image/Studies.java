@@ -331,8 +331,7 @@ class Studies {
 
     private static Study study(List<Row> rows, Person patient) {
         // a study's rows differ by series (and, in a malformed study, by date or modality): the study takes the latest date
-        String date = rows.stream().map(Row::studyDate).filter(d -> d != null && !d.isBlank())
-                .max(Comparator.naturalOrder()).orElse(null);
+        String date = largest(rows, Row::studyDate);
         Map<String, long[]> seriesCounts = new LinkedHashMap<>(); // images, instances
         Map<String, String> seriesModality = new LinkedHashMap<>();
         Map<String, Long> seriesNumber = new HashMap<>();
